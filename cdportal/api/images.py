@@ -1,0 +1,30 @@
+from __future__ import annotations
+
+from datetime import datetime
+
+from ninja import Query, Router, Schema
+from ninja.pagination import paginate
+
+from cdportal.api.schemas import ImageTagOut
+from cdportal.pipeline.models import ImageTag
+
+router = Router(tags=["images"])
+
+
+class TagFilter(Schema):
+    image: str | None = None  # ghcr.io/owner/name
+    tag: str | None = None
+    pushed_after: datetime | None = None
+
+
+@router.get("/tags", response=list[ImageTagOut])
+@paginate
+def list_tags(request, filters: Query[TagFilter]):
+    tags = ImageTag.objects.select_related("image").order_by("-pushed_at", "-pk")
+    if filters.image:
+        tags = tags.filter(image__name=filters.image.lower())
+    if filters.tag:
+        tags = tags.filter(tag=filters.tag)
+    if filters.pushed_after:
+        tags = tags.filter(pushed_at__gte=filters.pushed_after)
+    return tags

@@ -1,0 +1,154 @@
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Any
+
+from django.utils import timezone
+from ninja import Schema
+
+from cdportal.core.stages import steps
+from cdportal.pipeline.queries import release_failure
+
+
+class ComponentOut(Schema):
+    repository: str
+    name: str
+    path: str
+    release_type: str
+
+    @staticmethod
+    def resolve_repository(obj) -> str:
+        return obj.repository.full_name
+
+
+class StageOut(Schema):
+    stage: int
+    name: str
+    state: str
+    reached_at: datetime | None
+    seconds: float | None
+    reason: str
+
+
+class RolloutOut(Schema):
+    id: int
+    release_id: int
+    application: str
+    detected_at: datetime | None
+    parameter_updated_at: datetime | None
+    synced_at: datetime | None
+    failed_stage: int | None
+    failure_reason: str
+
+    @staticmethod
+    def resolve_application(obj) -> str:
+        return obj.application.key
+
+
+class ReleaseOut(Schema):
+    id: int
+    component: ComponentOut
+    version: str
+    tag: str
+    state: str
+    pr_number: int | None
+    pr_url: str
+    url: str
+    merged_at: datetime | None
+    pr_opened_at: datetime | None
+    released_at: datetime | None
+    built_at: datetime | None
+    failed_stage: int | None
+    failure_reason: str
+    updated_at: datetime
+
+
+class CommitOut(Schema):
+    sha: str
+    message: str
+    author: str
+    url: str
+    committed_at: datetime
+
+
+class ReleaseDetailOut(ReleaseOut):
+    changelog: str
+    stages: list[StageOut]
+    rollouts: list[RolloutOut]
+    commits: list[CommitOut]
+
+    @staticmethod
+    def resolve_stages(obj) -> list[dict]:
+        failed_stage, reason = release_failure(obj)
+        stepper = steps(obj.stage_times(), now=timezone.now(), failed_stage=failed_stage, failure_reason=reason)
+        return [
+            {
+                "stage": s.stage.value,
+                "name": s.label,
+                "state": s.state,
+                "reached_at": s.reached_at,
+                "seconds": s.duration.total_seconds() if s.duration is not None else None,
+                "reason": s.reason,
+            }
+            for s in stepper
+        ]
+
+
+class ApplicationOut(Schema):
+    id: int
+    namespace: str
+    name: str
+    project: str
+    repo_url: str
+    current_tag: str
+    sync_status: str
+    health_status: str
+    health_message: str
+    operation_phase: str
+    operation_message: str
+    revision: str
+    last_synced_at: datetime | None
+    observed_at: datetime
+    image_policy: dict[str, str]
+    parameters: dict[str, str]
+    images: list[str]
+
+    @staticmethod
+    def resolve_images(obj) -> list[str]:
+        return [image.name for image in obj.images.all()]
+
+
+class ImageTagOut(Schema):
+    image: str
+    tag: str
+    digest: str
+    created_at: datetime | None
+    pushed_at: datetime
+    first_seen_at: datetime
+
+    @staticmethod
+    def resolve_image(obj) -> str:
+        return obj.image.name
+
+
+class EventOut(Schema):
+    id: int
+    source: str
+    source_id: str
+    kind: str
+    occurred_at: datetime
+    received_at: datetime
+    summary: str
+    release_id: int | None
+    application_id: int | None
+    payload: dict[str, Any]
+
+
+class IngestOut(Schema):
+    id: int
+    created: bool
+    summary: str
+
+
+class ErrorOut(Schema):
+    detail: str

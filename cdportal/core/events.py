@@ -1,0 +1,277 @@
+"""Normalized pipeline events: the one language every source speaks to the ingestion service.
+
+A source (GitHub, the registry, Kubernetes, the demo simulator) turns what it observes into one
+of these and hands it to ``cdportal.pipeline.ingest``. Each event carries the source's own id for
+the observation (``source_id``: a webhook delivery id, a resourceVersion, a registry event id), so
+the same observation reported twice — by a webhook and by the poller, or by a retry — is stored
+once. Validation happens here, before anything is written: a malformed event never reaches the
+database.
+"""
+
+from __future__ import annotations
+
+import re
+from typing import Annotated, Any, Literal, Union
+
+import semver
+from pydantic import (
+    AfterValidator,
+    AwareDatetime,
+    BaseModel,
+    ConfigDict,
+    Field,
+    StringConstraints,
+    TypeAdapter,
+    ValidationError,
+)
+
+
+class InvalidEvent(ValueError):
+    """The event does not match its schema; the message says which field and why."""
+
+
+def _semver(value: str) -> str:
+    if not semver.Version.is_valid(value):
+        raise ValueError(f"{value!r} is not a semantic version (X.Y.Z, without a leading v)")
+    return value
+
+
+def _image(value: str) -> str:
+    value = value.lower()
+    if not IMAGE_RE.fullmatch(value):
+        raise ValueError(
+            f"{value!r} is not an image repository (registry/namespace/name, without tag or digest)"
+        )
+    return value
+
+
+IMAGE_RE = re.compile(r"[a-z0-9]+([._-][a-z0-9]+)*(:[0-9]+)?(/[a-z0-9]+([._/-][a-z0-9]+)*)+")
+
+Name = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=200)]
+Text = Annotated[str, StringConstraints(max_length=20_000)]
+Url = Annotated[str, StringConstraints(max_length=500, pattern=r"^(https?://\S+)?$")]
+RepoName = Annotated[str, StringConstraints(pattern=r"^[A-Za-z0-9_.-]+/[A-Za-z0-9_.-]+$", max_length=200)]
+Component = Annotated[str, StringConstraints(pattern=r"^[A-Za-z0-9_./-]*$", max_length=100)]
+Sha = Annotated[str, StringConstraints(pattern=r"^[0-9a-f]{7,64}$")]
+Version = Annotated[str, AfterValidator(_semver)]
+Tag = Annotated[str, StringConstraints(pattern=r"^[A-Za-z0-9_][A-Za-z0-9_.-]{0,127}$")]
+Digest = Annotated[str, StringConstraints(pattern=r"^[a-z0-9]+:[0-9a-f]{32,128}$")]
+Image = Annotated[str, AfterValidator(_image)]
+K8sName = Annotated[str, StringConstraints(pattern=r"^[a-z0-9]([-a-z0-9.]{0,251}[a-z0-9])?$")]
+SourceName = Annotated[str, StringConstraints(pattern=r"^[a-z][a-z0-9_-]{0,31}$")]
+
+
+class _Event(BaseModel):
+    model_config = ConfigDict(extra="forbid", frozen=True, str_strip_whitespace=True)
+
+    source: SourceName
+    source_id: Annotated[str, StringConstraints(min_length=1, max_length=200)]
+    occurred_at: AwareDatetime
+
+    def describe(self) -> str:  # pragma: no cover - every kind overrides it
+        raise NotImplementedError
+
+
+class CommitMerged(_Event):
+    """A commit reached the release branch (stage 1: commits merged)."""
+
+    kind: Literal["commit"] = "commit"
+    repository: RepoName
+    component: Component = ""
+    sha: Sha
+    message: Text
+    author: Annotated[str, StringConstraints(max_length=200)] = ""
+    url: Url = ""
+
+    def describe(self) -> str:
+        return f"{self.sha[:7]} {self.message.splitlines()[0] if self.message else ''}"
+
+
+class ReleasePullRequest(_Event):
+    """Release Please opened, updated, merged or closed its Release PR (stage 2)."""
+
+    kind: Literal["release_pr"] = "release_pr"
+    repository: RepoName
+    component: Component = ""
+    number: int = Field(gt=0)
+    title: Name
+    version: Version
+    state: Literal["open", "merged", "closed"]
+    url: Url = ""
+    changelog: Text = ""
+
+    def describe(self) -> str:
+        return f"Release PR #{self.number} {self.state}: {self.title}"
+
+
+class ReleasePublished(_Event):
+    """A GitHub release and its tag exist (stage 3)."""
+
+    kind: Literal["release"] = "release"
+    repository: RepoName
+    component: Component = ""
+    version: Version
+    tag: Tag
+    url: Url = ""
+    sha: Annotated[str, StringConstraints(pattern=r"^([0-9a-f]{7,64})?$")] = ""
+    changelog: Text = ""
+
+    def describe(self) -> str:
+        return f"Released {self.tag}"
+
+
+class BuildRun(_Event):
+    """A run of the build workflow that pushes images (stage 4 starts, or fails)."""
+
+    kind: Literal["build"] = "build"
+    repository: RepoName
+    component: Component = ""
+    run_id: int = Field(gt=0)
+    workflow: Name
+    status: Literal["queued", "in_progress", "completed"]
+    conclusion: (
+        Literal[
+            "success", "failure", "cancelled", "timed_out", "skipped", "neutral",
+            "action_required", "startup_failure", "stale",
+        ]
+        | None
+    ) = None
+    head_sha: Annotated[str, StringConstraints(pattern=r"^([0-9a-f]{7,64})?$")] = ""
+    version: Version | None = None
+    url: Url = ""
+
+    def describe(self) -> str:
+        outcome = self.conclusion or self.status.replace("_", " ")
+        version = f" v{self.version}" if self.version else ""
+        return f"{self.workflow}{version}: {outcome}"
+
+
+class ImagePushed(_Event):
+    """A tag was pushed to an image repository (stage 4 done)."""
+
+    kind: Literal["image_push"] = "image_push"
+    image: Image
+    tag: Tag
+    digest: Digest
+    created_at: AwareDatetime | None = None
+
+    def describe(self) -> str:
+        return f"Pushed {self.image}:{self.tag}"
+
+
+class UpdaterDetected(_Event):
+    """Argo CD Image Updater chose a new tag for an application's image (stage 5)."""
+
+    kind: Literal["updater"] = "updater"
+    namespace: K8sName
+    application: K8sName
+    image: Image
+    alias: Annotated[str, StringConstraints(max_length=100)] = ""
+    from_tag: Annotated[str, StringConstraints(max_length=128)] = ""
+    to_tag: Tag
+
+    def describe(self) -> str:
+        return f"Image Updater: {self.application} {self.from_tag or '?'} → {self.to_tag}"
+
+
+class ApplicationObserved(_Event):
+    """A snapshot of an Argo CD Application (stages 6 and 7, or their failure)."""
+
+    kind: Literal["application"] = "application"
+    namespace: K8sName
+    name: K8sName
+    project: Annotated[str, StringConstraints(max_length=200)] = "default"
+    repo_url: Url = ""
+    sync_status: Literal["Synced", "OutOfSync", "Unknown"] = "Unknown"
+    health_status: Literal["Healthy", "Progressing", "Degraded", "Suspended", "Missing", "Unknown"] = "Unknown"
+    health_message: Text = ""
+    operation_phase: Literal["", "Running", "Terminating", "Succeeded", "Failed", "Error"] = ""
+    operation_message: Text = ""
+    revision: Annotated[str, StringConstraints(max_length=100)] = ""
+    # Helm parameter overrides, e.g. {"image.tag": "v0.3.0"} written by the Image Updater.
+    parameters: dict[str, Annotated[str, StringConstraints(max_length=1000)]] = {}
+    # status.summary.images: the images the live resources run, e.g. ghcr.io/5dlabs/controller:v0.3.0
+    images: list[Annotated[str, StringConstraints(max_length=500)]] = []
+    # Image Updater annotations (argocd-image-updater.argoproj.io/*), kept verbatim.
+    annotations: dict[str, Annotated[str, StringConstraints(max_length=2000)]] = {}
+    last_synced_at: AwareDatetime | None = None
+
+    def describe(self) -> str:
+        phase = f", operation {self.operation_phase}" if self.operation_phase else ""
+        return f"{self.name}: {self.sync_status}/{self.health_status}{phase}"
+
+
+Event = Annotated[
+    Union[
+        CommitMerged,
+        ReleasePullRequest,
+        ReleasePublished,
+        BuildRun,
+        ImagePushed,
+        UpdaterDetected,
+        ApplicationObserved,
+    ],
+    Field(discriminator="kind"),
+]
+EVENT_KINDS = ("commit", "release_pr", "release", "build", "image_push", "updater", "application")
+
+_adapter: TypeAdapter[Event] = TypeAdapter(Event)
+
+
+def parse_event(data: Any) -> Event:
+    """Validate a mapping (a JSON body, a simulator's dict) into an event, or raise InvalidEvent."""
+    if isinstance(data, _Event):
+        return data
+    try:
+        return _adapter.validate_python(data)
+    except ValidationError as e:
+        raise InvalidEvent(_explain(e)) from None
+
+
+def _explain(error: ValidationError) -> str:
+    problems = []
+    for item in error.errors(include_url=False, include_input=False):
+        where = ".".join(str(part) for part in item["loc"]) or "event"
+        problems.append(f"{where}: {item['msg']}")
+    return "; ".join(problems)
+
+
+def event_from_json(body: bytes | str) -> Event:
+    try:
+        return _adapter.validate_json(body)
+    except ValidationError as e:
+        raise InvalidEvent(_explain(e)) from None
+
+
+def split_image_reference(reference: str) -> tuple[str, str]:
+    """'ghcr.io/5dlabs/controller:v0.3.0' -> ('ghcr.io/5dlabs/controller', 'v0.3.0')."""
+    reference = reference.split("@", 1)[0]
+    name, sep, tag = reference.rpartition(":")
+    if not sep or "/" in tag:
+        return reference.lower(), ""
+    return name.lower(), tag
+
+
+def version_of_tag(tag: str) -> str | None:
+    """The semantic version a release tag names ('v0.3.0', 'controller-v0.3.0'), if any."""
+    candidate = tag.rsplit("-v", 1)[-1] if "-v" in tag else tag
+    candidate = candidate[1:] if candidate[:1] in ("v", "V") else candidate
+    return candidate if semver.Version.is_valid(candidate) else None
+
+
+__all__ = [
+    "ApplicationObserved",
+    "BuildRun",
+    "CommitMerged",
+    "Event",
+    "EVENT_KINDS",
+    "ImagePushed",
+    "InvalidEvent",
+    "ReleasePublished",
+    "ReleasePullRequest",
+    "UpdaterDetected",
+    "event_from_json",
+    "parse_event",
+    "split_image_reference",
+    "version_of_tag",
+]

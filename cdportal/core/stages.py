@@ -1,0 +1,140 @@
+"""The seven stages a release travels through (the seed's diagram), and the stepper built from them.
+
+Plain Python: the pipeline models store a timestamp per stage; this module turns those
+timestamps into what a person reads — which stage is done, which one is running and for how
+long, which one failed and why.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+from enum import IntEnum
+
+
+class Stage(IntEnum):
+    MERGED = 1
+    RELEASE_PR = 2
+    RELEASED = 3
+    BUILT = 4
+    DETECTED = 5
+    PARAMETER_UPDATED = 6
+    SYNCED = 7
+
+    @property
+    def label(self) -> str:
+        return LABELS[self]
+
+    @property
+    def field(self) -> str:
+        """Name of the model field holding the time this stage was reached."""
+        return FIELDS[self]
+
+
+LABELS = {
+    Stage.MERGED: "Commits merged",
+    Stage.RELEASE_PR: "Release PR open",
+    Stage.RELEASED: "Released (tag)",
+    Stage.BUILT: "Image built and pushed",
+    Stage.DETECTED: "Seen by the updater",
+    Stage.PARAMETER_UPDATED: "Parameter updated",
+    Stage.SYNCED: "Synced and healthy",
+}
+
+FIELDS = {
+    Stage.MERGED: "merged_at",
+    Stage.RELEASE_PR: "pr_opened_at",
+    Stage.RELEASED: "released_at",
+    Stage.BUILT: "built_at",
+    Stage.DETECTED: "detected_at",
+    Stage.PARAMETER_UPDATED: "parameter_updated_at",
+    Stage.SYNCED: "synced_at",
+}
+
+# Stages a release owns; the rest belong to each application the release reaches.
+RELEASE_STAGES = (Stage.MERGED, Stage.RELEASE_PR, Stage.RELEASED, Stage.BUILT)
+ROLLOUT_STAGES = (Stage.DETECTED, Stage.PARAMETER_UPDATED, Stage.SYNCED)
+
+
+class StepState:
+    DONE = "done"
+    CURRENT = "current"
+    FAILED = "failed"
+    PENDING = "pending"
+
+
+@dataclass(frozen=True)
+class Step:
+    stage: Stage
+    state: str
+    reached_at: datetime | None
+    # For a done stage: how long it took from the previous stage. For the current stage: when
+    # the wait began (the page ticks the elapsed time from it), and the elapsed time at render.
+    duration: timedelta | None
+    since: datetime | None = None
+    reason: str = ""
+
+    @property
+    def label(self) -> str:
+        return self.stage.label
+
+
+def steps(
+    times: Mapping[Stage, datetime | None],
+    *,
+    now: datetime,
+    failed_stage: Stage | None = None,
+    failure_reason: str = "",
+) -> list[Step]:
+    """The stepper for one release or rollout.
+
+    A stage counts as done when it has a time. The first stage without one is the current
+    stage (or the failed one, when the failure is recorded there); the rest are pending. A
+    stage can be reached out of order (an image pushed by hand before any Release PR): the
+    skipped stages stay pending and durations are measured from the last reached stage.
+    """
+    result: list[Step] = []
+    previous: datetime | None = None
+    reached = [s for s in Stage if times.get(s)]
+    furthest = max(reached, default=None)
+    current_assigned = False
+    for stage in Stage:
+        at = times.get(stage)
+        if at is not None:
+            duration = at - previous if previous is not None and at >= previous else None
+            result.append(Step(stage, StepState.DONE, at, duration))
+            previous = at
+            continue
+        is_next = not current_assigned and (furthest is None or stage > furthest)
+        if failed_stage is not None and stage == failed_stage:
+            result.append(Step(stage, StepState.FAILED, None, None, since=previous, reason=failure_reason))
+            current_assigned = True
+        elif is_next and failed_stage is None and previous is not None:
+            elapsed = now - previous if now >= previous else timedelta(0)
+            result.append(Step(stage, StepState.CURRENT, None, elapsed, since=previous))
+            current_assigned = True
+        else:
+            result.append(Step(stage, StepState.PENDING, None, None))
+    return result
+
+
+def furthest_stage(times: Mapping[Stage, datetime | None]) -> Stage | None:
+    return max((s for s in Stage if times.get(s)), default=None)
+
+
+def format_duration(delta: timedelta | None) -> str:
+    """12s, 4m 05s, 3h 02m, 2d 4h — what a stepper has room for."""
+    if delta is None:
+        return ""
+    seconds = int(delta.total_seconds())
+    if seconds < 60:
+        return f"{seconds}s"
+    minutes, seconds = divmod(seconds, 60)
+    if minutes < 60:
+        return f"{minutes}m {seconds:02d}s"
+    hours, minutes = divmod(minutes, 60)
+    if hours < 48:
+        return f"{hours}h {minutes:02d}m"
+    days, hours = divmod(hours, 24)
+    return f"{days}d {hours}h"

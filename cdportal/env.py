@@ -1,0 +1,162 @@
+"""Read cdportal's configuration from the environment, once, and fail loudly.
+
+Every setting cdportal understands is listed in ``KNOWN``; the README's configuration table is
+written from the same list. A value that cannot be parsed, or an environment variable that is
+one letter away from a known name (``DATABSE_URL``), stops the process at start with a message
+that names the variable — a misconfigured dashboard that silently falls back to SQLite is worse
+than one that does not start.
+"""
+
+from __future__ import annotations
+
+import difflib
+import os
+from collections.abc import Mapping
+from pathlib import Path
+from urllib.parse import urlsplit
+
+from django.core.exceptions import ImproperlyConfigured
+
+# name -> one-line description (README "Configuration" mirrors this table).
+KNOWN: dict[str, str] = {
+    "DEBUG": "true/false. Development mode: detailed errors, no SECRET_KEY required. Default false.",
+    "SECRET_KEY": "Django's signing key. Required when DEBUG is false. SECRET_KEY_FILE reads it from a file.",
+    "ALLOWED_HOSTS": "Comma-separated host names the server answers to. Default 127.0.0.1,localhost.",
+    "CSRF_TRUSTED_ORIGINS": "Comma-separated origins (https://cd.example.com) allowed to POST and open websockets.",
+    "DATABASE_URL": "postgres://user:pass@host:5432/db or sqlite:///path. Default: SQLite in the checkout.",
+    "REDIS_URL": "redis://host:6379/0 for the Channels layer (channels-redis). Default: in-memory layer (one process).",
+    "TIME_ZONE": "IANA zone used to display times. Default UTC.",
+    "LOG_LEVEL": "DEBUG, INFO, WARNING or ERROR. Default INFO.",
+    "LIVE_COALESCE_MS": "Window in which a browser's live updates are merged into one push. Default 150.",
+    "SESSION_COOKIE_AGE": "Seconds a login lasts. Default 1209600 (two weeks).",
+    "SECURE_COOKIES": "true/false. Send cookies over HTTPS only. Default: the opposite of DEBUG.",
+    "PORT": "Port daphne listens on in the container image. Default 8000.",
+}
+
+# Secrets may come from a file instead (Kubernetes secrets mounted as files).
+SECRET_FILE_SUFFIX = "_FILE"
+
+_TRUE = {"1", "true", "yes", "on"}
+_FALSE = {"0", "false", "no", "off"}
+
+
+def check_for_typos(environ: Mapping[str, str] = os.environ) -> None:
+    """Refuse variables that look like a misspelt cdportal setting."""
+    known = set(KNOWN) | {name + SECRET_FILE_SUFFIX for name in KNOWN}
+    for name in environ:
+        if name in known:
+            continue
+        close = difflib.get_close_matches(name, known, n=1, cutoff=0.88)
+        if close:
+            raise ImproperlyConfigured(
+                f"Unknown setting {name}: did you mean {close[0]}? "
+                f"(cdportal reads {close[0]}; unset {name} or rename it)"
+            )
+
+
+def _raw(name: str, environ: Mapping[str, str]) -> str | None:
+    value = environ.get(name)
+    return value.strip() if value is not None else None
+
+
+def envstr(name: str, default: str = "", environ: Mapping[str, str] = os.environ) -> str:
+    value = _raw(name, environ)
+    return default if value in (None, "") else value
+
+
+def envbool(name: str, default: bool, environ: Mapping[str, str] = os.environ) -> bool:
+    value = _raw(name, environ)
+    if value in (None, ""):
+        return default
+    if value.lower() in _TRUE:
+        return True
+    if value.lower() in _FALSE:
+        return False
+    raise ImproperlyConfigured(f"{name} must be true or false, got {value!r}")
+
+
+def envint(
+    name: str, default: int, *, minimum: int = 0, environ: Mapping[str, str] = os.environ
+) -> int:
+    value = _raw(name, environ)
+    if value in (None, ""):
+        return default
+    try:
+        number = int(value)
+    except ValueError:
+        raise ImproperlyConfigured(f"{name} must be a whole number, got {value!r}") from None
+    if number < minimum:
+        raise ImproperlyConfigured(f"{name} must be at least {minimum}, got {number}")
+    return number
+
+
+def envlist(name: str, default: list[str], environ: Mapping[str, str] = os.environ) -> list[str]:
+    value = _raw(name, environ)
+    if value in (None, ""):
+        return list(default)
+    return [item.strip() for item in value.split(",") if item.strip()]
+
+
+def envchoice(
+    name: str, default: str, choices: set[str], environ: Mapping[str, str] = os.environ
+) -> str:
+    value = envstr(name, default, environ)
+    if value.upper() not in choices:
+        raise ImproperlyConfigured(f"{name} must be one of {', '.join(sorted(choices))}, got {value!r}")
+    return value.upper()
+
+
+def envsecret(name: str, environ: Mapping[str, str] = os.environ) -> str:
+    """The value of NAME, or the contents of the file NAME_FILE points at."""
+    path = _raw(name + SECRET_FILE_SUFFIX, environ)
+    direct = _raw(name, environ)
+    if path and direct:
+        raise ImproperlyConfigured(f"Set {name} or {name}{SECRET_FILE_SUFFIX}, not both")
+    if path:
+        try:
+            return Path(path).read_text().strip()
+        except OSError as e:
+            # The path is not secret; the contents are never echoed.
+            raise ImproperlyConfigured(
+                f"{name}{SECRET_FILE_SUFFIX}: cannot read {path}: {e.strerror}"
+            ) from None
+    return direct or ""
+
+
+def env_database(name: str, default: str, environ: Mapping[str, str] = os.environ) -> dict:
+    import dj_database_url
+
+    url = envsecret(name, environ) or default
+    scheme = urlsplit(url).scheme
+    if scheme not in {"sqlite", "postgres", "postgresql", "pgsql"}:
+        raise ImproperlyConfigured(
+            f"{name} must start with postgres:// or sqlite://, got a {scheme or 'schemeless'} URL"
+        )
+    try:
+        config = dj_database_url.parse(url, conn_max_age=60, conn_health_checks=True)
+    except ValueError as e:
+        raise ImproperlyConfigured(f"{name} is not a valid database URL: {e}") from None
+    if config["ENGINE"].endswith("sqlite3"):
+        # Several processes (daphne, the simulator, tests) share the file; wait for locks
+        # instead of failing with "database is locked".
+        config["OPTIONS"] = {"timeout": 20, "transaction_mode": "IMMEDIATE"}
+        config["CONN_MAX_AGE"] = 0
+        config["CONN_HEALTH_CHECKS"] = False
+    elif not config.get("NAME"):
+        raise ImproperlyConfigured(f"{name} names no database (…/DBNAME at the end)")
+    return config
+
+
+def env_channel_layer(name: str, environ: Mapping[str, str] = os.environ) -> dict:
+    url = envsecret(name, environ)
+    if not url:
+        return {"BACKEND": "channels.layers.InMemoryChannelLayer"}
+    parts = urlsplit(url)
+    if parts.scheme not in {"redis", "rediss", "unix"}:
+        raise ImproperlyConfigured(f"{name} must start with redis://, rediss:// or unix://")
+    if parts.scheme != "unix" and not parts.hostname:
+        raise ImproperlyConfigured(f"{name} names no host")
+    return {
+        "BACKEND": "channels_redis.core.RedisChannelLayer",
+        "CONFIG": {"hosts": [url], "capacity": 1500, "expiry": 30},
+    }

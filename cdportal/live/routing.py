@@ -1,0 +1,10 @@
+from django.urls import path
+
+from cdportal.live.consumers import LiveConsumer
+
+
+websocket_urlpatterns = [
+    path("ws/live/overview/", LiveConsumer.as_asgi(), name="overview"),
+    path("ws/live/releases/<int:release>/", LiveConsumer.as_asgi(), name="release"),
+    path("ws/live/applications/<int:application>/", LiveConsumer.as_asgi(), name="application"),
+]

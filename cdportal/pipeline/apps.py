@@ -1,0 +1,14 @@
+from django.apps import AppConfig
+from django.db.models.signals import post_migrate
+
+
+class PipelineConfig(AppConfig):
+    name = "cdportal.pipeline"
+    label = "pipeline"
+    verbose_name = "Pipeline"
+
+    def ready(self) -> None:
+        from cdportal.pipeline.roles import ensure_roles
+
+        # After migrate: permissions exist only once post_migrate has created them.
+        post_migrate.connect(ensure_roles, sender=self, dispatch_uid="cdportal-roles")

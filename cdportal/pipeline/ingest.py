@@ -1,0 +1,435 @@
+"""The one ingestion path: every observation enters the read models here.
+
+``ingest(data)`` validates a normalized event (``cdportal.core.events``), records it once per
+``(source, source_id)``, updates the models it concerns in the same transaction, correlates it
+to its release and rollout, and — after commit, never before — hands the changed object ids to
+``cdportal.live.broadcast``. A malformed event raises ``InvalidEvent`` before anything is
+written; any other failure rolls the whole transaction back.
+"""
+
+from __future__ import annotations
+
+import logging
+from dataclasses import dataclass, field
+from datetime import datetime
+from typing import Any
+
+import semver
+from django.db import IntegrityError, transaction
+
+from cdportal.core import events as ev
+from cdportal.core.events import InvalidEvent, parse_event, split_image_reference, version_of_tag
+from cdportal.core.image_list import tag_parameter, tracked_images
+from cdportal.core.stages import Stage
+from cdportal.pipeline.models import (
+    Application,
+    BuildRun,
+    Commit,
+    Component,
+    DeployedTag,
+    ImageRepository,
+    ImageTag,
+    PipelineEvent,
+    Release,
+    Repository,
+    Rollout,
+)
+
+log = logging.getLogger(__name__)
+
+__all__ = ["Changes", "IngestResult", "InvalidEvent", "ingest"]
+
+FAILED_CONCLUSIONS = {"failure", "cancelled", "timed_out", "startup_failure", "action_required"}
+STATUS_ORDER = {"queued": 0, "in_progress": 1, "completed": 2}
+
+
+@dataclass
+class Changes:
+    """What an ingested event changed: the live layer re-renders exactly these."""
+
+    releases: set[int] = field(default_factory=set)
+    applications: set[int] = field(default_factory=set)
+    images: set[int] = field(default_factory=set)
+    events: list[int] = field(default_factory=list)
+
+    def __bool__(self) -> bool:
+        return bool(self.releases or self.applications or self.images or self.events)
+
+    def merge(self, other: Changes) -> None:
+        self.releases |= other.releases
+        self.applications |= other.applications
+        self.images |= other.images
+        self.events.extend(other.events)
+
+
+@dataclass(frozen=True)
+class IngestResult:
+    event: PipelineEvent
+    created: bool  # False: this (source, source_id) was already recorded; nothing changed.
+    changes: Changes
+
+
+def ingest(data: Any, *, broadcast: bool = True) -> IngestResult:
+    event = parse_event(data)
+    existing = _recorded(event)
+    if existing is not None:
+        return IngestResult(existing, False, Changes())
+    # Two writers may race on the same observation (a webhook and the poller). The loser's
+    # insert fails on the unique (source, source_id); everything it did rolls back with it.
+    for attempt in range(3):
+        try:
+            with transaction.atomic():
+                changes = Changes()
+                row = HANDLERS[event.kind](event, changes)
+                row.save(force_insert=True)
+                changes.events.append(row.pk)
+                if broadcast:
+                    transaction.on_commit(lambda: _publish(changes))
+            return IngestResult(row, True, changes)
+        except IntegrityError:
+            existing = _recorded(event)
+            if existing is not None:
+                return IngestResult(existing, False, Changes())
+            if attempt == 2:
+                raise
+            log.info("retrying %s:%s after a concurrent write", event.source, event.source_id)
+    raise AssertionError("unreachable")
+
+
+def _recorded(event) -> PipelineEvent | None:
+    return PipelineEvent.objects.filter(source=event.source, source_id=event.source_id).first()
+
+
+def _publish(changes: Changes) -> None:
+    from cdportal.live import broadcast
+
+    broadcast.publish(changes)
+
+
+def _row(event, **links) -> PipelineEvent:
+    return PipelineEvent(
+        source=event.source,
+        source_id=event.source_id,
+        kind=event.kind,
+        occurred_at=event.occurred_at,
+        summary=event.describe()[:300],
+        payload=event.model_dump(mode="json"),
+        **links,
+    )
+
+
+# --- correlation helpers -------------------------------------------------------------------
+
+
+def _repository(full_name: str) -> Repository:
+    repo, _ = Repository.objects.get_or_create(
+        full_name=full_name, defaults={"url": f"https://github.com/{full_name}"}
+    )
+    return repo
+
+
+def _component(repo: Repository, name: str) -> Component:
+    component, _ = Component.objects.get_or_create(repository=repo, name=name)
+    return component
+
+
+def _next_release(component: Component) -> Release:
+    """The release the component's unreleased commits will ship in."""
+    release = component.releases.filter(released_at__isnull=True).order_by("-pk").first()
+    return release or Release.objects.create(component=component)
+
+
+def _release_for_tag(image: ImageRepository, tag: str) -> Release | None:
+    """The release an image tag was built from: same tag, or the version the tag names."""
+    version = version_of_tag(tag)
+    candidates = Release.objects.select_related("component").filter(released_at__isnull=False)
+    if image.component_id:
+        candidates = candidates.filter(component_id=image.component_id)
+    by_tag = list(candidates.filter(tag=tag)[:2])
+    if len(by_tag) == 1:
+        return by_tag[0]
+    if version and not by_tag:
+        by_version = list(candidates.filter(version=version)[:2])
+        if len(by_version) == 1:
+            return by_version[0]
+    return None
+
+
+def _earliest(current: datetime | None, new: datetime) -> datetime:
+    return new if current is None or new < current else current
+
+
+def _touch(release: Release, event, changes: Changes) -> None:
+    release.updated_at = max(release.updated_at, event.occurred_at)
+    _settle_state(release)
+    release.save()
+    changes.releases.add(release.pk)
+
+
+def _settle_state(release: Release) -> None:
+    S = Release.State
+    if release.state == S.SUPERSEDED:
+        return
+    rollouts = list(release.rollouts.all())
+    if release.failed_stage or any(r.failed_stage for r in rollouts):
+        release.state = S.FAILED
+    elif release.released_at is None:
+        release.state = S.PR_OPEN if release.pr_state in ("open", "merged") else S.PENDING
+    elif rollouts and all(r.synced_at for r in rollouts):
+        release.state = S.DEPLOYED
+    else:
+        release.state = S.RELEASED
+
+
+def _supersede_older(release: Release, changes: Changes) -> None:
+    """A deployed release ends the flight of older ones of its component that never landed."""
+    try:
+        mine = semver.Version.parse(release.version)
+    except ValueError:
+        return
+    older = release.component.releases.filter(
+        state__in=[Release.State.RELEASED, Release.State.FAILED], released_at__isnull=False
+    ).exclude(pk=release.pk)
+    for other in older:
+        try:
+            if semver.Version.parse(other.version) < mine:
+                other.state = Release.State.SUPERSEDED
+                other.save(update_fields=["state"])
+                changes.releases.add(other.pk)
+        except ValueError:
+            continue
+
+
+# --- one handler per event kind ------------------------------------------------------------
+
+
+def _on_commit(event: ev.CommitMerged, changes: Changes) -> PipelineEvent:
+    repo = _repository(event.repository)
+    component = _component(repo, event.component)
+    commit = Commit.objects.filter(repository=repo, sha=event.sha).first()
+    if commit is None:
+        release = _next_release(component)
+        commit = Commit.objects.create(
+            repository=repo,
+            component=component,
+            release=release,
+            sha=event.sha,
+            message=event.message,
+            author=event.author,
+            url=event.url,
+            committed_at=event.occurred_at,
+        )
+        release.merged_at = _earliest(release.merged_at, event.occurred_at)
+        _touch(release, event, changes)
+    return _row(event, repository=repo, release=commit.release)
+
+
+def _on_release_pr(event: ev.ReleasePullRequest, changes: Changes) -> PipelineEvent:
+    repo = _repository(event.repository)
+    component = _component(repo, event.component)
+    release = component.releases.filter(version=event.version).first() or _next_release(component)
+    if release.released_at is None:
+        # Release Please rewrites its PR as commits land: the proposal follows the latest title.
+        release.version = event.version
+        if event.changelog:
+            release.changelog = event.changelog
+    release.pr_number = event.number
+    release.pr_title = event.title
+    release.pr_url = event.url or release.pr_url
+    release.pr_state = event.state
+    if event.state in ("open", "merged"):
+        release.pr_opened_at = _earliest(release.pr_opened_at, event.occurred_at)
+    _touch(release, event, changes)
+    return _row(event, repository=repo, release=release)
+
+
+def _on_release(event: ev.ReleasePublished, changes: Changes) -> PipelineEvent:
+    repo = _repository(event.repository)
+    component = _component(repo, event.component)
+    release = component.releases.filter(version=event.version).first()
+    if release is None:
+        pending = component.releases.filter(released_at__isnull=True).order_by("-pk").first()
+        release = pending or Release(component=component)
+        release.version = event.version
+    release.tag = event.tag
+    release.url = event.url or release.url
+    release.sha = event.sha or release.sha
+    release.changelog = event.changelog or release.changelog
+    release.released_at = _earliest(release.released_at, event.occurred_at)
+    if release.pr_state == "open":
+        release.pr_state = "merged"
+    if release.pk is None:
+        release.save()
+    _touch(release, event, changes)
+    # Builds and images that arrived before the release (out of order) now find it.
+    for image in component.images.all():
+        pushed = image.tags.filter(tag=event.tag).order_by("pushed_at").first()
+        if pushed:
+            release.built_at = _earliest(release.built_at, pushed.pushed_at)
+            release.save(update_fields=["built_at"])
+    return _row(event, repository=repo, release=release)
+
+
+def _on_build(event: ev.BuildRun, changes: Changes) -> PipelineEvent:
+    repo = _repository(event.repository)
+    run = BuildRun.objects.filter(repository=repo, run_id=event.run_id).first()
+    if run is None:
+        run = BuildRun(repository=repo, run_id=event.run_id, started_at=event.occurred_at)
+    elif STATUS_ORDER[event.status] < STATUS_ORDER.get(run.status, 0):
+        # A late "in_progress" after "completed" must not reopen the run.
+        return _row(event, repository=repo, release=run.release)
+    run.workflow = event.workflow
+    run.status = event.status
+    run.conclusion = event.conclusion or ""
+    run.head_sha = event.head_sha or run.head_sha
+    run.version = event.version or run.version
+    run.url = event.url or run.url
+    if event.status == "completed":
+        run.completed_at = event.occurred_at
+    run.release = run.release or _release_for_build(repo, event)
+    run.save()
+    release = run.release
+    if release is not None:
+        if event.status == "completed" and event.conclusion in FAILED_CONCLUSIONS:
+            release.failed_stage = Stage.BUILT
+            release.failure_reason = f"{event.workflow} run #{event.run_id} {event.conclusion}"
+        elif release.failed_stage == Stage.BUILT and event.conclusion == "success":
+            release.failed_stage = None
+            release.failure_reason = ""
+        _touch(release, event, changes)
+    return _row(event, repository=repo, release=release)
+
+
+def _release_for_build(repo: Repository, event: ev.BuildRun) -> Release | None:
+    releases = Release.objects.filter(component__repository=repo)
+    if event.component:
+        releases = releases.filter(component__name=event.component)
+    if event.version:
+        return releases.filter(version=event.version).first()
+    if event.head_sha:
+        return releases.filter(sha__startswith=event.head_sha[:7]).exclude(sha="").first()
+    return None
+
+
+def _on_image_push(event: ev.ImagePushed, changes: Changes) -> PipelineEvent:
+    image, _ = ImageRepository.objects.get_or_create(name=event.image)
+    ImageTag.objects.update_or_create(
+        image=image,
+        tag=event.tag,
+        defaults={"digest": event.digest, "pushed_at": event.occurred_at, "created_at": event.created_at},
+    )
+    changes.images.add(image.pk)
+    release = _release_for_tag(image, event.tag)
+    if release is not None:
+        if image.component_id is None:
+            # Learn which component builds this image: later tags correlate faster and safer.
+            image.component = release.component
+            image.save(update_fields=["component"])
+        release.built_at = _earliest(release.built_at, event.occurred_at)
+        if release.failed_stage == Stage.BUILT:
+            release.failed_stage, release.failure_reason = None, ""
+        _touch(release, event, changes)
+    return _row(event, image=image, release=release)
+
+
+def _application(namespace: str, name: str) -> Application:
+    app, _ = Application.objects.get_or_create(namespace=namespace, name=name)
+    return app
+
+
+def _on_updater(event: ev.UpdaterDetected, changes: Changes) -> PipelineEvent:
+    app = _application(event.namespace, event.application)
+    image, _ = ImageRepository.objects.get_or_create(name=event.image)
+    app.images.add(image)
+    changes.applications.add(app.pk)
+    release = _release_for_tag(image, event.to_tag)
+    if release is not None:
+        rollout, _ = Rollout.objects.get_or_create(release=release, application=app)
+        rollout.detected_at = _earliest(rollout.detected_at, event.occurred_at)
+        rollout.updated_at = event.occurred_at
+        rollout.save()
+        _touch(release, event, changes)
+    return _row(event, application=app, image=image, release=release)
+
+
+def _on_application(event: ev.ApplicationObserved, changes: Changes) -> PipelineEvent:
+    app = _application(event.namespace, event.name)
+    previous_tag = app.current_tag
+    app.project = event.project
+    app.repo_url = event.repo_url
+    app.image_policy = dict(event.annotations)
+    app.parameters = dict(event.parameters)
+    app.live_images = list(event.images)
+    app.sync_status = event.sync_status
+    app.health_status = event.health_status
+    app.health_message = event.health_message
+    app.operation_phase = event.operation_phase
+    app.operation_message = event.operation_message
+    app.revision = event.revision
+    app.last_synced_at = event.last_synced_at or app.last_synced_at
+    app.observed_at = event.occurred_at
+    changes.applications.add(app.pk)
+
+    release = None
+    for tracked in tracked_images(event.annotations):
+        image, _ = ImageRepository.objects.get_or_create(name=tracked.image)
+        app.images.add(image)
+        desired = event.parameters.get(tag_parameter(event.annotations, tracked.alias), "")
+        running = _running_tag(event.images, tracked.image)
+        app.current_tag = running or desired
+        if running and running != previous_tag:
+            DeployedTag.objects.create(application=app, image=tracked.image, tag=running, since=event.occurred_at)
+        release = _advance_rollout(app, image, desired, running, event, changes) or release
+    app.save()
+    return _row(event, application=app, release=release)
+
+
+def _running_tag(images: list[str], image: str) -> str:
+    for reference in images:
+        name, tag = split_image_reference(reference)
+        if name == image and tag:
+            return tag
+    return ""
+
+
+def _advance_rollout(app, image, desired: str, running: str, event, changes) -> Release | None:
+    """Stages 6 and 7 for the release whose tag the application's parameter now names."""
+    if not desired:
+        return None
+    release = _release_for_tag(image, desired)
+    if release is None:
+        return None
+    rollout, _ = Rollout.objects.get_or_create(release=release, application=app)
+    rollout.parameter_updated_at = _earliest(rollout.parameter_updated_at, event.occurred_at)
+    healthy = (
+        event.sync_status == "Synced"
+        and event.health_status == "Healthy"
+        and event.operation_phase not in ("Running", "Terminating")
+        and running in ("", desired)
+    )
+    if healthy:
+        rollout.synced_at = _earliest(rollout.synced_at, event.occurred_at)
+        rollout.failed_stage, rollout.failure_reason = None, ""
+    elif rollout.synced_at is None and event.operation_phase in ("Failed", "Error"):
+        rollout.failed_stage = Stage.SYNCED
+        rollout.failure_reason = f"Sync {event.operation_phase.lower()}: {event.operation_message}".strip(": ")
+    elif rollout.synced_at is None and event.health_status == "Degraded":
+        rollout.failed_stage = Stage.SYNCED
+        rollout.failure_reason = f"Degraded: {event.health_message}".strip(": ")
+    rollout.updated_at = event.occurred_at
+    rollout.save()
+    _touch(release, event, changes)
+    if release.state == Release.State.DEPLOYED:
+        _supersede_older(release, changes)
+    return release
+
+
+HANDLERS = {
+    "commit": _on_commit,
+    "release_pr": _on_release_pr,
+    "release": _on_release,
+    "build": _on_build,
+    "image_push": _on_image_push,
+    "updater": _on_updater,
+    "application": _on_application,
+}

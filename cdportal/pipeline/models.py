@@ -1,0 +1,377 @@
+"""The pipeline's read models. Only ``cdportal.pipeline.ingest`` writes them (Action rows aside:
+``pipeline.actions`` records what people do)."""
+
+from __future__ import annotations
+
+from django.conf import settings
+from django.db import models
+from django.db.models import Q
+from django.utils import timezone
+
+from cdportal.core.stages import RELEASE_STAGES, ROLLOUT_STAGES, Stage
+
+STAGE_CHOICES = [(s.value, s.label) for s in Stage]
+
+
+class Repository(models.Model):
+    full_name = models.CharField(max_length=200, unique=True, help_text="owner/name on GitHub")
+    url = models.URLField(blank=True)
+    default_branch = models.CharField(max_length=200, default="main")
+    created_at = models.DateTimeField(default=timezone.now)
+
+    class Meta:
+        ordering = ["full_name"]
+        verbose_name_plural = "repositories"
+
+    def __str__(self) -> str:
+        return self.full_name
+
+
+class Component(models.Model):
+    """A Release Please package: its own version, changelog and tags."""
+
+    repository = models.ForeignKey(Repository, on_delete=models.CASCADE, related_name="components")
+    # "" is the root package ('.') of a single-package repository.
+    name = models.CharField(max_length=100, blank=True)
+    path = models.CharField(max_length=300, default=".")
+    release_type = models.CharField(max_length=50, default="simple")
+
+    class Meta:
+        ordering = ["repository__full_name", "name"]
+        constraints = [
+            models.UniqueConstraint(fields=["repository", "name"], name="component_unique_name"),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.repository.full_name}:{self.name}" if self.name else self.repository.full_name
+
+    @property
+    def display_name(self) -> str:
+        return self.name or self.repository.full_name.split("/")[-1]
+
+
+class Release(models.Model):
+    class State(models.TextChoices):
+        PENDING = "pending", "Unreleased commits"
+        PR_OPEN = "pr_open", "Release PR open"
+        RELEASED = "released", "Released"
+        DEPLOYED = "deployed", "Deployed"
+        FAILED = "failed", "Failed"
+        # Older than a release that did reach its applications; it never will.
+        SUPERSEDED = "superseded", "Superseded"
+
+    IN_FLIGHT = (State.PENDING, State.PR_OPEN, State.RELEASED, State.FAILED)
+
+    component = models.ForeignKey(Component, on_delete=models.CASCADE, related_name="releases")
+    # Empty until Release Please proposes one; it may change while the Release PR is open.
+    version = models.CharField(max_length=100, blank=True)
+    tag = models.CharField(max_length=200, blank=True)
+    state = models.CharField(max_length=20, choices=State.choices, default=State.PENDING)
+    pr_number = models.PositiveIntegerField(null=True, blank=True)
+    pr_title = models.CharField(max_length=300, blank=True)
+    pr_url = models.URLField(blank=True)
+    pr_state = models.CharField(max_length=10, blank=True)
+    url = models.URLField(blank=True, help_text="The GitHub release")
+    sha = models.CharField(max_length=64, blank=True, help_text="The commit the tag points at")
+    changelog = models.TextField(blank=True, help_text="Markdown, as Release Please wrote it")
+
+    merged_at = models.DateTimeField(null=True, blank=True)
+    pr_opened_at = models.DateTimeField(null=True, blank=True)
+    released_at = models.DateTimeField(null=True, blank=True, help_text="Published time")
+    built_at = models.DateTimeField(null=True, blank=True)
+    failed_stage = models.PositiveSmallIntegerField(choices=STAGE_CHOICES, null=True, blank=True)
+    failure_reason = models.TextField(blank=True)
+
+    created_at = models.DateTimeField(default=timezone.now)
+    updated_at = models.DateTimeField(default=timezone.now)
+
+    class Meta:
+        ordering = ["-updated_at", "-pk"]
+        constraints = [
+            models.UniqueConstraint(
+                fields=["component", "version"],
+                condition=~Q(version=""),
+                name="release_unique_version",
+            ),
+        ]
+        indexes = [models.Index(fields=["state", "-updated_at"])]
+
+    def __str__(self) -> str:
+        return f"{self.component} {self.tag or self.version or '(next)'}"
+
+    @property
+    def title(self) -> str:
+        name = self.component.display_name
+        if self.tag:
+            return f"{name} {self.tag}"
+        if self.version:
+            return f"{name} {self.version} (proposed)"
+        return f"{name} next release"
+
+    @property
+    def in_flight(self) -> bool:
+        return self.state in self.IN_FLIGHT
+
+    def stage_times(self) -> dict[Stage, object]:
+        times = {stage: getattr(self, stage.field) for stage in RELEASE_STAGES}
+        # Downstream stages: the first application to reach each one.
+        for stage in ROLLOUT_STAGES:
+            reached = [getattr(r, stage.field) for r in self.rollouts.all() if getattr(r, stage.field)]
+            times[stage] = min(reached) if reached else None
+        return times
+
+
+class Commit(models.Model):
+    repository = models.ForeignKey(Repository, on_delete=models.CASCADE, related_name="commits")
+    component = models.ForeignKey(
+        Component, on_delete=models.SET_NULL, null=True, blank=True, related_name="commits"
+    )
+    release = models.ForeignKey(
+        Release, on_delete=models.SET_NULL, null=True, blank=True, related_name="commits"
+    )
+    sha = models.CharField(max_length=64)
+    message = models.TextField()
+    author = models.CharField(max_length=200, blank=True)
+    url = models.URLField(blank=True)
+    committed_at = models.DateTimeField()
+
+    class Meta:
+        ordering = ["-committed_at", "-pk"]
+        constraints = [
+            models.UniqueConstraint(fields=["repository", "sha"], name="commit_unique_sha"),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.sha[:7]} {self.subject}"
+
+    @property
+    def subject(self) -> str:
+        return self.message.splitlines()[0] if self.message else ""
+
+
+class BuildRun(models.Model):
+    """A run of the workflow that builds and pushes images (binaries-release)."""
+
+    repository = models.ForeignKey(Repository, on_delete=models.CASCADE, related_name="build_runs")
+    release = models.ForeignKey(
+        Release, on_delete=models.SET_NULL, null=True, blank=True, related_name="build_runs"
+    )
+    run_id = models.BigIntegerField()
+    workflow = models.CharField(max_length=200)
+    status = models.CharField(max_length=20)
+    conclusion = models.CharField(max_length=20, blank=True)
+    head_sha = models.CharField(max_length=64, blank=True)
+    version = models.CharField(max_length=100, blank=True)
+    url = models.URLField(blank=True)
+    started_at = models.DateTimeField()
+    completed_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        ordering = ["-started_at", "-pk"]
+        constraints = [
+            models.UniqueConstraint(fields=["repository", "run_id"], name="buildrun_unique_run"),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.workflow} #{self.run_id}"
+
+
+class ImageRepository(models.Model):
+    name = models.CharField(max_length=300, unique=True, help_text="ghcr.io/owner/name")
+    component = models.ForeignKey(
+        Component, on_delete=models.SET_NULL, null=True, blank=True, related_name="images"
+    )
+
+    class Meta:
+        ordering = ["name"]
+        verbose_name_plural = "image repositories"
+
+    def __str__(self) -> str:
+        return self.name
+
+
+class ImageTag(models.Model):
+    image = models.ForeignKey(ImageRepository, on_delete=models.CASCADE, related_name="tags")
+    tag = models.CharField(max_length=128)
+    digest = models.CharField(max_length=200)
+    created_at = models.DateTimeField(null=True, blank=True, help_text="The image config's created time")
+    pushed_at = models.DateTimeField()
+    first_seen_at = models.DateTimeField(default=timezone.now)
+
+    class Meta:
+        ordering = ["-pushed_at", "-pk"]
+        constraints = [models.UniqueConstraint(fields=["image", "tag"], name="imagetag_unique_tag")]
+
+    def __str__(self) -> str:
+        return f"{self.image.name}:{self.tag}"
+
+
+class Application(models.Model):
+    """An Argo CD Application, as last observed."""
+
+    namespace = models.CharField(max_length=253)
+    name = models.CharField(max_length=253)
+    project = models.CharField(max_length=200, default="default")
+    repo_url = models.URLField(blank=True)
+    # The argocd-image-updater.argoproj.io/* annotations, verbatim; parsed by the policy engine.
+    image_policy = models.JSONField(default=dict, blank=True)
+    images = models.ManyToManyField(ImageRepository, blank=True, related_name="applications")
+    parameters = models.JSONField(default=dict, blank=True)
+    live_images = models.JSONField(default=list, blank=True)
+    current_tag = models.CharField(max_length=128, blank=True)
+    sync_status = models.CharField(max_length=20, default="Unknown")
+    health_status = models.CharField(max_length=20, default="Unknown")
+    health_message = models.TextField(blank=True)
+    operation_phase = models.CharField(max_length=20, blank=True)
+    operation_message = models.TextField(blank=True)
+    revision = models.CharField(max_length=100, blank=True)
+    last_synced_at = models.DateTimeField(null=True, blank=True)
+    observed_at = models.DateTimeField(default=timezone.now)
+
+    class Meta:
+        ordering = ["namespace", "name"]
+        constraints = [
+            models.UniqueConstraint(fields=["namespace", "name"], name="application_unique_name"),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.namespace}/{self.name}"
+
+    @property
+    def key(self) -> str:
+        return f"{self.namespace}/{self.name}"
+
+
+class DeployedTag(models.Model):
+    """The history of tags an application ran (one row each time its running tag changed)."""
+
+    application = models.ForeignKey(Application, on_delete=models.CASCADE, related_name="tag_history")
+    image = models.CharField(max_length=300)
+    tag = models.CharField(max_length=128)
+    since = models.DateTimeField()
+
+    class Meta:
+        ordering = ["-since", "-pk"]
+
+
+class Rollout(models.Model):
+    """One release reaching one application (stages 5–7; 1–4 are the release's)."""
+
+    release = models.ForeignKey(Release, on_delete=models.CASCADE, related_name="rollouts")
+    application = models.ForeignKey(Application, on_delete=models.CASCADE, related_name="rollouts")
+    detected_at = models.DateTimeField(null=True, blank=True)
+    parameter_updated_at = models.DateTimeField(null=True, blank=True)
+    synced_at = models.DateTimeField(null=True, blank=True)
+    failed_stage = models.PositiveSmallIntegerField(choices=STAGE_CHOICES, null=True, blank=True)
+    failure_reason = models.TextField(blank=True)
+    created_at = models.DateTimeField(default=timezone.now)
+    updated_at = models.DateTimeField(default=timezone.now)
+
+    class Meta:
+        ordering = ["-updated_at", "-pk"]
+        constraints = [
+            models.UniqueConstraint(fields=["release", "application"], name="rollout_unique_pair"),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.release} → {self.application}"
+
+    def stage_times(self) -> dict[Stage, object]:
+        times = {stage: getattr(self.release, stage.field) for stage in RELEASE_STAGES}
+        times.update({stage: getattr(self, stage.field) for stage in ROLLOUT_STAGES})
+        return times
+
+    @property
+    def complete(self) -> bool:
+        return self.synced_at is not None
+
+
+class PipelineEvent(models.Model):
+    """Append-only log of every observation, keyed by the source's own id."""
+
+    source = models.CharField(max_length=32)
+    source_id = models.CharField(max_length=200)
+    kind = models.CharField(max_length=32)
+    occurred_at = models.DateTimeField()
+    received_at = models.DateTimeField(default=timezone.now)
+    summary = models.CharField(max_length=300)
+    payload = models.JSONField()
+    repository = models.ForeignKey(Repository, on_delete=models.SET_NULL, null=True, blank=True)
+    release = models.ForeignKey(
+        Release, on_delete=models.SET_NULL, null=True, blank=True, related_name="events"
+    )
+    application = models.ForeignKey(
+        Application, on_delete=models.SET_NULL, null=True, blank=True, related_name="events"
+    )
+    image = models.ForeignKey(ImageRepository, on_delete=models.SET_NULL, null=True, blank=True)
+
+    class Meta:
+        ordering = ["-received_at", "-pk"]
+        constraints = [
+            models.UniqueConstraint(fields=["source", "source_id"], name="event_unique_source_id"),
+        ]
+        indexes = [models.Index(fields=["kind", "-received_at"])]
+
+    def __str__(self) -> str:
+        return f"{self.source}:{self.source_id} {self.summary}"
+
+    def save(self, *args, **kwargs):
+        if self.pk is not None and not kwargs.get("force_insert"):
+            raise ValueError("pipeline events are append-only")
+        super().save(*args, **kwargs)
+
+
+class Action(models.Model):
+    """Who did what to which target: written before the call out, finished with its outcome."""
+
+    class Kind(models.TextChoices):
+        FORCE_SYNC = "force_sync", "Force sync"
+        HARD_REFRESH = "hard_refresh", "Hard refresh"
+        TERMINATE = "terminate", "Terminate operation"
+        RESTART_UPDATER = "restart_updater", "Restart Image Updater"
+        CREATE_TAG = "create_tag", "Create tag"
+        DISPATCH_WORKFLOW = "dispatch_workflow", "Dispatch workflow"
+
+    class Status(models.TextChoices):
+        RUNNING = "running", "Running"
+        SUCCEEDED = "succeeded", "Succeeded"
+        FAILED = "failed", "Failed"
+
+    kind = models.CharField(max_length=32, choices=Kind.choices)
+    target = models.CharField(max_length=300, help_text="e.g. argocd/cto-controller")
+    by = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.SET_NULL, null=True)
+    by_name = models.CharField(max_length=150, help_text="Kept when the user is deleted")
+    parameters = models.JSONField(default=dict, blank=True)
+    status = models.CharField(max_length=10, choices=Status.choices, default=Status.RUNNING)
+    message = models.TextField(blank=True)
+    # A client-chosen key: the same request submitted twice (double click) is one action.
+    idempotency_key = models.CharField(max_length=100, blank=True)
+    started_at = models.DateTimeField(default=timezone.now)
+    finished_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        ordering = ["-started_at", "-pk"]
+        constraints = [
+            models.UniqueConstraint(
+                fields=["by_name", "idempotency_key"],
+                condition=~Q(idempotency_key=""),
+                name="action_unique_idempotency_key",
+            ),
+        ]
+        permissions = [
+            ("force_sync", "Can force-sync an application"),
+            ("refresh_application", "Can hard-refresh an application"),
+            ("restart_updater", "Can restart the Image Updater"),
+            ("create_tag", "Can create a release tag and dispatch workflows"),
+            ("ingest_event", "Can post pipeline events to the API"),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.get_kind_display()} {self.target} by {self.by_name}"
+
+    def finish(self, *, error: str = "", message: str = "") -> Action:
+        self.status = self.Status.FAILED if error else self.Status.SUCCEEDED
+        self.message = error or message
+        self.finished_at = timezone.now()
+        self.save(update_fields=["status", "message", "finished_at"])
+        return self

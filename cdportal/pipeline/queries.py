@@ -1,0 +1,96 @@
+"""Read-side queries shared by the pages, the API and the live broadcaster.
+
+The page and the websocket render the same partials from the same context, so both come
+from here: a fragment pushed live is byte-for-byte what a reload would show.
+"""
+
+from __future__ import annotations
+
+from django.db.models import Count, Prefetch, QuerySet
+
+from cdportal.core.stages import Stage
+from cdportal.pipeline.models import (
+    Application,
+    ImageTag,
+    PipelineEvent,
+    Release,
+    Rollout,
+)
+
+IN_FLIGHT_LIMIT = 12
+RECENT_EVENTS = 25
+NEWEST_TAGS = 12
+
+
+def releases_queryset() -> QuerySet[Release]:
+    return (
+        Release.objects.select_related("component__repository")
+        .prefetch_related(
+            Prefetch("rollouts", queryset=Rollout.objects.select_related("application").order_by("application__name"))
+        )
+        .annotate(commit_count=Count("commits"))
+    )
+
+
+def releases_in_flight(limit: int = IN_FLIGHT_LIMIT) -> list[Release]:
+    return list(releases_queryset().filter(state__in=Release.IN_FLIGHT).order_by("-updated_at", "-pk")[:limit])
+
+
+def recently_deployed(limit: int = 5) -> list[Release]:
+    return list(releases_queryset().filter(state=Release.State.DEPLOYED).order_by("-updated_at", "-pk")[:limit])
+
+
+def release(pk: int) -> Release:
+    return releases_queryset().get(pk=pk)
+
+
+def applications() -> list[Application]:
+    return list(Application.objects.prefetch_related("images").order_by("namespace", "name"))
+
+
+def newest_tags(limit: int = NEWEST_TAGS) -> list[ImageTag]:
+    return list(ImageTag.objects.select_related("image").order_by("-pushed_at", "-pk")[:limit])
+
+
+def recent_events(limit: int = RECENT_EVENTS, **filters) -> list[PipelineEvent]:
+    return list(PipelineEvent.objects.filter(**filters).order_by("-received_at", "-pk")[:limit])
+
+
+def release_failure(release: Release) -> tuple[Stage | None, str]:
+    """Where a release is stuck and why: its own failure, else its first failed rollout's."""
+    if release.failed_stage:
+        return Stage(release.failed_stage), release.failure_reason
+    for rollout in release.rollouts.all():
+        if rollout.failed_stage:
+            return Stage(rollout.failed_stage), f"{rollout.application.name}: {rollout.failure_reason}"
+    return None, ""
+
+
+def overview_context() -> dict:
+    return {
+        "releases": releases_in_flight(),
+        "deployed": recently_deployed(),
+        "applications": applications(),
+        "tags": newest_tags(),
+        "events": recent_events(),
+    }
+
+
+def release_context(release: Release) -> dict:
+    return {
+        "release": release,
+        "commits": list(release.commits.order_by("-committed_at", "-pk")),
+        "builds": list(release.build_runs.order_by("-started_at")),
+        "events": recent_events(release=release),
+    }
+
+
+def application_context(app: Application) -> dict:
+    return {
+        "app": app,
+        "rollouts": list(
+            app.rollouts.select_related("release__component__repository").order_by("-created_at", "-pk")[:20]
+        ),
+        "history": list(app.tag_history.all()[:20]),
+        "events": recent_events(application=app),
+    }

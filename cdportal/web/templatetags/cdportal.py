@@ -1,0 +1,64 @@
+"""Template helpers: the stage stepper, durations, status colours, safe Markdown."""
+
+from __future__ import annotations
+
+from functools import cache
+
+from django import template
+from django.utils import timezone
+from django.utils.safestring import mark_safe
+
+from cdportal.core.stages import format_duration, steps
+from cdportal.pipeline.models import Release, Rollout
+from cdportal.pipeline.queries import release_failure
+
+register = template.Library()
+
+TONES = {
+    "Synced": "ok", "Healthy": "ok", "Succeeded": "ok", "success": "ok", "deployed": "ok",
+    "OutOfSync": "warn", "Progressing": "busy", "Running": "busy", "in_progress": "busy",
+    "queued": "busy", "pr_open": "busy", "released": "busy", "pending": "idle",
+    "Degraded": "bad", "Failed": "bad", "Error": "bad", "failure": "bad", "failed": "bad",
+    "Missing": "bad", "Suspended": "warn", "superseded": "idle", "Unknown": "idle",
+}
+
+
+@register.inclusion_tag("web/_stepper.html")
+def stepper(obj: Release | Rollout, compact: bool = False):
+    if isinstance(obj, Release):
+        failed_stage, reason = release_failure(obj)
+    else:
+        failed_stage, reason = (obj.failed_stage, obj.failure_reason)
+    return {
+        "steps": steps(obj.stage_times(), now=timezone.now(), failed_stage=failed_stage, failure_reason=reason),
+        "compact": compact,
+    }
+
+
+@register.filter
+def duration(delta) -> str:
+    return format_duration(delta)
+
+
+@register.filter
+def tone(status: str) -> str:
+    return TONES.get(status or "", "idle")
+
+
+@register.filter
+def shortsha(sha: str) -> str:
+    return (sha or "")[:7]
+
+
+@cache
+def _markdown():
+    from markdown_it import MarkdownIt
+
+    # Changelogs come from outside: raw HTML is escaped, and markdown-it's link validation
+    # drops javascript:/vbscript:/data: URLs.
+    return MarkdownIt("commonmark", {"html": False, "linkify": False}).enable("table")
+
+
+@register.filter
+def markdown(text: str) -> str:
+    return mark_safe(_markdown().render(text or ""))

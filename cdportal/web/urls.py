@@ -1,0 +1,15 @@
+from django.contrib.auth import views as auth_views
+from django.urls import path
+
+from cdportal.web import views
+
+app_name = "web"
+
+urlpatterns = [
+    path("", views.overview, name="overview"),
+    path("releases/<int:pk>/", views.release, name="release"),
+    path("applications/<str:namespace>/<str:name>/", views.application, name="application"),
+    path("login/", auth_views.LoginView.as_view(redirect_authenticated_user=True), name="login"),
+    path("logout/", auth_views.LogoutView.as_view(), name="logout"),
+    path("healthz", views.healthz, name="healthz"),
+]

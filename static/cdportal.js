@@ -1,0 +1,45 @@
+// cdportal's little bit of JavaScript: the live indicator, session expiry, ticking clocks.
+// Everything else is server-rendered HTML swapped in by htmx.
+(function () {
+  "use strict";
+  var SESSION_EXPIRED = 4401;
+
+  function setStatus(text, on) {
+    var el = document.getElementById("live-status");
+    if (!el) return;
+    el.textContent = text;
+    el.className = "live " + (on ? "on" : "off");
+  }
+
+  document.addEventListener("htmx:wsClose", function (evt) {
+    var code = evt.detail && evt.detail.event ? evt.detail.event.code : 0;
+    if (code === SESSION_EXPIRED) {
+      // The ws extension does not retry this code; tell the person why the page went still.
+      setStatus("signed out", false);
+      var banner = document.getElementById("session-expired");
+      if (banner) banner.hidden = false;
+    } else {
+      setStatus("reconnecting…", false);
+    }
+  });
+  document.addEventListener("htmx:wsOpen", function () { setStatus("connecting…", false); });
+
+  // Elapsed time of the stage in progress, counted in the browser: no polling.
+  function format(seconds) {
+    seconds = Math.max(0, Math.floor(seconds));
+    if (seconds < 60) return seconds + "s";
+    var m = Math.floor(seconds / 60), s = seconds % 60;
+    if (m < 60) return m + "m " + (s < 10 ? "0" : "") + s + "s";
+    var h = Math.floor(m / 60); m = m % 60;
+    if (h < 48) return h + "h " + (m < 10 ? "0" : "") + m + "m";
+    return Math.floor(h / 24) + "d " + (h % 24) + "h";
+  }
+  function tick() {
+    var now = Date.now();
+    document.querySelectorAll("[data-since]").forEach(function (el) {
+      var since = Date.parse(el.getAttribute("data-since"));
+      if (!isNaN(since)) el.textContent = format((now - since) / 1000);
+    });
+  }
+  setInterval(tick, 1000);
+})();
