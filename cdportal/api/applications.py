@@ -1,4 +1,3 @@
-from __future__ import annotations
 
 from django.shortcuts import get_object_or_404
 from ninja import Query, Router, Schema
