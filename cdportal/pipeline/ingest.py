@@ -16,6 +16,7 @@ from typing import Any
 
 import semver
 from django.db import IntegrityError, transaction
+from django.db.models import Q
 
 from cdportal.core import events as ev
 from cdportal.core.events import InvalidEvent, parse_event, split_image_reference, version_of_tag
@@ -261,13 +262,24 @@ def _on_release(event: ev.ReleasePublished, changes: Changes) -> PipelineEvent:
     if release.pk is None:
         release.save()
     _touch(release, event, changes)
-    # Builds and images that arrived before the release (out of order) now find it.
-    for image in component.images.all():
-        pushed = image.tags.filter(tag=event.tag).order_by("pushed_at").first()
-        if pushed:
-            release.built_at = _earliest(release.built_at, pushed.pushed_at)
-            release.save(update_fields=["built_at"])
+    _claim_early_images(release, event.tag)
     return _row(event, repository=repo, release=release)
+
+
+def _claim_early_images(release: Release, tag: str) -> None:
+    """An image pushed before its release was observed (events arrive out of order)."""
+    pushed = (
+        ImageTag.objects.filter(tag=tag)
+        .filter(Q(image__component=release.component) | Q(image__component__isnull=True))
+        .select_related("image")
+        .order_by("pushed_at")
+    )
+    for image_tag in pushed:
+        if image_tag.image.component_id is None:
+            image_tag.image.component = release.component
+            image_tag.image.save(update_fields=["component"])
+        release.built_at = _earliest(release.built_at, image_tag.pushed_at)
+    release.save(update_fields=["built_at"])
 
 
 def _on_build(event: ev.BuildRun, changes: Changes) -> PipelineEvent:
@@ -354,7 +366,6 @@ def _on_updater(event: ev.UpdaterDetected, changes: Changes) -> PipelineEvent:
 
 def _on_application(event: ev.ApplicationObserved, changes: Changes) -> PipelineEvent:
     app = _application(event.namespace, event.name)
-    previous_tag = app.current_tag
     app.project = event.project
     app.repo_url = event.repo_url
     app.image_policy = dict(event.annotations)
@@ -377,7 +388,8 @@ def _on_application(event: ev.ApplicationObserved, changes: Changes) -> Pipeline
         desired = event.parameters.get(tag_parameter(event.annotations, tracked.alias), "")
         running = _running_tag(event.images, tracked.image)
         app.current_tag = running or desired
-        if running and running != previous_tag:
+        last = app.tag_history.filter(image=tracked.image).first()
+        if running and (last is None or last.tag != running):
             DeployedTag.objects.create(application=app, image=tracked.image, tag=running, since=event.occurred_at)
         release = _advance_rollout(app, image, desired, running, event, changes) or release
     app.save()

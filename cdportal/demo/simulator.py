@@ -1,0 +1,242 @@
+"""A simulated pipeline shaped like 5dlabs/cto: the Rust controller, its Helm chart, the
+``ghcr.io/5dlabs/controller`` image and three Argo CD applications that track it with the
+Image Updater's semver strategy.
+
+Plain Python, no Django: ``Simulator.run()`` is a generator that yields either a number (seconds
+to wait) or a normalized event (a dict for ``cdportal.core.events``). Whoever drives it decides
+how to wait and where the events go (``cdportal.demo.runner``), so tests drive it with a fake
+clock and no sleeping at all.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import random
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass, field
+from datetime import datetime, timedelta, timezone
+
+from cdportal.core.commits import Bump, next_version, parse, release_bump
+
+REPOSITORY = "5dlabs/cto"
+IMAGE = "ghcr.io/5dlabs/controller"
+WORKFLOW = "binaries-release"
+GITHUB = f"https://github.com/{REPOSITORY}"
+
+# Annotations as in the reference project's infra/gitops/applications/cto/controller.yaml.
+POLICY = {
+    "argocd-image-updater.argoproj.io/image-list": f"controller={IMAGE}",
+    "argocd-image-updater.argoproj.io/controller.update-strategy": "semver",
+    "argocd-image-updater.argoproj.io/controller.allow-tags": r"regexp:^v[0-9]+\.[0-9]+\.[0-9]+$",
+    "argocd-image-updater.argoproj.io/write-back-method": "argocd",
+    "argocd-image-updater.argoproj.io/controller.helm.image-tag": "image.tag",
+}
+APPLICATIONS = ("cto-controller-dev", "cto-controller-staging", "cto-controller")
+
+COMMITS = [
+    "feat(controller): add task retry logic",
+    "feat(controller): support task cancellation",
+    "feat(heal): group alerts by workflow",
+    "feat(pm): sync priorities from Linear",
+    "fix(controller): resolve nil pointer in reconciler",
+    "fix(heal): resolve alert deduplication bug",
+    "fix(controller): requeue on conflict instead of failing",
+    "fix: preserve local task customizations on sync",
+    "perf(controller): cache CRD lookups",
+    "docs: document the release pipeline",
+    "chore(deps): bump tokio from 1.40 to 1.41",
+    "refactor(controller): split reconciler into phases",
+    "ci: cache cargo registry in binaries-release",
+    "update readme",  # not conventional: Release Please skips it
+]
+AUTHORS = ("kaseonedge", "jonathonfritz", "ana-dev", "pm-bot")
+SECTIONS = {"feat": "✨ Features", "fix": "🐛 Bug Fixes", "perf": "⚡ Performance"}
+
+Item = float | dict
+
+
+@dataclass
+class Simulator:
+    rng: random.Random = field(default_factory=random.Random)
+    clock: Callable[[], datetime] = lambda: datetime.now(timezone.utc)
+    version: str = "0.2.50"
+    speed: float = 1.0
+    build_failure_rate: float = 0.15
+    degraded_rate: float = 0.1
+    run_id: str = ""
+
+    def __post_init__(self):
+        self.run_id = self.run_id or f"{self.rng.getrandbits(32):08x}"
+        self._serial = 0
+        self._pr_number = 4400
+        self._open_pr: int | None = None
+        self._build_number = 19_000_000_000
+        self._running: dict[str, str] = {app: f"v{self.version}" for app in APPLICATIONS}
+
+    def reset_running(self, tag: str) -> None:
+        self._running = {app: tag for app in APPLICATIONS}
+
+    # --- the script ----------------------------------------------------------------------
+
+    def run(self, *, cycles: int | None = None) -> Iterator[Item]:
+        """Applications first (so the dashboard is never empty), then release after release."""
+        for app in APPLICATIONS:
+            yield self._application(app, self._running[app], "Synced", "Healthy")
+        done = 0
+        while cycles is None or done < cycles:
+            yield from self.release_cycle()
+            done += 1
+
+    def release_cycle(self) -> Iterator[Item]:
+        messages: list[str] = []
+        pr_open = False
+        for _ in range(self.rng.randint(2, 4)):
+            yield self._pause(1.5, 3.5)
+            message = self.rng.choice(COMMITS)
+            messages.append(message)
+            yield self._commit(message)
+            proposed = self._proposal(messages)
+            if proposed != self.version:
+                yield self._pause(0.8, 1.5)
+                yield self._release_pr(proposed, "open", messages)
+                pr_open = True
+        if not pr_open:
+            # Only chores so far: Release Please waits; so does the demo, with a fix.
+            yield self._pause(1.5, 3)
+            messages.append("fix(controller): handle empty task queue")
+            yield self._commit(messages[-1])
+        version = self._proposal(messages)
+        yield self._pause(1.5, 2.5)
+        yield self._release_pr(version, "merged", messages)
+        tag, sha = f"v{version}", self._sha(version)
+        yield self._event("release", repository=REPOSITORY, version=version, tag=tag, sha=sha,
+                          url=f"{GITHUB}/releases/tag/{tag}", changelog=self._changelog(version, messages))
+        self.version = version
+
+        run_id = self._next_build()
+        yield self._pause(0.5, 1)
+        yield self._build(run_id, version, sha, "queued")
+        yield self._pause(1, 2)
+        yield self._build(run_id, version, sha, "in_progress")
+        yield self._pause(3, 5)
+        if self.rng.random() < self.build_failure_rate:
+            yield self._build(run_id, version, sha, "completed", "failure")
+            return  # the next cycle's fix supersedes this release
+        yield self._build(run_id, version, sha, "completed", "success")
+        yield self._pause(0.5, 1)
+        digest = "sha256:" + hashlib.sha256(f"{self.run_id}{tag}".encode()).hexdigest()
+        yield self._event("image_push", image=IMAGE, tag=tag, digest=digest)
+        yield self._event("image_push", image=IMAGE, tag=f"sha-{sha[:7]}", digest=digest)
+
+        for app in APPLICATIONS:
+            yield from self._roll_out(app, tag)
+
+    def _roll_out(self, app: str, tag: str) -> Iterator[Item]:
+        yield self._pause(1.5, 3)
+        yield self._event("updater", namespace="argocd", application=app, image=IMAGE,
+                          alias="controller", from_tag=self._running[app], to_tag=tag)
+        yield self._pause(0.5, 1)
+        yield self._application(app, self._running[app], "OutOfSync", "Healthy", desired=tag)
+        yield self._pause(0.8, 1.5)
+        yield self._application(app, self._running[app], "OutOfSync", "Progressing", desired=tag,
+                                operation="Running", message="waiting for healthy state of apps/Deployment/controller")
+        yield self._pause(2, 4)
+        if app.endswith("-dev") and self.rng.random() < self.degraded_rate:
+            yield self._application(app, tag, "Synced", "Degraded", desired=tag, operation="Succeeded",
+                                    health_message="Deployment \"controller\" exceeded its progress deadline")
+            self._running[app] = tag
+            return
+        self._running[app] = tag
+        yield self._application(app, tag, "Synced", "Healthy", desired=tag, operation="Succeeded",
+                                message="successfully synced (all tasks run)")
+
+    # --- event builders ------------------------------------------------------------------
+
+    def _event(self, kind: str, **fields) -> dict:
+        self._serial += 1
+        return {
+            "kind": kind,
+            "source": "demo",
+            "source_id": f"{self.run_id}-{self._serial}",
+            "occurred_at": self.clock().isoformat(),
+            **fields,
+        }
+
+    def _pause(self, low: float, high: float) -> float:
+        return self.rng.uniform(low, high) / self.speed
+
+    def _sha(self, seed: str) -> str:
+        return hashlib.sha1(f"{self.run_id}:{seed}:{self._serial}".encode()).hexdigest()
+
+    def _commit(self, message: str) -> dict:
+        sha = self._sha(message)
+        return self._event("commit", repository=REPOSITORY, sha=sha, message=message,
+                           author=self.rng.choice(AUTHORS), url=f"{GITHUB}/commit/{sha}")
+
+    def _proposal(self, messages: list[str]) -> str:
+        bump = release_bump(messages)
+        if bump == Bump.NONE:
+            return self.version
+        # The reference project's release-please-config.json sets both pre-1.0 options.
+        return next_version(self.version, bump, bump_minor_pre_major=True, bump_patch_for_minor_pre_major=True)
+
+    def _release_pr(self, version: str, state: str, messages: list[str]) -> dict:
+        # One Release PR per cycle: opened once, then updated in place as commits land.
+        if self._open_pr is None:
+            self._pr_number += 1
+            self._open_pr = self._pr_number
+        number = self._open_pr
+        if state != "open":
+            self._open_pr = None
+        return self._event("release_pr", repository=REPOSITORY, number=number,
+                           title=f"chore: release {version}", version=version, state=state,
+                           url=f"{GITHUB}/pull/{number}", changelog=self._changelog(version, messages))
+
+    def _build(self, run_id: int, version: str, sha: str, status: str, conclusion: str | None = None) -> dict:
+        return self._event("build", repository=REPOSITORY, run_id=run_id, workflow=WORKFLOW, status=status,
+                           conclusion=conclusion, head_sha=sha, version=version,
+                           url=f"{GITHUB}/actions/runs/{run_id}")
+
+    def _next_build(self) -> int:
+        self._build_number += self.rng.randint(10, 500)
+        return self._build_number
+
+    def _application(self, app: str, running: str, sync: str, health: str, *, desired: str | None = None,
+                     operation: str = "", message: str = "", health_message: str = "") -> dict:
+        fields = dict(
+            namespace="argocd", name=app, project="platform", repo_url=GITHUB,
+            sync_status=sync, health_status=health, health_message=health_message,
+            operation_phase=operation, operation_message=message,
+            revision=self._sha(app)[:40],
+            parameters={"image.repository": IMAGE, "image.tag": desired or running},
+            images=[f"{IMAGE}:{running}"], annotations=POLICY,
+        )
+        if sync == "Synced" and operation in ("", "Succeeded"):
+            fields["last_synced_at"] = self.clock().isoformat()
+        return self._event("application", **fields)
+
+    def _changelog(self, version: str, messages: list[str]) -> str:
+        today = self.clock().date().isoformat()
+        lines = [f"## [{version}]({GITHUB}/compare/v{self.version}...v{version}) ({today})", ""]
+        for kind, title in SECTIONS.items():
+            entries = [c for c in map(parse, messages) if c and c.type == kind]
+            if not entries:
+                continue
+            lines += ["", f"### {title}", ""]
+            for c in entries:
+                scope = f"**{c.scope}:** " if c.scope else ""
+                lines.append(f"* {scope}{c.description}")
+        return "\n".join(lines) + "\n"
+
+
+def fake_clock(start: datetime) -> tuple[Callable[[], datetime], Callable[[float], None]]:
+    """A clock for tests and history: returns (now, advance)."""
+    state = {"now": start}
+
+    def now() -> datetime:
+        return state["now"]
+
+    def advance(seconds: float) -> None:
+        state["now"] += timedelta(seconds=seconds)
+
+    return now, advance

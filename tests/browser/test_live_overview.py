@@ -1,0 +1,187 @@
+"""The live overview in a real browser: events posted to the API appear without a reload.
+
+Black box: a daphne subprocess (see conftest.py), headless Debian Chromium through Playwright,
+events through POST /api/events with a bearer token, and raw websockets from Python.
+"""
+
+from __future__ import annotations
+
+import os
+import re
+from pathlib import Path
+
+import httpx
+import pytest
+from playwright.sync_api import Page, expect
+from websockets.exceptions import ConnectionClosed
+from websockets.sync.client import connect
+
+pytestmark = pytest.mark.browser
+
+ALICE = ("alice", "alice-password-1")
+SESSION_EXPIRED = 4401  # cdportal.live.consumers.SESSION_EXPIRED
+TIMEOUT_MS = 5_000
+REPO_ROOT = Path(__file__).resolve().parents[2]
+
+
+def log_in(page: Page, server, username: str = ALICE[0], password: str = ALICE[1]) -> None:
+    page.goto(f"{server.url}/login/")
+    page.locator("#id_username").fill(username)
+    page.locator("#id_password").fill(password)
+    page.get_by_role("button", name="Log in").click()
+    expect(page).to_have_url(f"{server.url}/")
+
+
+def wait_live(page: Page) -> None:
+    """The server says "live" once the socket has joined its groups: updates from now on arrive."""
+    expect(page.locator("#live-status")).to_have_text("live", timeout=TIMEOUT_MS)
+
+
+def test_it_shows_an_ingested_event_without_reload(page: Page, live_server_url, unique_journey, ingest):
+    journey = unique_journey()
+    commit, release_pr = journey.events[0], journey.events[1]
+    log_in(page, live_server_url)
+    wait_live(page)
+    page.evaluate("window.__marker = 1")
+    expect(page.locator("#releases")).not_to_contain_text(journey.version)
+
+    answer = ingest(commit)
+    expect(page.locator("#events")).to_contain_text(answer["summary"], timeout=TIMEOUT_MS)
+    answer = ingest(release_pr)
+
+    events = page.locator("#events")
+    expect(events).to_contain_text(answer["summary"], timeout=TIMEOUT_MS)
+    expect(events.locator(f"#event-{answer['id']} .summary")).to_have_text(answer["summary"])
+    release = page.locator("#releases article.release", has_text=f"{journey.version} (proposed)")
+    expect(release).to_be_visible(timeout=TIMEOUT_MS)
+    expect(release).to_contain_text(journey.repository)
+    expect(release.locator(".badge")).to_have_text("Release PR open")
+    assert page.evaluate("window.__marker") == 1, "the page reloaded"
+    expect(page.locator("#live-status")).to_have_text("live")
+
+
+def test_it_walks_a_release_through_all_stages(page: Page, live_server_url, unique_journey, ingest, tmp_path):
+    journey = unique_journey()
+    log_in(page, live_server_url)
+    wait_live(page)
+    page.evaluate("window.__marker = 1")
+
+    for event in journey.events:
+        ingest(event)
+
+    deployed = page.locator("#releases h3:text-is('Recently deployed') + ul")
+    link = deployed.get_by_role("link", name=journey.release_title, exact=True)
+    expect(link).to_be_visible(timeout=TIMEOUT_MS)
+    # Deployed releases leave the in-flight list.
+    expect(page.locator("#releases article.release", has_text=journey.release_title)).to_have_count(0)
+    app_row = page.locator("#applications tr", has_text=journey.application)
+    expect(app_row).to_contain_text(f"v{journey.version}")
+    expect(app_row).to_contain_text("Synced")
+    expect(page.locator("#tags")).to_contain_text(journey.image)
+    assert page.evaluate("window.__marker") == 1, "the page reloaded"
+
+    shot = (REPO_ROOT / "docs" / "screenshot.png" if os.environ.get("CDPORTAL_SCREENSHOT") == "1"
+            else tmp_path / "overview.png")
+    shot.parent.mkdir(parents=True, exist_ok=True)
+    page.screenshot(path=str(shot), full_page=True)
+    assert shot.stat().st_size > 0
+
+    link.click()
+    expect(page).to_have_url(re.compile(rf"{re.escape(live_server_url.url)}/releases/\d+/$"))
+    header = page.locator("section[id$='-header']")
+    expect(header.locator("h1 .badge")).to_have_text("Deployed")
+    stepper = page.locator("ol.stepper").first
+    expect(stepper.locator("li.step")).to_have_count(7)
+    expect(stepper.locator("li.step.done")).to_have_count(7)
+    wait_live(page)  # the release page has its own socket
+
+
+def test_anonymous_user_gets_the_login_page(browser, live_server_url):
+    context = browser.new_context()
+    try:
+        page = context.new_page()
+        page.goto(f"{live_server_url.url}/")
+        expect(page).to_have_url(re.compile(rf"{re.escape(live_server_url.url)}/login/(\?next=/)?$"))
+        expect(page.get_by_role("button", name="Log in")).to_be_visible()
+        expect(page.locator("#live-status")).to_have_count(0)
+    finally:
+        context.close()
+
+
+def _frames_until_closed(ws_url: str, origin: str, cookie: str | None = None, limit: float = 5.0):
+    """Open the overview socket; return (frames received, close code). Waits at most `limit` s."""
+    headers = {"Cookie": cookie} if cookie else None
+    frames = []
+    with connect(f"{ws_url}/ws/live/overview/", origin=origin, additional_headers=headers,
+                 open_timeout=limit, close_timeout=1) as ws:
+        try:
+            while True:
+                frames.append(ws.recv(timeout=limit))
+        except ConnectionClosed as closed:
+            return frames, closed.rcvd.code if closed.rcvd else None
+        except TimeoutError:
+            return frames, None
+
+
+def _http_login(server) -> httpx.Client:
+    client = httpx.Client(base_url=server.url, timeout=10)
+    client.get("/login/").raise_for_status()
+    response = client.post("/login/", data={
+        "username": ALICE[0], "password": ALICE[1], "next": "/",
+        "csrfmiddlewaretoken": client.cookies["csrftoken"],
+    })
+    assert response.status_code == 302 and response.headers["location"] == "/", response.text[:500]
+    return client
+
+
+def test_the_socket_closes_for_an_expired_session(live_server_url):
+    server = live_server_url
+    origin = server.url
+
+    # No session at all: accepted, then closed with 4401 before any data.
+    frames, code = _frames_until_closed(server.ws_url, origin)
+    assert (frames, code) == ([], SESSION_EXPIRED)
+
+    client = _http_login(server)
+    try:
+        sessionid = client.cookies["sessionid"]
+        cookie = f"sessionid={sessionid}"
+        # A live session gets the "live" indicator first (so 4401 above is about the session).
+        with connect(f"{server.ws_url}/ws/live/overview/", origin=origin,
+                     additional_headers={"Cookie": cookie}, open_timeout=5, close_timeout=1) as ws:
+            assert 'id="live-status"' in ws.recv(timeout=5)
+
+        # Logged out elsewhere: the session row is gone; the old cookie no longer opens the socket.
+        client.post("/logout/", headers={"X-CSRFToken": client.cookies["csrftoken"]}).raise_for_status()
+    finally:
+        client.close()
+    frames, code = _frames_until_closed(server.ws_url, origin, cookie=cookie)
+    assert (frames, code) == ([], SESSION_EXPIRED)
+
+
+def test_the_page_says_signed_out_when_the_socket_closes_with_4401(page: Page, live_server_url):
+    """The browser side of 4401: no reconnect loop, a banner that sends the person to log in."""
+    server = live_server_url
+    log_in(page, server)
+    wait_live(page)
+    overview_html = page.content()
+    cookies = page.context.cookies()
+
+    # Log out from another tab of the same browser: the server deletes the session row.
+    csrftoken = next(c["value"] for c in cookies if c["name"] == "csrftoken")
+    response = page.request.post(f"{server.url}/logout/", headers={"X-CSRFToken": csrftoken},
+                                 max_redirects=0)
+    assert response.status in (200, 302), response.status
+    # A tab that still has the old cookie and the old page, and opens its socket again.
+    page.context.add_cookies([c for c in cookies if c["name"] == "sessionid"])
+    page.route(f"{server.url}/", lambda route: route.fulfill(
+        status=200, content_type="text/html; charset=utf-8", body=overview_html))
+    sockets = []
+    page.on("websocket", sockets.append)
+    page.goto(f"{server.url}/")
+
+    expect(page.locator("#live-status")).to_have_text("signed out", timeout=TIMEOUT_MS)
+    expect(page.locator("#session-expired")).to_be_visible()
+    expect(page.locator("#session-expired a")).to_have_attribute("href", "/login/?next=/")
+    page.wait_for_timeout(1_500)  # the ws extension would have retried within ~1 s for 1006
+    assert len(sockets) == 1, f"the page reconnected {len(sockets) - 1} time(s) after 4401"

@@ -1,0 +1,57 @@
+from datetime import datetime, timedelta, timezone
+
+from cdportal.core.stages import Stage, StepState, format_duration, furthest_stage, steps
+
+T = datetime(2026, 11, 28, 10, 0, tzinfo=timezone.utc)
+
+
+def minutes(n):
+    return T + timedelta(minutes=n)
+
+
+def test_a_fresh_release_has_only_pending_steps():
+    result = steps({}, now=T)
+    assert [s.state for s in result] == [StepState.PENDING] * 7
+    assert [s.stage for s in result] == list(Stage)
+
+
+def test_done_steps_measure_from_the_previous_stage():
+    result = steps({Stage.MERGED: minutes(0), Stage.RELEASE_PR: minutes(3)}, now=minutes(10))
+    assert result[0].state == StepState.DONE and result[0].duration is None
+    assert result[1].state == StepState.DONE and result[1].duration == timedelta(minutes=3)
+
+
+def test_the_next_stage_is_current_and_counts_elapsed_time():
+    result = steps({Stage.MERGED: minutes(0), Stage.RELEASE_PR: minutes(3)}, now=minutes(10))
+    assert result[2].state == StepState.CURRENT
+    assert result[2].duration == timedelta(minutes=7)
+    assert result[2].since == minutes(3)
+    assert all(s.state == StepState.PENDING for s in result[3:])
+
+
+def test_a_failed_stage_says_why_and_nothing_is_current():
+    times = {Stage.MERGED: minutes(0), Stage.RELEASE_PR: minutes(1), Stage.RELEASED: minutes(2)}
+    result = steps(times, now=minutes(9), failed_stage=Stage.BUILT, failure_reason="binaries-release failed")
+    assert result[3].state == StepState.FAILED
+    assert result[3].reason == "binaries-release failed"
+    assert StepState.CURRENT not in [s.state for s in result]
+
+
+def test_stages_reached_out_of_order_leave_the_skipped_ones_pending():
+    # A tag pushed by hand: no commits or Release PR were observed.
+    result = steps({Stage.RELEASED: minutes(0), Stage.BUILT: minutes(4)}, now=minutes(5))
+    assert [s.state for s in result[:5]] == ["pending", "pending", "done", "done", "current"]
+    assert result[3].duration == timedelta(minutes=4)
+
+
+def test_furthest_stage():
+    assert furthest_stage({}) is None
+    assert furthest_stage({Stage.MERGED: T, Stage.BUILT: T}) == Stage.BUILT
+
+
+def test_format_duration_fits_a_stepper():
+    assert format_duration(None) == ""
+    assert format_duration(timedelta(seconds=12)) == "12s"
+    assert format_duration(timedelta(seconds=245)) == "4m 05s"
+    assert format_duration(timedelta(hours=3, minutes=2)) == "3h 02m"
+    assert format_duration(timedelta(days=2, hours=4)) == "2d 4h"
