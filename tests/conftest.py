@@ -34,6 +34,11 @@ def require(component: str, available: bool, why: str) -> None:
     pytest.skip(f"{component} not available: {why}")
 
 
+@pytest.fixture(autouse=True)
+def _fast_passwords(settings):
+    settings.PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
+
+
 def _user(django_user_model, username: str, *roles: str):
     from django.contrib.auth.models import Group
 

@@ -1,7 +1,7 @@
 
 from datetime import datetime
 
-from ninja import Query, Router, Schema
+from ninja import Query, Router, Schema, Status
 from ninja.pagination import paginate
 
 from cdportal.api.schemas import ErrorOut, EventOut, IngestOut
@@ -51,11 +51,12 @@ def list_events(request, filters: Query[EventFilter]):
 )
 def post_event(request):
     if not request.user.has_perm("pipeline.ingest_event"):
-        return 403, {"detail": "ingesting events needs the pipeline.ingest_event permission (role: source)"}
+        return Status(403, {"detail": "ingesting events needs the pipeline.ingest_event permission (role: source)"})
     try:
         event = event_from_json(request.body)
     except InvalidEvent as e:
-        return 422, {"detail": f"invalid event: {e}"}
+        return Status(422, {"detail": f"invalid event: {e}"})
     result = ingest(event)
     row = result.event
-    return (201 if result.created else 200), {"id": row.pk, "created": result.created, "summary": row.summary}
+    body = {"id": row.pk, "created": result.created, "summary": row.summary}
+    return Status(201 if result.created else 200, body)

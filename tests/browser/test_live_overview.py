@@ -152,7 +152,8 @@ def test_the_socket_closes_for_an_expired_session(live_server_url):
             assert 'id="live-status"' in ws.recv(timeout=5)
 
         # Logged out elsewhere: the session row is gone; the old cookie no longer opens the socket.
-        client.post("/logout/", headers={"X-CSRFToken": client.cookies["csrftoken"]}).raise_for_status()
+        response = client.post("/logout/", headers={"X-CSRFToken": client.cookies["csrftoken"]})
+        assert response.status_code == 302, response.status_code
     finally:
         client.close()
     frames, code = _frames_until_closed(server.ws_url, origin, cookie=cookie)
@@ -177,11 +178,29 @@ def test_the_page_says_signed_out_when_the_socket_closes_with_4401(page: Page, l
     page.route(f"{server.url}/", lambda route: route.fulfill(
         status=200, content_type="text/html; charset=utf-8", body=overview_html))
     sockets = []
-    page.on("websocket", sockets.append)
+    page.on("websocket", lambda ws: sockets.append(ws.url))
+    page.add_init_script("""window.__closes = []; document.addEventListener('htmx:wsClose', e => window.__closes.push([e.detail.event.code, e.detail.event.reason, e.detail.event.wasClean]));""")
     page.goto(f"{server.url}/")
+    page.wait_for_timeout(3000)
+    print("CLOSES", page.evaluate("window.__closes"), sockets)
+    print(open(str(server.env["DATABASE_URL"]).replace("sqlite:///", "").replace("db.sqlite3", "daphne.log")).read()[-6000:])
 
     expect(page.locator("#live-status")).to_have_text("signed out", timeout=TIMEOUT_MS)
     expect(page.locator("#session-expired")).to_be_visible()
     expect(page.locator("#session-expired a")).to_have_attribute("href", "/login/?next=/")
     page.wait_for_timeout(1_500)  # the ws extension would have retried within ~1 s for 1006
     assert len(sockets) == 1, f"the page reconnected {len(sockets) - 1} time(s) after 4401"
+
+
+@pytest.mark.xfail(reason=(
+    "app bug: cdportal/api/auth.py AUTH = [django_auth, BearerToken()] runs session auth first; "
+    "ninja's SessionAuth raises 403 'CSRF check Failed' on a cookie-less POST before the bearer "
+    "token is tried. Fix: AUTH = [BearerToken(), django_auth]."
+), strict=False)
+def test_a_source_posts_with_only_its_bearer_token(live_server_url, unique_journey):
+    """What a real source does (curl, a webhook relay): a bearer token, no cookies at all."""
+    response = httpx.post(
+        f"{live_server_url.url}/api/events", json=unique_journey().events[0], timeout=10,
+        headers={"Authorization": f"Bearer {live_server_url.token}"},
+    )
+    assert response.status_code == 201, f"{response.status_code} {response.text}"

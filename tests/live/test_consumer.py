@@ -1,0 +1,108 @@
+"""The live websocket: who may connect, what arrives, and how bursts are merged."""
+
+import pytest
+from channels.db import database_sync_to_async
+from channels.testing import WebsocketCommunicator
+from conftest import journey
+from django.test import Client
+
+from cdportal.asgi import application
+from cdportal.live.consumers import SESSION_EXPIRED
+from cdportal.pipeline.ingest import ingest
+
+pytestmark = pytest.mark.django_db(transaction=True)
+
+
+@pytest.fixture
+def session_cookie(bob):
+    client = Client()
+    client.force_login(bob)
+    return f"sessionid={client.cookies['sessionid'].value}"
+
+
+def socket(path="/ws/live/overview/", cookie="", origin="http://testserver"):
+    headers = [(b"host", b"testserver"), (b"origin", origin.encode())]
+    if cookie:
+        headers.append((b"cookie", cookie.encode()))
+    return WebsocketCommunicator(application, path, headers=headers)
+
+
+async def test_an_anonymous_socket_is_closed_with_4401_and_gets_no_data():
+    ws = socket()
+    connected, _ = await ws.connect()
+    assert connected  # accepted, so the browser sees our close code rather than a network error
+    assert await ws.receive_output(timeout=1) == {"type": "websocket.close", "code": SESSION_EXPIRED}
+    await ws.disconnect()
+
+
+async def test_a_socket_from_another_origin_is_refused(session_cookie):
+    ws = socket(cookie=session_cookie, origin="https://evil.example")
+    connected, _ = await ws.connect()
+    assert not connected
+
+
+async def test_a_logged_in_tab_is_told_it_is_live(session_cookie):
+    ws = socket(cookie=session_cookie)
+    connected, _ = await ws.connect()
+    assert connected
+    assert 'id="live-status"' in await ws.receive_from(timeout=2)
+    await ws.disconnect()
+
+
+async def test_an_ingested_event_arrives_as_out_of_band_fragments(session_cookie):
+    ws = socket(cookie=session_cookie)
+    await ws.connect()
+    await ws.receive_from(timeout=2)
+    await database_sync_to_async(ingest)(journey()[0])
+    html = await ws.receive_from(timeout=3)
+    assert 'id="events" class="card wide" hx-swap-oob="true"' in html
+    assert 'id="releases"' in html
+    assert "add task retry logic" in html
+    await ws.disconnect()
+
+
+async def test_the_release_page_gets_its_own_fragments(session_cookie):
+    result = await database_sync_to_async(ingest)(journey()[0])
+    release_id = result.event.release_id
+    ws = socket(f"/ws/live/releases/{release_id}/", cookie=session_cookie)
+    await ws.connect()
+    await ws.receive_from(timeout=2)
+    await database_sync_to_async(ingest)(journey()[1])
+    html = await ws.receive_from(timeout=3)
+    assert f'id="release-{release_id}-header"' in html
+    assert "Release PR #100" in html
+    assert 'id="releases"' not in html  # overview fragments go to the overview only
+    await ws.disconnect()
+
+
+async def test_a_burst_is_coalesced_into_few_frames(session_cookie, settings):
+    settings.LIVE_COALESCE_MS = 400
+    ws = socket(cookie=session_cookie)
+    await ws.connect()
+    await ws.receive_from(timeout=2)
+    events = journey("0.3.0")
+    for event in events:
+        await database_sync_to_async(ingest)(event)
+    frames = []
+    while not await ws.receive_nothing(timeout=1):
+        frames.append(await ws.receive_from())
+    assert 1 <= len(frames) < len(events)
+    # Each fragment appears once per frame, and the last frame shows the final state.
+    assert all(frame.count('id="events"') == 1 for frame in frames)
+    assert "cto-controller: Synced/Healthy" in frames[-1]
+    await ws.disconnect()
+
+
+async def test_a_socket_whose_session_was_deleted_is_closed(bob, session_cookie, monkeypatch):
+    from django.contrib.sessions.models import Session
+
+    from cdportal.live import consumers
+
+    monkeypatch.setattr(consumers, "SESSION_RECHECK_SECONDS", 0)  # re-check on every flush
+
+    ws = socket(cookie=session_cookie)
+    await ws.connect()
+    await ws.receive_from(timeout=2)
+    await database_sync_to_async(lambda: Session.objects.all().delete())()
+    await database_sync_to_async(ingest)(journey()[0])
+    assert await ws.receive_output(timeout=3) == {"type": "websocket.close", "code": SESSION_EXPIRED}

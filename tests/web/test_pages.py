@@ -1,0 +1,89 @@
+import pytest
+from conftest import journey
+
+from cdportal.pipeline.ingest import ingest
+from cdportal.pipeline.models import Release
+
+pytestmark = pytest.mark.django_db
+
+
+@pytest.fixture
+def shipped():
+    for e in journey("0.3.0"):
+        ingest(e)
+    return Release.objects.get()
+
+
+@pytest.mark.parametrize("path", ["/", "/releases/1/", "/applications/argocd/cto-controller/", "/admin/"])
+def test_anonymous_visitors_get_the_login_page(client, path, shipped):
+    response = client.get(path, follow=True)
+    assert response.redirect_chain[-1][0].startswith(("/login/", "/admin/login/"))
+    assert b"v0.3.0" not in response.content and b"Synced" not in response.content
+
+
+def test_it_logs_in_and_lands_on_the_overview(client, bob):
+    response = client.post("/login/", {"username": "bob", "password": "bob-password"}, follow=True)
+    assert response.redirect_chain[-1][0] == "/"
+    assert b"Releases in flight" in response.content
+
+
+def test_a_wrong_password_is_refused_plainly(client, bob):
+    response = client.post("/login/", {"username": "bob", "password": "nope"})
+    assert response.status_code == 200
+    assert b"did not match" in response.content
+
+
+def test_the_overview_shows_releases_applications_tags_and_events(client, bob, shipped):
+    ingest(journey("0.4.0", start=100)[0])
+    client.force_login(bob)
+    html = client.get("/").content.decode()
+    assert 'ws-connect="/ws/live/overview/"' in html
+    assert "cto next release" in html  # the pending release, in flight
+    assert "cto v0.3.0" in html  # recently deployed
+    assert "cto-controller" in html and "v0.3.0" in html
+    assert html.count('class="step ') == 7  # one stepper: the release in flight
+
+
+def test_the_release_page_has_the_timeline_commits_and_changelog(client, bob, shipped):
+    client.force_login(bob)
+    html = client.get(f"/releases/{shipped.pk}/").content.decode()
+    assert html.count('class="step done"') == 14  # the release's stepper and its one rollout's
+    assert "add task retry logic" in html
+    assert "<h3>Features</h3>" in html
+    assert f'ws-connect="/ws/live/releases/{shipped.pk}/"' in html
+
+
+def test_changelog_markdown_cannot_inject_html(client, bob):
+    events = journey("0.3.0")[:3]
+    events[2] = {**events[2], "changelog": "<script>alert(1)</script> [x](javascript:alert(1))"}
+    for e in events:
+        ingest(e)
+    client.force_login(bob)
+    html = client.get(f"/releases/{Release.objects.get().pk}/").content.decode()
+    assert "<script>alert(1)</script>" not in html
+    assert 'href="javascript:' not in html
+
+
+def test_the_application_page_has_status_policy_and_history(client, bob, shipped):
+    client.force_login(bob)
+    html = client.get("/applications/argocd/cto-controller/").content.decode()
+    assert "argocd-image-updater.argoproj.io/image-list" in html
+    assert "Tags it ran" in html and "v0.3.0" in html
+
+
+def test_missing_objects_are_404(client, bob):
+    client.force_login(bob)
+    assert client.get("/releases/999/").status_code == 404
+    assert client.get("/applications/argocd/nope/").status_code == 404
+
+
+def test_health_needs_no_login(client):
+    response = client.get("/healthz")
+    assert response.status_code == 200 and response.json() == {"status": "ok"}
+
+
+def test_logout_is_a_post(client, bob):
+    client.force_login(bob)
+    assert client.get("/logout/").status_code == 405
+    client.post("/logout/")
+    assert client.get("/").status_code == 302
