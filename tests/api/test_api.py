@@ -1,7 +1,7 @@
 import json
 
 import pytest
-from conftest import journey
+from helpers import journey
 
 from cdportal.api.models import ApiToken
 from cdportal.pipeline.ingest import ingest

@@ -3,7 +3,7 @@
 import pytest
 from channels.db import database_sync_to_async
 from channels.testing import WebsocketCommunicator
-from conftest import journey
+from helpers import journey
 from django.test import Client
 
 from cdportal.asgi import application

@@ -1,7 +1,7 @@
 import threading
 
 import pytest
-from conftest import IMAGE, POLICY, REPO, at, journey
+from helpers import IMAGE, POLICY, REPO, at, journey
 from django.db import connection
 
 from cdportal.core.events import InvalidEvent

@@ -1,5 +1,5 @@
 import pytest
-from conftest import journey
+from helpers import journey
 
 from cdportal.pipeline.ingest import ingest
 from cdportal.pipeline.models import Release
