@@ -1,7 +1,8 @@
 from __future__ import annotations
 
+from django.conf import settings
 from django.utils import timezone
-from ninja.security import HttpBearer, django_auth
+from ninja.security import HttpBearer, SessionAuth
 
 from cdportal.api.models import ApiToken, hash_token
 
@@ -18,5 +19,18 @@ class BearerToken(HttpBearer):
         return row.user
 
 
-# Session (with CSRF on unsafe methods) or bearer token; anything else gets 401.
-AUTH = [django_auth, BearerToken()]
+class BrowserSession(SessionAuth):
+    """Django's session, CSRF-checked on unsafe methods. ninja checks CSRF before it looks at
+    the cookie; a caller with no session cookie at all gets a plain 401 instead of a CSRF 403."""
+
+    def _get_key(self, request):
+        if settings.SESSION_COOKIE_NAME not in request.COOKIES:
+            return None
+        return super()._get_key(request)
+
+    def authenticate(self, request, key):
+        return super().authenticate(request, key) if key else None
+
+
+# Anything that is neither gets 401.
+AUTH = [BearerToken(), BrowserSession()]

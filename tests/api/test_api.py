@@ -15,6 +15,14 @@ def token(feeder):
     return ApiToken.issue(user=feeder, name="tests")[1]
 
 
+@pytest.fixture
+def client():
+    """Like a real caller: CSRF is enforced (Django's test client skips it by default)."""
+    from django.test import Client
+
+    return Client(enforce_csrf_checks=True)
+
+
 def post_event(client, event, token=None, **extra):
     headers = {"HTTP_AUTHORIZATION": f"Bearer {token}"} if token else {}
     return client.post("/api/events", data=json.dumps(event), content_type="application/json", **headers, **extra)

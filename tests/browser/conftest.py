@@ -9,7 +9,6 @@ the server's database is not the test database anyway).
 
 from __future__ import annotations
 
-import importlib.util
 import os
 import secrets
 import shutil
@@ -24,23 +23,10 @@ from pathlib import Path
 import httpx
 import pytest
 
+import helpers  # tests/helpers.py (tests/ is on sys.path, as for tests/conftest.py)
+from helpers import require
+
 REPO_ROOT = Path(__file__).resolve().parents[2]
-
-
-def _shared_helpers():
-    """tests/conftest.py as a module. tests/ has no __init__.py, so every conftest is named
-    "conftest" and `from conftest import …` would find this file instead; load it by path."""
-    name = "_cdportal_tests_conftest"
-    if name not in sys.modules:
-        spec = importlib.util.spec_from_file_location(name, REPO_ROOT / "tests" / "conftest.py")
-        module = importlib.util.module_from_spec(spec)
-        sys.modules[name] = module
-        spec.loader.exec_module(module)
-    return sys.modules[name]
-
-
-shared = _shared_helpers()
-require = shared.require
 CHROMIUM = "/usr/bin/chromium"
 CHROMIUM_ARGS = [
     "--no-sandbox",
@@ -189,7 +175,7 @@ def unique_journey():
         version = f"{secrets.randbelow(90) + 1}.{secrets.randbelow(1000)}.{secrets.randbelow(1000)}"
         names = dict(source=f"bt-{tag}", repository=f"5dlabs/svc-{tag}",
                      image=f"ghcr.io/5dlabs/svc-{tag}", application=f"svc-{tag}")
-        replacements = {shared.REPO: names["repository"], shared.IMAGE: names["image"]}
+        replacements = {helpers.REPO: names["repository"], helpers.IMAGE: names["image"]}
 
         def rewrite(value):
             if isinstance(value, str):
@@ -203,7 +189,7 @@ def unique_journey():
             return value
 
         events = [{**rewrite(e), "source": names["source"]}
-                  for e in shared.journey(version, app=names["application"])]
+                  for e in helpers.journey(version, app=names["application"])]
         return Journey(version=version, events=events, **names)
 
     return make

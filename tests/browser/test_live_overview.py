@@ -201,7 +201,7 @@ def test_the_page_says_signed_out_when_the_socket_closes_with_4401(page: Page, l
     "app bug: cdportal/api/auth.py AUTH = [django_auth, BearerToken()] runs session auth first; "
     "ninja's SessionAuth raises 403 'CSRF check Failed' on a cookie-less POST before the bearer "
     "token is tried. Fix: AUTH = [BearerToken(), django_auth]."
-), strict=False)
+), raises=AssertionError, strict=False)
 def test_a_source_posts_with_only_its_bearer_token(live_server_url, unique_journey):
     """What a real source does (curl, a webhook relay): a bearer token, no cookies at all."""
     response = httpx.post(

@@ -1,0 +1,37 @@
+# syntax=docker/dockerfile:1
+# cdportal: multi-stage build; the runtime image holds the virtualenv, the code and the
+# collected static files, and runs daphne as an unprivileged user.
+
+FROM python:3.11-slim AS build
+ENV PIP_DISABLE_PIP_VERSION_CHECK=1 PIP_NO_CACHE_DIR=1
+RUN python -m venv /opt/venv
+ENV PATH=/opt/venv/bin:$PATH
+WORKDIR /src
+COPY pyproject.toml README.md ./
+COPY cdportal ./cdportal
+# Dependencies into the venv; the code itself runs from /app (templates and static sit beside it).
+RUN pip install --upgrade pip && pip install . && pip uninstall -y cdportal
+COPY manage.py ./
+COPY templates ./templates
+COPY static ./static
+# collectstatic needs settings to load: a throwaway key, only for this step.
+RUN SECRET_KEY=collectstatic-only python manage.py collectstatic --noinput -v0
+
+FROM python:3.11-slim AS runtime
+ENV PATH=/opt/venv/bin:$PATH PYTHONPATH=/app PYTHONUNBUFFERED=1 PYTHONDONTWRITEBYTECODE=1 PORT=8000
+RUN groupadd --system cdportal && useradd --system --gid cdportal --home-dir /app --shell /usr/sbin/nologin cdportal
+COPY --from=build /opt/venv /opt/venv
+WORKDIR /app
+RUN chown cdportal:cdportal /app
+COPY --from=build --chown=cdportal:cdportal /src/manage.py ./
+COPY --from=build --chown=cdportal:cdportal /src/cdportal ./cdportal
+COPY --from=build --chown=cdportal:cdportal /src/templates ./templates
+COPY --from=build --chown=cdportal:cdportal /src/static ./static
+COPY --from=build --chown=cdportal:cdportal /src/staticfiles ./staticfiles
+USER cdportal
+EXPOSE 8000
+HEALTHCHECK --interval=30s --timeout=3s --start-period=10s \
+  CMD python -c "import os, urllib.request; urllib.request.urlopen(f'http://127.0.0.1:{os.environ.get(\"PORT\", \"8000\")}/healthz', timeout=2)"
+# Migrations run as a separate step (a Kubernetes Job or init container):
+#   docker run --rm -e DATABASE_URL=… -e SECRET_KEY=… IMAGE python manage.py migrate
+CMD ["sh", "-c", "exec daphne -b 0.0.0.0 -p \"$PORT\" --proxy-headers cdportal.asgi:application"]
