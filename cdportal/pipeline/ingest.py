@@ -176,10 +176,20 @@ def _settle_state(release: Release) -> None:
         release.state = S.FAILED
     elif release.released_at is None:
         release.state = S.PR_OPEN if release.pr_state in ("open", "merged") else S.PENDING
-    elif rollouts and all(r.synced_at for r in rollouts):
+    elif _reached_every_target(release, rollouts):
         release.state = S.DEPLOYED
     else:
         release.state = S.RELEASED
+
+
+def _reached_every_target(release: Release, rollouts: list[Rollout]) -> bool:
+    """Deployed means synced everywhere it is headed: every application that tracks one of the
+    component's images, not only those the updater has already picked it up for."""
+    synced = {r.application_id for r in rollouts if r.synced_at}
+    targets = set(
+        Application.objects.filter(images__component=release.component_id).values_list("pk", flat=True)
+    ) | {r.application_id for r in rollouts}
+    return bool(targets) and targets <= synced
 
 
 def _supersede_older(release: Release, changes: Changes) -> None:

@@ -54,7 +54,8 @@ class LiveServer:
         return f"ws://127.0.0.1:{self.port}"
 
     def manage(self, *args: str) -> str:
-        return _manage(self.env, *args)
+        """Run one manage.py command against the server's database; its stdout."""
+        return _manage(self.env, list(args))[0]
 
 
 def _free_port() -> int:
@@ -81,14 +82,24 @@ def _server_env(tmp: Path) -> dict:
     return env
 
 
-def _manage(env: dict, *args: str) -> str:
-    proc = subprocess.run(
-        [sys.executable, "manage.py", *args],
-        cwd=REPO_ROOT, env=env, capture_output=True, text=True, timeout=120,
-    )
-    if proc.returncode != 0:
-        pytest.fail(f"manage.py {' '.join(args)} failed ({proc.returncode}):\n{proc.stdout}\n{proc.stderr}")
-    return proc.stdout
+def _manage(env: dict, *commands: list[str]) -> list[str]:
+    """Run manage.py commands side by side against the server's database; their stdout."""
+    procs = [
+        (args, subprocess.Popen([sys.executable, "manage.py", *args], cwd=REPO_ROOT, env=env,
+                                stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True))
+        for args in commands
+    ]
+    outputs = []
+    for args, proc in procs:
+        try:
+            stdout, stderr = proc.communicate(timeout=120)
+        except subprocess.TimeoutExpired:
+            proc.kill()
+            stdout, stderr = proc.communicate()
+        if proc.returncode != 0:
+            pytest.fail(f"manage.py {' '.join(args)} failed ({proc.returncode}):\n{stdout}\n{stderr}")
+        outputs.append(stdout)
+    return outputs
 
 
 @pytest.fixture(scope="session")
@@ -97,21 +108,23 @@ def live_server_url(tmp_path_factory) -> LiveServer:
     feeder (source). Named after what it is for; yields a LiveServer (url, token, …)."""
     tmp = tmp_path_factory.mktemp("cdportal-live")
     env = _server_env(tmp)
-    _manage(env, "migrate", "--noinput", "-v", "0")
-    _manage(env, "create_user", ALICE[0], "--password", ALICE[1], "--role", "operator")
-    _manage(env, "create_user", "feeder", "--role", "source")
-    token = _manage(env, "create_api_token", "feeder").strip().splitlines()[-1].strip()
-    assert token, "create_api_token printed no token"
+    _manage(env, ["migrate", "--noinput", "-v", "0"])
 
     port = _free_port()
+    url = f"http://127.0.0.1:{port}"
     log_path = tmp / "daphne.log"
     with open(log_path, "wb") as log:
         proc = subprocess.Popen(
             [sys.executable, "-m", "daphne", "-b", "127.0.0.1", "-p", str(port), "cdportal.asgi:application"],
             cwd=REPO_ROOT, env=env, stdout=log, stderr=subprocess.STDOUT,
         )
-    url = f"http://127.0.0.1:{port}"
     try:
+        # The users are made while daphne starts (each command is a second of Django start-up).
+        _manage(env, ["create_user", ALICE[0], "--password", ALICE[1], "--role", "operator"],
+                ["create_user", "feeder", "--role", "source"])
+        [printed] = _manage(env, ["create_api_token", "feeder"])
+        token = printed.strip().splitlines()[-1].strip() if printed.strip() else ""
+        assert token.startswith("cdp_"), f"create_api_token printed no token: {printed!r}"
         _wait_healthy(proc, url, log_path)
         yield LiveServer(url=url, token=token, port=port, env=env)
     finally:
@@ -197,21 +210,13 @@ def unique_journey():
 
 @pytest.fixture
 def ingest(live_server_url):
-    """POST one event to the server's /api/events as feeder; returns the API's answer.
-
-    Workaround, see test_a_source_posts_with_only_its_bearer_token: the API tries session auth
-    before the bearer token, and session auth rejects any POST without a CSRF cookie/header pair
-    (403 "CSRF check Failed") before the token is looked at. So the request carries a CSRF pair
-    too (from GET /login/, no session); it changes nothing once the bearer token is tried first.
-    """
+    """POST one event to the server's /api/events as feeder, with only the bearer token, as a
+    real source does; returns the API's answer (id, created, summary)."""
     client = httpx.Client(base_url=live_server_url.url, timeout=10,
                           headers={"Authorization": f"Bearer {live_server_url.token}"})
-    client.get("/login/").raise_for_status()
-    assert "sessionid" not in client.cookies
-    csrf = {"X-CSRFToken": client.cookies["csrftoken"]}
 
     def post(event: dict) -> dict:
-        response = client.post("/api/events", json=event, headers=csrf)
+        response = client.post("/api/events", json=event)
         assert response.status_code == 201, f"POST /api/events: {response.status_code} {response.text}"
         return response.json()
 

@@ -197,15 +197,13 @@ def test_the_page_says_signed_out_when_the_socket_closes_with_4401(page: Page, l
     expect(page.locator("#live-status")).to_have_text("signed out")
 
 
-@pytest.mark.xfail(reason=(
-    "app bug: cdportal/api/auth.py AUTH = [django_auth, BearerToken()] runs session auth first; "
-    "ninja's SessionAuth raises 403 'CSRF check Failed' on a cookie-less POST before the bearer "
-    "token is tried. Fix: AUTH = [BearerToken(), django_auth]."
-), raises=AssertionError, strict=False)
 def test_a_source_posts_with_only_its_bearer_token(live_server_url, unique_journey):
-    """What a real source does (curl, a webhook relay): a bearer token, no cookies at all."""
-    response = httpx.post(
-        f"{live_server_url.url}/api/events", json=unique_journey().events[0], timeout=10,
-        headers={"Authorization": f"Bearer {live_server_url.token}"},
-    )
+    """What a real source does (curl, a webhook relay): a bearer token and no cookies at all.
+    Regression: session auth used to run first and answer 403 "CSRF check Failed"."""
+    event = unique_journey().events[0]
+    response = httpx.post(f"{live_server_url.url}/api/events", json=event, timeout=10,
+                          headers={"Authorization": f"Bearer {live_server_url.token}"})
     assert response.status_code == 201, f"{response.status_code} {response.text}"
+    assert response.json()["created"] is True
+    anonymous = httpx.post(f"{live_server_url.url}/api/events", json=event, timeout=10)
+    assert anonymous.status_code == 401, f"{anonymous.status_code} {anonymous.text}"

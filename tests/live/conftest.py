@@ -4,8 +4,9 @@ from django.db import connections
 
 
 @pytest.fixture(autouse=True)
-async def _close_thread_connections():
+async def _close_thread_connections(request):
     """Consumers reach the database from asgiref's worker thread; close its connection after
     each test so PostgreSQL can drop the test database at the end."""
     yield
-    await database_sync_to_async(connections.close_all)()
+    if request.node.get_closest_marker("django_db"):
+        await database_sync_to_async(connections.close_all)()

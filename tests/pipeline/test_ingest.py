@@ -222,3 +222,16 @@ def test_two_writers_racing_on_one_observation_record_it_once():
     assert sorted(results) == [False, False, False, True]
     assert PipelineEvent.objects.count() == 1
     assert Commit.objects.filter(repository__full_name=REPO).count() == 1
+
+
+def test_a_release_is_deployed_only_when_every_tracking_application_has_it():
+    ingest_all(journey("0.3.0", app="cto-controller-dev"))
+    # Both applications now track the image; only dev has 0.3.1 so far.
+    staging = journey("0.3.0", app="cto-controller-staging")
+    ingest_all(staging[5:])
+    ingest_all(journey("0.3.1", app="cto-controller-dev", start=60))
+    release = Release.objects.get(version="0.3.1")
+    assert release.state == Release.State.RELEASED
+    ingest_all(journey("0.3.1", app="cto-controller-staging", start=60)[5:])
+    release.refresh_from_db()
+    assert release.state == Release.State.DEPLOYED
