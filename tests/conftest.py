@@ -44,3 +44,9 @@ def feeder(db, django_user_model):
     return _user(django_user_model, "feeder", "source")
 
 
+
+
+def pytest_collection_modifyitems(config, items):
+    """Browser tests last: Playwright's sync API keeps an event loop running in the main thread
+    for the rest of the session, after which pytest-asyncio cannot start its own."""
+    items.sort(key=lambda item: item.get_closest_marker("browser") is not None)
