@@ -58,6 +58,7 @@ class LiveServer:
         return _manage(self.env, list(args))[0]
 
 
+@pytest.hookimpl(trylast=True)  # after pytest-django's reordering
 def _free_port() -> int:
     with socket.socket() as s:
         s.bind(("127.0.0.1", 0))
@@ -161,7 +162,6 @@ def browser_type_launch_args(browser_type_launch_args):
     return {**browser_type_launch_args, "executable_path": CHROMIUM, "headless": True, "args": CHROMIUM_ARGS}
 
 
-
 @dataclass(frozen=True)
 class Journey:
     """One release of its own service through all seven stages, as raw events."""
@@ -180,7 +180,7 @@ class Journey:
 
 @pytest.fixture
 def unique_journey():
-    """journey() from tests/conftest.py, made independent of every other test in the session:
+    """journey() from tests/helpers.py, made independent of every other test in the session:
     its own source, repository, image and application, and a fresh version."""
 
     def make() -> Journey:
