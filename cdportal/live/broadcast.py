@@ -8,6 +8,7 @@ Fragments are viewer-neutral: nothing in them depends on who looks.
 
 from __future__ import annotations
 
+import hashlib
 import logging
 from dataclasses import dataclass
 
@@ -30,6 +31,21 @@ def release_group(pk: int) -> str:
 
 def application_group(pk: int) -> str:
     return f"application-{pk}"
+
+
+def session_group(session_key: str) -> str:
+    # Group names travel through Redis; a digest keeps the session key itself out of it.
+    return "session-" + hashlib.sha256(session_key.encode()).hexdigest()[:40]
+
+
+def end_session(session_key: str | None) -> None:
+    """Close every live socket of a login session that just ended (logout)."""
+    if not session_key:
+        return
+    try:
+        async_to_sync(get_channel_layer().group_send)(session_group(session_key), {"type": "session.ended"})
+    except Exception:
+        log.exception("could not close the live sockets of an ended session")
 
 
 @dataclass(frozen=True)

@@ -8,12 +8,16 @@ import time
 from channels.db import database_sync_to_async
 from channels.generic.websocket import AsyncWebsocketConsumer
 from django.conf import settings
+from django.contrib.sessions.models import Session
+from django.utils import timezone
 
 from cdportal.live import broadcast
 
 # A close code outside the ones the htmx ws extension retries (1006, 1011, 1012, 1013): the
 # client stops reconnecting and tells the person to log in again.
 SESSION_EXPIRED = 4401
+# Besides the logout push and the expiry timer, the session row is re-read at most this often
+# (it may be deleted by an admin or `clearsessions`).
 SESSION_RECHECK_SECONDS = 60
 CONNECTED = '<span id="live-status" class="live on" hx-swap-oob="true" title="Live updates">live</span>'
 
@@ -23,18 +27,20 @@ class LiveConsumer(AsyncWebsocketConsumer):
         # Accept, then close with our own code: a refused handshake looks like a network
         # failure (1006) to the browser, which would retry forever.
         await self.accept()
-        if not await self._session_valid():
+        expires_in = await self._session_expires_in()
+        if expires_in is None:
             await self.close(code=SESSION_EXPIRED)
             return
-        self.groups_joined = self._groups()
+        self.groups_joined = [*self._page_groups(), broadcast.session_group(self.scope["session"].session_key)]
         for group in self.groups_joined:
             await self.channel_layer.group_add(group, self.channel_name)
         self.pending: dict[str, str] = {}
         self.flush_task: asyncio.Task | None = None
         self.checked_at = time.monotonic()
+        self.expiry_task = asyncio.create_task(self._close_at_expiry(expires_in))
         await self.send(text_data=CONNECTED)
 
-    def _groups(self) -> list[str]:
+    def _page_groups(self) -> list[str]:
         kwargs = self.scope["url_route"]["kwargs"]
         if "release" in kwargs:
             return [broadcast.release_group(int(kwargs["release"]))]
@@ -45,9 +51,10 @@ class LiveConsumer(AsyncWebsocketConsumer):
     async def disconnect(self, code):
         for group in getattr(self, "groups_joined", []):
             await self.channel_layer.group_discard(group, self.channel_name)
-        task = getattr(self, "flush_task", None)
-        if task is not None:
-            task.cancel()
+        for name in ("flush_task", "expiry_task"):
+            task = getattr(self, name, None)
+            if task is not None:
+                task.cancel()
 
     async def receive(self, text_data=None, bytes_data=None):
         """The page sends nothing we act on (htmx may send form values); ignore it."""
@@ -59,28 +66,49 @@ class LiveConsumer(AsyncWebsocketConsumer):
         if self.flush_task is None:
             self.flush_task = asyncio.create_task(self._flush_later())
 
+    async def session_ended(self, message):
+        """The person logged out (cdportal.live.broadcast.end_session)."""
+        await self.close(code=SESSION_EXPIRED)
+
     async def _flush_later(self):
         await asyncio.sleep(settings.LIVE_COALESCE_MS / 1000)
         self.flush_task = None
         if time.monotonic() - self.checked_at > SESSION_RECHECK_SECONDS:
             self.checked_at = time.monotonic()
-            if not await self._session_valid():
+            if await self._session_expires_in() is None:
                 await self.close(code=SESSION_EXPIRED)
                 return
         html, self.pending = "".join(self.pending.values()), {}
         if html:
             await self.send(text_data=html)
 
-    async def _session_valid(self) -> bool:
+    async def _close_at_expiry(self, seconds: float):
+        while True:
+            await asyncio.sleep(seconds)
+            # The session may have been extended meanwhile; only a real expiry closes.
+            remaining = await self._session_expires_in()
+            if remaining is None:
+                await self.close(code=SESSION_EXPIRED)
+                return
+            seconds = max(remaining, 1)
+
+    async def _session_expires_in(self) -> float | None:
+        """Seconds left in this socket's login session, or None when there is none."""
         user = self.scope.get("user")
         if user is None or not user.is_authenticated:
-            return False
-        session = self.scope.get("session")
-        return await database_sync_to_async(_session_alive)(session)
+            return None
+        return await database_sync_to_async(_seconds_left)(self.scope.get("session"))
 
 
-def _session_alive(session) -> bool:
-    if session is None or session.session_key is None:
-        return False
-    # Logged out elsewhere, or expired: the row is gone or past its expiry.
-    return session.exists(session.session_key) and session.get_expiry_age() > 0
+def _seconds_left(session) -> float | None:
+    # Read the row (SESSION_ENGINE is the database): the session object in the scope was loaded
+    # at connect and knows neither a logout elsewhere nor its own fixed expiry time.
+    if session is None or not session.session_key:
+        return None
+    expires = (
+        Session.objects.filter(session_key=session.session_key).values_list("expire_date", flat=True).first()
+    )
+    if expires is None:
+        return None
+    left = (expires - timezone.now()).total_seconds()
+    return left if left > 0 else None

@@ -106,3 +106,27 @@ async def test_a_socket_whose_session_was_deleted_is_closed(bob, session_cookie,
     await database_sync_to_async(lambda: Session.objects.all().delete())()
     await database_sync_to_async(ingest)(journey()[0])
     assert await ws.receive_output(timeout=3) == {"type": "websocket.close", "code": SESSION_EXPIRED}
+
+
+async def test_logging_out_closes_the_tabs_of_that_session_at_once(bob, session_cookie):
+    ws = socket(cookie=session_cookie)
+    await ws.connect()
+    await ws.receive_from(timeout=2)
+    client = Client()
+    client.cookies["sessionid"] = session_cookie.split("=", 1)[1]
+    await database_sync_to_async(client.post)("/logout/")
+    assert await ws.receive_output(timeout=2) == {"type": "websocket.close", "code": SESSION_EXPIRED}
+
+
+async def test_the_socket_closes_when_the_session_expires(bob, session_cookie):
+    from datetime import timedelta
+
+    from django.contrib.sessions.models import Session
+    from django.utils import timezone
+
+    soon = timezone.now() + timedelta(seconds=1)
+    await database_sync_to_async(lambda: Session.objects.update(expire_date=soon))()
+    ws = socket(cookie=session_cookie)
+    await ws.connect()
+    await ws.receive_from(timeout=2)
+    assert await ws.receive_output(timeout=4) == {"type": "websocket.close", "code": SESSION_EXPIRED}
