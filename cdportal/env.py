@@ -137,11 +137,20 @@ def env_database(name: str, default: str, environ: Mapping[str, str] = os.enviro
     except ValueError as e:
         raise ImproperlyConfigured(f"{name} is not a valid database URL: {e}") from None
     if config["ENGINE"].endswith("sqlite3"):
-        # Several processes (daphne, the simulator, tests) share the file; wait for locks
-        # instead of failing with "database is locked".
-        config["OPTIONS"] = {"timeout": 20, "transaction_mode": "IMMEDIATE"}
+        # Requests, the live publisher's render thread and other processes share the file:
+        # WAL lets readers run beside the one writer, and writers wait for each other instead of
+        # failing with "database is locked".
+        config["OPTIONS"] = {
+            "timeout": 20,
+            "transaction_mode": "IMMEDIATE",
+            "init_command": "PRAGMA journal_mode=WAL; PRAGMA synchronous=NORMAL;",
+        }
         config["CONN_MAX_AGE"] = 0
         config["CONN_HEALTH_CHECKS"] = False
+        # The test database is a file too: in-memory SQLite's shared cache locks whole tables
+        # and ignores the timeout, so concurrent readers fail instead of waiting.
+        name = str(config["NAME"])
+        config["TEST"] = {"NAME": (name[: -len(".sqlite3")] if name.endswith(".sqlite3") else name) + "-test.sqlite3"}
     elif not config.get("NAME"):
         raise ImproperlyConfigured(f"{name} names no database (…/DBNAME at the end)")
     return config

@@ -1,19 +1,30 @@
 """Push changed fragments to the browsers that show them. Owns the group names.
 
-Called by the ingestion service after its transaction commits. Each fragment is rendered once
-here, from the same partial and context the page uses, and sent to the group of pages that
-show it; every consumer then merges what arrives within its coalescing window (see consumers).
-Fragments are viewer-neutral: nothing in them depends on who looks.
+The ingestion service calls ``publish(changes)`` after its transaction commits. Publishing runs
+off the caller's thread: in a process that serves websockets it is handed to the server's event
+loop, elsewhere to a background thread. Either way the changes that arrive while a render is
+under way are merged and rendered once, from the database as it is then — so a burst of a hundred
+events for one release costs one render, and the ingest call waits for neither rendering nor
+fan-out. (The event loop matters: the in-memory channel layer only wakes consumers from the loop
+they run on.) Each
+fragment is rendered once, from the same partial and context the page uses, and every group gets
+one message holding all of its fragments; each consumer then merges what arrives within its
+coalescing window (see consumers). Fragments are viewer-neutral: nothing depends on who looks.
 """
 
 from __future__ import annotations
 
+import asyncio
+import atexit
 import hashlib
 import logging
-from dataclasses import dataclass
+import threading
+from collections import defaultdict
+from concurrent.futures import ThreadPoolExecutor
 
 from asgiref.sync import async_to_sync
 from channels.layers import get_channel_layer
+from django.db import close_old_connections, connections
 from django.template.loader import render_to_string
 
 from cdportal.pipeline import queries
@@ -22,7 +33,7 @@ from cdportal.pipeline.models import Application, Release
 log = logging.getLogger(__name__)
 
 OVERVIEW = "overview"
-MESSAGE_TYPE = "live.fragment"
+MESSAGE_TYPE = "live.fragments"  # handled by LiveConsumer.live_fragments
 
 
 def release_group(pk: int) -> str:
@@ -38,6 +49,59 @@ def session_group(session_key: str) -> str:
     return "session-" + hashlib.sha256(session_key.encode()).hexdigest()[:40]
 
 
+# group -> {DOM id of the fragment's root (the coalescing key): html}
+Fragments = dict[str, dict[str, str]]
+
+
+def publish(changes) -> None:
+    """Queue what an ingested event changed for the browsers. Returns at once."""
+    loop = _server_loop
+    if loop is not None and loop.is_running():
+        loop.call_soon_threadsafe(_loop_publisher.submit, changes)
+    else:
+        _thread_publisher.submit(changes)
+
+
+def serving_on(loop: asyncio.AbstractEventLoop) -> None:
+    """Called by the consumers: this process holds websockets, on this loop."""
+    global _server_loop
+    _server_loop = loop
+
+
+def flush(timeout: float = 10.0) -> bool:
+    """Wait until the background thread has sent everything (short-lived commands)."""
+    return _thread_publisher.flush(timeout)
+
+
+def publish_now(changes) -> None:
+    """Render and send, waiting for both. Never raises: the events are already committed, and a
+    broken channel layer must not break ingestion; open pages catch up on their next update."""
+    try:
+        fragments = _renderer.submit(_render_batch, changes).result()
+        if fragments:
+            async_to_sync(send_fragments)(fragments)
+    except Exception:
+        log.exception("live broadcast failed")
+
+
+def close_connections() -> None:
+    """Close the render thread's database connection (test teardown, shutdown)."""
+    _renderer.submit(connections.close_all).result()
+
+
+def _render_batch(changes) -> Fragments:
+    try:
+        return render_fragments(changes)
+    finally:
+        close_old_connections()
+
+
+async def send_fragments(fragments: Fragments) -> None:
+    layer = get_channel_layer()
+    for group, by_id in fragments.items():
+        await layer.group_send(group, {"type": MESSAGE_TYPE, "fragments": by_id})
+
+
 def end_session(session_key: str | None) -> None:
     """Close every live socket of a login session that just ended (logout)."""
     if not session_key:
@@ -48,32 +112,8 @@ def end_session(session_key: str | None) -> None:
         log.exception("could not close the live sockets of an ended session")
 
 
-@dataclass(frozen=True)
-class Fragment:
-    group: str
-    id: str  # the DOM id of the fragment's root: the coalescing key
-    html: str
-
-
-def publish(changes) -> None:
-    """Render and send the fragments for what an ingested event changed. Never raises: the
-    event is already committed, and a broken channel layer must not fail the ingestion."""
-    try:
-        fragments = render_fragments(changes)
-        if fragments:
-            async_to_sync(send_fragments)(fragments)
-    except Exception:
-        log.exception("live broadcast failed; open pages catch up on their next update")
-
-
-async def send_fragments(fragments: list[Fragment]) -> None:
-    layer = get_channel_layer()
-    for fragment in fragments:
-        await layer.group_send(fragment.group, {"type": MESSAGE_TYPE, "id": fragment.id, "html": fragment.html})
-
-
-def render_fragments(changes) -> list[Fragment]:
-    fragments = []
+def render_fragments(changes) -> Fragments:
+    fragments: Fragments = defaultdict(dict)
     overview = {}
     if changes.releases:
         overview["releases"] = {"releases": queries.releases_in_flight(), "deployed": queries.recently_deployed()}
@@ -84,25 +124,94 @@ def render_fragments(changes) -> list[Fragment]:
     if changes.events:
         overview["events"] = {"events": queries.recent_events()}
     for partial, context in overview.items():
-        fragments.append(_render(OVERVIEW, partial, "web/overview.html", partial, context))
+        fragments[OVERVIEW][partial] = _partial("web/overview.html", partial, context)
 
-    for release in Release.objects.filter(pk__in=changes.releases):
-        context = queries.release_context(queries.release(release.pk))
+    for release in queries.releases_queryset().filter(pk__in=changes.releases):
+        context = queries.release_context(release)
         for part in ("header", "rollouts", "commits", "events"):
-            fragments.append(
-                _render(release_group(release.pk), f"release-{release.pk}-{part}",
-                        "web/release.html", f"release-{part}", context)
+            fragments[release_group(release.pk)][f"release-{release.pk}-{part}"] = _partial(
+                "web/release.html", f"release-{part}", context
             )
     for app in Application.objects.filter(pk__in=changes.applications):
         context = queries.application_context(app)
         for part in ("status", "policy", "history", "events"):
-            fragments.append(
-                _render(application_group(app.pk), f"app-{app.pk}-{part}",
-                        "web/application.html", f"app-{part}", context)
+            fragments[application_group(app.pk)][f"app-{app.pk}-{part}"] = _partial(
+                "web/application.html", f"app-{part}", context
             )
-    return fragments
+    return dict(fragments)
 
 
-def _render(group: str, dom_id: str, template: str, partial: str, context: dict) -> Fragment:
-    html = render_to_string(f"{template}#{partial}", {**context, "oob": True})
-    return Fragment(group=group, id=dom_id, html=html)
+def _partial(template: str, partial: str, context: dict) -> str:
+    return render_to_string(f"{template}#{partial}", {**context, "oob": True})
+
+
+class _LoopPublisher:
+    """Runs on the server's event loop; renders in a worker thread, sends from the loop."""
+
+    def __init__(self) -> None:
+        self._pending = None
+        self._task: asyncio.Task | None = None
+
+    def submit(self, changes) -> None:
+        if self._pending is None:
+            self._pending = type(changes)()
+        self._pending.merge(changes)
+        if self._task is None or self._task.done():
+            self._task = asyncio.get_running_loop().create_task(self._drain())
+
+    async def _drain(self) -> None:
+        while self._pending is not None:
+            batch, self._pending = self._pending, None
+            try:
+                # Its own thread: rendering must not queue behind the sync views.
+                fragments = await asyncio.get_running_loop().run_in_executor(_renderer, _render_batch, batch)
+                if fragments:
+                    await send_fragments(fragments)
+            except Exception:
+                log.exception("live broadcast failed")
+
+
+class _ThreadPublisher:
+    """For processes without websockets (pollers, commands) talking to a Redis layer."""
+
+    def __init__(self) -> None:
+        self._lock = threading.Lock()
+        self._wake = threading.Condition(self._lock)
+        self._pending = None
+        self._busy = False
+        self._thread: threading.Thread | None = None
+
+    def submit(self, changes) -> None:
+        with self._lock:
+            if self._pending is None:
+                self._pending = type(changes)()
+            self._pending.merge(changes)
+            if self._thread is None or not self._thread.is_alive():
+                self._thread = threading.Thread(target=self._run, name="cdportal-live-publisher", daemon=True)
+                self._thread.start()
+            self._wake.notify_all()
+
+    def flush(self, timeout: float) -> bool:
+        with self._lock:
+            return self._wake.wait_for(lambda: self._pending is None and not self._busy, timeout)
+
+    def _run(self) -> None:
+        while True:
+            with self._lock:
+                self._wake.wait_for(lambda: self._pending is not None)
+                batch, self._pending, self._busy = self._pending, None, True
+            try:
+                publish_now(batch)
+            finally:
+                with self._lock:
+                    self._busy = False
+                    self._wake.notify_all()
+
+
+# One thread renders for the whole process: one database connection, and fragments rendered
+# in the order their changes were committed.
+_renderer = ThreadPoolExecutor(max_workers=1, thread_name_prefix="cdportal-render")
+_server_loop: asyncio.AbstractEventLoop | None = None
+_loop_publisher = _LoopPublisher()
+_thread_publisher = _ThreadPublisher()
+atexit.register(flush, 5.0)

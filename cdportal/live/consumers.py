@@ -16,8 +16,8 @@ from cdportal.live import broadcast
 # A close code outside the ones the htmx ws extension retries (1006, 1011, 1012, 1013): the
 # client stops reconnecting and tells the person to log in again.
 SESSION_EXPIRED = 4401
-# Besides the logout push and the expiry timer, the session row is re-read at most this often
-# (it may be deleted by an admin or `clearsessions`).
+# Besides the logout push, the session row is re-read this often (it may be deleted by an
+# admin or `clearsessions`), and the groups re-joined.
 SESSION_RECHECK_SECONDS = 60
 CONNECTED = '<span id="live-status" class="live on" hx-swap-oob="true" title="Live updates">live</span>'
 
@@ -26,6 +26,7 @@ class LiveConsumer(AsyncWebsocketConsumer):
     async def connect(self):
         # Accept, then close with our own code: a refused handshake looks like a network
         # failure (1006) to the browser, which would retry forever.
+        broadcast.serving_on(asyncio.get_running_loop())
         await self.accept()
         expires_in = await self._session_expires_in()
         if expires_in is None:
@@ -36,8 +37,8 @@ class LiveConsumer(AsyncWebsocketConsumer):
             await self.channel_layer.group_add(group, self.channel_name)
         self.pending: dict[str, str] = {}
         self.flush_task: asyncio.Task | None = None
-        self.checked_at = time.monotonic()
-        self.expiry_task = asyncio.create_task(self._close_at_expiry(expires_in))
+        self.sent_at = 0.0
+        self.session_task = asyncio.create_task(self._watch_session(expires_in))
         await self.send(text_data=CONNECTED)
 
     def _page_groups(self) -> list[str]:
@@ -51,7 +52,7 @@ class LiveConsumer(AsyncWebsocketConsumer):
     async def disconnect(self, code):
         for group in getattr(self, "groups_joined", []):
             await self.channel_layer.group_discard(group, self.channel_name)
-        for name in ("flush_task", "expiry_task"):
+        for name in ("flush_task", "session_task"):
             task = getattr(self, name, None)
             if task is not None:
                 task.cancel()
@@ -59,38 +60,40 @@ class LiveConsumer(AsyncWebsocketConsumer):
     async def receive(self, text_data=None, bytes_data=None):
         """The page sends nothing we act on (htmx may send form values); ignore it."""
 
-    async def live_fragment(self, message):
-        # Coalesce: within the window, a fragment replaces any older copy of itself, so a burst
-        # of events for one release reaches the browser as one swap.
-        self.pending[message["id"]] = message["html"]
+    async def live_fragments(self, message):
+        # Coalesce: a fragment replaces any copy of itself still waiting, so a burst of events
+        # for one release reaches the browser as one swap. The first update after a quiet spell
+        # goes out at once; later ones wait for the rest of the window.
+        self.pending.update(message["fragments"])
         if self.flush_task is None:
-            self.flush_task = asyncio.create_task(self._flush_later())
+            window = settings.LIVE_COALESCE_MS / 1000
+            wait = max(0.0, self.sent_at + window - time.monotonic())
+            self.flush_task = asyncio.create_task(self._flush_after(wait))
 
     async def session_ended(self, message):
         """The person logged out (cdportal.live.broadcast.end_session)."""
         await self.close(code=SESSION_EXPIRED)
 
-    async def _flush_later(self):
-        await asyncio.sleep(settings.LIVE_COALESCE_MS / 1000)
+    async def _flush_after(self, seconds: float):
+        await asyncio.sleep(seconds)
         self.flush_task = None
-        if time.monotonic() - self.checked_at > SESSION_RECHECK_SECONDS:
-            self.checked_at = time.monotonic()
-            if await self._session_expires_in() is None:
-                await self.close(code=SESSION_EXPIRED)
-                return
         html, self.pending = "".join(self.pending.values()), {}
         if html:
+            self.sent_at = time.monotonic()
             await self.send(text_data=html)
 
-    async def _close_at_expiry(self, seconds: float):
+    async def _watch_session(self, expires_in: float):
+        """Close at expiry or once the session row is gone (logged out elsewhere, deleted by
+        an admin); meanwhile renew the group memberships, which channels-redis expires."""
         while True:
-            await asyncio.sleep(seconds)
-            # The session may have been extended meanwhile; only a real expiry closes.
+            await asyncio.sleep(min(expires_in, SESSION_RECHECK_SECONDS))
             remaining = await self._session_expires_in()
             if remaining is None:
                 await self.close(code=SESSION_EXPIRED)
                 return
-            seconds = max(remaining, 1)
+            for group in self.groups_joined:
+                await self.channel_layer.group_add(group, self.channel_name)
+            expires_in = max(remaining, 1)
 
     async def _session_expires_in(self) -> float | None:
         """Seconds left in this socket's login session, or None when there is none."""

@@ -20,6 +20,8 @@ from cdportal.pipeline.models import (
 IN_FLIGHT_LIMIT = 12
 RECENT_EVENTS = 25
 NEWEST_TAGS = 12
+# A release page lists this many commits (newest first); the API has them all.
+RELEASE_COMMITS = 100
 
 
 def releases_queryset() -> QuerySet[Release]:
@@ -79,7 +81,8 @@ def overview_context() -> dict:
 def release_context(release: Release) -> dict:
     return {
         "release": release,
-        "commits": list(release.commits.order_by("-committed_at", "-pk")),
+        "commits": list(release.commits.order_by("-committed_at", "-pk")[:RELEASE_COMMITS]),
+        "commit_count": release.commits.count(),
         "builds": list(release.build_runs.order_by("-started_at")),
         "events": recent_events(release=release),
     }

@@ -2,6 +2,8 @@ import pytest
 from channels.db import database_sync_to_async
 from django.db import connections
 
+from cdportal.live import broadcast
+
 
 @pytest.fixture(autouse=True)
 async def _close_thread_connections(request):
@@ -10,3 +12,4 @@ async def _close_thread_connections(request):
     yield
     if request.node.get_closest_marker("django_db"):
         await database_sync_to_async(connections.close_all)()
+        await database_sync_to_async(broadcast.close_connections)()

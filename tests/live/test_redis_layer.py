@@ -6,7 +6,7 @@ import pytest
 from channels_redis.core import RedisChannelLayer
 from helpers import reachable, require
 
-from cdportal.live.broadcast import MESSAGE_TYPE, OVERVIEW, Fragment, send_fragments
+from cdportal.live.broadcast import MESSAGE_TYPE, OVERVIEW, send_fragments
 
 URL = os.environ.get("REDIS_URL") or "redis://127.0.0.1:6379/13"
 
@@ -22,9 +22,9 @@ async def test_a_group_message_crosses_the_redis_layer(layer, settings):
     await layer.group_add(OVERVIEW, channel)
     try:
         other_process = RedisChannelLayer(hosts=[URL])
-        await other_process.group_send(OVERVIEW, {"type": MESSAGE_TYPE, "id": "events", "html": "<p>hi</p>"})
-        message = await layer.receive(channel)
-        assert message == {"type": MESSAGE_TYPE, "id": "events", "html": "<p>hi</p>"}
+        sent = {"type": MESSAGE_TYPE, "fragments": {"events": "<p>hi</p>"}}
+        await other_process.group_send(OVERVIEW, sent)
+        assert await layer.receive(channel) == sent
     finally:
         await layer.group_discard(OVERVIEW, channel)
         await layer.flush()
@@ -39,8 +39,8 @@ async def test_send_fragments_uses_the_configured_layer(layer, settings):
     channel = await layer.new_channel()
     await layer.group_add("release-7", channel)
     try:
-        await send_fragments([Fragment(group="release-7", id="release-7-header", html="<section/>")])
-        assert (await layer.receive(channel))["id"] == "release-7-header"
+        await send_fragments({"release-7": {"release-7-header": "<section/>"}})
+        assert (await layer.receive(channel))["fragments"] == {"release-7-header": "<section/>"}
     finally:
         channel_layers.backends.clear()
         await layer.flush()
