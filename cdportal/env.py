@@ -169,3 +169,19 @@ def env_channel_layer(name: str, environ: Mapping[str, str] = os.environ) -> dic
         "BACKEND": "channels_redis.core.RedisChannelLayer",
         "CONFIG": {"hosts": [url], "capacity": 1500, "expiry": 30},
     }
+
+
+SECRET_KEY_MISSING = (
+    "SECRET_KEY (or SECRET_KEY_FILE) is required when DEBUG is false; "
+    "generate one with: python -c 'import secrets; print(secrets.token_urlsafe(50))'"
+)
+
+
+def require_secret_key(settings) -> None:
+    """Serving without a signing key would fail on the first login; fail at start instead."""
+    try:
+        key = settings.SECRET_KEY
+    except ImproperlyConfigured:  # Django's own complaint about an empty key
+        key = ""
+    if not key:
+        raise ImproperlyConfigured(SECRET_KEY_MISSING)

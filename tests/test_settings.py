@@ -73,3 +73,13 @@ def test_database_and_channel_layer_urls():
 
 def test_unrelated_variables_are_not_typos():
     env.check_for_typos({"PATH": "/bin", "HOME": "/root", "REDIS_HOST": "x", "DEBUG": "1"})
+
+
+def test_the_server_refuses_to_start_without_a_secret_key():
+    clean = {k: v for k, v in os.environ.items() if k not in env.KNOWN and not k.endswith("_FILE")}
+    result = subprocess.run(
+        [sys.executable, "-c", "import cdportal.asgi"], cwd=ROOT, env={**clean, "PYTHONPATH": str(ROOT)},
+        capture_output=True, text=True, timeout=60,
+    )
+    assert result.returncode != 0
+    assert "SECRET_KEY (or SECRET_KEY_FILE) is required when DEBUG is false" in result.stderr

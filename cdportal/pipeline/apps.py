@@ -8,6 +8,7 @@ class PipelineConfig(AppConfig):
     verbose_name = "Pipeline"
 
     def ready(self) -> None:
+        from cdportal.pipeline import checks  # noqa: F401  (registers the system checks)
         from cdportal.pipeline.roles import ensure_roles
 
         # After migrate: permissions exist only once post_migrate has created them.
