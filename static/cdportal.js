@@ -42,4 +42,18 @@
     });
   }
   setInterval(tick, 1000);
+
+  // "Copy as Markdown": the button copies the textarea just before it.
+  document.addEventListener("click", function (evt) {
+    var button = evt.target.closest && evt.target.closest("[data-copy-previous]");
+    if (!button) return;
+    var area = button.previousElementSibling;
+    if (!area) return;
+    var done = function () { button.textContent = "Copied"; setTimeout(function () { button.textContent = "Copy as Markdown"; }, 1500); };
+    if (navigator.clipboard && window.isSecureContext) {
+      navigator.clipboard.writeText(area.value).then(done);
+    } else {
+      area.select(); document.execCommand("copy"); done();
+    }
+  });
 })();

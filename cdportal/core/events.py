@@ -49,6 +49,8 @@ IMAGE_RE = re.compile(r"[a-z0-9]+([._-][a-z0-9]+)*(:[0-9]+)?(/[a-z0-9]+([._/-][a
 
 Name = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=200)]
 Text = Annotated[str, StringConstraints(max_length=20_000)]
+# A changelog entry can be long (a release folding thousands of commits).
+LongText = Annotated[str, StringConstraints(max_length=2_000_000)]
 Url = Annotated[str, StringConstraints(max_length=500, pattern=r"^(https?://\S+)?$")]
 RepoName = Annotated[str, StringConstraints(pattern=r"^[A-Za-z0-9_.-]+/[A-Za-z0-9_.-]+$", max_length=200)]
 Component = Annotated[str, StringConstraints(pattern=r"^[A-Za-z0-9_./-]*$", max_length=100)]
@@ -114,7 +116,7 @@ class ReleasePublished(_Event):
     tag: Tag
     url: Url = ""
     sha: Annotated[str, StringConstraints(pattern=r"^([0-9a-f]{7,64})?$")] = ""
-    changelog: Text = ""
+    changelog: LongText = ""
 
     def describe(self) -> str:
         return f"Released {self.tag}"
@@ -201,6 +203,53 @@ class ApplicationObserved(_Event):
         return f"{self.name}: {self.sync_status}/{self.health_status}{phase}"
 
 
+class PlannedCommit(BaseModel):
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+    sha: Sha
+    subject: Annotated[str, StringConstraints(max_length=2000)]
+    type: Annotated[str, StringConstraints(max_length=100)]
+    scope: Annotated[str, StringConstraints(max_length=200)] | None = None
+    breaking: bool = False
+    bump: Literal["none", "patch", "minor", "major"]
+    why: Annotated[str, StringConstraints(max_length=300)] = ""
+
+
+class IgnoredCommit(BaseModel):
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+    sha: Sha
+    subject: Annotated[str, StringConstraints(max_length=2000)]
+    reason: Annotated[str, StringConstraints(max_length=500)]
+
+
+class ReleasePlanned(_Event):
+    """What Release Please would do now for one package (the release engine's prediction)."""
+
+    kind: Literal["release_plan"] = "release_plan"
+    repository: RepoName
+    component: Component = ""
+    path: Annotated[str, StringConstraints(max_length=300)] = "."
+    release_type: Annotated[str, StringConstraints(max_length=50)] = "simple"
+    head_sha: Sha
+    current_version: Version | None = None
+    next_version: Version | None = None
+    tag: Tag | None = None
+    pr_title: Annotated[str, StringConstraints(max_length=300)] | None = None
+    branch: Annotated[str, StringConstraints(max_length=300)] = ""
+    changelog: LongText | None = None
+    commits: list[PlannedCommit] = []
+    ignored: list[IgnoredCommit] = []
+    commit_count: int = Field(default=0, ge=0)  # may exceed len(commits) when the list is capped
+    warnings: list[Annotated[str, StringConstraints(max_length=500)]] = []
+
+    def describe(self) -> str:
+        name = self.component or self.repository
+        if self.next_version:
+            return f"Next release of {name}: {self.next_version} ({self.commit_count or len(self.commits)} commits)"
+        return f"No release due for {name}"
+
+
 Event = Annotated[
     Union[
         CommitMerged,
@@ -210,10 +259,11 @@ Event = Annotated[
         ImagePushed,
         UpdaterDetected,
         ApplicationObserved,
+        ReleasePlanned,
     ],
     Field(discriminator="kind"),
 ]
-EVENT_KINDS = ("commit", "release_pr", "release", "build", "image_push", "updater", "application")
+EVENT_KINDS = ("commit", "release_pr", "release", "build", "image_push", "updater", "application", "release_plan")
 
 _adapter: TypeAdapter[Event] = TypeAdapter(Event)
 
@@ -268,6 +318,7 @@ __all__ = [
     "ImagePushed",
     "InvalidEvent",
     "ReleasePublished",
+    "ReleasePlanned",
     "ReleasePullRequest",
     "UpdaterDetected",
     "event_from_json",

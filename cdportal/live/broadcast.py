@@ -28,7 +28,7 @@ from django.db import close_old_connections, connections
 from django.template.loader import render_to_string
 
 from cdportal.pipeline import queries
-from cdportal.pipeline.models import Application, Release
+from cdportal.pipeline.models import Application, Component
 
 log = logging.getLogger(__name__)
 
@@ -42,6 +42,10 @@ def release_group(pk: int) -> str:
 
 def application_group(pk: int) -> str:
     return f"application-{pk}"
+
+
+def component_group(pk: int) -> str:
+    return f"component-{pk}"
 
 
 def session_group(session_key: str) -> str:
@@ -132,6 +136,10 @@ def render_fragments(changes) -> Fragments:
             fragments[release_group(release.pk)][f"release-{release.pk}-{part}"] = _partial(
                 "web/release.html", f"release-{part}", context
             )
+    for component in Component.objects.select_related("repository").filter(pk__in=changes.components):
+        fragments[component_group(component.pk)][f"component-{component.pk}-plan"] = _partial(
+            "web/component.html", "component-plan", {"component": component}
+        )
     for app in Application.objects.filter(pk__in=changes.applications):
         context = queries.application_context(app)
         for part in ("status", "policy", "history", "events"):

@@ -47,6 +47,8 @@ class LiveConsumer(AsyncWebsocketConsumer):
             return [broadcast.release_group(int(kwargs["release"]))]
         if "application" in kwargs:
             return [broadcast.application_group(int(kwargs["application"]))]
+        if "component" in kwargs:
+            return [broadcast.component_group(int(kwargs["component"]))]
         return [broadcast.OVERVIEW]
 
     async def disconnect(self, code):

@@ -7,4 +7,5 @@ websocket_urlpatterns = [
     path("ws/live/overview/", LiveConsumer.as_asgi(), name="overview"),
     path("ws/live/releases/<int:release>/", LiveConsumer.as_asgi(), name="release"),
     path("ws/live/applications/<int:application>/", LiveConsumer.as_asgi(), name="application"),
+    path("ws/live/components/<int:component>/", LiveConsumer.as_asgi(), name="component"),
 ]

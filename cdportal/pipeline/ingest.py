@@ -19,6 +19,7 @@ from django.db import IntegrityError, transaction
 from django.db.models import Q
 
 from cdportal.core import events as ev
+from cdportal.core.commits import parse as parse_header
 from cdportal.core.events import InvalidEvent, parse_event, split_image_reference, version_of_tag
 from cdportal.core.image_list import tag_parameter, tracked_images
 from cdportal.core.stages import Stage
@@ -49,15 +50,17 @@ class Changes:
     """What an ingested event changed: the live layer re-renders exactly these."""
 
     releases: set[int] = field(default_factory=set)
+    components: set[int] = field(default_factory=set)
     applications: set[int] = field(default_factory=set)
     images: set[int] = field(default_factory=set)
     events: list[int] = field(default_factory=list)
 
     def __bool__(self) -> bool:
-        return bool(self.releases or self.applications or self.images or self.events)
+        return bool(self.releases or self.components or self.applications or self.images or self.events)
 
     def merge(self, other: Changes) -> None:
         self.releases |= other.releases
+        self.components |= other.components
         self.applications |= other.applications
         self.images |= other.images
         self.events.extend(other.events)
@@ -220,12 +223,16 @@ def _on_commit(event: ev.CommitMerged, changes: Changes) -> PipelineEvent:
     commit = Commit.objects.filter(repository=repo, sha=event.sha).first()
     if commit is None:
         release = _next_release(component)
+        header = parse_header(event.message)
         commit = Commit.objects.create(
             repository=repo,
             component=component,
             release=release,
             sha=event.sha,
             message=event.message,
+            type=header.type if header else "",
+            scope=(header.scope or "") if header else "",
+            breaking=header.breaking if header else False,
             author=event.author,
             url=event.url,
             committed_at=event.occurred_at,
@@ -446,6 +453,27 @@ def _advance_rollout(app, image, desired: str, running: str, event, changes) -> 
     return release
 
 
+def _on_release_plan(event: ev.ReleasePlanned, changes: Changes) -> PipelineEvent:
+    repo = _repository(event.repository)
+    component = _component(repo, event.component)
+    if component.planned_at is not None and event.occurred_at < component.planned_at:
+        # An older prediction arriving late must not replace a newer one.
+        return _row(event, repository=repo)
+    component.path = event.path
+    component.release_type = event.release_type
+    component.current_version = event.current_version or ""
+    component.plan = event.model_dump(
+        mode="json", exclude={"kind", "source", "source_id", "repository", "component", "path", "release_type"}
+    )
+    component.planned_at = event.occurred_at
+    component.save()
+    changes.components.add(component.pk)
+    pending = component.releases.filter(released_at__isnull=True).first()
+    if pending is not None:
+        changes.releases.add(pending.pk)  # its title shows the predicted version
+    return _row(event, repository=repo, release=pending)
+
+
 HANDLERS = {
     "commit": _on_commit,
     "release_pr": _on_release_pr,
@@ -454,4 +482,5 @@ HANDLERS = {
     "image_push": _on_image_push,
     "updater": _on_updater,
     "application": _on_application,
+    "release_plan": _on_release_plan,
 }

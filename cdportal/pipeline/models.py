@@ -35,6 +35,10 @@ class Component(models.Model):
     name = models.CharField(max_length=100, blank=True)
     path = models.CharField(max_length=300, default=".")
     release_type = models.CharField(max_length=50, default="simple")
+    current_version = models.CharField(max_length=100, blank=True, help_text="From the manifest")
+    # The release engine's latest prediction (a release_plan event's payload).
+    plan = models.JSONField(default=dict, blank=True)
+    planned_at = models.DateTimeField(null=True, blank=True)
 
     class Meta:
         ordering = ["repository__full_name", "name"]
@@ -106,6 +110,9 @@ class Release(models.Model):
             return f"{name} {self.tag}"
         if self.version:
             return f"{name} {self.version} (proposed)"
+        predicted = (self.component.plan or {}).get("next_version")
+        if predicted:
+            return f"{name} {predicted} (predicted)"
         return f"{name} next release"
 
     @property
@@ -131,6 +138,10 @@ class Commit(models.Model):
     )
     sha = models.CharField(max_length=64)
     message = models.TextField()
+    # From the message's conventional header ("" when it has none): filters and lint.
+    type = models.CharField(max_length=100, blank=True, db_index=True)
+    scope = models.CharField(max_length=200, blank=True)
+    breaking = models.BooleanField(default=False)
     author = models.CharField(max_length=200, blank=True)
     url = models.URLField(blank=True)
     committed_at = models.DateTimeField()

@@ -97,3 +97,46 @@ def application_context(app: Application) -> dict:
         "history": list(app.tag_history.all()[:20]),
         "events": recent_events(application=app),
     }
+
+
+# --- release history (managers) --------------------------------------------------------------
+
+
+def shipped(*, component: int | None = None, since=None, until=None, type: str | None = None):
+    """Released versions, newest first; `type` keeps releases carrying a commit of that type."""
+    releases = (
+        Release.objects.filter(released_at__isnull=False)
+        .exclude(state=Release.State.SUPERSEDED, built_at__isnull=True)
+        .select_related("component__repository")
+        .order_by("-released_at", "-pk")
+    )
+    if component:
+        releases = releases.filter(component_id=component)
+    if since:
+        releases = releases.filter(released_at__date__gte=since)
+    if until:
+        releases = releases.filter(released_at__date__lte=until)
+    if type:
+        releases = releases.filter(commits__type=type).distinct()
+    return releases
+
+
+def between(older: Release, newer: Release) -> list[Release]:
+    """What shipped after `older` up to and including `newer` (same component), newest first."""
+    if older.component_id != newer.component_id:
+        raise ValueError("the two releases belong to different components")
+    low, high = sorted((older, newer), key=lambda r: (r.released_at, r.pk))
+    return list(
+        Release.objects.filter(component_id=low.component_id, released_at__isnull=False)
+        .filter(released_at__gt=low.released_at, released_at__lte=high.released_at)
+        .select_related("component__repository")
+        .order_by("-released_at", "-pk")
+    )
+
+
+def as_markdown(releases) -> str:
+    """The releases' changelog entries, newest first, as one Markdown document."""
+    parts = []
+    for release in releases:
+        parts.append(release.changelog.strip() or f"## {release.tag or release.version}\n\n(no changelog)")
+    return "\n\n".join(parts) + "\n"

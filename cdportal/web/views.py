@@ -4,13 +4,16 @@ from __future__ import annotations
 
 from django.contrib.auth.decorators import login_not_required
 from django.db import connection
-from django.http import Http404, JsonResponse
+from collections import Counter
+
+from django.http import Http404, HttpResponse, JsonResponse
 from django.shortcuts import get_object_or_404, render
 from django.views.decorators.http import require_GET
 
 from cdportal.pipeline import queries
-from cdportal.pipeline.models import Application, Release
+from cdportal.pipeline.models import Application, Component, Release
 from cdportal.pipeline.roles import roles_of
+from cdportal.web.forms import DiffForm, HistoryFilter
 
 
 def _page(request, template: str, context: dict):
@@ -35,6 +38,70 @@ def release(request, pk: int):
 def application(request, namespace: str, name: str):
     app = get_object_or_404(Application, namespace=namespace, name=name)
     return _page(request, "web/application.html", queries.application_context(app))
+
+
+@require_GET
+def component(request, pk: int):
+    """The next release of one component, as Release Please would open it now."""
+    obj = get_object_or_404(Component.objects.select_related("repository"), pk=pk)
+    return _page(request, "web/component.html", {"component": obj})
+
+
+def _history(request):
+    form = HistoryFilter(request.GET or None)
+    if form.is_bound and not form.is_valid():
+        return form, Release.objects.none(), " ".join(e for errors in form.errors.values() for e in errors)
+    filters = form.cleaned_data if form.is_bound else {}
+    releases = queries.shipped(
+        component=filters.get("component") and filters["component"].pk,
+        since=filters.get("since"), until=filters.get("until"), type=filters.get("type") or None,
+    )
+    return form, releases, ""
+
+
+@require_GET
+def history(request):
+    form, releases, errors = _history(request)
+    filters = {**(form.cleaned_data if form.is_bound and not errors else {})}
+    if filters.get("component"):
+        filters["component"] = filters["component"].pk
+    return _page(request, "web/history.html", {
+        "releases": list(releases.prefetch_related("commits")[:200]),
+        "components": Component.objects.select_related("repository"),
+        "filters": filters,
+        "type_commits": bool(filters.get("type")),
+        "errors": errors,
+    })
+
+
+@require_GET
+def history_markdown(request):
+    form, releases, errors = _history(request)
+    if errors:
+        return HttpResponse(errors, status=400, content_type="text/plain; charset=utf-8")
+    response = HttpResponse(queries.as_markdown(releases), content_type="text/markdown; charset=utf-8")
+    response["Content-Disposition"] = 'attachment; filename="CHANGELOG-excerpt.md"'
+    return response
+
+
+@require_GET
+def history_diff(request):
+    form = DiffForm(request.GET)
+    if not form.is_valid():
+        message = " ".join(e for errors in form.errors.values() for e in errors)
+        return _page(request, "web/history.html", {
+            "releases": [], "components": Component.objects.all(), "filters": {}, "errors": message,
+        })
+    older, newer = form.cleaned_data["older"], form.cleaned_data["newer"]
+    if (older.released_at, older.pk) > (newer.released_at, newer.pk):
+        older, newer = newer, older
+    releases = queries.between(older, newer)
+    commits = [c for r in releases for c in r.commits.all()]
+    return _page(request, "web/history_diff.html", {
+        "older": older, "newer": newer, "releases": releases, "commits": commits,
+        "by_type": Counter(c.type for c in commits).most_common(),
+        "markdown": queries.as_markdown(releases), "filters": {},
+    })
 
 
 @login_not_required

@@ -1,0 +1,112 @@
+from collections import Counter
+from datetime import date, datetime
+from typing import Any
+
+from django.http import HttpResponse
+from django.shortcuts import get_object_or_404
+from ninja import Query, Router, Schema, Status
+from ninja.pagination import paginate
+
+from cdportal.api.schemas import CommitOut, ErrorOut
+from cdportal.pipeline import queries
+from cdportal.pipeline.models import Component, Release
+
+router = Router(tags=["release engine"])
+
+
+class ComponentOut(Schema):
+    id: int
+    repository: str
+    name: str
+    path: str
+    release_type: str
+    current_version: str
+    planned_at: datetime | None
+    plan: dict[str, Any]
+
+    @staticmethod
+    def resolve_repository(obj) -> str:
+        return obj.repository.full_name
+
+
+class ShippedOut(Schema):
+    id: int
+    repository: str
+    component: str
+    version: str
+    tag: str
+    released_at: datetime
+    url: str
+    changelog: str
+
+    @staticmethod
+    def resolve_repository(obj) -> str:
+        return obj.component.repository.full_name
+
+    @staticmethod
+    def resolve_component(obj) -> str:
+        return obj.component.name
+
+
+class HistoryFilter(Schema):
+    component: int | None = None
+    type: str | None = None
+    since: date | None = None
+    until: date | None = None
+
+
+class DiffOut(Schema):
+    older: ShippedOut
+    newer: ShippedOut
+    releases: list[ShippedOut]
+    commits: list[CommitOut]
+    commits_by_type: dict[str, int]
+    markdown: str
+
+
+@router.get("/components", response=list[ComponentOut])
+def list_components(request):
+    return Component.objects.select_related("repository").order_by("repository__full_name", "name")
+
+
+@router.get("/components/{int:component_id}", response=ComponentOut)
+def get_component(request, component_id: int):
+    """The component with the release engine's latest prediction (`plan`): next version, tag,
+    Release PR title and branch, changelog, commits with their bump, commits skipped and why."""
+    return get_object_or_404(Component.objects.select_related("repository"), pk=component_id)
+
+
+def _shipped(filters: HistoryFilter):
+    return queries.shipped(component=filters.component, since=filters.since, until=filters.until,
+                           type=filters.type)
+
+
+@router.get("/history", response=list[ShippedOut])
+@paginate
+def history(request, filters: Query[HistoryFilter]):
+    """Released versions, newest first, with the changelog entry of each."""
+    return _shipped(filters)
+
+
+@router.get("/history/markdown", response={200: str}, openapi_extra={
+    "responses": {200: {"content": {"text/markdown": {"schema": {"type": "string"}}}}}})
+def history_markdown(request, filters: Query[HistoryFilter]):
+    """The same releases as one Markdown document (newest first)."""
+    return HttpResponse(queries.as_markdown(_shipped(filters)[:500]), content_type="text/markdown; charset=utf-8")
+
+
+@router.get("/history/diff", response={200: DiffOut, 404: ErrorOut, 422: ErrorOut})
+def diff(request, older: int, newer: int):
+    """What shipped after release `older` up to and including release `newer`."""
+    first = get_object_or_404(Release, pk=older, released_at__isnull=False)
+    second = get_object_or_404(Release, pk=newer, released_at__isnull=False)
+    try:
+        releases = queries.between(first, second)
+    except ValueError as e:
+        return Status(422, {"detail": str(e)})
+    commits = [c for r in releases for c in r.commits.all()]
+    return {
+        "older": first, "newer": second, "releases": releases, "commits": commits,
+        "commits_by_type": dict(Counter(c.type or "(not conventional)" for c in commits)),
+        "markdown": queries.as_markdown(releases),
+    }

@@ -1,0 +1,32 @@
+from django import forms
+
+from cdportal.pipeline.models import Component, Release
+
+
+class HistoryFilter(forms.Form):
+    component = forms.ModelChoiceField(queryset=Component.objects.all(), required=False)
+    type = forms.RegexField(regex=r"^[A-Za-z][\w-]{0,30}$", required=False,
+                            error_messages={"invalid": "A commit type is a word such as feat or fix."})
+    since = forms.DateField(required=False)
+    until = forms.DateField(required=False)
+
+    def clean(self):
+        data = super().clean()
+        if data.get("since") and data.get("until") and data["since"] > data["until"]:
+            raise forms.ValidationError("The start date is after the end date.")
+        return data
+
+
+class DiffForm(forms.Form):
+    older = forms.ModelChoiceField(queryset=Release.objects.filter(released_at__isnull=False))
+    newer = forms.ModelChoiceField(queryset=Release.objects.filter(released_at__isnull=False))
+
+    def __init__(self, data):
+        super().__init__({"older": data.get("from"), "newer": data.get("to")})
+
+    def clean(self):
+        data = super().clean()
+        older, newer = data.get("older"), data.get("newer")
+        if older and newer and older.component_id != newer.component_id:
+            raise forms.ValidationError("Pick two releases of the same component.")
+        return data
