@@ -16,7 +16,9 @@ from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta, timezone
 
-from cdportal.core.commits import Bump, next_version, parse, release_bump
+from cdportal.core import changelog, versioning
+from cdportal.core.conventional import ChangelogSection, Commit, Repo
+from cdportal.core.parsing import parse_commits
 
 REPOSITORY = "5dlabs/cto"
 IMAGE = "ghcr.io/5dlabs/controller"
@@ -50,7 +52,22 @@ COMMITS = [
     "update readme",  # not conventional: Release Please skips it
 ]
 AUTHORS = ("kaseonedge", "jonathonfritz", "ana-dev", "pm-bot")
-SECTIONS = {"feat": "✨ Features", "fix": "🐛 Bug Fixes", "perf": "⚡ Performance"}
+# The reference project's changelog-sections (release-please-config.json): chore, docs and ci
+# are visible, so they release a patch on their own.
+SECTIONS = (
+    ChangelogSection("feat", "✨ Features"),
+    ChangelogSection("fix", "🐛 Bug Fixes"),
+    ChangelogSection("perf", "⚡ Performance"),
+    ChangelogSection("refactor", "♻️ Refactoring"),
+    ChangelogSection("docs", "📚 Documentation"),
+    ChangelogSection("chore", "🔧 Maintenance"),
+    ChangelogSection("ci", "👷 CI/CD"),
+    ChangelogSection("test", "✅ Tests", hidden=True),
+    ChangelogSection("build", "📦 Build", hidden=True),
+)
+VERSIONING = versioning.VersionOptions(
+    bump_minor_pre_major=True, bump_patch_for_minor_pre_major=True, sections=SECTIONS
+)
 
 Item = float | dict
 
@@ -88,29 +105,29 @@ class Simulator:
             done += 1
 
     def release_cycle(self) -> Iterator[Item]:
-        messages: list[str] = []
-        pr_open = False
+        commits: list[Commit] = []  # newest first, as git lists them
+        proposed = None
         for _ in range(self.rng.randint(2, 4)):
             yield self._pause(1.5, 3.5)
-            message = self.rng.choice(COMMITS)
-            messages.append(message)
-            yield self._commit(message)
-            proposed = self._proposal(messages)
-            if proposed != self.version:
+            event = self._commit(self.rng.choice(COMMITS))
+            commits.insert(0, Commit(sha=event["sha"], message=event["message"]))
+            yield event
+            proposed = self._proposal(commits)
+            if proposed is not None:
                 yield self._pause(0.8, 1.5)
-                yield self._release_pr(proposed, "open", messages)
-                pr_open = True
-        if not pr_open:
-            # Only chores so far: Release Please waits; so does the demo, with a fix.
+                yield self._release_pr(proposed, "open", commits)
+        if proposed is None:
+            # Nothing releasable yet (only hidden or non-conventional commits): a fix lands.
             yield self._pause(1.5, 3)
-            messages.append("fix(controller): handle empty task queue")
-            yield self._commit(messages[-1])
-        version = self._proposal(messages)
+            event = self._commit("fix(controller): handle empty task queue")
+            commits.insert(0, Commit(sha=event["sha"], message=event["message"]))
+            yield event
+        version = self._proposal(commits)
         yield self._pause(1.5, 2.5)
-        yield self._release_pr(version, "merged", messages)
+        yield self._release_pr(version, "merged", commits)
         tag, sha = f"v{version}", self._sha(version)
         yield self._event("release", repository=REPOSITORY, version=version, tag=tag, sha=sha,
-                          url=f"{GITHUB}/releases/tag/{tag}", changelog=self._changelog(version, messages))
+                          url=f"{GITHUB}/releases/tag/{tag}", changelog=self._changelog(version, commits))
         self.version = version
 
         run_id = self._next_build()
@@ -173,14 +190,11 @@ class Simulator:
         return self._event("commit", repository=REPOSITORY, sha=sha, message=message,
                            author=self.rng.choice(AUTHORS), url=f"{GITHUB}/commit/{sha}")
 
-    def _proposal(self, messages: list[str]) -> str:
-        bump = release_bump(messages)
-        if bump == Bump.NONE:
-            return self.version
-        # The reference project's release-please-config.json sets both pre-1.0 options.
-        return next_version(self.version, bump, bump_minor_pre_major=True, bump_patch_for_minor_pre_major=True)
+    def _proposal(self, commits: list[Commit]) -> str | None:
+        """The version Release Please would propose for these commits (None: no release)."""
+        return versioning.next_version(self.version, parse_commits(commits).commits, VERSIONING)
 
-    def _release_pr(self, version: str, state: str, messages: list[str]) -> dict:
+    def _release_pr(self, version: str, state: str, commits: list[Commit]) -> dict:
         # One Release PR per cycle: opened once, then updated in place as commits land.
         if self._open_pr is None:
             self._pr_number += 1
@@ -190,7 +204,7 @@ class Simulator:
             self._open_pr = None
         return self._event("release_pr", repository=REPOSITORY, number=number,
                            title=f"chore: release {version}", version=version, state=state,
-                           url=f"{GITHUB}/pull/{number}", changelog=self._changelog(version, messages))
+                           url=f"{GITHUB}/pull/{number}", changelog=self._changelog(version, commits))
 
     def _build(self, run_id: int, version: str, sha: str, status: str, conclusion: str | None = None) -> dict:
         return self._event("build", repository=REPOSITORY, run_id=run_id, workflow=WORKFLOW, status=status,
@@ -215,18 +229,12 @@ class Simulator:
             fields["last_synced_at"] = self.clock().isoformat()
         return self._event("application", **fields)
 
-    def _changelog(self, version: str, messages: list[str]) -> str:
-        today = self.clock().date().isoformat()
-        lines = [f"## [{version}]({GITHUB}/compare/v{self.version}...v{version}) ({today})", ""]
-        for kind, title in SECTIONS.items():
-            entries = [c for c in map(parse, messages) if c and c.type == kind]
-            if not entries:
-                continue
-            lines += ["", f"### {title}", ""]
-            for c in entries:
-                scope = f"**{c.scope}:** " if c.scope else ""
-                lines.append(f"* {scope}{c.description}")
-        return "\n".join(lines) + "\n"
+    def _changelog(self, version: str, commits: list[Commit]) -> str:
+        return changelog.render_entry(
+            version=version, tag=f"v{version}", previous_tag=f"v{self.version}",
+            commits=parse_commits(commits).commits, repo=Repo("5dlabs", "cto"),
+            date=self.clock().date(), sections=SECTIONS,
+        )
 
 
 def fake_clock(start: datetime) -> tuple[Callable[[], datetime], Callable[[float], None]]:

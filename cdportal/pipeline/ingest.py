@@ -19,7 +19,8 @@ from django.db import IntegrityError, transaction
 from django.db.models import Q
 
 from cdportal.core import events as ev
-from cdportal.core.commits import parse as parse_header
+from cdportal.core.conventional import Commit as RawCommit
+from cdportal.core.parsing import parse_commit
 from cdportal.core.events import InvalidEvent, parse_event, split_image_reference, version_of_tag
 from cdportal.core.image_list import tag_parameter, tracked_images
 from cdportal.core.stages import Stage
@@ -223,16 +224,16 @@ def _on_commit(event: ev.CommitMerged, changes: Changes) -> PipelineEvent:
     commit = Commit.objects.filter(repository=repo, sha=event.sha).first()
     if commit is None:
         release = _next_release(component)
-        header = parse_header(event.message)
+        kind, scope, breaking = _conventional(event.sha, event.message)
         commit = Commit.objects.create(
             repository=repo,
             component=component,
             release=release,
             sha=event.sha,
             message=event.message,
-            type=header.type if header else "",
-            scope=(header.scope or "") if header else "",
-            breaking=header.breaking if header else False,
+            type=kind,
+            scope=scope,
+            breaking=breaking,
             author=event.author,
             url=event.url,
             committed_at=event.occurred_at,
@@ -240,6 +241,18 @@ def _on_commit(event: ev.CommitMerged, changes: Changes) -> PipelineEvent:
         release.merged_at = _earliest(release.merged_at, event.occurred_at)
         _touch(release, event, changes)
     return _row(event, repository=repo, release=commit.release)
+
+
+def _conventional(sha: str, message: str) -> tuple[str, str, bool]:
+    """The type, scope and breaking flag of a message's header ("" when not conventional)."""
+    first_line = message.split("\n", 1)[0]
+    entries, _ = parse_commit(RawCommit(sha=sha, message=first_line))
+    if not entries:
+        return "", "", False
+    head = entries[-1]
+    full, _ = parse_commit(RawCommit(sha=sha, message=message))
+    breaking = any(c.breaking and (c.type, c.subject) == (head.type, head.subject) for c in full)
+    return head.type, head.scope or "", breaking
 
 
 def _on_release_pr(event: ev.ReleasePullRequest, changes: Changes) -> PipelineEvent:
