@@ -50,3 +50,24 @@ def pytest_collection_modifyitems(config, items):
     """Browser tests last: Playwright's sync API keeps an event loop running in the main thread
     for the rest of the session, after which pytest-asyncio cannot start its own."""
     items.sort(key=lambda item: item.get_closest_marker("browser") is not None)
+
+
+@pytest.fixture
+def git_identity(monkeypatch, tmp_path):
+    """Run git as on a machine without any git config: no user.name, no init.defaultBranch."""
+    import os
+
+    monkeypatch.setenv("GIT_CONFIG_GLOBAL", os.devnull)
+    monkeypatch.setenv("GIT_CONFIG_NOSYSTEM", "1")
+    monkeypatch.setenv("HOME", str(tmp_path))
+    for role in ("AUTHOR", "COMMITTER"):
+        monkeypatch.setenv(f"GIT_{role}_NAME", "Alice Operator")
+        monkeypatch.setenv(f"GIT_{role}_EMAIL", "alice@example.com")
+
+
+@pytest.fixture
+def work(git_identity, tmp_path):
+    """A real git work tree on branch main that the test commits to."""
+    from gitrepos import Work
+
+    return Work(tmp_path / "work")

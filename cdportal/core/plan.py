@@ -1,0 +1,302 @@
+"""What Release Please would do now, and what it did before: the release plan and history.
+
+Pure Python. The planner follows release-please 17.1.3's manifest flow (src/manifest.ts
+buildPullRequests): for each package, find the commit of its latest release (the tag its
+manifest version names), take the commits listed *before* that sha in history order
+(`commitsAfterSha`), keep those that touch the package's path (the root package gets every
+commit), parse them, compute the version, render the changelog entry and the Release PR.
+
+Because the cut is by position in the history, a release tagged by hand on an older commit makes
+the next release list again the commits after that older commit — the real 5dlabs 0.2.13 entry
+re-lists 0.2.12's commits for exactly this reason, and the plan reports it (``warnings``).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Mapping, Sequence
+from dataclasses import dataclass, field
+from datetime import date as Date
+
+import semver
+
+from cdportal.core import changelog, release_pr, versioning
+from cdportal.core.conventional import Bump, Commit, ConventionalCommit, Repo, Skipped
+from cdportal.core.parsing import parse_commits
+from cdportal.core.release_config import PackageConfig, ReleaseConfig, package_file, packages_for_commit
+
+BUMP_NAMES = {Bump.NONE: "none", Bump.PATCH: "patch", Bump.MINOR: "minor", Bump.MAJOR: "major"}
+
+
+class PlanError(ValueError):
+    """Release Please would fail the run for this package (e.g. `Release-As: next`)."""
+
+
+@dataclass(frozen=True)
+class PlannedCommit:
+    sha: str
+    subject: str
+    type: str
+    scope: str | None
+    breaking: bool
+    bump: str  # none / patch / minor / major
+    why: str  # "feat → minor", "docs (hidden) → no bump"
+
+    def to_json(self) -> dict:
+        return {"sha": self.sha, "subject": self.subject, "type": self.type, "scope": self.scope,
+                "breaking": self.breaking, "bump": self.bump}
+
+
+@dataclass(frozen=True)
+class PackagePlan:
+    path: str
+    component: str
+    release_type: str
+    current_version: str | None
+    previous_tag: str | None
+    next_version: str | None  # None: Release Please would open no Release PR for it
+    tag: str | None
+    release_name: str | None
+    pr_title: str | None
+    branch: str
+    changelog: str | None
+    commits: tuple[PlannedCommit, ...]
+    ignored: tuple[Skipped, ...]
+    files: tuple[release_pr.FileChange, ...] = ()
+    warnings: tuple[str, ...] = ()
+
+    def to_json(self) -> dict:
+        return {
+            "path": self.path,
+            "component": self.component,
+            "current_version": self.current_version,
+            "next_version": self.next_version,
+            "tag": self.tag,
+            "pr_title": self.pr_title,
+            "branch": self.branch,
+            "changelog": self.changelog,
+            "commits": [c.to_json() for c in self.commits],
+            "ignored": [{"sha": s.sha, "subject": s.subject, "reason": s.reason} for s in self.ignored],
+        }
+
+
+@dataclass(frozen=True)
+class ReleasePlan:
+    packages: tuple[PackagePlan, ...]
+    # The one Release PR of a grouped monorepo (separate-pull-requests false, > 1 package).
+    pr_title: str | None = None
+    branch: str | None = None
+
+    def to_json(self) -> dict:
+        return {"components": [p.to_json() for p in self.packages]}
+
+
+@dataclass(frozen=True)
+class HistoricalRelease:
+    path: str
+    component: str
+    version: str
+    tag: str
+    sha: str
+    previous_tag: str | None
+    changelog: str
+    commits: tuple[ConventionalCommit, ...]
+    ignored: tuple[Skipped, ...]
+
+
+@dataclass
+class History:
+    """The repository as the planner needs it: history order, tags, and files at HEAD."""
+
+    commits: Sequence[Commit]  # newest first, from the target branch's head
+    tags: Mapping[str, str]  # tag name -> sha of the commit it points to
+    read_file: Callable[[str], str | None] = lambda path: None
+    _positions: dict[str, int] | None = field(default=None, repr=False)
+
+    def position(self, sha: str) -> int | None:
+        if self._positions is None:
+            self._positions = {c.sha: i for i, c in enumerate(self.commits)}
+        return self._positions.get(sha)
+
+
+def plan(
+    config: ReleaseConfig,
+    history: History,
+    *,
+    repo: Repo | None,
+    date: Date,
+    target_branch: str | None = None,
+) -> ReleasePlan:
+    by_path = _split(config, history.commits)
+    plans = tuple(
+        _plan_package(config, pkg, by_path[pkg.path], history, repo=repo, date=date, target_branch=target_branch)
+        for pkg in config.packages
+    )
+    releasing = {p.path: p.next_version for p in plans if p.next_version}
+    grouped = not config.separate_pull_requests and len(config.packages) > 1
+    if grouped:
+        title = release_pr.group_pr_title(config, releasing, target_branch) if releasing else None
+        return ReleasePlan(plans, pr_title=title, branch=release_pr.branch_name(config, None, target_branch))
+    return ReleasePlan(plans)
+
+
+def _split(config: ReleaseConfig, commits: Sequence[Commit]) -> dict[str, list[Commit]]:
+    by_path: dict[str, list[Commit]] = {pkg.path: [] for pkg in config.packages}
+    for commit in commits:
+        for pkg in packages_for_commit(config, commit.files):
+            by_path[pkg.path].append(commit)
+    return by_path
+
+
+def _plan_package(
+    config: ReleaseConfig,
+    pkg: PackageConfig,
+    commits: Sequence[Commit],
+    history: History,
+    *,
+    repo: Repo | None,
+    date: Date,
+    target_branch: str | None,
+) -> PackagePlan:
+    current = pkg.current_version
+    previous_tag = release_pr.tag_name(pkg, current) if current else None
+    warnings = []
+    since = history.tags.get(previous_tag) if previous_tag else None
+    if previous_tag and since is None:
+        warnings.append(
+            f"tag {previous_tag} (the manifest's version {current}) is not in the repository: "
+            "every commit in the history counts as unreleased"
+        )
+    elif since is not None and history.position(since) is None:
+        warnings.append(f"tag {previous_tag} points at {since[:7]}, which is not on the target branch")
+    unreleased = _after(commits, since)
+    parsed = parse_commits(unreleased)
+    sections = pkg.changelog_sections
+    try:
+        version = versioning.next_version(current, parsed.commits, _options(pkg))
+    except ValueError as e:
+        raise PlanError(f"package {pkg.component or pkg.path!r}: {e}") from None
+    planned = tuple(_planned(c, sections) for c in parsed.commits)
+    branch = release_pr.branch_name(config, pkg, target_branch)
+    if version is None:
+        return PackagePlan(
+            path=pkg.path, component=pkg.component, release_type=pkg.release_type,
+            current_version=current, previous_tag=previous_tag, next_version=None, tag=None,
+            release_name=None, pr_title=None, branch=branch, changelog=None,
+            commits=planned, ignored=tuple(parsed.skipped), warnings=tuple(warnings),
+        )
+    tag = release_pr.tag_name(pkg, version)
+    entry = changelog.render_entry(
+        version=version, tag=tag, previous_tag=previous_tag, commits=parsed.commits,
+        repo=repo, date=date, sections=sections,
+    )
+    try:
+        files = tuple(_files(pkg, version, entry, history))
+    except (release_pr.BumpError, NotImplementedError) as e:
+        # Release Please would stop at this file; the version and changelog still stand.
+        files = ()
+        warnings.append(f"Release Please cannot update the package's files: {e}")
+    return PackagePlan(
+        path=pkg.path, component=pkg.component, release_type=pkg.release_type,
+        current_version=current, previous_tag=previous_tag, next_version=version, tag=tag,
+        release_name=release_pr.release_name(pkg, version),
+        pr_title=release_pr.pr_title(config, pkg, version, target_branch), branch=branch,
+        changelog=entry, commits=planned, ignored=tuple(parsed.skipped),
+        files=files, warnings=tuple(warnings),
+    )
+
+
+def _after(commits: Sequence[Commit], sha: str | None) -> list[Commit]:
+    """Release Please's commitsAfterSha: everything listed before the release's commit."""
+    if not sha:
+        return list(commits)
+    for index, commit in enumerate(commits):
+        if commit.sha == sha:
+            return list(commits[:index])
+    return list(commits)
+
+
+def _options(pkg: PackageConfig) -> versioning.VersionOptions:
+    return versioning.VersionOptions(
+        bump_minor_pre_major=pkg.bump_minor_pre_major,
+        bump_patch_for_minor_pre_major=pkg.bump_patch_for_minor_pre_major,
+        release_as=pkg.release_as,
+        initial_version=pkg.initial_version,
+        versioning=pkg.versioning,
+        prerelease=pkg.prerelease,
+        prerelease_type=pkg.prerelease_type,
+        sections=pkg.changelog_sections,
+    )
+
+
+def _planned(commit: ConventionalCommit, sections) -> PlannedCommit:
+    bump = versioning.commit_bump(commit, sections)
+    return PlannedCommit(
+        sha=commit.sha, subject=commit.subject, type=commit.type, scope=commit.scope,
+        breaking=commit.breaking, bump=BUMP_NAMES[bump], why=versioning.explain_bump(commit, sections),
+    )
+
+
+def _files(pkg: PackageConfig, version: str, entry: str, history: History) -> list[release_pr.FileChange]:
+    files = list(release_pr.bumped_files(pkg, version, history.read_file))
+    changelog_path = package_file(pkg, pkg.changelog_path)
+    before = history.read_file(changelog_path)
+    files.append(release_pr.FileChange(changelog_path, before, changelog.insert_entry(before, entry)))
+    return files
+
+
+# --- release history ---------------------------------------------------------------------
+
+
+def release_history(
+    config: ReleaseConfig, history: History, *, repo: Repo | None, dates: Mapping[str, Date]
+) -> list[HistoricalRelease]:
+    """Every tagged release of every package, newest first, with the changelog Release Please
+    wrote (or would have written) for it: the commits between its tag and the previous one.
+    `dates` maps a tag name to its release date (the tagged commit's date)."""
+    by_path = _split(config, history.commits)
+    releases: list[HistoricalRelease] = []
+    for pkg in config.packages:
+        tagged = _package_tags(pkg, history)
+        commits = by_path[pkg.path]
+        position = {c.sha: i for i, c in enumerate(commits)}
+        for (version, tag, sha), previous in zip(tagged, [*tagged[1:], None]):
+            start = position.get(sha)
+            if start is None:
+                continue  # tagged off the branch
+            end = position.get(previous[2], len(commits)) if previous else len(commits)
+            parsed = parse_commits(commits[start : max(start, end)])
+            previous_tag = previous[1] if previous else None
+            entry = changelog.render_entry(
+                version=version, tag=tag, previous_tag=previous_tag, commits=parsed.commits,
+                repo=repo, date=dates.get(tag) or Date.today(), sections=pkg.changelog_sections,
+            )
+            releases.append(HistoricalRelease(
+                path=pkg.path, component=pkg.component, version=version, tag=tag, sha=sha,
+                previous_tag=previous_tag, changelog=entry, commits=tuple(parsed.commits),
+                ignored=tuple(parsed.skipped),
+            ))
+    releases.sort(key=lambda r: history.position(r.sha) or 0)
+    return releases
+
+
+def _package_tags(pkg: PackageConfig, history: History) -> list[tuple[str, str, str]]:
+    """(version, tag, sha) of the package's release tags, highest version first."""
+    found = []
+    for name, sha in history.tags.items():
+        version = version_from_tag(pkg, name)
+        if version is not None:
+            found.append((semver.Version.parse(version), version, name, sha))
+    found.sort(reverse=True)
+    return [(version, name, sha) for _, version, name, sha in found]
+
+
+def version_from_tag(pkg: PackageConfig, name: str) -> str | None:
+    """The version a tag names if it is one of this package's release tags (tag_name's inverse)."""
+    template = release_pr.tag_name(pkg, "0.0.0")
+    prefix = template[: -len("0.0.0")]
+    if not name.startswith(prefix):
+        return None
+    version = name[len(prefix):]
+    if not semver.Version.is_valid(version) or release_pr.tag_name(pkg, version) != name:
+        return None
+    return version
