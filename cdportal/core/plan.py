@@ -172,10 +172,11 @@ def _plan_package(
     parsed = parse_commits(unreleased)
     sections = pkg.changelog_sections
     try:
-        version = versioning.next_version(current, parsed.commits, _options(pkg))
+        version = versioning.next_version(current, parsed.commits, options)
     except ValueError as e:
         raise PlanError(f"package {pkg.component or pkg.path!r}: {e}") from None
-    planned = tuple(_planned(c, sections) for c in parsed.commits)
+    options = _options(pkg)
+    planned = tuple(_planned(c, options, current) for c in parsed.commits)
     branch = release_pr.branch_name(config, pkg, target_branch)
     if version is None:
         return PackagePlan(
@@ -228,12 +229,26 @@ def _options(pkg: PackageConfig) -> versioning.VersionOptions:
     )
 
 
-def _planned(commit: ConventionalCommit, sections) -> PlannedCommit:
-    bump = versioning.commit_bump(commit, sections)
+def _planned(commit: ConventionalCommit, options: versioning.VersionOptions, current: str | None) -> PlannedCommit:
+    """The bump this commit causes on its own, with the pre-1.0 options applied."""
+    bump = versioning.commit_bump(commit, options.sections)
+    why = versioning.explain_bump(commit, options.sections)
+    if current is not None and _pre_major(current) and options.versioning == "default":
+        if bump == Bump.MAJOR and options.bump_minor_pre_major:
+            bump, why = Bump.MINOR, f"{why}, minor before 1.0.0 (bump-minor-pre-major)"
+        elif bump == Bump.MINOR and options.bump_patch_for_minor_pre_major:
+            bump, why = Bump.PATCH, f"{why}, patch before 1.0.0 (bump-patch-for-minor-pre-major)"
     return PlannedCommit(
         sha=commit.sha, subject=commit.subject, type=commit.type, scope=commit.scope,
-        breaking=commit.breaking, bump=BUMP_NAMES[bump], why=versioning.explain_bump(commit, sections),
+        breaking=commit.breaking, bump=BUMP_NAMES[bump], why=why,
     )
+
+
+def _pre_major(version: str) -> bool:
+    try:
+        return versioning.Version.parse(version).major == 0
+    except ValueError:
+        return False
 
 
 def _files(pkg: PackageConfig, version: str, entry: str, history: History) -> list[release_pr.FileChange]:
