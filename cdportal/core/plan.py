@@ -171,11 +171,11 @@ def _plan_package(
     unreleased = _after(commits, since)
     parsed = parse_commits(unreleased)
     sections = pkg.changelog_sections
+    options = _options(pkg)
     try:
         version = versioning.next_version(current, parsed.commits, options)
     except ValueError as e:
         raise PlanError(f"package {pkg.component or pkg.path!r}: {e}") from None
-    options = _options(pkg)
     planned = tuple(_planned(c, options, current) for c in parsed.commits)
     branch = release_pr.branch_name(config, pkg, target_branch)
     if version is None:
