@@ -12,7 +12,7 @@ from datetime import date
 
 import semver
 
-from cdportal.adapters.git import GitRepository, github_repo
+from cdportal.adapters.git import CommitCache, GitRepository, github_repo
 from cdportal.core.conventional import Repo
 from cdportal.core.plan import History
 from cdportal.core.release_config import ReleaseConfig, default_config, load_config
@@ -40,8 +40,11 @@ def parse_github(value: str) -> Repo:
     return Repo(owner, name)
 
 
-def snapshot(git: GitRepository, *, github: Repo | None = None, rev: str = "HEAD") -> Snapshot:
-    head = git.head() if rev == "HEAD" else rev
+def snapshot(
+    git: GitRepository, *, github: Repo | None = None, rev: str = "HEAD", cache: CommitCache | None = None
+) -> Snapshot:
+    """The repository at `rev`. With `cache` (kept between calls), only new commits are read."""
+    head = cache.repo.resolve(cache.rev) if cache is not None else (git.head() if rev == "HEAD" else rev)
     tags = git.tags()
     config_text = git.read_file(head, CONFIG_FILE)
     manifest_text = git.read_file(head, MANIFEST_FILE)
@@ -55,7 +58,7 @@ def snapshot(git: GitRepository, *, github: Repo | None = None, rev: str = "HEAD
     else:
         config = default_config(_highest_v_tag(t.name for t in tags), target_branch=git.branch() or "main")
     history = History(
-        commits=git.log(head),
+        commits=cache.scan() if cache is not None else git.log(head),
         tags={t.name: t.sha for t in tags},
         read_file=lambda path: git.read_file(head, path),
     )
