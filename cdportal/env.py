@@ -31,6 +31,7 @@ KNOWN: dict[str, str] = {
     "SESSION_COOKIE_AGE": "Seconds a login lasts. Default 1209600 (two weeks).",
     "SECURE_COOKIES": "true/false. Send cookies over HTTPS only. Default: the opposite of DEBUG.",
     "PORT": "Port daphne listens on in the container image. Default 8000.",
+    "GIT_CACHE_DIR": "Where sync-git keeps mirrors of remote repositories and commit caches. Default .cache/git.",
 }
 
 # Secrets may come from a file instead (Kubernetes secrets mounted as files).

@@ -145,3 +145,5 @@ LOGGING = {
 }
 
 NINJA_PAGINATION_PER_PAGE = 50
+
+GIT_CACHE_DIR = envstr("GIT_CACHE_DIR", str(BASE_DIR / ".cache" / "git"))

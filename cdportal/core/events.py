@@ -84,6 +84,9 @@ class CommitMerged(_Event):
     message: Text
     author: Annotated[str, StringConstraints(max_length=200)] = ""
     url: Url = ""
+    # The release it shipped in, when the source knows (history read from git); else the
+    # commit joins the component's next release.
+    release_version: Version | None = None
 
     def describe(self) -> str:
         return f"{self.sha[:7]} {self.message.splitlines()[0] if self.message else ''}"

@@ -144,6 +144,12 @@ def _next_release(component: Component) -> Release:
     return release or Release.objects.create(component=component)
 
 
+def _release_of(component: Component, version: str) -> Release:
+    """The release a commit shipped in; recorded ahead of its release event if need be."""
+    release = component.releases.filter(version=version).first()
+    return release or Release.objects.create(component=component, version=version)
+
+
 def _release_for_tag(image: ImageRepository, tag: str) -> Release | None:
     """The release an image tag was built from: same tag, or the version the tag names."""
     version = version_of_tag(tag)
@@ -223,7 +229,7 @@ def _on_commit(event: ev.CommitMerged, changes: Changes) -> PipelineEvent:
     component = _component(repo, event.component)
     commit = Commit.objects.filter(repository=repo, sha=event.sha).first()
     if commit is None:
-        release = _next_release(component)
+        release = _release_of(component, event.release_version) if event.release_version else _next_release(component)
         kind, scope, breaking = _conventional(event.sha, event.message)
         commit = Commit.objects.create(
             repository=repo,
