@@ -23,6 +23,11 @@
     }
   });
   document.addEventListener("htmx:wsOpen", function () { setStatus("connecting…", false); });
+  // Pages without a live socket (history, login) have nothing to be offline from.
+  document.addEventListener("DOMContentLoaded", function () {
+    var el = document.getElementById("live-status");
+    if (el && !document.querySelector("[ws-connect]")) el.hidden = true;
+  });
 
   // Elapsed time of the stage in progress, counted in the browser: no polling.
   function format(seconds) {
