@@ -13,6 +13,7 @@ re-lists 0.2.12's commits for exactly this reason, and the plan reports it (``wa
 
 from __future__ import annotations
 
+import re
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import date as Date
@@ -169,6 +170,8 @@ def _plan_package(
     elif since is not None and history.position(since) is None:
         warnings.append(f"tag {previous_tag} points at {since[:7]}, which is not on the target branch")
     unreleased = _after(commits, since)
+    if since is not None and current is not None:
+        warnings.extend(_misplaced_tag(config, pkg, current, previous_tag, since, history, unreleased))
     parsed = parse_commits(unreleased)
     sections = pkg.changelog_sections
     options = _options(pkg)
@@ -214,6 +217,27 @@ def _after(commits: Sequence[Commit], sha: str | None) -> list[Commit]:
         if commit.sha == sha:
             return list(commits[:index])
     return list(commits)
+
+
+def _misplaced_tag(
+    config: ReleaseConfig, pkg: PackageConfig, current: str, tag: str, since: str,
+    history: History, unreleased: Sequence[Commit],
+) -> list[str]:
+    """The manual-tag failure mode: the release's tag is not on its Release PR's merge commit
+    but on an older one, so the commits between them are listed a second time (5dlabs 0.2.13)."""
+    titles = _release_titles(config, pkg, current)
+    position = history.position(since)
+    if position is not None and _merged_title(history.commits[position]) in titles:
+        return []
+    for index, commit in enumerate(unreleased):
+        if _merged_title(commit) in titles:
+            again = len(unreleased) - index - 1
+            return [(
+                f"tag {tag} points at {since[:7]}, not at the merge of the Release PR for {current} "
+                f"({commit.sha[:7]}, newer): the {again} commit(s) before that merge were already "
+                f"listed in {current} and are listed again (was the tag made by hand?)"
+            )]
+    return []
 
 
 def _options(pkg: PackageConfig) -> versioning.VersionOptions:
@@ -266,7 +290,10 @@ def release_history(
     config: ReleaseConfig, history: History, *, repo: Repo | None, dates: Mapping[str, Date]
 ) -> list[HistoricalRelease]:
     """Every tagged release of every package, newest first, with the changelog Release Please
-    wrote (or would have written) for it: the commits between its tag and the previous one.
+    wrote (or would have written) for it: the commits after the previous release's tag and
+    before its Release PR's merge commit — normally the tagged commit itself, which is thus in
+    no entry (`chore: release X` is never listed, although 5dlabs shows `chore`). Without such a
+    commit (a tag made by hand) the release is cut at the tagged commit, which it includes.
     `dates` maps a tag name to its release date (the tagged commit's date)."""
     by_path = _split(config, history.commits)
     releases: list[HistoricalRelease] = []
@@ -274,12 +301,16 @@ def release_history(
         tagged = _package_tags(pkg, history)
         commits = by_path[pkg.path]
         position = {c.sha: i for i, c in enumerate(commits)}
+        merges = _release_merges(config, pkg, commits, [version for version, _, _ in tagged])
+        later = None  # where the next release's tag is
         for (version, tag, sha), previous in zip(tagged, [*tagged[1:], None]):
             start = position.get(sha)
             if start is None:
                 continue  # tagged off the branch
             end = position.get(previous[2], len(commits)) if previous else len(commits)
-            parsed = parse_commits(commits[start : max(start, end)])
+            first = _entry_start(start, end, later, merges.get(version, ()))
+            later = start
+            parsed = parse_commits(commits[first : max(first, end)])
             previous_tag = previous[1] if previous else None
             entry = changelog.render_entry(
                 version=version, tag=tag, previous_tag=previous_tag, commits=parsed.commits,
@@ -292,6 +323,53 @@ def release_history(
             ))
     releases.sort(key=lambda r: history.position(r.sha) or 0)
     return releases
+
+
+def _entry_start(start: int, end: int, later: int | None, merges: Sequence[int]) -> int:
+    """Where a release's entry begins (positions count from the newest commit): right after
+    the merge commit of its Release PR, since Release Please wrote the entry before that merge
+    existed. Release Please tags that very commit; a tag made by hand may sit elsewhere, and
+    then the entry still ends at the merge nearest the tag, after the previous release's tag and
+    before the next one's (5dlabs 0.2.12). No merge commit: a release cut at the tagged commit."""
+    found = [i for i in merges if i == start or (i < end and (later is None or i > later))]
+    if not found:
+        return start
+    return min(found, key=lambda i: abs(i - start)) + 1
+
+
+def _release_merges(
+    config: ReleaseConfig, pkg: PackageConfig, commits: Sequence[Commit], versions: Sequence[str]
+) -> dict[str, list[int]]:
+    """version -> positions of the commits that merged a Release PR for it."""
+    titles: dict[str, list[str]] = {}
+    for version in versions:
+        for title in _release_titles(config, pkg, version):
+            titles.setdefault(title, []).append(version)
+    merges: dict[str, list[int]] = {}
+    for index, commit in enumerate(commits):
+        for version in titles.get(_merged_title(commit), ()):
+            merges.setdefault(version, []).append(index)
+    return merges
+
+
+def _release_titles(config: ReleaseConfig, pkg: PackageConfig, version: str) -> set[str]:
+    titles = {release_pr.pr_title(config, pkg, version)}
+    if not config.separate_pull_requests and len(config.packages) > 1:
+        titles.add(release_pr.group_pr_title(config, {pkg.path: version}))
+    return titles
+
+
+_PR_SUFFIX = re.compile(r" \(#[0-9]+\)$")
+
+
+def _merged_title(commit: Commit) -> str:
+    """The title of the pull request a commit merged: its subject without the ` (#N)` of a
+    squash merge, or the line after GitHub's `Merge pull request #N from …`."""
+    subject = commit.subject
+    if subject.startswith("Merge pull request #"):
+        rest = commit.message.strip().splitlines()[1:]
+        subject = next((line.strip() for line in rest if line.strip()), "")
+    return _PR_SUFFIX.sub("", subject) if subject.endswith(")") else subject
 
 
 def _package_tags(pkg: PackageConfig, history: History) -> list[tuple[str, str, str]]:
