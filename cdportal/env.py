@@ -31,6 +31,13 @@ KNOWN: dict[str, str] = {
     "SESSION_COOKIE_AGE": "Seconds a login lasts. Default 1209600 (two weeks).",
     "SECURE_COOKIES": "true/false. Send cookies over HTTPS only. Default: the opposite of DEBUG.",
     "PORT": "Port daphne listens on in the container image. Default 8000.",
+    "GITHUB_API_URL": "GitHub REST API base (GitHub Enterprise: https://HOST/api/v3). Default https://api.github.com.",
+    "GITHUB_TOKEN": "Token for the GitHub API (PAT or App installation token). GITHUB_TOKEN_FILE reads it from a file.",
+    "GITHUB_WEBHOOK_SECRET": "Secret GitHub signs webhook deliveries with (X-Hub-Signature-256). Also _FILE.",
+    "GITHUB_REPOSITORIES": "Comma-separated OWNER/NAME list the GitHub poller watches.",
+    "GITHUB_POLL_SECONDS": "Seconds between two polls of a repository (the safety net for missed webhooks). Default 60.",
+    "GITHUB_RELEASE_WORKFLOW": "File name of the Release Please workflow. Default release-please.yaml.",
+    "GITHUB_BUILD_WORKFLOW": "File name of the workflow that builds and pushes images. Default binaries-release.yaml.",
     "GIT_CACHE_DIR": "Where sync-git keeps mirrors of remote repositories and commit caches. Default .cache/git.",
 }
 

@@ -147,3 +147,17 @@ LOGGING = {
 NINJA_PAGINATION_PER_PAGE = 50
 
 GIT_CACHE_DIR = envstr("GIT_CACHE_DIR", str(BASE_DIR / ".cache" / "git"))
+
+# GitHub (cdportal.adapters.github*). Secrets are read here once and never logged or rendered.
+GITHUB_API_URL = envstr("GITHUB_API_URL", "https://api.github.com").rstrip("/")
+if not GITHUB_API_URL.startswith(("https://", "http://")):
+    raise ImproperlyConfigured(f"GITHUB_API_URL must be an http(s) URL, got {GITHUB_API_URL!r}")
+GITHUB_TOKEN = envsecret("GITHUB_TOKEN")
+GITHUB_WEBHOOK_SECRET = envsecret("GITHUB_WEBHOOK_SECRET")
+GITHUB_REPOSITORIES = envlist("GITHUB_REPOSITORIES", [])
+for _name in GITHUB_REPOSITORIES:
+    if _name.count("/") != 1 or not all(_name.split("/")):
+        raise ImproperlyConfigured(f"GITHUB_REPOSITORIES entries must be OWNER/NAME, got {_name!r}")
+GITHUB_POLL_SECONDS = envint("GITHUB_POLL_SECONDS", 60, minimum=5)
+GITHUB_RELEASE_WORKFLOW = envstr("GITHUB_RELEASE_WORKFLOW", "release-please.yaml")
+GITHUB_BUILD_WORKFLOW = envstr("GITHUB_BUILD_WORKFLOW", "binaries-release.yaml")

@@ -125,6 +125,30 @@ class ReleasePublished(_Event):
         return f"Released {self.tag}"
 
 
+class BuildStep(BaseModel):
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+    number: int = Field(ge=0)
+    name: Annotated[str, StringConstraints(max_length=300)]
+    status: Annotated[str, StringConstraints(max_length=20)]
+    conclusion: Annotated[str, StringConstraints(max_length=20)] | None = None
+    started_at: AwareDatetime | None = None
+    completed_at: AwareDatetime | None = None
+
+
+class BuildJob(BaseModel):
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+    id: int = Field(gt=0)
+    name: Annotated[str, StringConstraints(max_length=300)]
+    status: Annotated[str, StringConstraints(max_length=20)]  # queued, in_progress, completed, waiting
+    conclusion: Annotated[str, StringConstraints(max_length=20)] | None = None
+    started_at: AwareDatetime | None = None
+    completed_at: AwareDatetime | None = None
+    url: Url = ""
+    steps: list[BuildStep] = []
+
+
 class BuildRun(_Event):
     """A run of the build workflow that pushes images (stage 4 starts, or fails)."""
 
@@ -144,8 +168,14 @@ class BuildRun(_Event):
     head_sha: Annotated[str, StringConstraints(pattern=r"^([0-9a-f]{7,64})?$")] = ""
     version: Version | None = None
     url: Url = ""
+    # Jobs seen so far (all of them from the jobs API, or the one a workflow_job event names):
+    # merged into the run's jobs by id.
+    jobs: list[BuildJob] = []
 
     def describe(self) -> str:
+        if self.jobs and len(self.jobs) == 1:
+            job = self.jobs[0]
+            return f"{self.workflow} job {job.name}: {job.conclusion or job.status.replace('_', ' ')}"
         outcome = self.conclusion or self.status.replace("_", " ")
         version = f" v{self.version}" if self.version else ""
         return f"{self.workflow}{version}: {outcome}"

@@ -323,8 +323,13 @@ def _on_build(event: ev.BuildRun, changes: Changes) -> PipelineEvent:
     run = BuildRun.objects.filter(repository=repo, run_id=event.run_id).first()
     if run is None:
         run = BuildRun(repository=repo, run_id=event.run_id, started_at=event.occurred_at)
-    elif STATUS_ORDER[event.status] < STATUS_ORDER.get(run.status, 0):
-        # A late "in_progress" after "completed" must not reopen the run.
+    if event.jobs:
+        run.jobs = _merge_jobs(run.jobs, event.jobs)
+    if run.pk is not None and STATUS_ORDER[event.status] < STATUS_ORDER.get(run.status, 0):
+        # A late "in_progress" after "completed" must not reopen the run (its jobs still count).
+        run.save(update_fields=["jobs"])
+        if run.release_id:
+            changes.releases.add(run.release_id)
         return _row(event, repository=repo, release=run.release)
     run.workflow = event.workflow
     run.status = event.status
@@ -346,6 +351,16 @@ def _on_build(event: ev.BuildRun, changes: Changes) -> PipelineEvent:
             release.failure_reason = ""
         _touch(release, event, changes)
     return _row(event, repository=repo, release=release)
+
+
+def _merge_jobs(stored: list[dict], jobs) -> list[dict]:
+    """Jobs by id; a job's newer report replaces an older one, never the other way round."""
+    by_id = {job["id"]: job for job in stored}
+    for job in jobs:
+        old = by_id.get(job.id)
+        if old is None or STATUS_ORDER.get(job.status, 1) >= STATUS_ORDER.get(old["status"], 1):
+            by_id[job.id] = job.model_dump(mode="json")
+    return sorted(by_id.values(), key=lambda j: (j.get("started_at") or "", j["id"]))
 
 
 def _release_for_build(repo: Repository, event: ev.BuildRun) -> Release | None:

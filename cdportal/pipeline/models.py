@@ -176,6 +176,8 @@ class BuildRun(models.Model):
     url = models.URLField(blank=True)
     started_at = models.DateTimeField()
     completed_at = models.DateTimeField(null=True, blank=True)
+    # Jobs and their steps as the run advances (workflow_job events / the jobs API), by job id.
+    jobs = models.JSONField(default=list, blank=True)
 
     class Meta:
         ordering = ["-started_at", "-pk"]
@@ -386,3 +388,61 @@ class Action(models.Model):
         self.finished_at = timezone.now()
         self.save(update_fields=["status", "message", "finished_at"])
         return self
+
+
+class WebhookDelivery(models.Model):
+    """A webhook delivery as received: stored before the 2xx answer, so none is ever lost."""
+
+    class Status(models.TextChoices):
+        RECEIVED = "received", "Received"
+        INGESTED = "ingested", "Ingested"
+        IGNORED = "ignored", "Ignored"
+        FAILED = "failed", "Failed"
+
+    source = models.CharField(max_length=32)  # github, registry
+    delivery_id = models.CharField(max_length=100)
+    event = models.CharField(max_length=64)
+    action = models.CharField(max_length=64, blank=True)
+    received_at = models.DateTimeField(default=timezone.now)
+    payload = models.JSONField()
+    status = models.CharField(max_length=10, choices=Status.choices, default=Status.RECEIVED)
+    detail = models.TextField(blank=True)
+    events_recorded = models.PositiveIntegerField(default=0)
+
+    class Meta:
+        ordering = ["-received_at", "-pk"]
+        constraints = [
+            models.UniqueConstraint(fields=["source", "delivery_id"], name="delivery_unique_id"),
+        ]
+        verbose_name_plural = "webhook deliveries"
+
+    def __str__(self) -> str:
+        return f"{self.source} {self.event} {self.delivery_id}"
+
+
+class PollState(models.Model):
+    """Where a poller stands for one resource: validators for conditional requests, the rate
+    budget GitHub reported, and when to ask next. Survives restarts."""
+
+    source = models.CharField(max_length=32)  # github
+    key = models.CharField(max_length=300)  # e.g. 5dlabs/cto:releases
+    etag = models.CharField(max_length=200, blank=True)
+    last_modified = models.CharField(max_length=100, blank=True)
+    cursor = models.JSONField(default=dict, blank=True)
+    polled_at = models.DateTimeField(null=True, blank=True)
+    changed_at = models.DateTimeField(null=True, blank=True)
+    next_poll_at = models.DateTimeField(null=True, blank=True)
+    status = models.CharField(max_length=20, blank=True)  # ok, not_modified, rate_limited, error
+    detail = models.TextField(blank=True)
+    rate_limit = models.PositiveIntegerField(null=True, blank=True)
+    rate_remaining = models.PositiveIntegerField(null=True, blank=True)
+    rate_reset = models.DateTimeField(null=True, blank=True)
+    requests = models.PositiveIntegerField(default=0)
+    not_modified = models.PositiveIntegerField(default=0)
+
+    class Meta:
+        ordering = ["source", "key"]
+        constraints = [models.UniqueConstraint(fields=["source", "key"], name="pollstate_unique_key")]
+
+    def __str__(self) -> str:
+        return f"{self.source} {self.key}"

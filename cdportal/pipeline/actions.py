@@ -1,0 +1,69 @@
+"""What people do to the pipeline. One keyword-only function per verb (in the modules that own
+the outside system's calls); all of them go through `perform`, which:
+
+- refuses without the permission, before anything is written;
+- records the Action row *before* calling out (outside any enclosing transaction, so a failure
+  still leaves it), and finishes it with the outside system's answer;
+- is idempotent per (user, idempotency key): a double click or a retried POST returns the first
+  Action instead of calling out twice.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Callable
+from typing import Any
+
+from django.db import IntegrityError, transaction
+
+from cdportal.adapters.errors import AdapterError
+from cdportal.pipeline.models import Action
+
+log = logging.getLogger(__name__)
+
+
+class ActionRefused(Exception):
+    """The action was not attempted; the message says why, for the person who asked."""
+
+    def __init__(self, message: str, *, status: int = 400):
+        super().__init__(message)
+        self.status = status
+
+
+def perform(
+    *,
+    kind: str,
+    target: str,
+    by,
+    permission: str,
+    parameters: dict[str, Any],
+    call: Callable[[], str],
+    idempotency_key: str = "",
+) -> Action:
+    """Record, call, finish. `call` returns a short success message or raises AdapterError."""
+    if not by.has_perm(permission):
+        raise ActionRefused(f"{by.get_username()} may not do this: it needs the {permission} permission",
+                            status=403)
+    by_name = by.get_username()
+    if idempotency_key:
+        earlier = Action.objects.filter(by_name=by_name, idempotency_key=idempotency_key).first()
+        if earlier is not None:
+            return earlier
+    try:
+        with transaction.atomic():
+            action = Action.objects.create(
+                kind=kind, target=target, by=by, by_name=by_name, parameters=parameters,
+                idempotency_key=idempotency_key,
+            )
+    except IntegrityError:  # the same key, a moment ago, from a concurrent request
+        return Action.objects.get(by_name=by_name, idempotency_key=idempotency_key)
+    try:
+        message = call()
+    except AdapterError as e:
+        log.info("%s on %s by %s failed: %s", kind, target, by_name, e)
+        return action.finish(error=str(e))
+    except Exception:
+        log.exception("%s on %s by %s failed unexpectedly", kind, target, by_name)
+        action.finish(error="cdportal failed while doing this; the error is in its log")
+        raise
+    return action.finish(message=message)
