@@ -132,7 +132,7 @@ def render_fragments(changes) -> Fragments:
 
     for release in queries.releases_queryset().filter(pk__in=changes.releases):
         context = queries.release_context(release)
-        for part in ("header", "rollouts", "commits", "events"):
+        for part in ("header", "builds", "rollouts", "commits", "events"):
             fragments[release_group(release.pk)][f"release-{release.pk}-{part}"] = _partial(
                 "web/release.html", f"release-{part}", context
             )

@@ -78,9 +78,30 @@ def overview_context() -> dict:
     }
 
 
+def previous_release(release: Release) -> Release | None:
+    if release.released_at is None:
+        return None
+    return (
+        Release.objects.filter(component_id=release.component_id, released_at__lt=release.released_at)
+        .exclude(tag="")
+        .order_by("-released_at", "-pk")
+        .first()
+    )
+
+
+def compare_url(release: Release, previous: Release | None) -> str:
+    """GitHub's compare page between the previous release's tag and this one's."""
+    if not (previous and previous.tag and release.tag):
+        return ""
+    return f"{release.component.repository.url or 'https://github.com/' + release.component.repository.full_name}/compare/{previous.tag}...{release.tag}"
+
+
 def release_context(release: Release) -> dict:
+    previous = previous_release(release)
     return {
         "release": release,
+        "previous": previous,
+        "compare_url": compare_url(release, previous),
         "commits": list(release.commits.order_by("-committed_at", "-pk")[:RELEASE_COMMITS]),
         "commit_count": release.commits.count(),
         "builds": list(release.build_runs.order_by("-started_at")),

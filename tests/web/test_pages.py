@@ -87,3 +87,32 @@ def test_logout_is_a_post(client, bob):
     assert client.get("/logout/").status_code == 405
     client.post("/logout/")
     assert client.get("/").status_code == 302
+
+
+def test_the_release_page_links_to_github_and_follows_the_build(client, bob, shipped):
+    from helpers import at
+
+    later = journey("0.3.1", start=60)
+    for e in later[:3]:
+        ingest(e)
+    job = {"id": 77, "name": "build-images", "status": "in_progress", "url": "https://github.com/5dlabs/cto/actions/runs/9/job/77",
+           "steps": [{"number": 1, "name": "Checkout", "status": "completed", "conclusion": "success"},
+                     {"number": 2, "name": "Push to ghcr.io", "status": "in_progress"}]}
+    ingest({**later[3], "source_id": "job-77", "status": "in_progress", "conclusion": None, "jobs": [job],
+            "url": "https://github.com/5dlabs/cto/actions/runs/9", "occurred_at": at(72)})
+    release = Release.objects.get(version="0.3.1")
+    client.force_login(bob)
+    html = client.get(f"/releases/{release.pk}/").content.decode()
+    assert "https://github.com/5dlabs/cto/compare/v0.3.0...v0.3.1" in html
+    assert "binaries-release run #" in html
+    assert "build-images" in html and "Push to ghcr.io" in html
+    assert f'id="release-{release.pk}-builds"' in html
+    # The job finishing replaces its earlier report, never the other way round.
+    done = {**job, "status": "completed", "conclusion": "success",
+            "steps": [{**s, "status": "completed", "conclusion": "success"} for s in job["steps"]]}
+    ingest({**later[3], "source_id": "job-77-done", "status": "in_progress", "conclusion": None, "jobs": [done],
+            "occurred_at": at(75)})
+    ingest({**later[3], "source_id": "job-77-late", "status": "in_progress", "conclusion": None, "jobs": [job],
+            "occurred_at": at(76)})
+    run = release.build_runs.get()
+    assert run.jobs[0]["conclusion"] == "success"
