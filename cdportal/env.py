@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import difflib
 import os
+import tempfile
 from collections.abc import Mapping
 from pathlib import Path
 from urllib.parse import urlsplit
@@ -156,9 +157,9 @@ def env_database(name: str, default: str, environ: Mapping[str, str] = os.enviro
         config["CONN_MAX_AGE"] = 0
         config["CONN_HEALTH_CHECKS"] = False
         # The test database is a file too: in-memory SQLite's shared cache locks whole tables
-        # and ignores the timeout, so concurrent readers fail instead of waiting.
-        name = str(config["NAME"])
-        config["TEST"] = {"NAME": (name[: -len(".sqlite3")] if name.endswith(".sqlite3") else name) + "-test.sqlite3"}
+        # and ignores the timeout, so concurrent readers fail instead of waiting. One per
+        # process, in the temp dir: parallel test runs in one checkout do not collide.
+        config["TEST"] = {"NAME": str(Path(tempfile.gettempdir()) / f"cdportal-test-{os.getpid()}.sqlite3")}
     elif not config.get("NAME"):
         raise ImproperlyConfigured(f"{name} names no database (…/DBNAME at the end)")
     return config

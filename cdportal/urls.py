@@ -2,6 +2,7 @@ from django.contrib import admin
 from django.contrib.auth.decorators import login_not_required
 from django.urls import include, path
 
+from cdportal.api import webhooks
 from cdportal.api.api import api
 
 
@@ -16,6 +17,7 @@ def _api_urls():
 
 urlpatterns = [
     path("admin/", admin.site.urls),
+    path("api/webhooks/github", webhooks.github, name="github-webhook"),  # signed, not logged in
     path("api/", _api_urls()),
     path("", include("cdportal.web.urls")),
 ]
