@@ -161,3 +161,5 @@ for _name in GITHUB_REPOSITORIES:
 GITHUB_POLL_SECONDS = envint("GITHUB_POLL_SECONDS", 60, minimum=5)
 GITHUB_RELEASE_WORKFLOW = envstr("GITHUB_RELEASE_WORKFLOW", "release-please.yaml")
 GITHUB_BUILD_WORKFLOW = envstr("GITHUB_BUILD_WORKFLOW", "binaries-release.yaml")
+# PyGithub's courtesy pauses between requests (1 s between writes); tests turn them off.
+GITHUB_PAUSE = True

@@ -1,7 +1,7 @@
 from django.contrib.auth import views as auth_views
 from django.urls import path
 
-from cdportal.web import views
+from cdportal.web import release_actions, views
 
 app_name = "web"
 
@@ -10,6 +10,13 @@ urlpatterns = [
     path("releases/<int:pk>/", views.release, name="release"),
     path("applications/<str:namespace>/<str:name>/", views.application, name="application"),
     path("components/<int:pk>/", views.component, name="component"),
+    path("repositories/<str:owner>/<str:name>/tag/", release_actions.manual_release, name="manual-release"),
+    path("repositories/<str:owner>/<str:name>/tag/review/", release_actions.review_tag, name="manual-release-review"),
+    path("repositories/<str:owner>/<str:name>/tag/create/", release_actions.create_tag, name="manual-release-create"),
+    path("repositories/<str:owner>/<str:name>/release-please/review/", release_actions.review_release_please,
+         name="release-please-review"),
+    path("repositories/<str:owner>/<str:name>/release-please/run/", release_actions.rerun_release_please,
+         name="release-please-run"),
     path("history/", views.history, name="history"),
     path("history/diff/", views.history_diff, name="history-diff"),
     path("history.md", views.history_markdown, name="history-markdown"),
