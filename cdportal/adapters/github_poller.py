@@ -1,0 +1,402 @@
+"""The GitHub poller: the safety net under the webhooks.
+
+Each round asks GitHub, per repository, for the first page of its releases, pull requests (by
+last update), tags and the build workflow's runs (GITHUB_BUILD_WORKFLOW), plus the jobs of runs
+still under way. Every request is conditional (`If-None-Match` with the ETag of the last answer,
+from ``PollState``), so an idle repository costs one 304 per list and, asked with a token, no
+rate budget. What did change goes through the same ``github_events`` functions the webhooks
+use, so a fact seen by both is one event (the ingestion service keeps one per source id).
+
+State lives in ``PollState`` rows (source "github"): one per repository (`OWNER/NAME`: last
+poll, budget left, when to ask next, back-off strikes) and one per list (`OWNER/NAME:releases`,
+`…:runs:<file>`, `…:jobs:<run id>`: validators and what was seen). A restarted poller picks
+them up and goes on sending conditional requests.
+
+Rate limits (https://docs.github.com/en/rest/using-the-rest-api/rate-limits-for-the-rest-api,
+"Handle rate limit errors appropriately"): `Retry-After` says how long to wait; a spent budget
+(`X-RateLimit-Remaining: 0`) waits for `X-RateLimit-Reset`; a secondary limit without either
+waits a minute; each further limit in a row at least doubles the wait (up to an hour). A
+repository is skipped until its `next_poll_at`. When the budget runs low the poller stops short
+of it, leaving a reserve for webhooks' follow-ups and people's actions.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import logging
+from collections.abc import Callable, Iterable, Mapping
+from dataclasses import dataclass, field
+from datetime import UTC, datetime, timedelta
+from typing import Any
+
+from django.conf import settings
+from django.utils import timezone
+
+from cdportal.adapters import github_events
+from cdportal.adapters.errors import AdapterError
+from cdportal.adapters.github import Budget, GitHubRepo, RateLimited, Response
+from cdportal.adapters.github_client import GitHubError, client
+from cdportal.core.events import InvalidEvent
+from cdportal.pipeline.models import PollState
+
+log = logging.getLogger(__name__)
+
+SOURCE = "github"
+FIRST_BACKOFF = 60  # seconds, when a secondary limit names no time
+MAX_BACKOFF = 3600
+# Requests per page of each list. Only the first page is polled: it holds whatever changed
+# since the last round (releases newest first, pulls by update, runs newest first).
+PAGE = {"releases": 30, "pulls": 30, "tags": 100, "runs": 20, "jobs": 100}
+
+
+@dataclass
+class PollReport:
+    repository: str
+    requests: int = 0
+    not_modified: int = 0
+    events: int = 0  # newly recorded
+    duplicates: int = 0  # already recorded (by a webhook, or an earlier round)
+    rejected: int = 0  # events the ingestion service refused as malformed
+    status: str = ""  # ok, not_modified, skipped, rate_limited, error
+    detail: str = ""
+    budget: Budget = field(default_factory=lambda: Budget(None, None, None))
+    next_poll_at: datetime | None = None
+
+    def __str__(self) -> str:
+        if self.status == "skipped":
+            return f"{self.repository}: skipped until {_hms(self.next_poll_at)} ({self.detail})"
+        text = (f"{self.repository}: {self.requests} requests, "
+                f"{self.not_modified} not modified (304), {self.events} events recorded")
+        if self.duplicates:
+            text += f", {self.duplicates} already known"
+        if self.rejected:
+            text += f", {self.rejected} rejected"
+        text += f"; budget {_budget(self.budget)}"
+        if self.status in ("rate_limited", "error"):
+            text += f"; {self.status.replace('_', ' ')}: {self.detail}"
+        return text
+
+
+def poll(repo: str, *, sink, now: datetime | None = None,
+         api: GitHubRepo | None = None) -> PollReport:
+    """One round for OWNER/NAME: conditional requests, events for what changed, state saved."""
+    now = now or timezone.now()
+    state = _state(repo)
+    if state.next_poll_at and state.next_poll_at > now:
+        return PollReport(repo, status="skipped", detail=state.detail or state.status,
+                          budget=Budget(state.rate_limit, state.rate_remaining, state.rate_reset),
+                          next_poll_at=state.next_poll_at)
+    # Only GETs, one at a time: GitHub asks for pauses between writes, not reads, so PyGithub's
+    # courtesy sleep is dropped; its secondary limits are honoured below instead.
+    own = api is None
+    api = api or GitHubRepo(repo, gh=client(pause=False))
+    round_ = _Round(api, repo, sink, now)
+    try:
+        round_.run()
+    except RateLimited as e:
+        round_.budget = _merge(round_.budget, Budget(e.limit, e.remaining, e.reset))
+        return _finish(state, round_, status="rate_limited", detail=str(e),
+                       wait=_backoff(state, e, now))
+    except _LowBudget as e:
+        return _finish(state, round_, status="rate_limited", detail=str(e), until=e.until)
+    except AdapterError as e:
+        # GitHub unreachable or failing (5xx), or the sink could not deliver: the lists whose
+        # events were not all delivered kept their old validators, so the next round asks again.
+        return _finish(state, round_, status="error", detail=str(e))
+    finally:
+        if own:
+            api.gh.close()
+    if round_.errors:
+        return _finish(state, round_, status="error", detail="; ".join(round_.errors))
+    return _finish(state, round_, status="ok" if round_.changed else "not_modified")
+
+
+def poll_all(now: datetime | None = None, *, sink=None,
+             repositories: Iterable[str] | None = None) -> list[PollReport]:
+    """One round over GITHUB_REPOSITORIES. They share the token, hence its limits: once one is
+    rate limited the rest wait as long."""
+    from cdportal.adapters.sinks import LocalSink
+
+    sink = sink or LocalSink()
+    reports: list[PollReport] = []
+    limited: PollReport | None = None
+    for repo in repositories if repositories is not None else settings.GITHUB_REPOSITORIES:
+        if limited is not None:
+            reports.append(_defer(repo, limited))
+            continue
+        report = poll(repo, sink=sink, now=now)
+        reports.append(report)
+        if report.status == "rate_limited":
+            limited = report
+    return reports
+
+
+def next_due(repositories: Iterable[str], *, now: datetime, interval: float) -> datetime:
+    """When the next round should start: every GITHUB_POLL_SECONDS, later for repositories
+    told to wait (the earliest of them all)."""
+    regular = now + timedelta(seconds=interval)
+    rows = PollState.objects.filter(source=SOURCE, key__in=list(repositories))
+    waits = dict(rows.values_list("key", "next_poll_at"))
+    return min((max(regular, waits.get(repo) or regular) for repo in repositories), default=regular)
+
+
+# --- one round ---------------------------------------------------------------------------------
+
+
+class _LowBudget(Exception):
+    def __init__(self, message: str, until: datetime):
+        super().__init__(message)
+        self.until = until
+
+
+class _Round:
+    def __init__(self, api: GitHubRepo, repo: str, sink, now: datetime):
+        self.api, self.repo, self.sink, self.now = api, repo, sink, now
+        self.requests = self.not_modified = self.events = self.duplicates = self.rejected = 0
+        self.budget = Budget(None, None, None)
+        self.changed = False
+        self.errors: list[str] = []
+        # Build runs only: github_events has an event for them (stage 4) and none for the
+        # release-please workflow's runs, so polling those would spend requests on nothing.
+        self.workflow = settings.GITHUB_BUILD_WORKFLOW
+
+    def run(self) -> None:
+        base = f"/repos/{self.repo}"
+        self._list("releases", f"{base}/releases", {"per_page": PAGE["releases"]},
+                   lambda item: github_events.from_release(self.repo, item))
+        self._list("pulls", f"{base}/pulls",
+                   {"state": "all", "sort": "updated", "direction": "desc", "per_page": PAGE["pulls"]},
+                   lambda item: github_events.from_pull_request(self.repo, item))
+        self._list("tags", f"{base}/tags", {"per_page": PAGE["tags"]}, self._tag,
+                   key=lambda tag: tag["name"])
+        self._runs(self.workflow)
+
+    # Each list: ask, and when it changed, emit events for the items that differ from what was
+    # seen last time, then keep the new validators. A failure before that keeps the old ones,
+    # so the next round asks again (and the ingestion service drops what it already has).
+
+    def _list(self, name: str, path: str, params: dict, to_events: Callable[[dict], list[dict]], *,
+              key: Callable[[dict], Any] = lambda item: item["id"], item: str | None = None,
+              remember: Callable[[dict, Any], None] | None = None) -> Any:
+        state = _state(f"{self.repo}:{name}")
+        answer = self._get(state, path, params)
+        if answer is None:
+            return None
+        items = (answer.data or {}).get(item, []) if item else answer.data
+        if not isinstance(items, list):
+            raise GitHubError(f"Reading {path}: GitHub answered something other than a list")
+        seen = (state.cursor or {}).get("seen", {})
+        now_seen = {}
+        for entry in items:
+            entry_key, fingerprint = str(key(entry)), _fingerprint(entry)
+            now_seen[entry_key] = fingerprint
+            if seen.get(entry_key) != fingerprint:
+                self._emit(to_events(entry))
+        state.cursor = {**(state.cursor or {}), "seen": now_seen}
+        if remember is not None:
+            remember(state.cursor, answer.data)
+        _validators(state, answer, self.now)
+        state.save()
+        return answer.data
+
+    def _get(self, state: PollState, path: str, params: dict) -> Response | None:
+        self._guard()
+        state.polled_at = self.now
+        try:
+            answer = self.api.get_conditional(path, params=params, etag=state.etag,
+                                              last_modified=state.last_modified)
+        except GitHubError as e:
+            self.requests += 1
+            state.requests += 1
+            state.status = "rate_limited" if isinstance(e, RateLimited) else "error"
+            state.detail = str(e)
+            state.save()
+            if not e.permanent:
+                raise
+            # e.g. a workflow file that does not exist: the other lists still count.
+            self.errors.append(str(e))
+            return None
+        self.requests += 1
+        state.requests += 1
+        self.budget = _merge(self.budget, Budget.of(answer.headers))
+        state.rate_limit, state.rate_remaining, state.rate_reset = self.budget
+        state.detail = ""
+        if answer.status == 304:
+            self.not_modified += 1
+            state.not_modified += 1
+            state.status = "not_modified"
+            state.save()
+            return None
+        self.changed = True
+        return answer
+
+    def _guard(self) -> None:
+        """Stop short of a spent budget (304s are free, but a changed list is not)."""
+        if _low(self.budget, self.now):
+            raise _LowBudget(_waiting(self.budget), self.budget.reset)
+
+    def _tag(self, tag: dict) -> list[dict]:
+        # The tags list carries no dates: the tag was first seen now.
+        sha = (tag.get("commit") or {}).get("sha")
+        return github_events.from_tag(self.repo, tag["name"], sha, self.now.isoformat())
+
+    def _runs(self, workflow: str) -> None:
+        """The workflow's runs, then the jobs of the runs under way (and one last look at the
+        jobs of each run that just finished). Runs under way are kept in the list's cursor, so
+        their jobs are followed across restarts even while the runs list answers 304."""
+        name = f"runs:{workflow}"
+
+        def remember(cursor: dict, data: dict) -> None:
+            active = dict(cursor.get("active", {}))
+            for run in data.get("workflow_runs", []):
+                run_id = str(run["id"])
+                if run.get("status") != "completed":
+                    active[run_id] = {"workflow": run.get("name") or workflow, "done": False}
+                elif run_id in active:
+                    active[run_id] = {**active[run_id], "done": True}
+            cursor["active"] = active
+
+        self._list(name, f"/repos/{self.repo}/actions/workflows/{workflow}/runs",
+                   {"per_page": PAGE["runs"]},
+                   lambda run: github_events.from_workflow_run(self.repo, run, workflows=(workflow,)),
+                   item="workflow_runs", remember=remember)
+        state = _state(f"{self.repo}:{name}")
+        for run_id, run in dict((state.cursor or {}).get("active", {})).items():
+            gone = self._jobs(int(run_id), run["workflow"])
+            if run["done"] or gone:
+                PollState.objects.filter(source=SOURCE, key=f"{self.repo}:jobs:{run_id}").delete()
+                state.cursor["active"].pop(run_id)
+                state.save(update_fields=["cursor"])
+
+    def _jobs(self, run_id: int, workflow: str) -> bool:
+        """One run's jobs (steps included); True when the run is gone (404)."""
+        key = f"jobs:{run_id}"
+        self._list(key, f"/repos/{self.repo}/actions/runs/{run_id}/jobs",
+                   {"filter": "latest", "per_page": PAGE["jobs"]},
+                   lambda job: github_events.from_workflow_job(self.repo, job, workflow=workflow),
+                   item="jobs")
+        return _state(f"{self.repo}:{key}").status == "error"
+
+    def _emit(self, events: Iterable[Mapping[str, Any]]) -> None:
+        for event in events:
+            try:
+                created = self.sink.emit(event)
+            except InvalidEvent as e:
+                # One malformed fact must not stall the list forever; it is logged, not retried.
+                self.rejected += 1
+                log.warning("github poller: %s %s rejected: %s", self.repo,
+                            event.get("source_id"), e)
+                continue
+            if created:
+                self.events += 1
+            else:
+                self.duplicates += 1
+
+
+# --- state -------------------------------------------------------------------------------------
+
+
+def _state(key: str) -> PollState:
+    state, _ = PollState.objects.get_or_create(source=SOURCE, key=key)
+    return state
+
+
+def _validators(state: PollState, answer: Response, now: datetime) -> None:
+    state.etag = answer.etag[:200]
+    state.last_modified = answer.last_modified[:100]
+    state.changed_at = now
+    state.status = "ok"
+
+
+def _finish(state: PollState, round_: _Round, *, status: str, detail: str = "",
+            wait: float | None = None, until: datetime | None = None) -> PollReport:
+    state.refresh_from_db()
+    now = round_.now
+    strikes = int((state.cursor or {}).get("strikes", 0))
+    state.cursor = {**(state.cursor or {}), "strikes": strikes + 1 if wait is not None else 0}
+    state.polled_at = now
+    if round_.changed:
+        state.changed_at = now
+    state.status, state.detail = status, detail[:2000]
+    state.requests += round_.requests
+    state.not_modified += round_.not_modified
+    if round_.budget.remaining is not None:
+        state.rate_limit, state.rate_remaining, state.rate_reset = round_.budget
+    if wait is not None:
+        until = now + timedelta(seconds=wait)
+    elif until is None and _low(round_.budget, now):
+        until = round_.budget.reset
+        state.status, state.detail = status, detail = "rate_limited", _waiting(round_.budget)
+    state.next_poll_at = until
+    state.save()
+    report = PollReport(round_.repo, round_.requests, round_.not_modified, round_.events,
+                        round_.duplicates, round_.rejected, status, detail,
+                        Budget(state.rate_limit, state.rate_remaining, state.rate_reset), until)
+    level = logging.WARNING if status in ("rate_limited", "error") else logging.DEBUG
+    log.log(level, "github poll %s", report)
+    return report
+
+
+def _defer(repo: str, limited: PollReport) -> PollReport:
+    state = _state(repo)
+    later = limited.next_poll_at
+    if later and (state.next_poll_at is None or state.next_poll_at < later):
+        state.next_poll_at = later
+        state.status = "rate_limited"
+        state.detail = f"the token's rate limit (seen on {limited.repository})"
+        state.save(update_fields=["next_poll_at", "status", "detail"])
+    return PollReport(repo, status="skipped", detail=state.detail, budget=limited.budget,
+                      next_poll_at=state.next_poll_at)
+
+
+def _backoff(state: PollState, error: RateLimited, now: datetime) -> float:
+    """Seconds to wait after a rate-limit answer: what GitHub says, and at least doubling for
+    every further limit in a row."""
+    strikes = int((state.cursor or {}).get("strikes", 0)) + 1
+    if error.retry_after is not None:
+        wait = float(error.retry_after)
+    elif error.remaining == 0 and error.reset is not None:
+        wait = max((error.reset - now).total_seconds(), 0) + 1
+    else:
+        wait = FIRST_BACKOFF
+    if strikes > 1:
+        wait = max(wait, min(FIRST_BACKOFF * 2 ** (strikes - 1), MAX_BACKOFF))
+    return wait
+
+
+def _reserve(limit: int | None) -> int:
+    """Requests left for everything else (webhook follow-ups, people's actions)."""
+    return min(100, (limit or 0) // 10)
+
+
+def _low(budget: Budget, now: datetime) -> bool:
+    limit, remaining, reset = budget
+    if remaining is None or reset is None:
+        return False
+    return reset > now and remaining <= _reserve(limit)
+
+
+def _waiting(budget: Budget) -> str:
+    return (f"{budget.remaining} of {budget.limit} requests left: "
+            f"waiting for the reset at {_hms(budget.reset)}")
+
+
+def _merge(old: Budget, new: Budget) -> Budget:
+    return new if new.remaining is not None else old
+
+
+def _fingerprint(item: Any) -> str:
+    text = json.dumps(item, sort_keys=True, default=str)
+    return hashlib.sha256(text.encode()).hexdigest()[:16]
+
+
+def _hms(moment: datetime | None) -> str:
+    return f"{moment.astimezone(UTC):%Y-%m-%d %H:%M:%S}Z" if moment else "?"
+
+
+def _budget(budget: Budget) -> str:
+    if budget.remaining is None:
+        return "unknown"
+    reset = f", resets {_hms(budget.reset)}" if budget.reset else ""
+    return f"{budget.remaining}/{budget.limit} left{reset}"

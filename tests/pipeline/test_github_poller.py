@@ -1,0 +1,347 @@
+"""The GitHub poller against a GitHub API stand-in on 127.0.0.1 serving GitHub's documented
+examples: what it asks (paths, query strings, conditional and auth headers), what it records,
+and how it waits when GitHub says so."""
+
+from __future__ import annotations
+
+import subprocess
+import sys
+from datetime import UTC, datetime, timedelta
+from io import StringIO
+from pathlib import Path
+
+import pytest
+from github_stub import example, stand_in
+from django.core.management import call_command
+from django.core.management.base import CommandError
+from django.utils import timezone as dj_timezone
+
+from cdportal.adapters import github_events
+from cdportal.adapters.github import GitHubRepo
+from cdportal.adapters.github_client import client
+from cdportal.adapters.github_poller import next_due, poll, poll_all
+from cdportal.adapters.sinks import LocalSink
+from cdportal.pipeline.ingest import ingest
+from cdportal.pipeline.models import BuildRun, PipelineEvent, PollState
+
+ROOT = Path(__file__).resolve().parents[2]
+REPO = "5dlabs/cto"
+TOKEN = "ghs_installation-token-for-tests"
+RUN_ID = 30433642
+RELEASES = f"/repos/{REPO}/releases"
+RUNS = f"/repos/{REPO}/actions/workflows/binaries-release.yaml/runs"
+JOBS = f"/repos/{REPO}/actions/runs/{RUN_ID}/jobs"
+
+pytestmark = pytest.mark.django_db
+
+
+@pytest.fixture
+def github(settings):
+    """GitHub as cdportal is configured to reach it, holding 5dlabs/cto."""
+    with stand_in() as stub:
+        settings.GITHUB_API_URL = stub.url
+        settings.GITHUB_TOKEN = TOKEN
+        settings.GITHUB_REPOSITORIES = [REPO]
+        settings.GITHUB_BUILD_WORKFLOW = "binaries-release.yaml"
+        stub.repository(REPO, pulls=[release_pr(), *example("pulls")], runs=runs(status="completed"))
+        yield stub
+
+
+@pytest.fixture
+def now():
+    return dj_timezone.now()
+
+
+def release_pr(*, version: str = "1.1.0") -> dict:
+    pr = example("pulls")[0]
+    return {**pr, "number": 12, "title": f"chore(main): release {version}", "merged_at": None,
+            "closed_at": None, "state": "open", "labels": [{"name": "autorelease: pending"}],
+            "head": {**pr["head"], "ref": "release-please--branches--main"}}
+
+
+def runs(*, status: str, conclusion: str | None = None) -> dict:
+    body = example("workflow-runs")
+    run = body["workflow_runs"][0]
+    run.update(name="binaries-release", path=".github/workflows/binaries-release.yaml@main", status=status,
+               conclusion=conclusion if status == "completed" else None, head_branch="v1.0.0",
+               updated_at="2026-11-28T10:05:00Z")
+    return body
+
+
+def jobs(*, status: str = "in_progress", steps_done: int = 1) -> dict:
+    body = example("jobs")
+    job = body["jobs"][0]
+    job.update(run_id=RUN_ID, status=status, conclusion="success" if status == "completed" else None)
+    for step in job["steps"][steps_done:]:
+        step.update(status="queued", conclusion=None, completed_at=None)
+    return body
+
+
+def new_release() -> dict:
+    release = {**example("releases")[0], "id": 2, "tag_name": "v1.1.0", "name": "v1.1.0",
+               "body": "## 1.1.0\n\n* add task retry logic", "published_at": "2026-11-28T10:30:00Z"}
+    return release
+
+
+def steps() -> list[str]:
+    """The statuses of the first steps of the build's job, as recorded."""
+    return [step["status"] for step in BuildRun.objects.get().jobs[0]["steps"]][:3]
+
+
+def conditional(request) -> str | None:
+    return request.headers.get("If-None-Match")
+
+
+# --- what it asks and records ----------------------------------------------------------------
+
+
+def test_the_first_poll_reads_every_list_once_and_records_what_it_shows(github, now):
+    report = poll(REPO, sink=LocalSink(), now=now)
+
+    assert github.asked() == [
+        f"GET /repos/{REPO}/releases?per_page=30",
+        f"GET /repos/{REPO}/pulls?direction=desc&per_page=30&sort=updated&state=all",
+        f"GET /repos/{REPO}/tags?per_page=100",
+        f"GET {RUNS}?per_page=20",
+    ]
+    assert all(r.headers["Authorization"] == f"token {TOKEN}" for r in github.requests)
+    assert not any(conditional(r) for r in github.requests)
+    # v1.0.0 published, the Release PR for 1.1.0, the build run (GitHub's tag v0.1 and its
+    # "bug" PR are nothing the pipeline tracks).
+    assert sorted(PipelineEvent.objects.values_list("source_id", flat=True)) == [
+        f"{REPO}/pull/12/open/1.1.0",
+        f"{REPO}/release/1",
+        f"{REPO}/run/{RUN_ID}/1/completed/None",
+    ]
+    assert (report.requests, report.not_modified, report.events, report.status) == (4, 0, 3, "ok")
+
+
+def test_an_idle_second_poll_is_answered_by_304s_only(github, now):
+    poll(REPO, sink=LocalSink(), now=now)
+    etags = [response.headers["ETag"] for _, response in github.server.log]
+    recorded = PipelineEvent.objects.count()
+    github.forget()
+
+    report = poll(REPO, sink=LocalSink(), now=now + timedelta(minutes=1))
+
+    assert [conditional(r) for r in github.requests] == etags
+    assert github.statuses == [304, 304, 304, 304]
+    assert (report.requests, report.not_modified, report.events, report.status) == (4, 4, 0, "not_modified")
+    assert PipelineEvent.objects.count() == recorded
+    state = PollState.objects.get(source="github", key=REPO)
+    assert (state.requests, state.not_modified) == (8, 4)
+    assert str(report).startswith(
+        f"{REPO}: 4 requests, 4 not modified (304), 0 events recorded; budget 4996/5000 left")
+
+
+def test_a_new_release_is_one_event_and_the_same_release_by_webhook_is_a_duplicate(github, now):
+    poll(REPO, sink=LocalSink(), now=now)
+    github.serve(RELEASES, [new_release(), *example("releases", api=github.url)])
+    github.forget()
+
+    report = poll(REPO, sink=LocalSink(), now=now + timedelta(minutes=1))
+
+    assert github.statuses == [200, 304, 304, 304]
+    assert (report.events, report.duplicates) == (1, 0)
+    event = PipelineEvent.objects.get(source_id=f"{REPO}/release/2")
+    assert (event.kind, event.payload["version"], event.payload["tag"]) == ("release", "1.1.0", "v1.1.0")
+    webhook = {"action": "published", "release": new_release(), "repository": example("repo")}
+    [again] = github_events.from_release(REPO, webhook["release"])
+    assert ingest(again).created is False
+    assert PipelineEvent.objects.filter(kind="release").count() == 2
+
+
+def test_a_release_the_webhook_recorded_first_is_not_recorded_again_by_the_poller(github, now):
+    [first] = github_events.from_release(REPO, example("releases")[0])
+    assert ingest(first).created
+
+    report = poll(REPO, sink=LocalSink(), now=now)
+
+    assert (report.events, report.duplicates) == (2, 1)
+    assert PipelineEvent.objects.filter(source_id=f"{REPO}/release/1").count() == 1
+
+
+def test_it_follows_the_jobs_of_a_run_under_way_until_it_completes(github, now):
+    github.serve(RUNS, runs(status="in_progress"))
+    github.serve(JOBS, jobs(steps_done=1))
+
+    poll(REPO, sink=LocalSink(), now=now)
+    assert github.asked()[-1] == f"GET {JOBS}?filter=latest&per_page=100"
+    assert steps() == ["completed", "queued", "queued"]
+
+    github.serve(JOBS, jobs(steps_done=3))
+    github.forget()
+    poll(REPO, sink=LocalSink(), now=now + timedelta(minutes=1))
+    # The runs list did not change (304), the jobs did.
+    assert github.statuses == [304, 304, 304, 304, 200]
+    assert steps() == ["completed", "completed", "completed"]
+
+    github.serve(RUNS, runs(status="completed", conclusion="success"))
+    github.serve(JOBS, jobs(status="completed", steps_done=99))
+    github.forget()
+    poll(REPO, sink=LocalSink(), now=now + timedelta(minutes=2))
+    assert github.statuses == [304, 304, 304, 200, 200]  # one last look at the jobs
+    run = BuildRun.objects.get()
+    assert (run.status, run.conclusion, run.jobs[0]["conclusion"]) == ("completed", "success", "success")
+
+    github.forget()
+    poll(REPO, sink=LocalSink(), now=now + timedelta(minutes=3))
+    assert github.asked()[-1] == f"GET {RUNS}?per_page=20"  # the run is done: no more jobs requests
+    assert not PollState.objects.filter(key=f"{REPO}:jobs:{RUN_ID}").exists()
+
+
+def test_a_restarted_poller_resumes_from_the_database_with_conditional_requests(github, now):
+    github.serve(RUNS, runs(status="in_progress"))
+    github.serve(JOBS, jobs())
+    poll(REPO, sink=LocalSink(), now=now)
+    github.forget()
+
+    # A new process: a new client and poller objects; only the database remembers.
+    api = GitHubRepo(REPO, gh=client(base_url=github.url, token=TOKEN, pause=False))
+    report = poll(REPO, sink=LocalSink(), now=now + timedelta(minutes=1), api=api)
+
+    assert all(conditional(r) for r in github.requests)
+    assert github.asked()[-1] == f"GET {JOBS}?filter=latest&per_page=100"  # still following the run
+    assert github.statuses == [304] * 5
+    assert (report.requests, report.not_modified, report.events) == (5, 5, 0)
+
+
+# --- budget and back-off ---------------------------------------------------------------------
+
+
+def test_it_stores_the_rate_limit_github_reports(github, now):
+    report = poll(REPO, sink=LocalSink(), now=now)
+
+    state = PollState.objects.get(source="github", key=REPO)
+    reset = datetime.fromtimestamp(github.reset, UTC)
+    assert (state.rate_limit, state.rate_remaining, state.rate_reset) == (5000, 4996, reset)
+    assert (state.polled_at, state.changed_at, state.status, state.next_poll_at) == (now, now, "ok", None)
+    assert report.budget == (5000, 4996, reset)
+    releases = PollState.objects.get(source="github", key=f"{REPO}:releases")
+    assert releases.etag == github.server.log[0][1].headers["ETag"]
+    assert list(releases.cursor["seen"]) == ["1"]
+
+
+def test_a_secondary_limit_with_retry_after_defers_the_repository(github, now):
+    github.limit_next(429, retry_after=120)
+
+    report = poll(REPO, sink=LocalSink(), now=now)
+
+    assert (report.status, report.requests) == ("rate_limited", 1)
+    assert report.next_poll_at == now + timedelta(seconds=120)
+    assert "retry after 120 s" in report.detail
+    state = PollState.objects.get(source="github", key=REPO)
+    assert (state.status, state.next_poll_at) == ("rate_limited", now + timedelta(seconds=120))
+
+    github.forget()
+    skipped = poll(REPO, sink=LocalSink(), now=now + timedelta(seconds=60))
+    assert skipped.status == "skipped" and github.requests == []
+    assert str(skipped).startswith(f"{REPO}: skipped until ")
+
+    again = poll(REPO, sink=LocalSink(), now=now + timedelta(seconds=121))
+    assert again.status == "ok" and len(github.requests) == 4
+
+
+def test_secondary_limits_in_a_row_back_off_exponentially(github, now):
+    waits = []
+    moment = now
+    for _ in range(3):
+        github.limit_next(403)  # no Retry-After: a minute, then doubling
+        report = poll(REPO, sink=LocalSink(), now=moment)
+        waits.append((report.next_poll_at - moment).total_seconds())
+        moment = report.next_poll_at
+
+    assert waits == [60, 120, 240]
+    assert poll(REPO, sink=LocalSink(), now=moment).status == "ok"
+    assert PollState.objects.get(source="github", key=REPO).cursor["strikes"] == 0
+
+
+def test_a_spent_budget_waits_for_the_reset(github, now):
+    github.limit_next(403, spent=True)
+
+    report = poll(REPO, sink=LocalSink(), now=now)
+
+    reset = datetime.fromtimestamp(github.reset, UTC)
+    assert report.status == "rate_limited"
+    assert report.next_poll_at == now + timedelta(seconds=(reset - now).total_seconds() + 1)
+    assert PollState.objects.get(source="github", key=REPO).rate_remaining == 0
+
+
+def test_it_stops_short_of_a_spent_budget(github, now):
+    github.remaining = 60  # the reserve is 100 of 5000
+
+    report = poll(REPO, sink=LocalSink(), now=now)
+
+    reset = datetime.fromtimestamp(github.reset, UTC)
+    assert (report.requests, report.status, report.next_poll_at) == (1, "rate_limited", reset)
+    assert "59 of 5000 requests left" in report.detail
+
+
+def test_one_rate_limited_repository_defers_the_others(github, now):
+    github.repository("5dlabs/other")
+    github.limit_next(429, retry_after=30)
+
+    reports = poll_all(now, repositories=[REPO, "5dlabs/other"])
+
+    assert [r.status for r in reports] == ["rate_limited", "skipped"]
+    assert len(github.requests) == 1
+    other = PollState.objects.get(source="github", key="5dlabs/other")
+    assert other.next_poll_at == now + timedelta(seconds=30)
+    assert next_due([REPO, "5dlabs/other"], now=now, interval=10) == now + timedelta(seconds=30)
+    assert next_due([REPO, "5dlabs/other"], now=now, interval=60) == now + timedelta(seconds=60)
+
+
+def test_a_missing_workflow_is_reported_and_the_rest_still_polled(github, now):
+    github.resources.pop(RUNS)
+
+    report = poll(REPO, sink=LocalSink(), now=now)
+
+    assert report.status == "error" and "not found on GitHub (404)" in report.detail
+    assert report.requests == 4 and report.events == 2
+    assert TOKEN not in report.detail
+    runs_state = PollState.objects.get(source="github", key=f"{REPO}:runs:binaries-release.yaml")
+    assert runs_state.status == "error"
+
+
+def test_a_refused_token_is_reported_without_the_token(github, now):
+    github.fail_next(401, "Bad credentials")
+
+    report = poll(REPO, sink=LocalSink(), now=now)
+
+    assert report.status == "error" and "refused the token (401)" in report.detail
+    assert TOKEN not in report.detail
+    assert all(TOKEN not in s.detail for s in PollState.objects.all())
+
+
+# --- the command -----------------------------------------------------------------------------
+
+
+def test_the_command_prints_one_line_per_repository(github):
+    out = StringIO()
+    call_command("poll-github", "--once", stdout=out)
+    call_command("poll-github", "--repository", REPO, stdout=out)
+
+    first, second = out.getvalue().splitlines()
+    assert first.startswith(f"{REPO}: 4 requests, 0 not modified (304), 3 events recorded; ")
+    assert second.startswith(f"{REPO}: 4 requests, 4 not modified (304), 0 events recorded; ")
+    assert "budget 4996/5000 left, resets " in second
+
+
+def test_the_command_refuses_a_malformed_repository(github):
+    with pytest.raises(CommandError) as caught:
+        call_command("poll-github", "--repository", "not-a-repo", stdout=StringIO())
+    assert caught.value.returncode == 2
+
+
+def test_the_command_refuses_once_and_watch_together():
+    result = subprocess.run([sys.executable, "manage.py", "poll-github", "--once", "--watch"],
+                            cwd=ROOT, capture_output=True, text=True, timeout=60, check=False)
+    assert result.returncode == 2
+    assert "not allowed with argument" in result.stderr
+
+
+def test_the_command_needs_a_repository(github, settings):
+    settings.GITHUB_REPOSITORIES = []
+    with pytest.raises(CommandError) as caught:
+        call_command("poll-github", stdout=StringIO())
+    assert caught.value.returncode == 2
