@@ -161,3 +161,29 @@ def as_markdown(releases) -> str:
     for release in releases:
         parts.append(release.changelog.strip() or f"## {release.tag or release.version}\n\n(no changelog)")
     return "\n\n".join(parts) + "\n"
+
+
+# --- sources (where observations come from, and how they are doing) --------------------------
+
+
+def sources_context() -> dict:
+    from datetime import timedelta
+
+    from django.db.models import Count, Max
+    from django.utils import timezone
+
+    from cdportal.pipeline.models import PollState, WebhookDelivery
+
+    day_ago = timezone.now() - timedelta(days=1)
+    deliveries = (
+        WebhookDelivery.objects.filter(received_at__gte=day_ago)
+        .values("source", "status")
+        .annotate(n=Count("pk"), last=Max("received_at"))
+        .order_by("source", "status")
+    )
+    return {
+        # One row per polled repository (per-list rows carry a ":" in their key).
+        "pollers": list(PollState.objects.filter(source="github").exclude(key__contains=":")),
+        "deliveries": list(deliveries),
+        "last_delivery": WebhookDelivery.objects.order_by("-received_at").first(),
+    }

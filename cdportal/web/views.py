@@ -22,7 +22,7 @@ def _page(request, template: str, context: dict):
 
 @require_GET
 def overview(request):
-    return _page(request, "web/overview.html", queries.overview_context())
+    return _page(request, "web/overview.html", {**queries.overview_context(), **queries.sources_context()})
 
 
 @require_GET

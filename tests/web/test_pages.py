@@ -116,3 +116,19 @@ def test_the_release_page_links_to_github_and_follows_the_build(client, bob, shi
             "occurred_at": at(76)})
     run = release.build_runs.get()
     assert run.jobs[0]["conclusion"] == "success"
+
+
+def test_the_overview_shows_how_the_sources_are_doing(client, bob):
+    from django.utils import timezone
+
+    from cdportal.pipeline.models import PollState, WebhookDelivery
+
+    PollState.objects.create(source="github", key="5dlabs/cto", status="not_modified", polled_at=timezone.now(),
+                             rate_limit=5000, rate_remaining=4996, requests=8, not_modified=4)
+    PollState.objects.create(source="github", key="5dlabs/cto:releases", etag='W/"x"')
+    WebhookDelivery.objects.create(source="github", delivery_id="d1", event="release", payload={}, status="ingested")
+    client.force_login(bob)
+    html = client.get("/").content.decode()
+    assert "5dlabs/cto" in html and "4996 of 5000" in html and "8 / 4" in html
+    assert "5dlabs/cto:releases" not in html
+    assert "github ingested 1" in html
