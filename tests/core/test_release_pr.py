@@ -28,7 +28,8 @@ from cdportal.core.release_pr import (
     tag_name,
 )
 
-REFERENCE = Path(__file__).resolve().parents[3] / "shared" / "reference" / "5dlabs-cto"
+# A copy of ../shared/reference/5dlabs-cto (tests must not depend on files outside the repo).
+REFERENCE = Path(__file__).resolve().parents[1] / "fixtures" / "reference" / "5dlabs-cto"
 
 
 def cfg(packages, manifest=None, read=None, **top):

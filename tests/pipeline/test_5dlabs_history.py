@@ -63,7 +63,8 @@ from cdportal.core.conventional import Repo
 from cdportal.core.plan import plan, release_history
 
 ROOT = Path(__file__).resolve().parents[2]
-REFERENCE = ROOT.parent / "shared" / "reference" / "5dlabs-cto"
+# A copy of ../shared/reference/5dlabs-cto (tests must not depend on files outside the repo).
+REFERENCE = ROOT / "tests" / "fixtures" / "reference" / "5dlabs-cto"
 GITHUB = Repo("5dlabs", "cto")
 URL = "https://github.com/5dlabs/cto"
 

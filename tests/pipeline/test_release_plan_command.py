@@ -10,7 +10,8 @@ import pytest
 from gitrepos import git
 
 ROOT = Path(__file__).resolve().parents[2]
-REFERENCE = ROOT.parent / "shared" / "reference" / "5dlabs-cto"
+# A copy of ../shared/reference/5dlabs-cto (tests must not depend on files outside the repo).
+REFERENCE = ROOT / "tests" / "fixtures" / "reference" / "5dlabs-cto"
 DATE = "2026-11-28"
 
 
