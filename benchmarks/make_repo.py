@@ -7,7 +7,10 @@ unicode, some CRLF messages, squash commits carrying several entries), some non-
 ones, a pull request merged with a merge commit about every 20 commits (its branch commits are
 dated between main's, as in real life), files in several package directories, and every
 ``tag_every`` commits a `chore(main): release X.Y.Z` commit tagged `vX.Y.Z` (lightweight or
-annotated at random) with versions bumped from the commits since the previous tag.
+annotated at random) with versions bumped from the commits since the previous tag. The first
+commit adds `release-please-config.json` (one `simple` package at the root) and each release
+writes the version to `.release-please-manifest.json`, as Release Please's Release PRs do, so
+cdportal reads the repository as a configured one (benchmarks/release_plan.py).
 
 Everything goes through one `git fast-import` stream: 100 000 commits take seconds, not the
 minutes that `git commit` in a loop would.
@@ -66,6 +69,17 @@ PACKAGES = {
     ".github/workflows": ("ci", ["release-please.yml", "build.yml"]),
 }
 ROOT_FILES = ["Cargo.toml", "Cargo.lock", "README.md"]
+CONFIG_FILE = "release-please-config.json"
+MANIFEST_FILE = ".release-please-manifest.json"
+RELEASE_CONFIG = (
+    '{\n  "packages": {\n    ".": {\n      "release-type": "simple",\n'
+    '      "bump-minor-pre-major": true\n    }\n  }\n}\n'
+)
+
+
+def _manifest(version: str) -> str:
+    return f'{{\n  ".": "{version}"\n}}\n'
+
 
 TYPES = [  # (type, weight)
     ("feat", 25),
@@ -205,6 +219,7 @@ class Stream:
         parent: int | None,
         merge: int | None = None,
         when: int | None = None,
+        contents: dict[str, str] | None = None,
     ) -> int:
         self.mark += 1
         when = when if when is not None else self.time
@@ -219,7 +234,10 @@ class Stream:
             out.write(b"merge :%d\n" % merge)
         for path in files:
             self.revision += 1
-            content = b"%s revision %d\n" % (path.encode(), self.revision)
+            if contents and path in contents:
+                content = contents[path].encode()
+            else:
+                content = b"%s revision %d\n" % (path.encode(), self.revision)
             out.write(b"M 100644 inline %s\ndata %d\n%s\n" % (path.encode(), len(content), content))
         return self.mark
 
@@ -270,8 +288,11 @@ def build_repo(
     main = stream.commit(
         "refs/heads/main",
         "chore: initial commit\n",
-        [f"{p}/{n}" for p, (_, names) in PACKAGES.items() for n in names] + ROOT_FILES,
+        [f"{p}/{n}" for p, (_, names) in PACKAGES.items() for n in names]
+        + ROOT_FILES
+        + [CONFIG_FILE, MANIFEST_FILE],
         parent=None,
+        contents={CONFIG_FILE: RELEASE_CONFIG, MANIFEST_FILE: _manifest("0.1.0")},
     )
     made, since_tag, pr, next_pr = 1, 1, 0, 20
     recent: list[tuple[int, int]] = [(main, stream.time)]  # main's (mark, date): branch points
@@ -311,8 +332,9 @@ def build_repo(
             main = stream.commit(
                 "refs/heads/main",
                 f"chore(main): release {version}\n",
-                ["CHANGELOG.md", ".release-please-manifest.json"],
+                ["CHANGELOG.md", MANIFEST_FILE],
                 parent=main,
+                contents={MANIFEST_FILE: _manifest(version)},
             )
             made += 1
             stream.tag(f"v{version}", main, None if rnd.random() < 0.5 else f"Release v{version}\n")

@@ -36,7 +36,7 @@ import subprocess
 import sys
 import tempfile
 from collections import OrderedDict
-from collections.abc import Iterable, Iterator
+from collections.abc import Callable, Iterable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
 from datetime import datetime
@@ -47,6 +47,7 @@ from urllib.parse import unquote, urlsplit, urlunsplit
 
 from cdportal.adapters.errors import AdapterError
 from cdportal.core.conventional import Commit
+from cdportal.core.parsing import parse_commit
 
 
 class GitError(AdapterError):
@@ -240,9 +241,17 @@ class GitRepository:
         return self.history(rev, since=since, first_parent=first_parent).commits
 
     def history(
-        self, rev: str = "HEAD", *, since: str | None = None, first_parent: bool = False
+        self,
+        rev: str = "HEAD",
+        *,
+        since: str | None = None,
+        first_parent: bool = False,
+        each: Callable[[Commit], object] | None = None,
     ) -> History:
-        """`log()` plus each commit's parents, author and dates, from the same `git log` call."""
+        """`log()` plus each commit's parents, author and dates, from the same `git log` call.
+
+        `each` is called on every commit as soon as it is read, while git is still computing
+        the next ones: work done there overlaps git's (CommitCache parses commits there)."""
         revs = [_check_rev(rev)] + ([f"^{_check_rev(since)}"] if since else [])
         options = ["--first-parent"] if first_parent else []
         commits, info = [], {}
@@ -251,6 +260,8 @@ class GitRepository:
         ):
             commits.append(commit)
             info[commit.sha] = details
+            if each is not None:
+                each(commit)
         return History(commits, info)
 
     def _read_log(self, args: list[str], revs: list[str]) -> Iterator[tuple[Commit, CommitInfo]]:
@@ -514,12 +525,26 @@ class CommitCache:
     With `path`, the cache is also a file (JSON Lines, appended to after each change), so a
     restarted process does not read the whole history again. JSON rather than pickle: loading
     it cannot run code, and a file written by another version is simply ignored.
+
+    `prepare` is called on each commit read from git, while git is still writing the next ones.
+    By default it parses the commit as Release Please does (`parse_commit`, which keeps the result
+    on the commit): the planner then finds every commit parsed, and the parsing ran in the time
+    git spends computing tree diffs, not after it (100 000 commits: ~2.5 s instead of ~4 s
+    for reading and parsing, benchmarks/release_plan.py). None reads only.
     """
 
-    def __init__(self, repo: GitRepository, *, path: Path | str | None = None, rev: str = "HEAD"):
+    def __init__(
+        self,
+        repo: GitRepository,
+        *,
+        path: Path | str | None = None,
+        rev: str = "HEAD",
+        prepare: Callable[[Commit], object] | None = parse_commit,
+    ):
         self.repo = repo
         self.path = Path(path) if path is not None else None
         self.rev = rev
+        self.prepare = prepare
         self.head: str | None = None
         self.commits: list[Commit] = []  # newest first
         self.info: dict[str, CommitInfo] = {}
@@ -538,11 +563,11 @@ class CommitCache:
         new = None
         if self.head is not None:
             try:
-                new = self.repo.history(head, since=self.head)
+                new = self.repo.history(head, since=self.head, each=self.prepare)
             except GitError:
                 new = None  # the old head is gone: read everything
         if new is None:
-            full = self.repo.history(head)
+            full = self.repo.history(head, each=self.prepare)
             self.commits_read += len(full.commits)
             self._replace(head, full.commits, full.info)
             self._save(None)

@@ -91,10 +91,14 @@ class _Raw:
 def parse_commits(commits: Iterable[Commit]) -> Parsed:
     """Every conventional entry and every skipped commit (or part), in input order."""
     parsed = Parsed()
+    append, extend = parsed.commits.append, parsed.commits.extend
     for commit in commits:
-        entries, skipped = parse_commit(commit)
-        parsed.commits.extend(entries)
-        parsed.skipped.extend(skipped)
+        found = _parsed(commit)
+        if type(found) is ConventionalCommit:
+            append(found)
+        else:
+            extend(found[0])
+            parsed.skipped.extend(found[1])
     return parsed
 
 
@@ -102,10 +106,38 @@ def parse_commit(commit: Commit) -> tuple[list[ConventionalCommit], list[Skipped
     """The entries Release Please makes of one commit, and the parts of it that it ignores.
 
     Never raises: a message the parser rejects becomes a Skipped with the reason."""
+    found = _parsed(commit)
+    if type(found) is ConventionalCommit:
+        return [found], []
+    return list(found[0]), list(found[1])
+
+
+# A Commit is immutable and its parse depends on nothing else, so the result is kept on the
+# object itself (as functools.cached_property would; dataclass equality, hashing and repr only
+# see the fields). The release history and the next release of one snapshot parse each commit
+# once, and so does every rescan that keeps the same Commit objects (CommitCache does): only new
+# commits are parsed. `dataclasses.replace` makes a new object, which is parsed afresh. The memo
+# lives and dies with its commit: no size to tune. The usual result, one entry and nothing
+# skipped, is kept as the bare entry: fewer objects for the garbage collector to walk.
+_MEMO = "_parsed"
+_Memo = ConventionalCommit | tuple[tuple[ConventionalCommit, ...], tuple[Skipped, ...]]
+
+
+def _parsed(commit: Commit) -> _Memo:
+    found = getattr(commit, _MEMO, None)
+    if found is not None:
+        return found
     try:
-        return _parse_commit(commit)
+        entries, skipped = _parse_commit(commit)
     except Exception as e:  # noqa: BLE001 - a safety net: the UI must never lose a commit
-        return [], [Skipped(commit.sha, commit.subject, f"internal parser error: {e!r}")]
+        entries = []
+        skipped = [Skipped(commit.sha, commit.subject, f"internal parser error: {e!r}")]
+    found = entries[0] if len(entries) == 1 and not skipped else (tuple(entries), tuple(skipped))
+    try:
+        object.__setattr__(commit, _MEMO, found)
+    except (AttributeError, TypeError):  # an object that takes no attribute: parsed each time
+        pass
+    return found
 
 
 def _parse_commit(commit: Commit) -> tuple[list[ConventionalCommit], list[Skipped]]:

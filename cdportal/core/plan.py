@@ -13,6 +13,8 @@ re-lists 0.2.12's commits for exactly this reason, and the plan reports it (``wa
 
 from __future__ import annotations
 
+import operator
+import os
 import re
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
@@ -23,7 +25,7 @@ import semver
 from cdportal.core import changelog, release_pr, versioning
 from cdportal.core.conventional import Bump, Commit, ConventionalCommit, Repo, Skipped
 from cdportal.core.parsing import parse_commits
-from cdportal.core.release_config import PackageConfig, ReleaseConfig, package_file, packages_for_commit
+from cdportal.core.release_config import CommitSplit, PackageConfig, ReleaseConfig, package_file
 
 BUMP_NAMES = {Bump.NONE: "none", Bump.PATCH: "patch", Bump.MINOR: "minor", Bump.MAJOR: "major"}
 
@@ -142,8 +144,13 @@ def plan(
 
 def _split(config: ReleaseConfig, commits: Sequence[Commit]) -> dict[str, list[Commit]]:
     by_path: dict[str, list[Commit]] = {pkg.path: [] for pkg in config.packages}
+    split = CommitSplit(config)
+    if split.fixed is not None:  # e.g. a single root package: every commit, whatever it touches
+        for pkg in split.fixed:
+            by_path[pkg.path].extend(commits)
+        return by_path
     for commit in commits:
-        for pkg in packages_for_commit(config, commit.files):
+        for pkg in split(commit.files):
             by_path[pkg.path].append(commit)
     return by_path
 
@@ -300,29 +307,75 @@ def release_history(
     for pkg in config.packages:
         tagged = _package_tags(pkg, history)
         commits = by_path[pkg.path]
-        position = {c.sha: i for i, c in enumerate(commits)}
+        if len(commits) == len(history.commits):  # every commit (the root package): same positions
+            position = history.position
+        else:
+            position = {c.sha: i for i, c in enumerate(commits)}.get
         merges = _release_merges(config, pkg, commits, [version for version, _, _ in tagged])
         later = None  # where the next release's tag is
         for (version, tag, sha), previous in zip(tagged, [*tagged[1:], None]):
-            start = position.get(sha)
+            start = position(sha)
             if start is None:
                 continue  # tagged off the branch
-            end = position.get(previous[2], len(commits)) if previous else len(commits)
+            end = position(previous[2]) if previous else None
+            end = len(commits) if end is None else end
             first = _entry_start(start, end, later, merges.get(version, ()))
             later = start
-            parsed = parse_commits(commits[first : max(first, end)])
+            window = commits[first : max(first, end)]
             previous_tag = previous[1] if previous else None
-            entry = changelog.render_entry(
-                version=version, tag=tag, previous_tag=previous_tag, commits=parsed.commits,
-                repo=repo, date=dates.get(tag) or Date.today(), sections=pkg.changelog_sections,
-            )
-            releases.append(HistoricalRelease(
-                path=pkg.path, component=pkg.component, version=version, tag=tag, sha=sha,
-                previous_tag=previous_tag, changelog=entry, commits=tuple(parsed.commits),
-                ignored=tuple(parsed.skipped),
-            ))
+            day = dates.get(tag) or Date.today()
+            key = (pkg.component, pkg.changelog_sections, version, tag, sha, previous_tag, repo, day)
+            release = _remembered(commits[start], pkg.path, key, window)
+            if release is None:
+                parsed = parse_commits(window)
+                entry = changelog.render_entry(
+                    version=version, tag=tag, previous_tag=previous_tag, commits=parsed.commits,
+                    repo=repo, date=day, sections=pkg.changelog_sections,
+                )
+                release = HistoricalRelease(
+                    path=pkg.path, component=pkg.component, version=version, tag=tag, sha=sha,
+                    previous_tag=previous_tag, changelog=entry, commits=tuple(parsed.commits),
+                    ignored=tuple(parsed.skipped),
+                )
+                _remember(commits[start], pkg.path, key, window, release)
+            releases.append(release)
     releases.sort(key=lambda r: history.position(r.sha) or 0)
     return releases
+
+
+# A past release is recomputed whenever a commit lands, and almost never changes. Its entry is a
+# function of `key` and of the commits in its window, so the tagged commit keeps the last one it
+# got for each package path (commits are immutable; see parsing._parsed): when the same Commit
+# objects fill the window again (a CommitCache's rescan), it is reused, not parsed and rendered
+# again. A different window (a commit merged with an old date lands inside it) or key (another
+# config, date or repository) computes it afresh. The memo lives and dies with the commit.
+_RELEASED = "_released"
+
+
+def _remembered(
+    anchor: Commit, path: str, key: tuple, window: Sequence[Commit]
+) -> HistoricalRelease | None:
+    found = getattr(anchor, _RELEASED, None)
+    found = found.get(path) if found is not None else None
+    if found is None:
+        return None
+    known_key, known_window, release = found
+    if len(known_window) != len(window) or known_key != key:
+        return None
+    return release if all(map(operator.is_, known_window, window)) else None
+
+
+def _remember(
+    anchor: Commit, path: str, key: tuple, window: Sequence[Commit], release: HistoricalRelease
+) -> None:
+    memo = getattr(anchor, _RELEASED, None)
+    try:
+        if memo is None:
+            memo = {}
+            object.__setattr__(anchor, _RELEASED, memo)
+    except (AttributeError, TypeError):  # an object that takes no attribute: not remembered
+        return
+    memo[path] = (key, tuple(window), release)
 
 
 def _entry_start(start: int, end: int, later: int | None, merges: Sequence[int]) -> int:
@@ -346,7 +399,14 @@ def _release_merges(
         for title in _release_titles(config, pkg, version):
             titles.setdefault(title, []).append(version)
     merges: dict[str, list[int]] = {}
+    if not titles:
+        return merges
+    # A merged title is a prefix of the stripped message, or follows a GitHub merge's subject:
+    # the titles' common prefix ("chore(main): release ") rules out nearly every commit cheaply.
+    starts = (os.path.commonprefix(list(titles)), _GITHUB_MERGE)
     for index, commit in enumerate(commits):
+        if not commit.message.lstrip().startswith(starts):
+            continue
         for version in titles.get(_merged_title(commit), ()):
             merges.setdefault(version, []).append(index)
     return merges
@@ -360,13 +420,14 @@ def _release_titles(config: ReleaseConfig, pkg: PackageConfig, version: str) -> 
 
 
 _PR_SUFFIX = re.compile(r" \(#[0-9]+\)$")
+_GITHUB_MERGE = "Merge pull request #"
 
 
 def _merged_title(commit: Commit) -> str:
     """The title of the pull request a commit merged: its subject without the ` (#N)` of a
     squash merge, or the line after GitHub's `Merge pull request #N from …`."""
     subject = commit.subject
-    if subject.startswith("Merge pull request #"):
+    if subject.startswith(_GITHUB_MERGE):
         rest = commit.message.strip().splitlines()[1:]
         subject = next((line.strip() for line in rest if line.strip()), "")
     return _PR_SUFFIX.sub("", subject) if subject.endswith(")") else subject

@@ -659,26 +659,49 @@ def packages_for_commit(config: ReleaseConfig, files: Sequence[str]) -> list[Pac
     not already normalized (e.g. "packages/api/") gets nothing: Manifest looks it up under the raw
     key. Then `exclude-paths` drops a commit from a package when every file it touches inside
     that package lies under one of the excluded paths (so an empty commit is dropped too).
+
+    To split many commits, build a `CommitSplit` once and call it for each.
     """
-    splittable = sorted(
-        (p for p in config.packages if _normalize_path(p.path) != ROOT_PATH),
-        key=lambda p: -len(_normalize_path(p.path)),
-    )
-    claimed: set[str] = set()
-    if not files:
-        claimed = {_normalize_path(p.path) for p in splittable}
-    for file in files:
-        if "/" not in file:
-            continue
-        owner = next((p for p in splittable if file.startswith(_normalize_path(p.path) + "/")), None)
-        if owner is not None:
-            claimed.add(_normalize_path(owner.path))
-    result = []
-    for pkg in config.packages:
-        gets_it = pkg.path == ROOT_PATH or pkg.path in claimed
-        if gets_it and not _excluded(pkg, files):
-            result.append(pkg)
-    return result
+    return CommitSplit(config)(files)
+
+
+class CommitSplit:
+    """`packages_for_commit` with the configuration's work done once: `split(files)`.
+
+    `fixed` is the answer for every commit when it does not depend on the files (no package but
+    the root, no `exclude-paths`), else None."""
+
+    def __init__(self, config: ReleaseConfig):
+        paths = [_normalize_path(p.path) for p in config.packages]
+        deepest_first = sorted((path for path in paths if path != ROOT_PATH), key=lambda p: -len(p))
+        self._prefixes = tuple((path + "/", path) for path in deepest_first)
+        self._every = frozenset(deepest_first)  # what a commit that touches no file reaches
+        self._packages = tuple(
+            (p, p.path == ROOT_PATH, bool(p.exclude_paths)) for p in config.packages
+        )
+        self.fixed: tuple[PackageConfig, ...] | None = None
+        if not self._prefixes and not any(p.exclude_paths for p in config.packages):
+            self.fixed = tuple(p for p in config.packages if p.path == ROOT_PATH)
+
+    def __call__(self, files: Sequence[str]) -> list[PackageConfig]:
+        if self.fixed is not None:
+            return list(self.fixed)
+        if not files:
+            claimed = self._every
+        else:
+            claimed = set()
+            prefixes = self._prefixes
+            for file in files:
+                if "/" not in file:
+                    continue
+                for prefix, path in prefixes:
+                    if file.startswith(prefix):
+                        claimed.add(path)
+                        break
+        return [
+            pkg for pkg, root, excludes in self._packages
+            if (root or pkg.path in claimed) and not (excludes and _excluded(pkg, files))
+        ]
 
 
 def _excluded(pkg: PackageConfig, files: Sequence[str]) -> bool:
@@ -713,6 +736,7 @@ __all__ = [
     "PYTHON_SECTIONS",
     "RELEASE_TYPES",
     "VERSIONING_TYPES",
+    "CommitSplit",
     "ConfigError",
     "ExtraFile",
     "PackageConfig",

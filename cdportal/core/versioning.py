@@ -111,6 +111,16 @@ def is_visible(
     section = section_for(commit, sections)
     if section is not None and not section.hidden:
         return True
+    return _bang_header(commit)
+
+
+def _bang_header(commit: ConventionalCommit) -> bool:
+    """add-bang-notes.js: a `type(scope)!: ` header. `header()` builds it from these fields and
+    writes a `!` only for a `!` or a `BREAKING CHANGE` right after the message's type and scope:
+    without either in any of them (most commits) it cannot match."""
+    texts = (commit.message, commit.subject, commit.type, commit.scope or "")
+    if not any("!" in text for text in texts) and "BREAKING" not in commit.message:
+        return False
     return _BREAKING_HEADER.fullmatch(header(commit)) is not None
 
 
@@ -268,6 +278,8 @@ def _release_as(commit: ConventionalCommit) -> str | None:
 
 
 def _carries_release_as(commit: ConventionalCommit) -> bool:
+    if not commit.notes and commit.release_as is None:
+        return False
     values = [n.text for n in commit.notes if n.title == "RELEASE AS"]
     if not values and commit.release_as is not None:
         values = [commit.release_as]
