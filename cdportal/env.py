@@ -40,6 +40,12 @@ KNOWN: dict[str, str] = {
     "GITHUB_RELEASE_WORKFLOW": "File name of the Release Please workflow. Default release-please.yaml.",
     "GITHUB_BUILD_WORKFLOW": "File name of the workflow that builds and pushes images. Default binaries-release.yaml.",
     "GIT_CACHE_DIR": "Where sync-git keeps mirrors of remote repositories and commit caches. Default .cache/git.",
+    "REGISTRY_IMAGES": "Comma-separated images scan-registry watches (HOST/NAMESPACE/NAME, no tag), e.g. ghcr.io/5dlabs/controller.",
+    "REGISTRY_POLL_SECONDS": "Seconds between two scans of the registry (the safety net for missed notifications). Default 120.",
+    "REGISTRY_CREDENTIALS": "Comma-separated HOST=REFERENCE pairs, in the Image Updater's forms: env:VAR (VAR holds USER:PASSWORD), pullsecret:NS/NAME, secret:NS/NAME#FIELD.",
+    "REGISTRY_MAX_RPS": "Requests per second cdportal sends to one registry (0: no limit). Default 10.",
+    "REGISTRY_WEBHOOK_TOKEN": "Bearer token the registry sends with its notifications (Authorization header). Also _FILE.",
+    "REGISTRY_PUBLIC_HOST": "Host name images of the notifying registry are known by (e.g. registry.example.com). Default: the host the push was sent to.",
 }
 
 # Secrets may come from a file instead (Kubernetes secrets mounted as files).
@@ -130,6 +136,24 @@ def envsecret(name: str, environ: Mapping[str, str] = os.environ) -> str:
                 f"{name}{SECRET_FILE_SUFFIX}: cannot read {path}: {e.strerror}"
             ) from None
     return direct or ""
+
+
+def env_registry_credentials(name: str, environ: Mapping[str, str] = os.environ) -> dict[str, str]:
+    """HOST=REFERENCE pairs -> {host: reference}. References are checked for their form only
+    (they name where the secret is, and are resolved when a registry is first contacted)."""
+    pairs: dict[str, str] = {}
+    for item in envlist(name, [], environ):
+        host, sep, reference = item.partition("=")
+        host = host.strip().lower()
+        if not sep or not host or "/" in host:
+            raise ImproperlyConfigured(f"{name} entries must be HOST=REFERENCE, got one for {host or '?'!r}")
+        from cdportal.adapters.registry import check_credentials_reference
+
+        try:
+            pairs[host] = check_credentials_reference(reference)
+        except ValueError as e:
+            raise ImproperlyConfigured(f"{name} for {host}: {e}") from None
+    return pairs
 
 
 def env_database(name: str, default: str, environ: Mapping[str, str] = os.environ) -> dict:

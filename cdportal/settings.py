@@ -8,6 +8,7 @@ from cdportal.env import (
     check_for_typos,
     env_channel_layer,
     env_database,
+    env_registry_credentials,
     envbool,
     envchoice,
     envint,
@@ -163,3 +164,19 @@ GITHUB_RELEASE_WORKFLOW = envstr("GITHUB_RELEASE_WORKFLOW", "release-please.yaml
 GITHUB_BUILD_WORKFLOW = envstr("GITHUB_BUILD_WORKFLOW", "binaries-release.yaml")
 # PyGithub's courtesy pauses between requests (1 s between writes); tests turn them off.
 GITHUB_PAUSE = True
+
+# Container registries (cdportal.adapters.registry*). Credentials are references (env:VAR,
+# pullsecret:NS/NAME, secret:NS/NAME#FIELD), resolved when a registry is first contacted.
+REGISTRY_IMAGES = envlist("REGISTRY_IMAGES", [])
+for _image in REGISTRY_IMAGES:
+    if "/" not in _image or "@" in _image or _image != _image.lower():
+        raise ImproperlyConfigured(
+            f"REGISTRY_IMAGES entries must be lowercase HOST/NAMESPACE/NAME without tag or digest, got {_image!r}"
+        )
+REGISTRY_POLL_SECONDS = envint("REGISTRY_POLL_SECONDS", 120, minimum=5)
+REGISTRY_CREDENTIALS = env_registry_credentials("REGISTRY_CREDENTIALS")
+REGISTRY_MAX_RPS = envint("REGISTRY_MAX_RPS", 10, minimum=0)
+REGISTRY_WEBHOOK_TOKEN = envsecret("REGISTRY_WEBHOOK_TOKEN")
+REGISTRY_PUBLIC_HOST = envstr("REGISTRY_PUBLIC_HOST", "").lower()
+if "/" in REGISTRY_PUBLIC_HOST:
+    raise ImproperlyConfigured(f"REGISTRY_PUBLIC_HOST must be HOST[:PORT], got {REGISTRY_PUBLIC_HOST!r}")

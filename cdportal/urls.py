@@ -2,7 +2,7 @@ from django.contrib import admin
 from django.contrib.auth.decorators import login_not_required
 from django.urls import include, path
 
-from cdportal.api import webhooks
+from cdportal.api import registry_webhook, webhooks
 from cdportal.api.api import api
 
 
@@ -18,6 +18,7 @@ def _api_urls():
 urlpatterns = [
     path("admin/", admin.site.urls),
     path("api/webhooks/github", webhooks.github, name="github-webhook"),  # signed, not logged in
+    path("api/webhooks/registry", registry_webhook.registry, name="registry-webhook"),  # bearer token
     path("api/", _api_urls()),
     path("", include("cdportal.web.urls")),
 ]
