@@ -382,6 +382,8 @@ def _on_image_push(event: ev.ImagePushed, changes: Changes) -> PipelineEvent:
         defaults={"digest": event.digest, "pushed_at": event.occurred_at, "created_at": event.created_at},
     )
     changes.images.add(image.pk)
+    # Applications tracking the image: their "would update to" may change with a new tag.
+    changes.applications.update(image.applications.values_list("pk", flat=True))
     release = _release_for_tag(image, event.tag)
     if release is not None:
         if image.component_id is None:

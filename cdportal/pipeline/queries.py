@@ -110,8 +110,11 @@ def release_context(release: Release) -> dict:
 
 
 def application_context(app: Application) -> dict:
+    outlook, outlook_error = image_outlook(app)
     return {
         "app": app,
+        "outlook": outlook,
+        "outlook_error": outlook_error,
         "rollouts": list(
             app.rollouts.select_related("release__component__repository").order_by("-created_at", "-pk")[:20]
         ),
@@ -187,3 +190,51 @@ def sources_context() -> dict:
         "deliveries": list(deliveries),
         "last_delivery": WebhookDelivery.objects.order_by("-received_at").first(),
     }
+
+
+# --- "would update to": the Image Updater's choice, now, and why not the other tags ----------
+
+
+def image_outlook(app: Application) -> tuple[list[dict], str]:
+    """Per tracked image: the tag the updater would pick from the tags cdportal knows, the tag
+    running now, and why every other tag is not chosen. Second value: a configuration error."""
+    from cdportal.core.image_list import ConfigError, policies_from_annotations
+    from cdportal.core.tag_policy import TagInfo, select
+    from cdportal.pipeline.models import ImageRepository
+
+    if not app.image_policy:
+        return [], ""
+    try:
+        policies = policies_from_annotations(app.image_policy)
+    except ConfigError as e:
+        return [], str(e)
+    outlook = []
+    for policy in policies:
+        repository = ImageRepository.objects.filter(name=policy.image_name.lower()).first()
+        known = list(repository.tags.order_by("pushed_at", "pk")) if repository else []
+        tags = [TagInfo(t.tag, created=t.created_at or t.pushed_at, digest=t.digest) for t in known]
+        current = _running_tag(app, policy.image_name)
+        selection = select(policy, tags, current_tag=current or None)
+        outlook.append({
+            "alias": policy.alias,
+            "image": policy.image_name,
+            "strategy": str(getattr(policy.update_strategy, "value", policy.update_strategy)),
+            "constraint": policy.constraint or "",
+            "current": current,
+            "tag": selection.tag,
+            "reason": str(getattr(selection.reason, "value", selection.reason)),
+            "message": selection.log,
+            "rejected": [{"tag": tag, "why": why} for tag, why in selection.rejected],
+            "known_tags": len(tags),
+        })
+    return outlook, ""
+
+
+def _running_tag(app: Application, image: str) -> str:
+    from cdportal.core.events import split_image_reference
+
+    for reference in app.live_images or []:
+        name, tag = split_image_reference(reference)
+        if name == image.lower() and tag:
+            return tag
+    return app.current_tag

@@ -132,3 +132,21 @@ def test_the_overview_shows_how_the_sources_are_doing(client, bob):
     assert "5dlabs/cto" in html and "4996 of 5000" in html and "8 / 4" in html
     assert "5dlabs/cto:releases" not in html
     assert "github ingested 1" in html
+
+
+def test_the_application_page_says_which_tag_the_updater_would_pick(client, bob, shipped):
+    from helpers import IMAGE, at
+
+    for tag in ("v0.4.0", "v0.4.1-rc.1", "latest"):
+        ingest(dict(kind="image_push", source="test", source_id=f"push-{tag}", occurred_at=at(90), image=IMAGE,
+                    tag=tag, digest="sha256:" + "cd" * 32))
+    client.force_login(bob)
+    html = client.get("/applications/argocd/cto-controller/").content.decode()
+    assert "Would update to" in html
+    assert "<code>v0.3.0</code> →" in html and "<code>v0.4.0</code>" in html
+    api = client.get("/api/applications/argocd/cto-controller/image-policy").json()
+    [outlook] = api["images"]
+    assert (outlook["current"], outlook["tag"], outlook["reason"]) == ("v0.3.0", "v0.4.0", "update")
+    why = {r["tag"]: r["why"] for r in outlook["rejected"]}
+    assert "allow-tags" in why["latest"] and "allow-tags" in why["v0.4.1-rc.1"]
+    assert why["v0.3.0"].startswith("lower than")
