@@ -185,8 +185,12 @@ def sources_context() -> dict:
         .order_by("source", "status")
     )
     return {
-        # One row per polled repository (per-list rows carry a ":" in their key).
-        "pollers": list(PollState.objects.filter(source="github").exclude(key__contains=":")),
+        # One row per polled GitHub repository (its per-list rows carry a ":" in their key) and
+        # one per scanned image.
+        "pollers": list(
+            PollState.objects.filter(source="github").exclude(key__contains=":")
+            | PollState.objects.filter(source="registry")
+        ),
         "deliveries": list(deliveries),
         "last_delivery": WebhookDelivery.objects.order_by("-received_at").first(),
     }
