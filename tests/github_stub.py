@@ -51,6 +51,17 @@ def example(name: str, *, api: str = "https://api.github.com") -> Any:
     return json.loads(text)["body"]
 
 
+# Shas in GitHub's documented examples: the head of main in the branch example, and a tag object.
+EXAMPLE_HEAD = "7fd1a60b01f91b314f59955a4e4d4e80d8edf11d"
+EXAMPLE_TAG_OBJECT = "940bd336248efae0f9ee5bc7b2d5c985887b16ac"
+
+
+def example_for(name: str, api: str, repo: str) -> Any:
+    """A documented example with its API URLs on the stand-in and its repository renamed."""
+    text = (FIXTURES / f"{name}.json").read_text().replace(PLACEHOLDER, api).replace("octocat/Hello-World", repo)
+    return json.loads(text)["body"]
+
+
 class GitHubStub:
     def __init__(self, server: HTTPServer, *, prefix: str = ""):
         self.server = server

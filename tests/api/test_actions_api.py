@@ -8,6 +8,7 @@ from pathlib import Path
 
 import pytest
 from django.test import Client
+from github_stub import EXAMPLE_HEAD, EXAMPLE_TAG_OBJECT, example_for
 from helpers import REPO, at
 
 from cdportal.api.models import ApiToken
@@ -16,18 +17,14 @@ from cdportal.pipeline.models import Action, PipelineEvent
 
 pytestmark = pytest.mark.django_db
 
-FIXTURES = Path(__file__).resolve().parents[1] / "fixtures" / "github" / "api"
-HEAD = "7fd1a60b01f91b314f59955a4e4d4e80d8edf11d"  # the head of main in GitHub's branch example
-TAG_OBJECT = "940bd336248efae0f9ee5bc7b2d5c985887b16ac"
+HEAD = EXAMPLE_HEAD  # the head of main in GitHub's branch example
+TAG_OBJECT = EXAMPLE_TAG_OBJECT
 TAGS = f"/api/repositories/{REPO}/tags"
 RELEASE_PLEASE = f"/api/repositories/{REPO}/release-please/dispatch"
 
 
 def example(name: str, api: str) -> dict:
-    """GitHub's documented example for an endpoint (tests/fixtures/github/api/, extracted from
-    @octokit/openapi), its API URLs on the stand-in and its repository renamed to ours."""
-    text = (FIXTURES / f"{name}.json").read_text()
-    return json.loads(text.replace("{{api}}", api).replace("octocat/Hello-World", REPO))["body"]
+    return example_for(name, api, REPO)
 
 
 @pytest.fixture

@@ -14,6 +14,7 @@ from pathlib import Path
 
 import pytest
 from django.core.management import CommandError, call_command
+from github_stub import EXAMPLE_HEAD, EXAMPLE_TAG_OBJECT, example_for
 from helpers import REPO, at
 
 from cdportal.pipeline import release_actions
@@ -23,18 +24,13 @@ from cdportal.pipeline.models import Action, PipelineEvent, Release
 
 pytestmark = pytest.mark.django_db
 
-FIXTURES = Path(__file__).resolve().parents[1] / "fixtures" / "github" / "api"
-HEAD = "7fd1a60b01f91b314f59955a4e4d4e80d8edf11d"  # the head of main in GitHub's branch example
+HEAD = EXAMPLE_HEAD  # the head of main in GitHub's branch example
 OTHER = "9f8e7d6c5b4a39281706f5e4d3c2b1a09f8e7d6c"
-TAG_OBJECT = "940bd336248efae0f9ee5bc7b2d5c985887b16ac"
+TAG_OBJECT = EXAMPLE_TAG_OBJECT
 
 
 def example(name: str, api: str) -> dict:
-    """GitHub's documented example for an endpoint (tests/fixtures/github/api/, extracted from
-    @octokit/openapi), its API URLs on the stand-in and its repository renamed to ours."""
-    text = (FIXTURES / f"{name}.json").read_text()
-    text = text.replace("{{api}}", api).replace("octocat/Hello-World", REPO)
-    return json.loads(text)["body"]
+    return example_for(name, api, REPO)
 
 
 class GitHub:
