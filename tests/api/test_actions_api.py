@@ -4,7 +4,6 @@ manual release page, against a GitHub API stand-in on 127.0.0.1 (pytest-httpserv
 from __future__ import annotations
 
 import json
-from pathlib import Path
 
 import pytest
 from django.test import Client

@@ -10,7 +10,6 @@ dispatch event": 204, no body), with URLs on the stand-in (PyGithub follows them
 from __future__ import annotations
 
 import json
-from pathlib import Path
 
 import pytest
 from django.core.management import CommandError, call_command
