@@ -89,7 +89,7 @@ def ingest(data: Any, *, broadcast: bool = True) -> IngestResult:
                 row.save(force_insert=True)
                 changes.events.append(row.pk)
                 if broadcast:
-                    transaction.on_commit(lambda: _publish(changes))
+                    transaction.on_commit(lambda changes=changes: _publish(changes))
             return IngestResult(row, True, changes)
         except IntegrityError:
             existing = _recorded(event)

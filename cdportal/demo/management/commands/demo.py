@@ -38,7 +38,7 @@ class Command(BaseCommand):
 
     def add_arguments(self, parser):
         parser.add_argument("--host", default="127.0.0.1")
-        parser.add_argument("--port", type=int, default=int(os.environ.get("PORT", 8000)))
+        parser.add_argument("--port", type=int, default=int(os.environ.get("PORT", "8000")))
         parser.add_argument("--speed", type=float, default=1.0, help="Simulation speed factor (2 = twice as fast)")
         parser.add_argument("--seed", type=int, default=None, help="Random seed for a repeatable run")
 
