@@ -42,7 +42,6 @@ import threading
 from django.conf import settings
 from django.contrib.auth.decorators import login_not_required
 from django.core.exceptions import RequestDataTooBig
-from django.db import IntegrityError, transaction
 from django.http import HttpRequest, JsonResponse
 from django.utils import timezone
 from django.views.decorators.csrf import csrf_exempt
@@ -117,20 +116,8 @@ def _delivery_id(events: list[dict], body: bytes) -> str:
 
 
 def _receive(delivery_id: str, actions: list[str], payload: dict) -> WebhookDelivery | None:
-    """The delivery, stored and committed; None when it was received before and did not fail."""
-    fields = {"event": ",".join(dict.fromkeys(a or "?" for a in actions))[:64] or "empty",
-              "action": "", "payload": payload}
-    stored = WebhookDelivery.objects.filter(source=SOURCE, delivery_id=delivery_id)
-    if stored.exists():
-        failed = stored.filter(status=WebhookDelivery.Status.FAILED)
-        if failed.update(status=WebhookDelivery.Status.RECEIVED, detail="redelivered", **fields):
-            return stored.get()
-        return None
-    try:
-        with transaction.atomic():
-            return WebhookDelivery.objects.create(source=SOURCE, delivery_id=delivery_id, **fields)
-    except IntegrityError:  # the same delivery, arriving concurrently, was stored first
-        return None
+    event = ",".join(dict.fromkeys(a or "?" for a in actions)) or "empty"
+    return WebhookDelivery.receive(SOURCE, delivery_id, event=event, action="", payload=payload)
 
 
 def _process(delivery: WebhookDelivery, events: list[dict]) -> JsonResponse:

@@ -28,7 +28,6 @@ import logging
 from django.conf import settings
 from django.contrib.auth.decorators import login_not_required
 from django.core.exceptions import RequestDataTooBig
-from django.db import IntegrityError, transaction
 from django.http import HttpRequest, JsonResponse
 from django.views.decorators.csrf import csrf_exempt
 from django.views.decorators.http import require_POST
@@ -86,22 +85,8 @@ def _signed(body: bytes, header: str, secret: str) -> bool:
 
 
 def _receive(delivery_id: str, event: str, payload: dict) -> WebhookDelivery | None:
-    """The delivery, stored and committed (no transaction encloses a request); None when it
-    was received before and did not fail."""
     action = payload.get("action") if isinstance(payload.get("action"), str) else ""
-    fields = {"event": event, "action": action[:64], "payload": payload}
-    stored = WebhookDelivery.objects.filter(source=SOURCE, delivery_id=delivery_id)
-    if stored.exists():
-        # Claim a failed delivery for this attempt; of two concurrent redeliveries, one wins.
-        failed = stored.filter(status=WebhookDelivery.Status.FAILED)
-        if failed.update(status=WebhookDelivery.Status.RECEIVED, detail="redelivered", **fields):
-            return stored.get()
-        return None
-    try:
-        with transaction.atomic():
-            return WebhookDelivery.objects.create(source=SOURCE, delivery_id=delivery_id, **fields)
-    except IntegrityError:  # the same delivery, arriving concurrently, was stored first
-        return None
+    return WebhookDelivery.receive(SOURCE, delivery_id, event=event, action=action, payload=payload)
 
 
 def _process(delivery: WebhookDelivery, event: str, payload: dict) -> JsonResponse:

@@ -419,6 +419,26 @@ class WebhookDelivery(models.Model):
     def __str__(self) -> str:
         return f"{self.source} {self.event} {self.delivery_id}"
 
+    @classmethod
+    def receive(cls, source: str, delivery_id: str, *, event: str, action: str, payload) -> WebhookDelivery | None:
+        """Store a delivery and commit it before anything else happens (no transaction encloses
+        a webhook request). None when it was received before and did not fail: a replay. A
+        failed delivery is claimed again by its redelivery; of two concurrent ones, one wins."""
+        from django.db import IntegrityError, transaction
+
+        fields = {"event": event[:64], "action": action[:64], "payload": payload}
+        stored = cls.objects.filter(source=source, delivery_id=delivery_id)
+        if stored.exists():
+            failed = stored.filter(status=cls.Status.FAILED)
+            if failed.update(status=cls.Status.RECEIVED, detail="redelivered", **fields):
+                return stored.get()
+            return None
+        try:
+            with transaction.atomic():
+                return cls.objects.create(source=source, delivery_id=delivery_id, **fields)
+        except IntegrityError:  # the same delivery, arriving concurrently, was stored first
+            return None
+
 
 class PollState(models.Model):
     """Where a poller stands for one resource: validators for conditional requests, the rate
