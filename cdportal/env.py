@@ -45,6 +45,9 @@ KNOWN: dict[str, str] = {
     "REGISTRY_CREDENTIALS": "Comma-separated HOST=REFERENCE pairs, in the Image Updater's forms: env:VAR (VAR holds USER:PASSWORD), pullsecret:NS/NAME, secret:NS/NAME#FIELD.",
     "REGISTRY_MAX_RPS": "Requests per second cdportal sends to one registry (0: no limit). Default 10.",
     "REGISTRY_WEBHOOK_TOKEN": "Bearer token the registry sends with its notifications (Authorization header). Also _FILE.",
+    "KUBECONFIG": "Path of the kubeconfig watch-argocd uses. Default: in-cluster service account in a pod, else ~/.kube/config.",
+    "KUBE_CONTEXT": "kubeconfig context to use. Default: the file's current context.",
+    "ARGOCD_NAMESPACES": "Comma-separated namespaces watch-argocd watches for Applications. Default argocd.",
     "REGISTRY_PUBLIC_HOST": "Host name images of the notifying registry are known by (e.g. registry.example.com). Default: the host the push was sent to.",
 }
 

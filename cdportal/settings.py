@@ -180,3 +180,8 @@ REGISTRY_WEBHOOK_TOKEN = envsecret("REGISTRY_WEBHOOK_TOKEN")
 REGISTRY_PUBLIC_HOST = envstr("REGISTRY_PUBLIC_HOST", "").lower()
 if "/" in REGISTRY_PUBLIC_HOST:
     raise ImproperlyConfigured(f"REGISTRY_PUBLIC_HOST must be HOST[:PORT], got {REGISTRY_PUBLIC_HOST!r}")
+
+# Kubernetes / Argo CD (cdportal.adapters.kubernetes, `manage.py watch-argocd`).
+KUBECONFIG = envstr("KUBECONFIG", "")
+KUBE_CONTEXT = envstr("KUBE_CONTEXT", "")
+ARGOCD_NAMESPACES = envlist("ARGOCD_NAMESPACES", ["argocd"])

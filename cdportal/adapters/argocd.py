@@ -1,0 +1,143 @@
+"""Argo CD Application objects → ``application`` events (pure mapping, no network).
+
+The Kubernetes watcher (``cdportal.adapters.kubernetes``) hands every Application it sees, as
+the API returns it, to ``application_event``. One event per ``resourceVersion``: the same
+object seen by the list and again by the watch, or again after a relist, is ingested once.
+
+Reference: argo-cd ``pkg/apis/application/v1alpha1/types.go`` (Application, ApplicationStatus)
+and /work/shared/guide/argo-cd.md §1.
+"""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+from typing import Any
+
+from cdportal.core.events import parse_event
+
+__all__ = ["UPDATER_ANNOTATION_PREFIX", "application_event"]
+
+UPDATER_ANNOTATION_PREFIX = "argocd-image-updater.argoproj.io/"
+
+SYNC_STATUSES = {"Synced", "OutOfSync", "Unknown"}
+HEALTH_STATUSES = {"Healthy", "Progressing", "Degraded", "Suspended", "Missing", "Unknown"}
+OPERATION_PHASES = {"Running", "Terminating", "Succeeded", "Failed", "Error"}
+MAX_TEXT = 20_000
+
+
+def application_event(obj: dict[str, Any], *, observed_at: datetime | None = None) -> dict[str, Any]:
+    """The ``application`` event for one Application object.
+
+    ``occurred_at`` is ``observed_at`` when the caller knows when it saw the object (the watcher
+    does); otherwise the newest timestamp the object carries, so the mapping stays deterministic.
+
+    ``last_synced_at`` is when the last *successful* sync finished: ``operationState.finishedAt``
+    when the phase is Succeeded, else the newest ``history[].deployedAt`` (Argo CD appends history
+    only after a Succeeded sync). Not ``reconciledAt``: that is the periodic comparison with git,
+    which moves every few minutes without anything being deployed. A failed or running operation
+    leaves it None, and ingestion then keeps the last value it knew.
+    """
+    metadata = obj.get("metadata") or {}
+    spec = obj.get("spec") or {}
+    status = obj.get("status") or {}
+    namespace, name = metadata.get("namespace", ""), metadata.get("name", "")
+    sources = _sources(spec)
+    operation = status.get("operationState") or {}
+    health = status.get("health") or {}
+    sync = status.get("sync") or {}
+    phase = operation.get("phase", "")
+
+    event = {
+        "kind": "application",
+        "source": "kubernetes",
+        "source_id": f"{namespace}/{name}@{metadata.get('resourceVersion', '')}",
+        "occurred_at": (observed_at or _newest_timestamp(metadata, status) or datetime.now(UTC)).isoformat(),
+        "namespace": namespace,
+        "name": name,
+        "project": spec.get("project") or "default",  # "" means default (types.go)
+        "repo_url": _primary(sources).get("repoURL", ""),
+        "sync_status": _one_of(sync.get("status"), SYNC_STATUSES, "Unknown"),
+        "health_status": _one_of(health.get("status"), HEALTH_STATUSES, "Unknown"),
+        "health_message": (health.get("message") or "")[:MAX_TEXT],
+        "operation_phase": _one_of(phase, OPERATION_PHASES, ""),
+        "operation_message": (operation.get("message") or "")[:MAX_TEXT],
+        "revision": _revision(sources, sync),
+        "parameters": _helm_parameters(sources),
+        "images": list((status.get("summary") or {}).get("images") or []),
+        "annotations": {
+            key: str(value)
+            for key, value in (metadata.get("annotations") or {}).items()
+            if key.startswith(UPDATER_ANNOTATION_PREFIX)
+        },
+        "last_synced_at": _last_synced(operation, status),
+    }
+    # Validate here, so a surprising object fails in the adapter with the field named.
+    return parse_event(event).model_dump(mode="json")
+
+
+def _sources(spec: dict) -> list[dict]:
+    # With spec.sources set, spec.source is ignored (docs/user-guide/multiple_sources.md).
+    if spec.get("sources"):
+        return [source or {} for source in spec["sources"]]
+    return [spec["source"]] if spec.get("source") else []
+
+
+def _primary(sources: list[dict]) -> dict:
+    """The first source that renders manifests; a ``ref``-only source only lends value files."""
+    for source in sources:
+        if not _ref_only(source):
+            return source
+    return sources[0] if sources else {}
+
+
+def _ref_only(source: dict) -> bool:
+    return bool(source.get("ref")) and not (source.get("chart") or source.get("path"))
+
+
+def _revision(sources: list[dict], sync: dict) -> str:
+    if sync.get("revision"):
+        return str(sync["revision"])[:100]
+    # Multi-source apps have revisions[] aligned with sources[]; show the primary source's.
+    revisions = sync.get("revisions") or []
+    for source, revision in zip(sources, revisions):
+        if not _ref_only(source) and revision:
+            return str(revision)[:100]
+    return str(revisions[0])[:100] if revisions else ""
+
+
+def _helm_parameters(sources: list[dict]) -> dict[str, str]:
+    """``helm.parameters`` of every source, in order (a later source wins a repeated name)."""
+    parameters: dict[str, str] = {}
+    for source in sources:
+        for parameter in (source.get("helm") or {}).get("parameters") or []:
+            if parameter.get("name"):
+                parameters[parameter["name"]] = str(parameter.get("value", ""))
+    return parameters
+
+
+def _last_synced(operation: dict, status: dict) -> str | None:
+    if operation.get("phase") == "Succeeded" and operation.get("finishedAt"):
+        return operation["finishedAt"]
+    deployed = [entry["deployedAt"] for entry in status.get("history") or [] if entry.get("deployedAt")]
+    return max(deployed, key=_parse) if deployed else None
+
+
+def _newest_timestamp(metadata: dict, status: dict) -> datetime | None:
+    operation = status.get("operationState") or {}
+    candidates = [
+        metadata.get("creationTimestamp"),
+        status.get("reconciledAt"),
+        (status.get("health") or {}).get("lastTransitionTime"),
+        operation.get("startedAt"),
+        operation.get("finishedAt"),
+    ]
+    parsed = [_parse(value) for value in candidates if value]
+    return max(parsed) if parsed else None
+
+
+def _parse(value: str) -> datetime:
+    return datetime.fromisoformat(value)
+
+
+def _one_of(value: Any, allowed: set[str], default: str) -> str:
+    return value if value in allowed else default

@@ -1,0 +1,360 @@
+"""The Application watcher on the official kubernetes client, over real HTTP, against kmock.
+
+kmock 0.8 keeps no resourceVersions and replays every object on each watch; the emulator
+below adds just enough of the API server's contract for the watcher: list and watch
+resourceVersions (seeded by the tests, which bump them as the API server would), a watch that
+only replays what is newer than its resourceVersion, streams that end (the server's
+timeoutSeconds; here the client's read timeout, as kmock ignores timeoutSeconds) and 410 Gone for expired resourceVersions. What a watch stream may carry
+beyond that (BOOKMARK, DELETED, a malformed object) is fed to the watcher as a fake stream.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import copy
+import socket
+import threading
+import time
+from pathlib import Path
+
+import kmock
+import pytest
+import yaml
+from django.core.management import call_command
+from kubernetes import client
+
+from cdportal.adapters.errors import AdapterError
+from cdportal.adapters.kubernetes import ApplicationWatcher
+from cdportal.adapters.sinks import LocalSink
+from cdportal.pipeline.models import Application, PipelineEvent
+
+FIXTURES = Path(__file__).parent.parent / "fixtures" / "argocd"
+APPS = ("argoproj.io", "v1alpha1", "applications")
+
+
+def load(stem: str) -> dict:
+    (path,) = FIXTURES.glob(f"{stem}*.yaml")
+    return yaml.safe_load(path.read_text())
+
+
+class Emulator(kmock.KubernetesEmulator):
+    gone: set[str]  # resourceVersions too old to watch from
+
+    async def _serve_list(self, request):
+        self.lists = getattr(self, "lists", 0) + 1
+        d = await super()._serve_list(request)
+        d["kind"], d["apiVersion"] = "ApplicationList", "argoproj.io/v1alpha1"
+        d["metadata"] = {"resourceVersion": str(max((_rv(o) for o in d["items"]), default=1))}
+        return d
+
+    async def _serve_watch(self, request):
+        since = request.params.get("resourceVersion", "")
+        self.watches = [*getattr(self, "watches", []), since]
+        if since in getattr(self, "gone", set()):
+            yield b""
+            yield {"type": "ERROR", "object": {"kind": "Status", "apiVersion": "v1", "status": "Failure",
+                                               "code": 410, "reason": "Expired",
+                                               "message": f"too old resource version: {since}"}}
+            return
+        async for event in super()._serve_watch(request):
+            if isinstance(event, dict) and since and _rv(event["object"]) <= int(since):
+                continue  # a real watch sends only what changed after its resourceVersion
+            yield event
+
+
+def _rv(obj: dict) -> int:
+    return int(obj.get("metadata", {}).get("resourceVersion") or 0)
+
+
+class Kube:
+    """kmock in its own thread and loop (the sync client would starve the test's loop)."""
+
+    def __init__(self):
+        self.port = _free_port()
+        self.url = f"http://127.0.0.1:{self.port}"
+        self.ready, self.loop = threading.Event(), None
+        self.thread = threading.Thread(target=self._main, daemon=True)
+        self.thread.start()
+        assert self.ready.wait(10), "kmock did not start"
+        self.api_client = client.ApiClient(client.Configuration(host=self.url))
+        self.api = client.CustomObjectsApi(self.api_client)
+
+    def _main(self):
+        self.loop = asyncio.new_event_loop()
+        self.loop.run_until_complete(self._serve())
+
+    async def _serve(self):
+        self.stopping = asyncio.Event()
+        async with Emulator() as k, kmock.Server(k, host="127.0.0.1", port=self.port):
+            k.resources.load_bundled()
+            info = k.resources["argoproj.io/v1alpha1/applications"]
+            info.kind, info.singular, info.namespaced = "Application", "application", True
+            info.verbs |= {"get", "list", "watch", "create", "update", "patch", "delete"}
+            k.gone = set()
+            self.k = k
+            self.ready.set()
+            await self.stopping.wait()
+
+    def seed(self, obj: dict) -> None:
+        meta = obj["metadata"]
+        done = threading.Event()
+
+        def put():
+            self.k.objects["argoproj.io/v1alpha1/applications", meta["namespace"], meta["name"]] = obj
+            done.set()
+
+        self.loop.call_soon_threadsafe(put)
+        assert done.wait(5)
+
+    def patch(self, namespace: str, name: str, resource_version: int, body: dict) -> None:
+        """A change as the API server records it: merge-patched, with a newer resourceVersion."""
+        body = copy.deepcopy(body)
+        body.setdefault("metadata", {})["resourceVersion"] = str(resource_version)
+        self.api.patch_namespaced_custom_object(*APPS[:2], namespace, APPS[2], name, body)
+
+    def close(self):
+        self.api_client.close()
+        self.loop.call_soon_threadsafe(self.stopping.set)
+        self.thread.join(10)
+
+
+def _free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+@pytest.fixture
+def kube():
+    k = Kube()
+    k.seed(load("01"))   # argocd/controller @48213377, Synced/Healthy
+    k.seed(load("05"))   # argocd/docs-site @48212960, OutOfSync/Healthy
+    other = load("07")
+    other["metadata"]["namespace"] = "billing-team"
+    k.seed(other)        # not watched
+    yield k
+    k.close()
+
+
+def watcher_for(kube, *namespaces, **kwargs) -> ApplicationWatcher:
+    kwargs.setdefault("request_timeout", 1.0)  # kmock ignores timeoutSeconds: end quiet streams soon
+    return ApplicationWatcher(kube.api_client, namespaces or ["argocd"], sink=LocalSink(),
+                              backoff_initial=0.05, **kwargs)
+
+
+def wait_for(condition, timeout=10.0):
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        if condition():
+            return
+        time.sleep(0.05)
+    raise AssertionError("condition not met in time")
+
+
+def app(name: str) -> Application:
+    return Application.objects.get(namespace="argocd", name=name)
+
+
+def test_it_lists_and_records_every_application_of_its_namespaces(transactional_db, kube):
+    watcher = watcher_for(kube)
+    assert watcher.step() == 2
+    assert sorted(Application.objects.values_list("name", "sync_status")) == [
+        ("controller", "Synced"), ("docs-site", "OutOfSync")]
+    assert app("controller").parameters["image.tag"] == "v1.4.2"
+    assert watcher.resource_versions["argocd"] == "48213377"  # the list's resourceVersion
+
+
+def test_watch_events_change_the_application_rows(transactional_db, kube):
+    watcher = watcher_for(kube, request_timeout=5.0)
+    stop = threading.Event()
+    thread = threading.Thread(target=watcher.run, args=(stop,))
+    thread.start()
+    try:
+        wait_for(lambda: Application.objects.count() == 2)
+        wait_for(lambda: kube.k.watches)  # the watch is open
+        kube.patch("argocd", "controller", 48213400, {
+            "spec": {"source": {"helm": {"parameters": [
+                {"name": "image.name", "value": "ghcr.io/5dlabs/controller"},
+                {"name": "image.tag", "value": "v1.5.0"}]}}},
+            "status": {"sync": {"status": "OutOfSync"}},
+        })
+        wait_for(lambda: app("controller").sync_status == "OutOfSync")
+        assert app("controller").parameters["image.tag"] == "v1.5.0"
+        kube.patch("argocd", "controller", 48213401, {"status": {"health": {"status": "Progressing"}}})
+        wait_for(lambda: app("controller").health_status == "Progressing")
+    finally:
+        stop.set()
+        watcher.stop_streams()
+        thread.join(10)
+    assert not thread.is_alive()
+    assert watcher.resource_versions["argocd"] == "48213401"
+    assert kube.k.lists == 1  # one list, then only watches
+    assert PipelineEvent.objects.filter(source_id="argocd/controller@48213401").count() == 1
+
+
+def test_it_reconnects_from_the_last_resource_version_without_missing_a_change(transactional_db, kube):
+    watcher = watcher_for(kube)
+    watcher.step()                       # list
+    assert watcher.step() == 0           # a quiet watch that ends (the read timeout here)
+    # A change while no watch is open.
+    kube.patch("argocd", "docs-site", 48213500, {"status": {"sync": {"status": "Synced"}}})
+    assert watcher.step() == 1           # reconnects from 48213377 and gets it
+    assert app("docs-site").sync_status == "Synced"
+    assert kube.k.watches[:2] == ["48213377", "48213377"]
+    assert watcher.resource_versions["argocd"] == "48213500"
+    assert kube.k.lists == 1
+
+
+def test_on_410_gone_it_lists_again(transactional_db, kube):
+    watcher = watcher_for(kube)
+    watcher.step()
+    kube.k.gone.add("48213377")
+    kube.patch("argocd", "controller", 48213600, {"status": {"health": {"status": "Degraded"}}})
+    assert watcher.step() == 0           # the watch answers 410 Gone
+    assert watcher.resource_versions["argocd"] is None
+    assert watcher.step() == 2           # relists: every object again, the change included
+    assert kube.k.lists == 2
+    assert app("controller").health_status == "Degraded"
+    assert watcher.resource_versions["argocd"] == "48213600"
+    # The unchanged object was already recorded at its resourceVersion: stored once.
+    assert PipelineEvent.objects.filter(source_id="argocd/docs-site@48212960").count() == 1
+
+
+def test_the_loop_recovers_from_410_by_itself(transactional_db, kube):
+    kube.k.gone.add("48213377")
+    watcher = watcher_for(kube)
+    stop = threading.Event()
+    thread = threading.Thread(target=watcher.run, args=(stop,))
+    thread.start()
+    try:
+        wait_for(lambda: getattr(kube.k, "lists", 0) >= 2)
+        kube.k.gone.clear()
+        kube.patch("argocd", "docs-site", 48213700, {"status": {"health": {"status": "Missing"}}})
+        wait_for(lambda: app("docs-site").health_status == "Missing")
+    finally:
+        stop.set()
+        thread.join(10)
+
+
+def test_it_watches_several_namespaces(transactional_db, kube):
+    watcher = watcher_for(kube, "argocd", "billing-team")
+    assert watcher.step("argocd") == 2
+    assert watcher.step("billing-team") == 1
+    assert Application.objects.filter(namespace="billing-team", name="billing").exists()
+
+
+def test_an_unreachable_api_server_is_an_adapter_error(transactional_db):
+    api_client = client.ApiClient(client.Configuration(host=f"http://127.0.0.1:{_free_port()}"))
+    api_client.configuration.retries = False
+    watcher = ApplicationWatcher(api_client, ["argocd"], sink=LocalSink(), request_timeout=1.0)
+    with pytest.raises(AdapterError) as e:
+        watcher.step()
+    assert not e.value.permanent
+    assert watcher.resource_versions["argocd"] is None
+
+
+def test_the_loop_backs_off_while_the_api_server_is_down(transactional_db):
+    api_client = client.ApiClient(client.Configuration(host=f"http://127.0.0.1:{_free_port()}"))
+    api_client.configuration.retries = False
+    watcher = ApplicationWatcher(api_client, ["argocd"], sink=LocalSink(), request_timeout=1.0,
+                                 backoff_initial=0.1, backoff_max=0.4)
+    delays = []
+    stop = threading.Event()
+
+    class Recording(threading.Event):
+        def wait(self, timeout=None):
+            delays.append(timeout)
+            if len(delays) >= 4:
+                stop.set()
+            return stop.is_set()
+
+        def is_set(self):
+            return stop.is_set()
+
+    watcher.run(Recording())
+    assert delays == [0.1, 0.2, 0.4, 0.4]
+
+
+def test_watch_argocd_once_lists_and_exits(transactional_db, kube, settings, tmp_path, capsys):
+    kubeconfig = tmp_path / "kubeconfig"
+    kubeconfig.write_text(yaml.safe_dump({
+        "apiVersion": "v1", "kind": "Config", "current-context": "kmock",
+        "clusters": [{"name": "kmock", "cluster": {"server": kube.url}}],
+        "users": [{"name": "ci", "user": {"token": "test-only"}}],
+        "contexts": [{"name": "kmock", "context": {"cluster": "kmock", "user": "ci"}}],
+    }))
+    settings.KUBECONFIG, settings.KUBE_CONTEXT = str(kubeconfig), "kmock"
+    call_command("watch-argocd", "--once", "--namespace", "argocd", "--namespace", "billing-team")
+    out = capsys.readouterr().out
+    assert "argocd: 2 applications" in out and "billing-team: 1 applications" in out
+    assert Application.objects.count() == 3
+
+
+# -- what kmock cannot send: fed to the watcher as a fake stream ------------------------------
+
+
+class FakeWatch:
+    """Stands in for kubernetes.watch.Watch: yields the given events, as `stream` would."""
+
+    def __init__(self, events):
+        self.events, self.calls = events, []
+
+    def __call__(self):
+        return self
+
+    def stream(self, func, *args, **kwargs):
+        self.calls.append(kwargs)
+        yield from self.events
+
+    def stop(self):
+        pass
+
+
+def event(kind: str, obj: dict) -> dict:
+    return {"type": kind, "object": obj, "raw_object": obj}
+
+
+def test_bookmarks_and_deletions_move_the_resource_version_without_recording(transactional_db):
+    deleted = load("05")
+    deleted["metadata"]["resourceVersion"] = "48213900"
+    fake = FakeWatch([event("BOOKMARK", {"metadata": {"resourceVersion": "48213800"}}),
+                      event("DELETED", deleted)])
+    watcher = ApplicationWatcher(client.ApiClient(), ["argocd"], sink=LocalSink(), watch_factory=fake)
+    watcher.resource_versions["argocd"] = "48213000"
+    assert watcher.step() == 0
+    assert fake.calls[0]["resource_version"] == "48213000"
+    assert fake.calls[0]["allow_watch_bookmarks"] is True
+    assert watcher.resource_versions["argocd"] == "48213900"
+    assert not Application.objects.exists()
+
+
+def test_a_malformed_object_is_skipped_and_the_stream_goes_on(transactional_db):
+    bad = load("01")
+    bad["metadata"]["name"] = "Not A Valid Name"
+    good = load("05")
+    fake = FakeWatch([event("MODIFIED", bad), event("MODIFIED", good)])
+    watcher = ApplicationWatcher(client.ApiClient(), ["argocd"], sink=LocalSink(), watch_factory=fake)
+    watcher.resource_versions["argocd"] = "1"
+    assert watcher.step() == 1
+    assert list(Application.objects.values_list("name", flat=True)) == ["docs-site"]
+
+
+def test_an_error_event_410_means_relist(transactional_db):
+    fake = FakeWatch([event("ERROR", {"kind": "Status", "code": 410, "message": "too old"})])
+    watcher = ApplicationWatcher(client.ApiClient(), ["argocd"], sink=LocalSink(), watch_factory=fake)
+    watcher.resource_versions["argocd"] = "1"
+    assert watcher.step() == 0
+    assert watcher.resource_versions["argocd"] is None
+
+
+def test_a_sink_failure_keeps_the_resource_version_so_nothing_is_skipped(transactional_db):
+    class Down:
+        def emit(self, event):
+            raise AdapterError("cdportal is unreachable")
+
+    fake = FakeWatch([event("MODIFIED", load("01"))])
+    watcher = ApplicationWatcher(client.ApiClient(), ["argocd"], sink=Down(), watch_factory=fake)
+    watcher.resource_versions["argocd"] = "48213000"
+    with pytest.raises(AdapterError):
+        watcher.step()
+    assert watcher.resource_versions["argocd"] == "48213000"
