@@ -16,6 +16,7 @@ from kubernetes import client
 
 FIXTURES = Path(__file__).parent / "fixtures" / "argocd"
 APPS = ("argoproj.io", "v1alpha1", "applications")
+WORKLOADS = {"deployments", "replicasets", "statefulsets", "daemonsets"}
 
 
 def load(stem: str) -> dict:
@@ -26,12 +27,71 @@ def load(stem: str) -> dict:
 class Emulator(kmock.KubernetesEmulator):
     gone: set[str]  # resourceVersions too old to watch from
 
+    def __attrs_post_init__(self):
+        super().__attrs_post_init__()
+        # kmock has no pod logs: serve GET …/pods/{name}/log (and ?follow=true as a chunked
+        # stream that stays open and carries the lines pushed later, like the kubelet does).
+        self.pod_logs: dict[tuple[str, str], list[str]] = {}
+        self.log_requests: list[dict] = []
+        self.log_followers = 0  # follow streams currently open
+        self.log_pushed: asyncio.Condition | None = None
+        self[kmock.subresource("log")] << (lambda request: kmock.Response(
+            headers={"Content-Type": "text/plain"}, payload=self._serve_log(request)))
+
+    async def _serve_log(self, request):
+        namespace, name = request.namespace, request.name
+        self.log_requests.append({"namespace": namespace, "name": name, **request.params})
+        if self.log_pushed is None:
+            self.log_pushed = asyncio.Condition()
+        lines = self.pod_logs.setdefault((namespace, name), [])
+        tail = request.params.get("tailLines")
+        start = max(0, len(lines) - int(tail)) if tail else 0
+        yield b""  # headers now, even when there is no line yet
+        for line in lines[start:]:
+            yield line.encode() + b"\n"
+        if request.params.get("follow") not in ("true", "1", "True"):
+            return
+        sent = len(lines)
+        self.log_followers += 1
+        try:
+            while True:
+                async with self.log_pushed:
+                    await self.log_pushed.wait_for(lambda sent=sent: len(lines) > sent)
+                for line in lines[sent:]:
+                    yield line.encode() + b"\n"
+                sent = len(lines)
+        finally:
+            self.log_followers -= 1
+
+    async def push_log(self, namespace: str, name: str, lines: list[str]) -> None:
+        if self.log_pushed is None:
+            self.log_pushed = asyncio.Condition()
+        async with self.log_pushed:
+            self.pod_logs.setdefault((namespace, name), []).extend(lines)
+            self.log_pushed.notify_all()
+
     async def _serve_list(self, request):
         self.lists = getattr(self, "lists", 0) + 1
         d = await super()._serve_list(request)
         d["kind"], d["apiVersion"] = "ApplicationList", "argoproj.io/v1alpha1"
         d["metadata"] = {"resourceVersion": str(max((_rv(o) for o in d["items"]), default=1))}
         return d
+
+    async def _handle(self, request):
+        # A real API server bumps metadata.generation when a workload's spec changes (not on
+        # /status): `kubectl rollout status` — and core.argo.rollout_complete — rely on it.
+        data = request.data
+        if (request.action == kmock.action.UPDATE and request.name and not request.subresource
+                and request.resource is not None and request.resource.plural in WORKLOADS
+                and isinstance(data, dict) and "spec" in data):
+            try:
+                current = self.objects[request.resource, request.namespace, request.name]
+                generation = int(current.get("metadata", {}).get("generation") or 0)
+            except (KeyError, TypeError, ValueError):
+                generation = None
+            if generation is not None:
+                data.setdefault("metadata", {})["generation"] = generation + 1
+        return await super()._handle(request)
 
     async def _serve_watch(self, request):
         since = request.params.get("resourceVersion", "")
@@ -97,6 +157,37 @@ class Kube:
         body = copy.deepcopy(body)
         body.setdefault("metadata", {})["resourceVersion"] = str(resource_version)
         self.api.patch_namespaced_custom_object(*APPS[:2], namespace, APPS[2], name, body)
+
+    def seed_pod(self, namespace: str, name: str, labels: dict, log: list[str] = ()) -> None:
+        """A running pod, and the lines its container has logged so far."""
+        pod = {"apiVersion": "v1", "kind": "Pod",
+               "metadata": {"name": name, "namespace": namespace, "labels": labels, "resourceVersion": "1"},
+               "status": {"phase": "Running"}}
+        done = threading.Event()
+
+        def put():
+            self.k.objects["v1/pods", namespace, name] = pod
+            self.k.pod_logs[namespace, name] = list(log)
+            done.set()
+
+        self.loop.call_soon_threadsafe(put)
+        assert done.wait(5)
+
+    def push_log(self, namespace: str, name: str, *lines: str) -> None:
+        """More lines from the container: followers receive them at once."""
+        asyncio.run_coroutine_threadsafe(self.k.push_log(namespace, name, list(lines)), self.loop).result(5)
+
+    def seed_object(self, resource: str, obj: dict) -> None:
+        """Any object (`resource` as "apps/v1/deployments", "v1/pods", "v1/secrets", ...)."""
+        meta = obj["metadata"]
+        done = threading.Event()
+
+        def put():
+            self.k.objects[resource, meta["namespace"], meta["name"]] = obj
+            done.set()
+
+        self.loop.call_soon_threadsafe(put)
+        assert done.wait(5)
 
     def close(self):
         self.api_client.close()

@@ -6,7 +6,7 @@ from django.contrib.auth.decorators import login_required
 from django.core.exceptions import ValidationError as DjangoValidationError
 from ninja import NinjaAPI
 
-from cdportal.api import actions, applications, events, history, images, releases
+from cdportal.api import actions, applications, argo, events, history, images, releases, updater
 from cdportal.api.auth import AUTH
 
 api = NinjaAPI(
@@ -20,9 +20,11 @@ api = NinjaAPI(
 api.add_router("/releases", releases.router)
 api.add_router("/rollouts", releases.rollouts)
 api.add_router("/applications", applications.router)
+api.add_router("/applications", argo.router)  # sync, refresh, terminate
 api.add_router("/images", images.router)
 api.add_router("/events", events.router)
 api.add_router("/repositories", actions.router)
+api.add_router("/updater", updater.router)
 api.add_router("", history.router)
 
 

@@ -223,3 +223,15 @@ _server_loop: asyncio.AbstractEventLoop | None = None
 _loop_publisher = _LoopPublisher()
 _thread_publisher = _ThreadPublisher()
 atexit.register(flush, 5.0)
+
+
+UPDATER = "updater"
+
+
+def publish_fragment(group: str, dom_id: str, html: str) -> None:
+    """Send one already-rendered fragment to a group now (an action's progress). Never raises:
+    the action goes on whether or not anyone watches."""
+    try:
+        async_to_sync(send_fragments)({group: {dom_id: html}})
+    except Exception:
+        log.exception("live broadcast of %s failed", dom_id)

@@ -49,6 +49,8 @@ class LiveConsumer(AsyncWebsocketConsumer):
             return [broadcast.application_group(int(kwargs["application"]))]
         if "component" in kwargs:
             return [broadcast.component_group(int(kwargs["component"]))]
+        if self.scope.get("path", "").startswith("/ws/live/updater/"):
+            return [broadcast.UPDATER]
         return [broadcast.OVERVIEW]
 
     async def disconnect(self, code):

@@ -1,7 +1,7 @@
 from django.contrib.auth import views as auth_views
 from django.urls import path
 
-from cdportal.web import release_actions, views
+from cdportal.web import argo_actions, release_actions, updater, views
 
 app_name = "web"
 
@@ -9,6 +9,8 @@ urlpatterns = [
     path("", views.overview, name="overview"),
     path("releases/<int:pk>/", views.release, name="release"),
     path("applications/<str:namespace>/<str:name>/", views.application, name="application"),
+    path("applications/<str:namespace>/<str:name>/<str:verb>/review/", argo_actions.review, name="argo-action-review"),
+    path("applications/<str:namespace>/<str:name>/<str:verb>/", argo_actions.act, name="argo-action"),
     path("components/<int:pk>/", views.component, name="component"),
     path("repositories/<str:owner>/<str:name>/tag/", release_actions.manual_release, name="manual-release"),
     path("repositories/<str:owner>/<str:name>/tag/review/", release_actions.review_tag, name="manual-release-review"),
@@ -17,6 +19,10 @@ urlpatterns = [
          name="release-please-review"),
     path("repositories/<str:owner>/<str:name>/release-please/run/", release_actions.rerun_release_please,
          name="release-please-run"),
+    path("updater/", updater.updater_page, name="updater"),
+    path("updater/restart/review/", updater.review_restart, name="updater-review"),
+    path("updater/restart/", updater.restart, name="updater-restart"),
+    path("updater/credentials/", updater.check_credentials, name="updater-credentials"),
     path("history/", views.history, name="history"),
     path("history/diff/", views.history_diff, name="history-diff"),
     path("history.md", views.history_markdown, name="history-markdown"),

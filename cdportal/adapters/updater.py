@@ -1,0 +1,242 @@
+"""Argo CD Image Updater in the cluster: find its Deployment, show it, restart it as
+`kubectl rollout restart` does, follow the rollout as `kubectl rollout status` does, and check the
+registry pull secret its policy names.
+
+The decisions (which Deployment, what to patch, when a rollout is done, whether a secret is
+usable) are core.argo's; this module only reads and writes the Kubernetes API (and asks the
+registry for a token). Objects are handled as plain JSON dicts, as the API server sends them.
+
+References: kubectl `polymorphichelpers/objectrestarter.go` (restart), `rollout_status.go`
+(status); argocd-image-updater docs/basics/authentication.md (`pullsecret:`, `secret:` forms).
+"""
+
+from __future__ import annotations
+
+import base64
+import json
+import re
+import time
+from collections.abc import Callable
+from datetime import datetime
+
+from kubernetes import client
+from kubernetes.client.exceptions import ApiException
+from urllib3.exceptions import HTTPError
+
+from cdportal.adapters.errors import AdapterError
+from cdportal.adapters.registry import Credentials, RegistryClient, RegistryError
+from cdportal.core import argo
+
+STRATEGIC_MERGE = "application/strategic-merge-patch+json"
+CHECK_REPOSITORY = "cdportal/credentials-check"
+_REF_RE = re.compile(
+    r"^(?:pullsecret:(?P<pull_ns>[a-z0-9-]+)/(?P<pull_name>[a-z0-9.-]+)"
+    r"|secret:(?P<ns>[a-z0-9-]+)/(?P<name>[a-z0-9.-]+)#(?P<field>[A-Za-z0-9._-]+))$"
+)
+
+
+def _call(what: str, fn, *args, **kwargs):
+    """One API call, its JSON body as a dict; errors as AdapterError (status and reason only)."""
+    try:
+        response = fn(*args, _preload_content=False, **kwargs)
+        return json.loads(response.data)
+    except ApiException as e:
+        raise AdapterError(f"{what}: the Kubernetes API answered {e.status} {e.reason}",
+                           permanent=e.status in (401, 403, 404, 422)) from None
+    except (HTTPError, OSError) as e:
+        raise AdapterError(f"{what}: cannot reach the Kubernetes API ({type(e).__name__})") from None
+
+
+# --- find and show ------------------------------------------------------------------------------
+
+
+def find(api_client: client.ApiClient, namespace: str, name: str | None = None) -> dict | None:
+    """The updater's Deployment in `namespace` (a configured `name` wins), or None."""
+    apps, core = client.AppsV1Api(api_client), client.CoreV1Api(api_client)
+    where = f"in namespace {namespace}"
+    deployments = _call(f"listing deployments {where}", apps.list_namespaced_deployment, namespace)
+    if name:
+        return argo.find_updater_deployment(deployments.get("items") or [], [], name=name)
+    label = "=".join(argo.UPDATER_POD_LABEL)
+    pods = _call(f"listing pods {where}", core.list_namespaced_pod, namespace, label_selector=label)
+    replicasets = _call(f"listing replicasets {where}", apps.list_namespaced_replica_set, namespace)
+    return argo.find_updater_deployment(
+        deployments.get("items") or [], pods.get("items") or [],
+        replicasets=replicasets.get("items") or [],
+    )
+
+
+def _container(deployment: dict) -> dict:
+    template = ((deployment.get("spec") or {}).get("template") or {})
+    containers = (template.get("spec") or {}).get("containers") or [{}]
+    annotations = (template.get("metadata") or {}).get("annotations") or {}
+    wanted = annotations.get("kubectl.kubernetes.io/default-container")
+    return next((c for c in containers if c.get("name") == wanted), containers[0])
+
+
+def image_version(image: str) -> str:
+    """The tag of `registry/repo:tag[@digest]` ('' when there is none)."""
+    image = image.split("@", 1)[0]
+    last = image.rsplit("/", 1)[-1]
+    return last.rsplit(":", 1)[1] if ":" in last else ""
+
+
+def status(deployment: dict) -> dict:
+    meta = deployment.get("metadata") or {}
+    spec, state = deployment.get("spec") or {}, deployment.get("status") or {}
+    image = _container(deployment).get("image", "")
+    done, message = argo.rollout_complete(deployment)
+    annotations = ((spec.get("template") or {}).get("metadata") or {}).get("annotations") or {}
+    return {
+        "name": meta.get("name", ""),
+        "namespace": meta.get("namespace", ""),
+        "image": image,
+        "version": image_version(image),
+        "replicas_desired": spec.get("replicas", 1),
+        "replicas_ready": state.get("readyReplicas", 0),
+        "replicas_updated": state.get("updatedReplicas", 0),
+        "replicas_available": state.get("availableReplicas", 0),
+        "paused": bool(spec.get("paused")),
+        "restarted_at": annotations.get(argo.RESTARTED_AT_ANNOTATION, ""),
+        "rollout_complete": done,
+        "rollout_message": message,
+    }
+
+
+# --- restart and follow --------------------------------------------------------------------------
+
+
+def read(api_client: client.ApiClient, namespace: str, name: str) -> dict:
+    apps = client.AppsV1Api(api_client)
+    return _call(f"reading deployment {namespace}/{name}", apps.read_namespaced_deployment, name, namespace)
+
+
+def restart(api_client: client.ApiClient, deployment: dict, now: datetime) -> dict:
+    """Set the restartedAt annotation on the pod template; the Deployment as the server returns it.
+
+    Refused (AdapterError, permanent) while the Deployment is paused, as kubectl refuses: the
+    annotation would only take effect at `rollout resume`.
+    """
+    problem = argo.restart_refusal(deployment)
+    if problem:
+        raise AdapterError(problem, permanent=True)
+    meta = deployment["metadata"]
+    apps = client.AppsV1Api(api_client)
+    return _call(
+        f"restarting deployment {meta['namespace']}/{meta['name']}",
+        apps.patch_namespaced_deployment, meta["name"], meta["namespace"], argo.restart_patch(now),
+        _content_type=STRATEGIC_MERGE,
+    )
+
+
+def wait_for_rollout(
+    api_client: client.ApiClient,
+    namespace: str,
+    name: str,
+    *,
+    timeout: float,
+    poll: float = 1.0,
+    on_progress: Callable[[dict, str], None] | None = None,
+) -> tuple[bool, str, dict]:
+    """Re-read the Deployment until `kubectl rollout status` would say it is done — the new
+    ReplicaSet's pods updated and available — or until `timeout`. Returns (done, message, last).
+
+    `on_progress(deployment, message)` is called whenever the message changes (and first).
+    """
+    deadline = time.monotonic() + timeout
+    said = None
+    while True:
+        deployment = read(api_client, namespace, name)
+        done, message = argo.rollout_complete(deployment)
+        if message != said and on_progress is not None:
+            on_progress(deployment, message)
+        said = message
+        if done or "exceeded its progress deadline" in message:
+            return done, message, deployment
+        if time.monotonic() >= deadline:
+            return False, f"timed out waiting for the condition: {message}", deployment
+        time.sleep(max(0.0, min(poll, deadline - time.monotonic())))
+
+
+# --- registry credentials ------------------------------------------------------------------------
+
+
+def parse_reference(reference: str) -> tuple[str, str, str | None]:
+    """(namespace, name, field) of `pullsecret:NS/NAME` (field None) or `secret:NS/NAME#FIELD`."""
+    match = _REF_RE.match((reference or "").strip())
+    if match is None:
+        shape = reference.strip().split(":", 1)[0] + ":…" if ":" in (reference or "") else "…"
+        raise ValueError(f"the pull secret reference must be pullsecret:NAMESPACE/NAME or "
+                         f"secret:NAMESPACE/NAME#FIELD, got {shape!r}")
+    if match["pull_ns"]:
+        return match["pull_ns"], match["pull_name"], None
+    return match["ns"], match["name"], match["field"]
+
+
+def check_credentials(api_client: client.ApiClient, pull_secret_ref: str, registry: str) -> tuple[bool, str]:
+    """(ok, reason): the secret exists, is usable for `registry`, and the registry accepts it.
+
+    For `pullsecret:` the secret must be kubernetes.io/dockerconfigjson with an entry for the
+    registry (core.argo.check_pull_secret). For `secret:NS/NAME#FIELD` the field holds
+    USERNAME:PASSWORD (the Image Updater's form). Then one authenticated request to the
+    registry's /v2/ (a token request where the registry uses a token service). Reasons name the
+    secret, registry and user at most — never a password or token.
+    """
+    try:
+        namespace, name, field = parse_reference(pull_secret_ref)
+    except ValueError as e:
+        return False, str(e)
+    core = client.CoreV1Api(api_client)
+    try:
+        secret = _call(f"reading secret {namespace}/{name}", core.read_namespaced_secret, name, namespace)
+    except AdapterError as e:
+        if "answered 404" in str(e):
+            return False, f"secret {namespace}/{name} does not exist"
+        return False, str(e)
+    if field is None:
+        ok, reason = argo.check_pull_secret(secret, registry)
+        if not ok:
+            return False, reason
+        username, password = argo.pull_secret_credentials(secret, registry)
+    else:
+        raw = (secret.get("data") or {}).get(field)
+        if raw is None:
+            return False, f"secret {namespace}/{name} has no field {field}"
+        try:
+            value = base64.b64decode(raw, validate=True).decode()
+        except (ValueError, UnicodeDecodeError):
+            return False, f"secret {namespace}/{name}: field {field} is not valid base64 text"
+        username, sep, password = value.strip().partition(":")
+        if not sep or not username or not password:
+            return False, f"secret {namespace}/{name}: field {field} must hold USERNAME:PASSWORD"
+        reason = f"secret {namespace}/{name} has credentials in {field}"
+    return _try_registry(registry, Credentials(username, password), reason)
+
+
+def _try_registry(registry: str, credentials: Credentials, reason: str) -> tuple[bool, str]:
+    try:
+        with RegistryClient(registry, credentials=credentials, retries=1, max_rps=None) as registry_client:
+            _ping(registry_client)
+    except ValueError as e:
+        return False, f"{reason}, but the registry is not usable: {e}"
+    except RegistryError as e:
+        return False, f"{reason}, but {_scrub(str(e), credentials)}"
+    return True, f"{reason}, and {registry_client.host} accepted them"
+
+
+def _ping(registry_client: RegistryClient) -> None:
+    """An authenticated GET /v2/, as `docker login` does: the registry challenges, the client
+    answers with Basic credentials or asks the token service for a token with them."""
+    # RegistryClient asks tokens per repository scope; any repository name does for a login check
+    # (a token service answers 401 for wrong credentials whatever the scope).
+    url = f"{registry_client.base_url}/v2/"
+    what = f"checking credentials against {registry_client.host}"
+    response = registry_client._request("GET", url, repository=CHECK_REPOSITORY, what=what)
+    registry_client._raise_for(response, what, repository=CHECK_REPOSITORY)
+
+
+def _scrub(text: str, credentials: Credentials) -> str:
+    """RegistryClient names the user; the check names neither user nor password."""
+    if credentials.password:
+        text = text.replace(credentials.password, "***")
+    return text.replace(repr(credentials.username), "the secret's user")

@@ -1,0 +1,57 @@
+"""Operators' actions on Argo CD Applications over the API: the verbs the application page calls.
+
+202 with the Action (succeeded, or failed with the API server's answer in words); 400/403/404/409
+with {"detail"} when cdportal refused, or the request was refused for a reason the caller can act
+on — a 409's Action is still in the action log (GET /api/history or the admin)."""
+
+from __future__ import annotations
+
+from django.shortcuts import get_object_or_404
+from ninja import Field, Router, Schema, Status
+
+from cdportal.api.actions import ActionOut
+from cdportal.api.schemas import ErrorOut
+from cdportal.pipeline import argo_actions
+from cdportal.pipeline.actions import ActionRefused
+from cdportal.pipeline.models import Application
+
+router = Router(tags=["actions"])
+
+ANSWERS = {202: ActionOut, 400: ErrorOut, 403: ErrorOut, 404: ErrorOut, 409: ErrorOut}
+
+
+class SyncIn(Schema):
+    prune: bool = False
+    revision: str | None = Field(None, max_length=200, description="Default: the target revision")
+    idempotency_key: str = Field("", max_length=90, description="The same key twice is one action")
+
+
+class ActIn(Schema):
+    idempotency_key: str = Field("", max_length=90, description="The same key twice is one action")
+
+
+@router.post("/{namespace}/{name}/sync", response=ANSWERS,
+             summary="Force a sync (.operation.sync, initiated by you; refused while an operation runs)")
+def sync(request, namespace: str, name: str, body: SyncIn):
+    return _do(request, namespace, name, lambda app: argo_actions.force_sync(
+        app=app, by=request.user, prune=body.prune, revision=body.revision, idempotency_key=body.idempotency_key))
+
+
+@router.post("/{namespace}/{name}/refresh", response=ANSWERS, summary="Hard refresh (argocd.argoproj.io/refresh: hard)")
+def refresh(request, namespace: str, name: str, body: ActIn):
+    return _do(request, namespace, name, lambda app: argo_actions.hard_refresh(
+        app=app, by=request.user, idempotency_key=body.idempotency_key))
+
+
+@router.post("/{namespace}/{name}/terminate", response=ANSWERS, summary="Terminate the running operation")
+def terminate(request, namespace: str, name: str, body: ActIn):
+    return _do(request, namespace, name, lambda app: argo_actions.terminate(
+        app=app, by=request.user, idempotency_key=body.idempotency_key))
+
+
+def _do(request, namespace: str, name: str, verb):
+    app = get_object_or_404(Application, namespace=namespace, name=name)
+    try:
+        return Status(202, verb(app))
+    except ActionRefused as e:
+        return Status(e.status, {"detail": str(e)})

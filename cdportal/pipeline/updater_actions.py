@@ -1,0 +1,101 @@
+"""Operators' action on the Argo CD Image Updater: the seed's "Force Image Updater to check now"
+(`kubectl rollout restart deployment argocd-image-updater -n argocd`), followed to the end as
+`kubectl rollout status` would. The updater checks every image when it starts, so the restart is
+only done when the new pod is ready; the Action stays running until then."""
+
+from __future__ import annotations
+
+import logging
+
+from django.conf import settings
+from django.template.loader import render_to_string
+from django.utils import timezone
+
+from cdportal.adapters import updater
+from cdportal.adapters.errors import AdapterError
+from cdportal.adapters.kubernetes import kube_client
+from cdportal.live import broadcast
+from cdportal.pipeline.actions import ActionRefused, perform
+from cdportal.pipeline.models import Action
+
+log = logging.getLogger(__name__)
+
+PERMISSION = "pipeline.restart_updater"
+
+
+def namespace() -> str:
+    return getattr(settings, "UPDATER_NAMESPACE", "") or settings.ARGOCD_NAMESPACES[0]
+
+
+def configured_name() -> str | None:
+    return getattr(settings, "UPDATER_DEPLOYMENT", "") or None
+
+
+def rollout_timeout() -> float:
+    return float(getattr(settings, "UPDATER_ROLLOUT_TIMEOUT", 300))
+
+
+def client():
+    return kube_client(settings.KUBECONFIG or None, settings.KUBE_CONTEXT or None)
+
+
+def current(api_client=None) -> dict | None:
+    """The updater's Deployment as the cluster has it now (None: not found). Raises AdapterError."""
+    return updater.find(api_client or client(), namespace(), configured_name())
+
+
+def describe_restart(deployment: dict) -> str:
+    meta = deployment["metadata"]
+    return (f"set kubectl.kubernetes.io/restartedAt on {meta['namespace']}/{meta['name']}'s pod template; "
+            "the updater checks every image at start")
+
+
+def push_status(deployment: dict | None, *, action: Action | None = None, message: str = "") -> None:
+    """The viewer-neutral status partial, to every open updater page."""
+    html = render_to_string("web/updater.html#updater-status", {
+        "status": updater.status(deployment) if deployment else None, "action": action,
+        "progress": message, "oob": True,
+    })
+    broadcast.publish_fragment(broadcast.UPDATER, "updater-status", html)
+
+
+def restart_updater(*, by, idempotency_key: str = "", api_client=None, timeout: float | None = None,
+                    poll: float = 1.0) -> Action:
+    """Restart the updater's Deployment and wait for the rollout: the Action succeeds only once
+    the new ReplicaSet's pods are updated and available; on timeout it fails with kubectl's
+    message. Refused before anything is written when the updater cannot be found."""
+    if not by.has_perm(PERMISSION):
+        raise ActionRefused(f"{by.get_username()} may not do this: it needs the {PERMISSION} permission",
+                            status=403)
+    api = api_client or client()
+    try:
+        deployment = updater.find(api, namespace(), configured_name())
+    except AdapterError as e:
+        raise ActionRefused(f"cannot find the Image Updater: {e}", status=502) from None
+    if deployment is None:
+        raise ActionRefused(f"no argocd-image-updater Deployment in namespace {namespace()}", status=404)
+    meta = deployment["metadata"]
+    target = f"{meta['namespace']}/{meta['name']}"
+    holder: dict = {}
+
+    def call() -> str:
+        restarted = updater.restart(api, deployment, timezone.now())
+        at = restarted["spec"]["template"]["metadata"]["annotations"][updater.argo.RESTARTED_AT_ANNOTATION]
+        push_status(restarted, message=f"restart requested at {at}")
+        done, message, _ = updater.wait_for_rollout(
+            api, meta["namespace"], meta["name"], timeout=timeout if timeout is not None else rollout_timeout(),
+            poll=poll, on_progress=lambda d, m: push_status(d, message=m),
+        )
+        holder["message"] = message
+        if not done:
+            raise AdapterError(message)
+        return message
+
+    action = perform(kind=Action.Kind.RESTART_UPDATER, target=target, by=by, permission=PERMISSION,
+                     parameters={"namespace": meta["namespace"], "deployment": meta["name"]},
+                     call=call, idempotency_key=idempotency_key)
+    try:
+        push_status(updater.read(api, meta["namespace"], meta["name"]), action=action)
+    except AdapterError:
+        pass  # the page catches up on its next load
+    return action

@@ -1,0 +1,90 @@
+"""The Image Updater page: its Deployment's status and version, a restart for operators (two
+POSTs: the first says exactly what will happen, the second does it and follows the rollout), and
+a registry credentials check."""
+
+from __future__ import annotations
+
+import uuid
+
+from django import forms
+from django.contrib.auth.decorators import login_required, permission_required
+from django.shortcuts import render
+from django.views.decorators.http import require_GET, require_POST
+
+from cdportal.adapters import updater
+from cdportal.adapters.errors import AdapterError
+from cdportal.pipeline import updater_actions as actions
+from cdportal.pipeline.actions import ActionRefused
+from cdportal.pipeline.roles import roles_of
+
+
+class CredentialsForm(forms.Form):
+    secret = forms.CharField(max_length=300, initial="pullsecret:argocd/ghcr-pull-secret")
+    registry = forms.CharField(max_length=300, initial="ghcr.io")
+
+
+class ConfirmForm(forms.Form):
+    idempotency_key = forms.CharField(max_length=90)
+
+
+@require_GET
+@login_required
+def updater_page(request):
+    return _page(request)
+
+
+@require_POST
+@permission_required(actions.PERMISSION, raise_exception=True)
+def review_restart(request):
+    deployment, problem = _current()
+    if deployment is None:
+        return _page(request, error=problem or "No Image Updater Deployment found.", status=404)
+    return _page(request, deployment=deployment, step="confirm", summary=actions.describe_restart(deployment),
+                 idempotency_key=uuid.uuid4().hex)
+
+
+@require_POST
+@permission_required(actions.PERMISSION, raise_exception=True)
+def restart(request):
+    form = ConfirmForm(request.POST)
+    if not form.is_valid():
+        return _page(request, error="The confirmation was incomplete; ask again.", status=400)
+    try:
+        action = actions.restart_updater(by=request.user, idempotency_key=form.cleaned_data["idempotency_key"])
+    except ActionRefused as e:
+        return _page(request, error=str(e), status=e.status)
+    except AdapterError as e:
+        return _page(request, error=str(e), status=503)
+    return _page(request, action=action)
+
+
+@require_POST
+@login_required
+def check_credentials(request):
+    form = CredentialsForm(request.POST)
+    if not form.is_valid():
+        return _page(request, credentials_form=form, status=400)
+    try:
+        ok, reason = updater.check_credentials(actions.client(), form.cleaned_data["secret"],
+                                               form.cleaned_data["registry"])
+    except AdapterError as e:
+        ok, reason = False, str(e)
+    return _page(request, credentials_form=form, check={"ok": ok, "reason": reason})
+
+
+def _current():
+    try:
+        return actions.current(), ""
+    except AdapterError as e:
+        return None, str(e)
+
+
+def _page(request, *, status: int = 200, deployment=None, **context):
+    problem = ""
+    if deployment is None:
+        deployment, problem = _current()
+    return render(request, "web/updater.html", {
+        "status": updater.status(deployment) if deployment else None, "problem": problem,
+        "can_restart": request.user.has_perm(actions.PERMISSION), "roles": roles_of(request.user),
+        "credentials_form": CredentialsForm(), **context,
+    }, status=status)

@@ -1,0 +1,28 @@
+"""The Image Updater page without a reachable cluster still answers, and says why."""
+
+import pytest
+
+pytestmark = pytest.mark.django_db
+
+
+def test_without_a_cluster_the_page_explains(client, alice, settings, tmp_path):
+    settings.KUBECONFIG = str(tmp_path / "missing-kubeconfig")
+    client.force_login(alice)
+    response = client.get("/updater/")
+    assert response.status_code == 200
+    assert b"Image Updater" in response.content
+
+
+def test_viewers_cannot_restart(client, bob, settings, tmp_path):
+    settings.KUBECONFIG = str(tmp_path / "missing-kubeconfig")
+    client.force_login(bob)
+    assert client.post("/updater/restart/review/").status_code == 403
+
+
+def test_the_api_explains_a_missing_cluster(client, alice, settings, tmp_path):
+    settings.KUBECONFIG = str(tmp_path / "missing-kubeconfig")
+    client.force_login(alice)
+    response = client.get("/api/updater")
+    assert response.status_code in (404, 503)
+    assert response.json()["detail"]
+    assert client.post("/api/updater/restart", {}, content_type="application/json").status_code == 503
