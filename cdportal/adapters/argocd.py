@@ -10,10 +10,13 @@ and /work/shared/guide/argo-cd.md §1.
 
 from __future__ import annotations
 
+import logging
 from datetime import UTC, datetime
 from typing import Any
 
-from cdportal.core.events import parse_event
+from cdportal.core.events import InvalidEvent, parse_event
+
+log = logging.getLogger(__name__)
 
 __all__ = ["UPDATER_ANNOTATION_PREFIX", "application_event"]
 
@@ -141,3 +144,47 @@ def _parse(value: str) -> datetime:
 
 def _one_of(value: Any, allowed: set[str], default: str) -> str:
     return value if value in allowed else default
+
+
+IMAGES_UPDATED = "ImagesUpdated"
+_IMAGE_ANNOTATION = "argocd-image-updater.image-"
+
+
+def images_updated_events(obj: dict) -> list[dict]:
+    """An Image Updater `ImagesUpdated` Event as `updater` events, one per image it changed.
+
+    The Event names the Application in `involvedObject` and each image in annotations
+    `argocd-image-updater.image-N/{full-image-name,image-name,old-tag,new-tag}` (argo-cd.md).
+    Match on reason and involvedObject.name: kind and apiVersion are not always filled in."""
+    if obj.get("reason") != IMAGES_UPDATED:
+        return []
+    meta = obj.get("metadata") or {}
+    target = obj.get("involvedObject") or {}
+    namespace = target.get("namespace") or meta.get("namespace")
+    name = target.get("name")
+    if not namespace or not name:
+        return []
+    when = obj.get("lastTimestamp") or obj.get("eventTime") or obj.get("firstTimestamp") or meta.get("creationTimestamp")
+    images: dict[str, dict[str, str]] = {}
+    for key, value in (meta.get("annotations") or {}).items():
+        if key.startswith(_IMAGE_ANNOTATION) and "/" in key:
+            index, field = key[len(_IMAGE_ANNOTATION):].split("/", 1)
+            images.setdefault(index, {})[field] = value
+    events = []
+    for index, image in sorted(images.items()):
+        full, new = image.get("full-image-name"), image.get("new-tag")
+        if not full or not new:
+            continue
+        event = {
+            "kind": "updater", "source": "kubernetes",
+            "source_id": f"event/{namespace}/{meta.get('name')}/{obj.get('count') or 1}/{index}",
+            "occurred_at": when, "namespace": namespace, "application": name,
+            "image": full, "alias": "", "from_tag": image.get("old-tag", ""), "to_tag": new,
+        }
+        try:
+            parse_event(event)
+        except InvalidEvent as e:
+            log.warning("skipping ImagesUpdated event %s: %s", meta.get("name"), e)
+            continue
+        events.append(event)
+    return events

@@ -21,6 +21,8 @@ Reference: https://kubernetes.io/docs/reference/using-api/api-concepts/#efficien
 
 from __future__ import annotations
 
+import json
+
 import logging
 import os
 import threading
@@ -33,7 +35,7 @@ from kubernetes import client, config, watch
 from kubernetes.client.exceptions import ApiException
 from kubernetes.config.config_exception import ConfigException
 
-from cdportal.adapters.argocd import application_event
+from cdportal.adapters.argocd import application_event, images_updated_events
 from cdportal.adapters.errors import AdapterError
 from cdportal.adapters.sinks import EventSink
 from cdportal.core.events import InvalidEvent
@@ -133,7 +135,8 @@ class ApplicationWatcher:
             kwargs = {"limit": self.page_size, "_request_timeout": self.request_timeout}
             if token:
                 kwargs["_continue"] = token
-            result = self._call(self.api.list_namespaced_custom_object, GROUP, VERSION, namespace, PLURAL, **kwargs)
+            func, args, extra = self._lister(namespace)
+            result = self._call(func, *args, **kwargs, **extra)
             for item in result.get("items") or []:
                 emitted += self._emit(item)
             metadata = result.get("metadata") or {}
@@ -159,11 +162,9 @@ class ApplicationWatcher:
         }
         if self.resource_versions[namespace]:
             kwargs["resource_version"] = self.resource_versions[namespace]
+        func, args, extra = self._lister(namespace)
         try:
-            for event in self._call(
-                stream_watch.stream, self.api.list_namespaced_custom_object,
-                GROUP, VERSION, namespace, PLURAL, **kwargs,
-            ):
+            for event in self._call(stream_watch.stream, func, *args, **kwargs, **extra):
                 emitted += self._on_event(namespace, event)
         except urllib3.exceptions.ReadTimeoutError:
             pass  # a quiet stream outlived the read timeout: reconnect, nothing is lost
@@ -174,6 +175,10 @@ class ApplicationWatcher:
         finally:
             self._watches.pop(namespace, None)
         return emitted
+
+    def _lister(self, namespace: str):
+        """The list function the list and the watch call, its arguments, extra keywords."""
+        return self.api.list_namespaced_custom_object, (GROUP, VERSION, namespace, PLURAL), {}
 
     def _on_event(self, namespace: str, event: dict) -> int:
         kind, obj = event.get("type"), event.get("raw_object") or event.get("object") or {}
@@ -255,3 +260,31 @@ class ApplicationWatcher:
                 delay = min(delay * 2, self.backoff_max)
             else:
                 delay = self.backoff_initial
+
+
+class UpdaterEventWatcher(ApplicationWatcher):
+    """The Image Updater's `ImagesUpdated` Events (stage 5, "seen by the updater"), listed and
+    watched like the Applications. Reference: argocd-image-updater pkg/kube/kubernetes.go
+    CreateApplicationEvent; disabled when the updater runs with kube.events=false."""
+
+    def __init__(self, api_client: client.ApiClient, namespaces: Iterable[str], **kwargs):
+        super().__init__(api_client, namespaces, **kwargs)
+        self.core = client.CoreV1Api(api_client)
+
+    def _lister(self, namespace: str):
+        return self._list_events, (namespace,), {"field_selector": "reason=ImagesUpdated"}
+
+    def _list_events(self, namespace: str, **kwargs):
+        """CoreV1Api answers with model objects; the Applications code reads plain JSON. A watch
+        (`watch=True`) gets the raw stream, which the watch turns into dicts itself."""
+        if kwargs.get("watch"):
+            return self.core.list_namespaced_event(namespace, **kwargs)
+        response = self.core.list_namespaced_event(namespace, _preload_content=False, **kwargs)
+        return json.loads(response.data)
+
+    def _emit(self, obj: dict) -> int:
+        # Events come back as model objects unless raw; both shapes are handled by the mapper.
+        events = images_updated_events(obj)
+        for event in events:
+            self.sink.emit(event)
+        return len(events)

@@ -16,7 +16,7 @@ from django.conf import settings
 from django.core.management.base import BaseCommand, CommandError
 
 from cdportal.adapters.errors import AdapterError
-from cdportal.adapters.kubernetes import ApplicationWatcher, Gone, kube_client
+from cdportal.adapters.kubernetes import ApplicationWatcher, Gone, UpdaterEventWatcher, kube_client
 from cdportal.adapters.sinks import LocalSink
 from cdportal.live import broadcast
 
@@ -38,8 +38,10 @@ class Command(BaseCommand):
         except AdapterError as e:
             raise CommandError(str(e), returncode=BAD_INPUT) from None
         watcher = ApplicationWatcher(api_client, namespaces, sink=LocalSink())
+        # The Image Updater's ImagesUpdated Events: stage 5, "seen by the updater".
+        updates = UpdaterEventWatcher(api_client, namespaces, sink=LocalSink())
         # Each list or watch connection is a batch: push its changes to the browsers now.
-        watcher.on_batch = broadcast.flush
+        watcher.on_batch = updates.on_batch = broadcast.flush
         if once:
             failed = []
             for ns in namespaces:
@@ -49,14 +51,21 @@ class Command(BaseCommand):
                     failed.append(ns)
                     self.stdout.write(f"{ns}: {e}")
                     continue
-                self.stdout.write(f"{ns}: {count} applications")
+                try:
+                    found = updates.list(ns)
+                except (AdapterError, Gone) as e:
+                    found = f"? ({e})"
+                self.stdout.write(f"{ns}: {count} applications, {found} image updates")
             broadcast.flush()
             if failed:
                 raise CommandError(f"listing failed in {', '.join(failed)}", returncode=1)
             return
         stop = threading.Event()
+        events = threading.Thread(target=updates.run, args=(stop,), name="imagesupdated-watch", daemon=True)
+        events.start()
         try:
             watcher.run(stop)
         except KeyboardInterrupt:
             stop.set()
             watcher.stop_streams()
+            updates.stop_streams()
