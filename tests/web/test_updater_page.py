@@ -26,3 +26,13 @@ def test_the_api_explains_a_missing_cluster(client, alice, settings, tmp_path):
     assert response.status_code in (404, 503)
     assert response.json()["detail"]
     assert client.post("/api/updater/restart", {}, content_type="application/json").status_code == 503
+
+
+def test_the_command_says_why_without_a_cluster(settings, tmp_path):
+    from django.core.management import CommandError, call_command
+
+    settings.KUBECONFIG = str(tmp_path / "missing-kubeconfig")
+    with pytest.raises(CommandError, match="Kubernetes client"):
+        call_command("updater", "status")
+    with pytest.raises(CommandError, match="no user named"):
+        call_command("updater", "restart", "--user", "nobody", "--yes")
