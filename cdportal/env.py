@@ -47,6 +47,9 @@ KNOWN: dict[str, str] = {
     "REGISTRY_WEBHOOK_TOKEN": "Bearer token the registry sends with its notifications (Authorization header). Also _FILE.",
     "KUBECONFIG": "Path of the kubeconfig watch-argocd uses. Default: in-cluster service account in a pod, else ~/.kube/config.",
     "KUBE_CONTEXT": "kubeconfig context to use. Default: the file's current context.",
+    "UPDATER_NAMESPACE": "Namespace of the Argo CD Image Updater. Default: the first of ARGOCD_NAMESPACES.",
+    "UPDATER_DEPLOYMENT": "Name of its Deployment. Default: found from its pods' app.kubernetes.io/name label.",
+    "UPDATER_ROLLOUT_TIMEOUT": "Seconds a restart waits for the new pod to be ready. Default 300.",
     "ARGOCD_NAMESPACES": "Comma-separated namespaces watch-argocd watches for Applications. Default argocd.",
     "REGISTRY_PUBLIC_HOST": "Host name images of the notifying registry are known by (e.g. registry.example.com). Default: the host the push was sent to.",
 }

@@ -185,3 +185,7 @@ if "/" in REGISTRY_PUBLIC_HOST:
 KUBECONFIG = envstr("KUBECONFIG", "")
 KUBE_CONTEXT = envstr("KUBE_CONTEXT", "")
 ARGOCD_NAMESPACES = envlist("ARGOCD_NAMESPACES", ["argocd"])
+# The Argo CD Image Updater (cdportal.pipeline.updater_actions).
+UPDATER_NAMESPACE = envstr("UPDATER_NAMESPACE", "")
+UPDATER_DEPLOYMENT = envstr("UPDATER_DEPLOYMENT", "")
+UPDATER_ROLLOUT_TIMEOUT = envint("UPDATER_ROLLOUT_TIMEOUT", 300, minimum=10)

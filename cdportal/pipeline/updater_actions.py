@@ -24,15 +24,15 @@ PERMISSION = "pipeline.restart_updater"
 
 
 def namespace() -> str:
-    return getattr(settings, "UPDATER_NAMESPACE", "") or settings.ARGOCD_NAMESPACES[0]
+    return settings.UPDATER_NAMESPACE or settings.ARGOCD_NAMESPACES[0]
 
 
 def configured_name() -> str | None:
-    return getattr(settings, "UPDATER_DEPLOYMENT", "") or None
+    return settings.UPDATER_DEPLOYMENT or None
 
 
 def rollout_timeout() -> float:
-    return float(getattr(settings, "UPDATER_ROLLOUT_TIMEOUT", 300))
+    return float(settings.UPDATER_ROLLOUT_TIMEOUT)
 
 
 def client():
