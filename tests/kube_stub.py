@@ -189,6 +189,17 @@ class Kube:
         self.loop.call_soon_threadsafe(put)
         assert done.wait(5)
 
+    def kubeconfig(self, directory: Path) -> str:
+        """A kubeconfig file pointing at this emulator (for code that reads KUBECONFIG)."""
+        path = Path(directory) / "kubeconfig"
+        path.write_text(yaml.safe_dump({
+            "apiVersion": "v1", "kind": "Config", "current-context": "emulator",
+            "clusters": [{"name": "emulator", "cluster": {"server": self.url}}],
+            "users": [{"name": "cdportal", "user": {"token": "t"}}],
+            "contexts": [{"name": "emulator", "context": {"cluster": "emulator", "user": "cdportal"}}],
+        }))
+        return str(path)
+
     def close(self):
         self.api_client.close()
         self.loop.call_soon_threadsafe(self.stopping.set)

@@ -6,7 +6,6 @@ from __future__ import annotations
 import json
 
 import pytest
-import yaml
 from django.test import Client
 from kube_stub import APPS, Kube, load
 
@@ -19,14 +18,7 @@ def kube(settings, tmp_path):
     k = Kube()
     k.seed(load("01"))   # argocd/controller, no operation
     k.seed(load("06"))   # argocd/api-gateway, a sync Running
-    config = tmp_path / "kubeconfig"
-    config.write_text(yaml.safe_dump({
-        "apiVersion": "v1", "kind": "Config", "current-context": "emulator",
-        "clusters": [{"name": "emulator", "cluster": {"server": k.url}}],
-        "users": [{"name": "cdportal", "user": {"token": "t"}}],
-        "contexts": [{"name": "emulator", "context": {"cluster": "emulator", "user": "cdportal"}}],
-    }))
-    settings.KUBECONFIG, settings.KUBE_CONTEXT = str(config), ""
+    settings.KUBECONFIG, settings.KUBE_CONTEXT = k.kubeconfig(tmp_path), ""
     for name in ("controller", "api-gateway"):
         Application.objects.get_or_create(namespace="argocd", name=name)
     yield k
