@@ -54,7 +54,8 @@ def restart(request, body: RestartIn):
     """Restart it (pod-template annotation) and wait until the new pod is ready; the Action
     says how it ended."""
     try:
-        return Status(202, updater_actions.restart_updater(by=request.user, idempotency_key=body.idempotency_key))
+        action = updater_actions.restart_updater(by=request.user, idempotency_key=body.idempotency_key, wait=False)
+        return Status(202, action)
     except ActionRefused as e:
         return Status(e.status, {"detail": str(e)})
     except AdapterError as e:  # no cluster to talk to: nothing was attempted

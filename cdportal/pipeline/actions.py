@@ -22,6 +22,11 @@ from cdportal.pipeline.models import Action
 log = logging.getLogger(__name__)
 
 
+class Pending(str):
+    """What `call` returns when the outcome comes later: the Action stays running with this
+    message, and whoever follows the work finishes it (e.g. a rollout followed in the background)."""
+
+
 class ActionRefused(Exception):
     """The action was not attempted; the message says why, for the person who asked."""
 
@@ -66,4 +71,8 @@ def perform(
         log.exception("%s on %s by %s failed unexpectedly", kind, target, by_name)
         action.finish(error="cdportal failed while doing this; the error is in its log")
         raise
+    if isinstance(message, Pending):
+        action.message = str(message)
+        action.save(update_fields=["message"])
+        return action
     return action.finish(message=message)

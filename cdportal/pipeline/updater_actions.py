@@ -6,8 +6,10 @@ only done when the new pod is ready; the Action stays running until then."""
 from __future__ import annotations
 
 import logging
+import threading
 
 from django.conf import settings
+from django.db import connection
 from django.template.loader import render_to_string
 from django.utils import timezone
 
@@ -15,7 +17,7 @@ from cdportal.adapters import updater
 from cdportal.adapters.errors import AdapterError
 from cdportal.adapters.kubernetes import kube_client
 from cdportal.live import broadcast
-from cdportal.pipeline.actions import ActionRefused, perform
+from cdportal.pipeline.actions import ActionRefused, Pending, perform
 from cdportal.pipeline.models import Action
 
 log = logging.getLogger(__name__)
@@ -60,10 +62,14 @@ def push_status(deployment: dict | None, *, action: Action | None = None, messag
 
 
 def restart_updater(*, by, idempotency_key: str = "", api_client=None, timeout: float | None = None,
-                    poll: float = 1.0) -> Action:
-    """Restart the updater's Deployment and wait for the rollout: the Action succeeds only once
+                    poll: float = 1.0, wait: bool = True) -> Action:
+    """Restart the updater's Deployment and follow the rollout: the Action succeeds only once
     the new ReplicaSet's pods are updated and available; on timeout it fails with kubectl's
-    message. Refused before anything is written when the updater cannot be found."""
+    message. Refused before anything is written when the updater cannot be found.
+
+    wait=False (the page and the API) returns as soon as the restart is requested, with the
+    Action still running; a background thread follows the rollout, pushes its progress to the
+    page and finishes the Action."""
     if not by.has_perm(PERMISSION):
         raise ActionRefused(f"{by.get_username()} may not do this: it needs the {PERMISSION} permission",
                             status=403)
@@ -78,10 +84,7 @@ def restart_updater(*, by, idempotency_key: str = "", api_client=None, timeout: 
     target = f"{meta['namespace']}/{meta['name']}"
     holder: dict = {}
 
-    def call() -> str:
-        restarted = updater.restart(api, deployment, timezone.now())
-        at = restarted["spec"]["template"]["metadata"]["annotations"][updater.argo.RESTARTED_AT_ANNOTATION]
-        push_status(restarted, message=f"restart requested at {at}")
+    def follow() -> str:
         done, message, _ = updater.wait_for_rollout(
             api, meta["namespace"], meta["name"], timeout=timeout if timeout is not None else rollout_timeout(),
             poll=poll, on_progress=lambda d, m: push_status(d, message=m),
@@ -91,11 +94,40 @@ def restart_updater(*, by, idempotency_key: str = "", api_client=None, timeout: 
             raise AdapterError(message)
         return message
 
+    def call() -> str:
+        restarted = updater.restart(api, deployment, timezone.now())
+        at = restarted["spec"]["template"]["metadata"]["annotations"][updater.argo.RESTARTED_AT_ANNOTATION]
+        push_status(restarted, message=f"restart requested at {at}")
+        if not wait:
+            return Pending(f"restart requested at {at}; following the rollout")
+        return follow()
+
     action = perform(kind=Action.Kind.RESTART_UPDATER, target=target, by=by, permission=PERMISSION,
                      parameters={"namespace": meta["namespace"], "deployment": meta["name"]},
                      call=call, idempotency_key=idempotency_key)
+    if not wait and action.status == Action.Status.RUNNING and action.finished_at is None:
+        threading.Thread(target=_finish_in_background, args=(action, follow, api, meta),
+                         name="updater-rollout", daemon=True).start()
+        return action
     try:
         push_status(updater.read(api, meta["namespace"], meta["name"]), action=action)
     except AdapterError:
         pass  # the page catches up on its next load
     return action
+
+
+def _finish_in_background(action: Action, follow, api, meta) -> None:
+    """Follow the rollout off the request, then finish the Action and show the result."""
+    try:
+        action.finish(message=follow())
+    except AdapterError as e:
+        action.finish(error=str(e))
+    except Exception:
+        log.exception("following the Image Updater rollout failed")
+        action.finish(error="cdportal failed while following the rollout; the error is in its log")
+    finally:
+        try:
+            push_status(updater.read(api, meta["namespace"], meta["name"]), action=action)
+        except AdapterError:
+            pass
+        connection.close()  # this thread's own connection: the thread ends here

@@ -50,7 +50,8 @@ def restart(request):
     if not form.is_valid():
         return _page(request, error="The confirmation was incomplete; ask again.", status=400)
     try:
-        action = actions.restart_updater(by=request.user, idempotency_key=form.cleaned_data["idempotency_key"])
+        action = actions.restart_updater(by=request.user, idempotency_key=form.cleaned_data["idempotency_key"],
+                                         wait=False)
     except ActionRefused as e:
         return _page(request, error=str(e), status=e.status)
     except AdapterError as e:

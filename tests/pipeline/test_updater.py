@@ -19,6 +19,7 @@ from registry_fixtures import PASSWORD, USER
 from cdportal.adapters import updater
 from cdportal.pipeline import updater_actions
 from cdportal.pipeline.actions import ActionRefused
+from cdportal.live import broadcast
 from cdportal.pipeline.models import Action
 
 pytest_plugins = ["registry_fixtures"]
@@ -137,6 +138,27 @@ def test_the_action_succeeds_after_the_rollout(kube, alice):
     thread.join(5)
     assert action.status == Action.Status.SUCCEEDED, action.message
     assert "successfully rolled out" in action.message
+
+
+@pytest.mark.django_db(transaction=True)  # the background thread sees only committed rows
+def test_from_the_page_it_returns_at_once_and_finishes_in_the_background(kube, alice):
+    kube.seed_object("apps/v1/deployments", fixture("image-updater-deployment.yaml"))
+    controller = threading.Event()
+    action = updater_actions.restart_updater(by=alice, api_client=kube.api_client, timeout=10, poll=0.05,
+                                             wait=False)
+    assert action.status == Action.Status.RUNNING
+    assert "following the rollout" in action.message
+    thread = threading.Thread(target=_controller, args=(kube, controller), daemon=True)
+    thread.start()
+    thread.join(5)
+    deadline = time.monotonic() + 10
+    while action.status == Action.Status.RUNNING and time.monotonic() < deadline:
+        time.sleep(0.05)
+        action.refresh_from_db()
+    assert action.status == Action.Status.SUCCEEDED, action.message
+    assert "successfully rolled out" in action.message
+    broadcast.flush()
+    broadcast.close_connections()
 
 
 def test_it_fails_with_kubectls_message_on_timeout(kube, alice):
