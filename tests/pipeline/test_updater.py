@@ -17,9 +17,9 @@ from kubernetes import client
 from registry_fixtures import PASSWORD, USER
 
 from cdportal.adapters import updater
+from cdportal.live import broadcast
 from cdportal.pipeline import updater_actions
 from cdportal.pipeline.actions import ActionRefused
-from cdportal.live import broadcast
 from cdportal.pipeline.models import Action
 
 pytest_plugins = ["registry_fixtures"]
