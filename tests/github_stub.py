@@ -62,6 +62,23 @@ def example_for(name: str, api: str, repo: str) -> Any:
     return json.loads(text)["body"]
 
 
+def serve_repository(httpserver, settings, repo: str) -> str:
+    """Point cdportal at the stand-in and serve `repo`'s documented repository and branch
+    examples (default branch main). Returns the API root."""
+    api = httpserver.url_for("").rstrip("/")
+    settings.GITHUB_API_URL = api
+    settings.GITHUB_TOKEN = "test-token"
+    settings.GITHUB_PAUSE = False
+    settings.GITHUB_BUILD_WORKFLOW = "binaries-release.yaml"
+    settings.GITHUB_RELEASE_WORKFLOW = "release-please.yaml"
+    path = f"/repos/{repo}"
+    # The repository example's default branch is master; the branch example is main.
+    httpserver.expect_request(path, method="GET").respond_with_json(
+        {**example_for("repo", api, repo), "default_branch": "main"})
+    httpserver.expect_request(f"{path}/branches/main", method="GET").respond_with_json(example_for("branch", api, repo))
+    return api
+
+
 class GitHubStub:
     def __init__(self, server: HTTPServer, *, prefix: str = ""):
         self.server = server

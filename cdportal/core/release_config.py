@@ -358,10 +358,8 @@ def _check_options(options: dict, prefix: str, file: str, *, top_level: bool) ->
 
 
 def _check_sections(value: Any, where: str, file: str) -> None:
-    if value is None:
+    if not _is_array(value, where, file):
         return
-    if not isinstance(value, list):
-        raise ConfigError(file, where, f"must be an array, not {_js_type(value)}")
     for i, item in enumerate(value):
         at = f"{where}[{i}]"
         if not isinstance(item, dict):
@@ -376,11 +374,18 @@ def _check_sections(value: Any, where: str, file: str) -> None:
             raise ConfigError(file, f"{at}.scope", f"must be a string, not {_js_type(item['scope'])}")
 
 
-def _check_extra_files(value: Any, where: str, file: str) -> None:
+def _is_array(value: Any, where: str, file: str) -> bool:
+    """False when the option is absent; raises when it is there but not an array."""
     if value is None:
-        return
+        return False
     if not isinstance(value, list):
         raise ConfigError(file, where, f"must be an array, not {_js_type(value)}")
+    return True
+
+
+def _check_extra_files(value: Any, where: str, file: str) -> None:
+    if not _is_array(value, where, file):
+        return
     for i, item in enumerate(value):
         at = f"{where}[{i}]"
         if isinstance(item, str):
@@ -402,20 +407,16 @@ def _check_extra_files(value: Any, where: str, file: str) -> None:
 
 
 def _check_string_list(value: Any, where: str, file: str) -> None:
-    if value is None:
+    if not _is_array(value, where, file):
         return
-    if not isinstance(value, list):
-        raise ConfigError(file, where, f"must be an array, not {_js_type(value)}")
     for i, item in enumerate(value):
         if not isinstance(item, str):
             raise ConfigError(file, f"{where}[{i}]", f"must be a string, not {_js_type(item)}")
 
 
 def _check_plugins(value: Any, where: str, file: str) -> None:
-    if value is None:
+    if not _is_array(value, where, file):
         return
-    if not isinstance(value, list):
-        raise ConfigError(file, where, f"must be an array, not {_js_type(value)}")
     for i, item in enumerate(value):
         name = item.get("type") if isinstance(item, dict) else item
         if not isinstance(name, str) or name not in PLUGIN_TYPES:

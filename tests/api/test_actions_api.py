@@ -7,7 +7,7 @@ import json
 
 import pytest
 from django.test import Client
-from github_stub import EXAMPLE_HEAD, EXAMPLE_TAG_OBJECT, example_for
+from github_stub import EXAMPLE_HEAD, EXAMPLE_TAG_OBJECT, serve_repository
 from helpers import REPO, at
 
 from cdportal.api.models import ApiToken
@@ -22,24 +22,12 @@ TAGS = f"/api/repositories/{REPO}/tags"
 RELEASE_PLEASE = f"/api/repositories/{REPO}/release-please/dispatch"
 
 
-def example(name: str, api: str) -> dict:
-    return example_for(name, api, REPO)
-
-
 @pytest.fixture
 def github(httpserver, settings):
     """GitHub for one repository: its documented examples for the reads, hand-written bodies shaped
     like the documented ones for the writes."""
-    api = httpserver.url_for("").rstrip("/")
-    settings.GITHUB_API_URL = api
-    settings.GITHUB_TOKEN = "test-token"
-    settings.GITHUB_PAUSE = False
-    settings.GITHUB_BUILD_WORKFLOW = "binaries-release.yaml"
-    settings.GITHUB_RELEASE_WORKFLOW = "release-please.yaml"
+    serve_repository(httpserver, settings, REPO)
     repo = f"/repos/{REPO}"
-    # The repository example's default branch is master; the branch example is main.
-    httpserver.expect_request(repo, method="GET").respond_with_json({**example("repo", api), "default_branch": "main"})
-    httpserver.expect_request(f"{repo}/branches/main", method="GET").respond_with_json(example("branch", api))
     httpserver.expect_request(f"{repo}/git/tags", method="POST").respond_with_json(
         {"tag": "v0.3.0", "sha": TAG_OBJECT, "url": httpserver.url_for(f"{repo}/git/tags/{TAG_OBJECT}"),
          "message": "Release v0.3.0", "object": {"type": "commit", "sha": HEAD}}, status=201)

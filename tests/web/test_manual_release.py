@@ -8,7 +8,7 @@ import re
 
 import pytest
 from django.test import Client
-from github_stub import EXAMPLE_HEAD, EXAMPLE_TAG_OBJECT, example_for
+from github_stub import EXAMPLE_HEAD, EXAMPLE_TAG_OBJECT, serve_repository
 from helpers import REPO, at
 
 from cdportal.pipeline.ingest import ingest
@@ -21,24 +21,11 @@ TAG_OBJECT = EXAMPLE_TAG_OBJECT
 PAGE = f"/repositories/{REPO}/tag/"
 
 
-def example(name: str, api: str) -> dict:
-    return example_for(name, api, REPO)
-
-
 @pytest.fixture
 def github(httpserver, settings):
     """GitHub for one repository: its documented examples for the reads, hand-written bodies shaped
     like the documented ones for the writes."""
-    api = httpserver.url_for("").rstrip("/")
-    settings.GITHUB_API_URL = api
-    settings.GITHUB_TOKEN = "test-token"
-    settings.GITHUB_PAUSE = False
-    settings.GITHUB_BUILD_WORKFLOW = "binaries-release.yaml"
-    settings.GITHUB_RELEASE_WORKFLOW = "release-please.yaml"
-    repo = f"/repos/{REPO}"
-    # The repository example's default branch is master; the branch example is main.
-    httpserver.expect_request(repo, method="GET").respond_with_json({**example("repo", api), "default_branch": "main"})
-    httpserver.expect_request(f"{repo}/branches/main", method="GET").respond_with_json(example("branch", api))
+    serve_repository(httpserver, settings, REPO)
     return httpserver
 
 
