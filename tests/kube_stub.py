@@ -1,6 +1,13 @@
 """A Kubernetes API emulator for the official client: kmock (pinned) in its own thread and loop,
 with the few behaviours the tests need added (list resourceVersions, watches that resume after a
-resourceVersion, 410 Gone for expired ones). See ../shared/guide/testing.md §2."""
+resourceVersion, 410 Gone for expired ones, optimistic concurrency on writes, pod logs).
+See ../shared/guide/testing.md §2.
+
+kmock merges patches but keeps no resourceVersions; the emulator adds what the API server does
+with them: a write whose `metadata.resourceVersion` differs from the stored one is answered
+409 Conflict, an accepted one gets the next resourceVersion. Checking and applying happen under
+one lock, so two clients patching at once from the same read get one 200 and one 409, as they
+would from etcd's compare-and-swap. Every write body is recorded (`patches`, `content_types`)."""
 
 from __future__ import annotations
 
@@ -12,6 +19,8 @@ from pathlib import Path
 
 import kmock
 import yaml
+from kmock._internal.enums import action as kaction
+from kmock._internal.k8s import KubernetesObjectConflictError
 from kubernetes import client
 
 FIXTURES = Path(__file__).parent / "fixtures" / "argocd"
@@ -32,6 +41,9 @@ class Emulator(kmock.KubernetesEmulator):
         # kmock has no pod logs: serve GET …/pods/{name}/log (and ?follow=true as a chunked
         # stream that stays open and carries the lines pushed later, like the kubelet does).
         self.pod_logs: dict[tuple[str, str], list[str]] = {}
+        self.patches: list[dict] = []  # every write body, in the order received
+        self.content_types: list[str | None] = []
+        self.writes = asyncio.Lock()  # compare-and-swap: check the precondition and apply as one
         self.log_requests: list[dict] = []
         self.log_followers = 0  # follow streams currently open
         self.log_pushed: asyncio.Condition | None = None
@@ -78,6 +90,30 @@ class Emulator(kmock.KubernetesEmulator):
         return d
 
     async def _handle(self, request):
+        if request.resource is not None and request.action == kaction.UPDATE and request.name:
+            async with self.writes:
+                self._precondition(request)
+                return await self._write(request)
+        return await super()._handle(request)
+
+    def _precondition(self, request) -> None:
+        """409 for a stale `metadata.resourceVersion`; otherwise the write gets the next one."""
+        self.patches.append(copy.deepcopy(request.data))
+        self.content_types.append(request.headers.get("Content-Type"))
+        key = (request.resource, request.namespace, request.name)
+        stored = self._objects[key].raw if key in self._objects else {}
+        current = _rv(stored)
+        sent = ((request.data or {}).get("metadata") or {}).get("resourceVersion")
+        if sent and int(sent) != current:
+            raise KubernetesObjectConflictError(
+                reason="Conflict",
+                message=f"Operation cannot be fulfilled on {request.resource.plural} \"{request.name}\": "
+                        "the object has been modified; please apply your changes to the latest version "
+                        "and try again")
+        if isinstance(request.data, dict):
+            request.data.setdefault("metadata", {})["resourceVersion"] = str(current + 1)
+
+    async def _write(self, request):
         # A real API server bumps metadata.generation when a workload's spec changes (not on
         # /status): `kubectl rollout status` — and core.argo.rollout_complete — rely on it.
         data = request.data
@@ -156,7 +192,15 @@ class Kube:
         """A change as the API server records it: merge-patched, with a newer resourceVersion."""
         body = copy.deepcopy(body)
         body.setdefault("metadata", {})["resourceVersion"] = str(resource_version)
-        self.api.patch_namespaced_custom_object(*APPS[:2], namespace, APPS[2], name, body)
+        resource = "/".join(APPS)
+
+        async def apply():
+            async with self.k.writes:
+                obj = self.k.objects[resource, namespace, name]
+                obj.patch(body)
+                await self.k._buses[kmock.resource(*APPS)].put({"type": "MODIFIED", "object": obj.raw})
+
+        asyncio.run_coroutine_threadsafe(apply(), self.loop).result(5)
 
     def seed_pod(self, namespace: str, name: str, labels: dict, log: list[str] = ()) -> None:
         """A running pod, and the lines its container has logged so far."""

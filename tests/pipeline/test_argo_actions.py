@@ -1,22 +1,18 @@
 """Force sync, hard refresh and terminate against the Kubernetes API emulator, over real HTTP.
 
-kmock merges patches but keeps no resourceVersions; the emulator below adds what the API
-server does with them: a merge patch whose `metadata.resourceVersion` differs from the stored
-one is answered 409 Conflict, an accepted one gets the next resourceVersion. It also records
-every patch body it received, and can let "someone else" change an object right after it was
-read (the race two operators clicking at once run into).
+The emulator (tests/kube_stub.py) answers a stale resourceVersion with 409 and records every
+patch body; the one below can also let "someone else" change an object right after it was read
+(the race two operators clicking at once run into).
 """
 
 from __future__ import annotations
 
-import copy
 import json
 import threading
 
 import kube_stub
 import pytest
 from kmock._internal.enums import action as kaction
-from kmock._internal.k8s import KubernetesObjectConflictError
 from kube_stub import Kube, load
 
 from cdportal.core import argo
@@ -25,25 +21,15 @@ from cdportal.pipeline.actions import ActionRefused
 from cdportal.pipeline.models import Action, Application
 
 
-class PreconditionEmulator(kube_stub.Emulator):
+class RacingEmulator(kube_stub.Emulator):
+    """Lets "someone else" change an object right after it was read (`race`)."""
+
     async def _handle(self, request):
-        key = (request.resource, request.namespace, request.name)
-        if request.resource is not None and request.action == kaction.UPDATE and request.name:
-            self.patches = [*getattr(self, "patches", []), copy.deepcopy(request.data)]
-            self.content_types = [*getattr(self, "content_types", []), request.headers.get("Content-Type")]
-            stored = self._objects[key].raw if key in self._objects else {}
-            current = int(stored.get("metadata", {}).get("resourceVersion") or 0)
-            sent = (request.data.get("metadata") or {}).get("resourceVersion")
-            if sent and int(sent) != current:
-                raise KubernetesObjectConflictError(
-                    reason="Conflict",
-                    message="Operation cannot be fulfilled on applications.argoproj.io: "
-                            "the object has been modified; please apply your changes to the latest version")
-            request.data.setdefault("metadata", {})["resourceVersion"] = str(current + 1)
         response = await super()._handle(request)
         race = getattr(self, "race", None)
         if race and request.action == kaction.FETCH and request.name:
             self.race = None  # someone else's change lands right after this read
+            key = (request.resource, request.namespace, request.name)
             current = int(self._objects[key].raw["metadata"]["resourceVersion"])
             self._objects[key].patch({**race, "metadata": {"resourceVersion": str(current + 1)}})
         return response
@@ -51,7 +37,7 @@ class PreconditionEmulator(kube_stub.Emulator):
 
 @pytest.fixture
 def kube(monkeypatch):
-    monkeypatch.setattr(kube_stub, "Emulator", PreconditionEmulator)
+    monkeypatch.setattr(kube_stub, "Emulator", RacingEmulator)
     k = Kube()
     k.seed(load("01"))   # argocd/controller @48213377, no operation
     k.seed(load("06"))   # argocd/api-gateway @48214251, a sync Running
