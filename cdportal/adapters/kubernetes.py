@@ -22,7 +22,6 @@ Reference: https://kubernetes.io/docs/reference/using-api/api-concepts/#efficien
 from __future__ import annotations
 
 import json
-
 import logging
 import os
 import threading
@@ -35,6 +34,7 @@ from kubernetes import client, config, watch
 from kubernetes.client.exceptions import ApiException
 from kubernetes.config.config_exception import ConfigException
 
+from cdportal.adapters import updater
 from cdportal.adapters.argocd import application_event, images_updated_events
 from cdportal.adapters.errors import AdapterError
 from cdportal.adapters.sinks import EventSink
@@ -42,7 +42,7 @@ from cdportal.core.events import InvalidEvent
 
 log = logging.getLogger(__name__)
 
-__all__ = ["ApplicationWatcher", "Gone", "kube_client"]
+__all__ = ["ApplicationWatcher", "Gone", "UpdaterDeploymentWatcher", "UpdaterEventWatcher", "kube_client"]
 
 GROUP, VERSION, PLURAL = "argoproj.io", "v1alpha1", "applications"
 GONE = 410
@@ -75,6 +75,8 @@ class ApplicationWatcher:
     ``step(namespace)`` does one unit of work (a list, or one watch connection until it ends)
     and is what tests drive; ``run(stop)`` loops over it, with backoff, until ``stop`` is set.
     """
+
+    what = "Applications"  # for messages
 
     def __init__(
         self,
@@ -169,7 +171,7 @@ class ApplicationWatcher:
         except urllib3.exceptions.ReadTimeoutError:
             pass  # a quiet stream outlived the read timeout: reconnect, nothing is lost
         except (urllib3.exceptions.HTTPError, OSError) as e:
-            raise AdapterError(f"watch of Applications in {namespace} broke: {type(e).__name__}") from None
+            raise AdapterError(f"watch of {self.what} in {namespace} broke: {type(e).__name__}") from None
         except ApiException as e:
             raise self._error(e, namespace) from None
         finally:
@@ -190,7 +192,7 @@ class ApplicationWatcher:
             # The client raises on ERROR itself; a stream that hands one over is handled alike.
             if obj.get("code") == GONE:
                 raise Gone()
-            raise AdapterError(f"watch of Applications in {namespace}: {obj.get('message', 'error')}")
+            raise AdapterError(f"watch of {self.what} in {namespace}: {obj.get('message', 'error')}")
         # DELETED: the event vocabulary has no deletion yet; BOOKMARK: only the resourceVersion.
         if resource_version:
             self.resource_versions[namespace] = resource_version
@@ -214,13 +216,12 @@ class ApplicationWatcher:
         except urllib3.exceptions.HTTPError as e:
             raise AdapterError(f"Kubernetes API unreachable: {type(e).__name__}") from None
 
-    @staticmethod
-    def _error(e: ApiException, namespace: str) -> Exception:
+    def _error(self, e: ApiException, namespace: str) -> Exception:
         if e.status == GONE:
             return Gone()
         permanent = e.status in (401, 403, 404)
         return AdapterError(
-            f"Kubernetes API answered {e.status} {e.reason} for Applications in {namespace}", permanent=permanent
+            f"Kubernetes API answered {e.status} {e.reason} for {self.what} in {namespace}", permanent=permanent
         )
 
     # -- the loop ---------------------------------------------------------------------------
@@ -267,6 +268,8 @@ class UpdaterEventWatcher(ApplicationWatcher):
     watched like the Applications. Reference: argocd-image-updater pkg/kube/kubernetes.go
     CreateApplicationEvent; disabled when the updater runs with kube.events=false."""
 
+    what = "ImagesUpdated Events"
+
     def __init__(self, api_client: client.ApiClient, namespaces: Iterable[str], **kwargs):
         super().__init__(api_client, namespaces, **kwargs)
         self.core = client.CoreV1Api(api_client)
@@ -288,3 +291,51 @@ class UpdaterEventWatcher(ApplicationWatcher):
         for event in events:
             self.sink.emit(event)
         return len(events)
+
+
+class UpdaterDeploymentWatcher(ApplicationWatcher):
+    """The Image Updater's own Deployment, listed and watched like the Applications: its version,
+    replicas and rollout reach the updater page live, and a restart on-call asked for is finished
+    when its rollout completes (ingestion settles the Action; see pipeline.updater_actions).
+
+    Which Deployment: the configured `name`, else the one `adapters.updater.find` follows the
+    updater's pods to (found again at every list, so an install that appears later is picked up).
+    Every other Deployment of the namespace is ignored."""
+
+    what = "Deployments"
+
+    def __init__(self, api_client: client.ApiClient, namespace: str, *, name: str | None = None, **kwargs):
+        super().__init__(api_client, [namespace], **kwargs)
+        self.api_client = api_client
+        self.apps = client.AppsV1Api(api_client)
+        self.configured_name = name
+        self.name = name
+
+    def list(self, namespace: str) -> int:
+        if not self.configured_name:
+            try:
+                found = updater.find(self.api_client, namespace)
+            except AdapterError as e:
+                raise AdapterError(f"looking for the Image Updater in {namespace}: {e}") from None
+            self.name = (found or {}).get("metadata", {}).get("name")
+        return super().list(namespace)
+
+    def _lister(self, namespace: str):
+        return self._list_deployments, (namespace,), {}
+
+    def _list_deployments(self, namespace: str, **kwargs):
+        if kwargs.get("watch"):
+            return self.apps.list_namespaced_deployment(namespace, **kwargs)
+        response = self.apps.list_namespaced_deployment(namespace, _preload_content=False, **kwargs)
+        return json.loads(response.data)
+
+    def _emit(self, obj: dict) -> int:
+        if (obj.get("metadata") or {}).get("name") != self.name:
+            return 0
+        try:
+            event = updater.deployment_event(obj, observed_at=datetime.now(UTC))
+        except InvalidEvent as e:
+            log.warning("skipping the Image Updater Deployment %s: %s", self.name, e)
+            return 0
+        self.sink.emit(event)
+        return 1

@@ -26,6 +26,7 @@ from urllib3.exceptions import HTTPError
 from cdportal.adapters.errors import AdapterError
 from cdportal.adapters.registry import Credentials, RegistryClient, RegistryError
 from cdportal.core import argo
+from cdportal.core.events import parse_event
 
 STRATEGIC_MERGE = "application/strategic-merge-patch+json"
 CHECK_REPOSITORY = "cdportal/credentials-check"
@@ -92,7 +93,7 @@ def status(deployment: dict) -> dict:
         "namespace": meta.get("namespace", ""),
         "image": image,
         "version": image_version(image),
-        "replicas_desired": spec.get("replicas", 1),
+        "replicas_desired": spec.get("replicas", 1) if spec.get("replicas") is not None else 1,
         "replicas_ready": state.get("readyReplicas", 0),
         "replicas_updated": state.get("updatedReplicas", 0),
         "replicas_available": state.get("availableReplicas", 0),
@@ -101,6 +102,26 @@ def status(deployment: dict) -> dict:
         "rollout_complete": done,
         "rollout_message": message,
     }
+
+
+def deployment_event(deployment: dict, *, observed_at: datetime) -> dict:
+    """The ``updater_deployment`` event for the updater's Deployment as the API returned it:
+    one per resourceVersion, so the list and the watch seeing the same object record it once."""
+    meta = deployment.get("metadata") or {}
+    fields = status(deployment)
+    event = {
+        "kind": "updater_deployment",
+        "source": "kubernetes",
+        "source_id": f"{meta.get('namespace', '')}/{meta.get('name', '')}@{meta.get('resourceVersion', '')}",
+        "occurred_at": observed_at.isoformat(),
+        **{key: fields[key] for key in EVENT_FIELDS},
+    }
+    event["rollout_message"] = event["rollout_message"][:20_000]
+    return parse_event(event).model_dump(mode="json")
+
+
+EVENT_FIELDS = ("namespace", "name", "image", "version", "replicas_desired", "replicas_updated", "replicas_ready",
+                "replicas_available", "paused", "restarted_at", "rollout_complete", "rollout_message")
 
 
 # --- restart and follow --------------------------------------------------------------------------

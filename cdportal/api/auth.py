@@ -8,7 +8,6 @@ from ninja.security import HttpBearer, SessionAuth
 
 from cdportal.api.models import ApiToken, hash_token
 
-
 LAST_USED_PRECISION = timedelta(minutes=1)
 
 

@@ -46,7 +46,9 @@ def status(request):
         return Status(503, {"detail": str(e)})
     if deployment is None:
         return Status(404, {"detail": "no Image Updater Deployment found"})
-    return updater.status(deployment)
+    observed = updater.status(deployment)
+    updater_actions.settle_restarts(observed)  # a restart nobody follows any more ends here
+    return observed
 
 
 @router.post("/restart", response={202: ActionOut, 400: ErrorOut, 403: ErrorOut, 404: ErrorOut, 503: ErrorOut})

@@ -200,9 +200,15 @@ def _rfc3339(moment: datetime) -> str:
     return f"{text}{sign}{minutes // 60:02d}:{minutes % 60:02d}"
 
 
+def restart_stamp(now: datetime) -> str:
+    """The restartedAt value a restart at `now` writes (whole seconds: two restarts within the
+    same second are one rollout, as with kubectl)."""
+    return _rfc3339(now)
+
+
 def restart_patch(now: datetime) -> dict:
     """What `kubectl rollout restart` sends (strategic merge patch on the Deployment)."""
-    annotations = {RESTARTED_AT_ANNOTATION: _rfc3339(now)}
+    annotations = {RESTARTED_AT_ANNOTATION: restart_stamp(now)}
     return {"spec": {"template": {"metadata": {"annotations": annotations}}}}
 
 
@@ -244,6 +250,35 @@ def rollout_complete(deployment: dict) -> tuple[bool, str]:
     if available < updated:
         return False, f"{prefix}{available} of {updated} updated replicas are available..."
     return True, f'deployment "{name}" successfully rolled out'
+
+
+def _instant(value: str) -> datetime | None:
+    try:
+        moment = datetime.fromisoformat(value.strip())
+    except (AttributeError, ValueError):
+        return None
+    return moment if moment.tzinfo is not None else None
+
+
+def restart_outcome(
+    requested: str, *, restarted_at: str, complete: bool, message: str, overdue: bool
+) -> tuple[bool, str] | None:
+    """How a restart that set restartedAt=`requested` ended, from the Deployment as observed:
+    (True, message) once a rollout of that restart — or of a later one — is complete; (False,
+    message) past the progress deadline, or when `overdue` (the follow-up time ran out); None
+    while it is still under way. The times are compared as instants: kubectl writes local time
+    with its offset, cdportal writes UTC."""
+    asked, seen = _instant(requested), _instant(restarted_at)
+    ours = asked is not None and seen is not None and seen >= asked
+    if ours and complete:
+        later = f" (a later restart at {restarted_at} included it)" if seen != asked else ""
+        return True, message + later
+    if ours and "exceeded its progress deadline" in message:
+        return False, message
+    if overdue:
+        seen = message if ours else f"the Deployment does not show this restart (restartedAt {restarted_at or 'unset'})"
+        return False, f"timed out waiting for the condition: {seen}"
+    return None
 
 
 # --- finding the image updater ----------------------------------------------------------------

@@ -236,6 +236,30 @@ class ApplicationObserved(_Event):
         return f"{self.name}: {self.sync_status}/{self.health_status}{phase}"
 
 
+class UpdaterDeploymentObserved(_Event):
+    """A snapshot of the Image Updater's own Deployment: its version, replicas and rollout
+    (the restart on-call asks for is done when `rollout_complete` turns true)."""
+
+    kind: Literal["updater_deployment"] = "updater_deployment"
+    namespace: K8sName
+    name: K8sName
+    image: Annotated[str, StringConstraints(max_length=500)] = ""
+    version: Annotated[str, StringConstraints(max_length=128)] = ""
+    replicas_desired: Annotated[int, Field(ge=0)] = 1
+    replicas_updated: Annotated[int, Field(ge=0)] = 0
+    replicas_ready: Annotated[int, Field(ge=0)] = 0
+    replicas_available: Annotated[int, Field(ge=0)] = 0
+    paused: bool = False
+    # kubectl.kubernetes.io/restartedAt of the pod template (RFC 3339), '' before any restart.
+    restarted_at: Annotated[str, StringConstraints(max_length=64)] = ""
+    rollout_complete: bool = False
+    rollout_message: Text = ""
+
+    def describe(self) -> str:
+        state = "rolled out" if self.rollout_complete else "rolling out"
+        return f"Image Updater {self.name} {self.version or '?'}: {self.replicas_ready}/{self.replicas_desired} ready, {state}"
+
+
 class PlannedCommit(BaseModel):
     model_config = ConfigDict(extra="forbid", frozen=True)
 
@@ -292,11 +316,13 @@ Event = Annotated[
         ImagePushed,
         UpdaterDetected,
         ApplicationObserved,
+        UpdaterDeploymentObserved,
         ReleasePlanned,
     ],
     Field(discriminator="kind"),
 ]
-EVENT_KINDS = ("commit", "release_pr", "release", "build", "image_push", "updater", "application", "release_plan")
+EVENT_KINDS = ("commit", "release_pr", "release", "build", "image_push", "updater", "application",
+               "updater_deployment", "release_plan")
 
 _adapter: TypeAdapter[Event] = TypeAdapter(Event)
 
@@ -354,6 +380,7 @@ __all__ = [
     "ReleasePlanned",
     "ReleasePullRequest",
     "UpdaterDetected",
+    "UpdaterDeploymentObserved",
     "event_from_json",
     "parse_event",
     "split_image_reference",

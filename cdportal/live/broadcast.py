@@ -28,11 +28,12 @@ from django.db import close_old_connections, connections
 from django.template.loader import render_to_string
 
 from cdportal.pipeline import queries
-from cdportal.pipeline.models import Application, Component
+from cdportal.pipeline.models import Application, Component, UpdaterDeployment
 
 log = logging.getLogger(__name__)
 
 OVERVIEW = "overview"
+UPDATER = "updater"  # the Image Updater page
 MESSAGE_TYPE = "live.fragments"  # handled by LiveConsumer.live_fragments
 
 
@@ -146,7 +147,16 @@ def render_fragments(changes) -> Fragments:
             fragments[application_group(app.pk)][f"app-{app.pk}-{part}"] = _partial(
                 "web/application.html", f"app-{part}", context
             )
+    for row in UpdaterDeployment.objects.filter(pk__in=changes.updaters):
+        fragments[UPDATER]["updater-status"] = _partial("web/updater.html", "updater-status", updater_context(row))
     return dict(fragments)
+
+
+def updater_context(row) -> dict:
+    """The updater status partial's context from what the watcher recorded."""
+    from cdportal.pipeline.updater_actions import latest_restart
+
+    return {"status": row, "last_restart": latest_restart(row.namespace, row.name)}
 
 
 def _partial(template: str, partial: str, context: dict) -> str:
@@ -223,9 +233,6 @@ _server_loop: asyncio.AbstractEventLoop | None = None
 _loop_publisher = _LoopPublisher()
 _thread_publisher = _ThreadPublisher()
 atexit.register(flush, 5.0)
-
-
-UPDATER = "updater"
 
 
 def publish_fragment(group: str, dom_id: str, html: str) -> None:

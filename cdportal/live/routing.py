@@ -3,7 +3,6 @@ from django.urls import path
 from cdportal.live.consumers import LiveConsumer
 from cdportal.live.logs import UpdaterLogConsumer
 
-
 websocket_urlpatterns = [
     path("ws/live/overview/", LiveConsumer.as_asgi(), name="overview"),
     path("ws/live/releases/<int:release>/", LiveConsumer.as_asgi(), name="release"),

@@ -20,9 +20,9 @@ from django.db.models import Q
 
 from cdportal.core import events as ev
 from cdportal.core.conventional import Commit as RawCommit
-from cdportal.core.parsing import parse_commit
 from cdportal.core.events import InvalidEvent, parse_event, split_image_reference, version_of_tag
 from cdportal.core.image_list import tag_parameter, tracked_images
+from cdportal.core.parsing import parse_commit
 from cdportal.core.stages import Stage
 from cdportal.pipeline.models import (
     Application,
@@ -36,6 +36,7 @@ from cdportal.pipeline.models import (
     Release,
     Repository,
     Rollout,
+    UpdaterDeployment,
 )
 
 log = logging.getLogger(__name__)
@@ -54,16 +55,19 @@ class Changes:
     components: set[int] = field(default_factory=set)
     applications: set[int] = field(default_factory=set)
     images: set[int] = field(default_factory=set)
+    updaters: set[int] = field(default_factory=set)  # UpdaterDeployment rows
     events: list[int] = field(default_factory=list)
 
     def __bool__(self) -> bool:
-        return bool(self.releases or self.components or self.applications or self.images or self.events)
+        return bool(self.releases or self.components or self.applications or self.images or self.updaters
+                    or self.events)
 
     def merge(self, other: Changes) -> None:
         self.releases |= other.releases
         self.components |= other.components
         self.applications |= other.applications
         self.images |= other.images
+        self.updaters |= other.updaters
         self.events.extend(other.events)
 
 
@@ -510,6 +514,23 @@ def _on_release_plan(event: ev.ReleasePlanned, changes: Changes) -> PipelineEven
     return _row(event, repository=repo, release=pending)
 
 
+def _on_updater_deployment(event: ev.UpdaterDeploymentObserved, changes: Changes) -> PipelineEvent:
+    from cdportal.pipeline.updater_actions import settle_restarts  # it imports the live layer
+
+    row, created = UpdaterDeployment.objects.get_or_create(namespace=event.namespace, name=event.name)
+    if not created and row.observed_at > event.occurred_at:
+        return _row(event)  # an older snapshot arriving late: recorded, not applied
+    for key in ("image", "version", "replicas_desired", "replicas_updated", "replicas_ready",
+                "replicas_available", "paused", "restarted_at", "rollout_complete", "rollout_message"):
+        setattr(row, key, getattr(event, key))
+    row.observed_at = event.occurred_at
+    row.save()
+    # A restart on-call asked for is done when this rollout says so, whoever follows it.
+    settle_restarts(row, now=event.occurred_at)
+    changes.updaters.add(row.pk)
+    return _row(event)
+
+
 HANDLERS = {
     "commit": _on_commit,
     "release_pr": _on_release_pr,
@@ -518,5 +539,6 @@ HANDLERS = {
     "image_push": _on_image_push,
     "updater": _on_updater,
     "application": _on_application,
+    "updater_deployment": _on_updater_deployment,
     "release_plan": _on_release_plan,
 }

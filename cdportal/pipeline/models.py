@@ -255,6 +255,36 @@ class Application(models.Model):
         return f"{self.namespace}/{self.name}"
 
 
+class UpdaterDeployment(models.Model):
+    """The Argo CD Image Updater's own Deployment, as last observed (by the watcher)."""
+
+    namespace = models.CharField(max_length=253)
+    name = models.CharField(max_length=253)
+    image = models.CharField(max_length=500, blank=True)
+    version = models.CharField(max_length=128, blank=True)
+    replicas_desired = models.PositiveIntegerField(default=1)
+    replicas_updated = models.PositiveIntegerField(default=0)
+    replicas_ready = models.PositiveIntegerField(default=0)
+    replicas_available = models.PositiveIntegerField(default=0)
+    paused = models.BooleanField(default=False)
+    restarted_at = models.CharField(max_length=64, blank=True)
+    rollout_complete = models.BooleanField(default=False)
+    rollout_message = models.TextField(blank=True)
+    observed_at = models.DateTimeField(default=timezone.now)
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(fields=["namespace", "name"], name="updater_deployment_unique_name"),
+        ]
+
+    def __str__(self) -> str:
+        return self.key
+
+    @property
+    def key(self) -> str:
+        return f"{self.namespace}/{self.name}"
+
+
 class DeployedTag(models.Model):
     """The history of tags an application ran (one row each time its running tag changed)."""
 
@@ -383,10 +413,17 @@ class Action(models.Model):
         return f"{self.get_kind_display()} {self.target} by {self.by_name}"
 
     def finish(self, *, error: str = "", message: str = "") -> Action:
-        self.status = self.Status.FAILED if error else self.Status.SUCCEEDED
-        self.message = error or message
-        self.finished_at = timezone.now()
-        self.save(update_fields=["status", "message", "finished_at"])
+        """Record the outcome — once. Whoever finishes first wins (the request, a background
+        follower, the watcher settling a restart); a later call leaves the row as it is and
+        returns it as stored."""
+        status = self.Status.FAILED if error else self.Status.SUCCEEDED
+        finished_at = timezone.now()
+        done = Action.objects.filter(pk=self.pk, finished_at__isnull=True).update(
+            status=status, message=error or message, finished_at=finished_at)
+        if done:
+            self.status, self.message, self.finished_at = status, error or message, finished_at
+        else:
+            self.refresh_from_db(fields=["status", "message", "finished_at"])
         return self
 
 

@@ -7,6 +7,8 @@ from __future__ import annotations
 
 import logging
 import threading
+from collections.abc import Mapping
+from datetime import datetime, timedelta
 
 from django.conf import settings
 from django.db import connection
@@ -16,6 +18,7 @@ from django.utils import timezone
 from cdportal.adapters import updater
 from cdportal.adapters.errors import AdapterError
 from cdportal.adapters.kubernetes import kube_client
+from cdportal.core import argo
 from cdportal.live import broadcast
 from cdportal.pipeline.actions import ActionRefused, Pending, perform
 from cdportal.pipeline.models import Action
@@ -55,7 +58,8 @@ def describe_restart(deployment: dict) -> str:
 def push_status(deployment: dict | None, *, action: Action | None = None, message: str = "") -> None:
     """The viewer-neutral status partial, to every open updater page."""
     html = render_to_string("web/updater.html#updater-status", {
-        "status": updater.status(deployment) if deployment else None, "action": action,
+        "status": updater.status(deployment) if deployment else None,
+        "last_restart": action or (latest_restart(*_key(deployment)) if deployment else None),
         "progress": message, "oob": True,
     })
     broadcast.publish_fragment(broadcast.UPDATER, "updater-status", html)
@@ -82,28 +86,27 @@ def restart_updater(*, by, idempotency_key: str = "", api_client=None, timeout: 
         raise ActionRefused(f"no argocd-image-updater Deployment in namespace {namespace()}", status=404)
     meta = deployment["metadata"]
     target = f"{meta['namespace']}/{meta['name']}"
-    holder: dict = {}
+    now = timezone.now()
+    stamp = argo.restart_stamp(now)
 
     def follow() -> str:
         done, message, _ = updater.wait_for_rollout(
             api, meta["namespace"], meta["name"], timeout=timeout if timeout is not None else rollout_timeout(),
             poll=poll, on_progress=lambda d, m: push_status(d, message=m),
         )
-        holder["message"] = message
         if not done:
             raise AdapterError(message)
         return message
 
     def call() -> str:
-        restarted = updater.restart(api, deployment, timezone.now())
-        at = restarted["spec"]["template"]["metadata"]["annotations"][updater.argo.RESTARTED_AT_ANNOTATION]
-        push_status(restarted, message=f"restart requested at {at}")
+        restarted = updater.restart(api, deployment, now)
+        push_status(restarted, message=f"restart requested at {stamp}")
         if not wait:
-            return Pending(f"restart requested at {at}; following the rollout")
+            return Pending(f"restart requested at {stamp}; following the rollout")
         return follow()
 
     action = perform(kind=Action.Kind.RESTART_UPDATER, target=target, by=by, permission=PERMISSION,
-                     parameters={"namespace": meta["namespace"], "deployment": meta["name"]},
+                     parameters={"namespace": meta["namespace"], "deployment": meta["name"], "restarted_at": stamp},
                      call=call, idempotency_key=idempotency_key)
     if not wait and action.status == Action.Status.RUNNING and action.finished_at is None:
         threading.Thread(target=_finish_in_background, args=(action, follow, api, meta),
@@ -131,3 +134,64 @@ def _finish_in_background(action: Action, follow, api, meta) -> None:
         except AdapterError:
             pass
         connection.close()  # this thread's own connection: the thread ends here
+
+
+def settle_restarts(observed: Mapping, *, now: datetime | None = None) -> list[Action]:
+    """Finish the running restarts of the Deployment `observed` describes (updater.status()
+    fields, or an UpdaterDeployment row) that its state decides: done once a rollout of that
+    restart is complete, failed past the progress deadline or UPDATER_ROLLOUT_TIMEOUT after the
+    restart was asked for. The watcher's ingestion, the page and the API call this, so a restart
+    is finished even when the process that started following it is gone."""
+    get = observed.get if isinstance(observed, Mapping) else lambda key: getattr(observed, key)
+    now = now or timezone.now()
+    timeout = timedelta(seconds=rollout_timeout())
+    running = Action.objects.filter(kind=Action.Kind.RESTART_UPDATER, finished_at__isnull=True,
+                                    target=f"{get('namespace')}/{get('name')}")
+    finished = []
+    for action in running:
+        outcome = argo.restart_outcome(
+            action.parameters.get("restarted_at", ""), restarted_at=get("restarted_at") or "",
+            complete=bool(get("rollout_complete")), message=get("rollout_message") or "",
+            overdue=now >= action.started_at + timeout,
+        )
+        if outcome is not None:
+            ok, message = outcome
+            finished.append(action.finish(message=message) if ok else action.finish(error=message))
+    return finished
+
+
+def _key(deployment: dict) -> tuple[str, str]:
+    meta = deployment.get("metadata") or {}
+    return meta.get("namespace", ""), meta.get("name", "")
+
+
+def latest_restart(namespace: str, name: str) -> Action | None:
+    return Action.objects.filter(kind=Action.Kind.RESTART_UPDATER, target=f"{namespace}/{name}").first()
+
+
+def reap_overdue_restarts(api_client=None, *, now: datetime | None = None) -> list[Action]:
+    """Finish the restarts still running past UPDATER_ROLLOUT_TIMEOUT — e.g. the web process
+    that followed one was restarted, and no watcher saw the rollout end: read each Deployment
+    once and settle from what it shows. watch-argocd runs this periodically."""
+    now = now or timezone.now()
+    overdue = Action.objects.filter(kind=Action.Kind.RESTART_UPDATER, finished_at__isnull=True,
+                                    started_at__lte=now - timedelta(seconds=rollout_timeout()))
+    targets = sorted({action.target for action in overdue})
+    if not targets:
+        return []
+    api = api_client or client()
+    finished: list[Action] = []
+    for target in targets:
+        ns, _, name = target.partition("/")
+        try:
+            deployment = updater.read(api, ns, name)
+        except AdapterError as e:
+            if "answered 404" not in str(e):
+                log.warning("cannot settle the restarts of %s: %s", target, e)
+                continue
+            for action in overdue.filter(target=target):
+                finished.append(action.finish(error=f"the Deployment {target} no longer exists"))
+            continue
+        finished += settle_restarts(updater.status(deployment), now=now)
+        push_status(deployment)
+    return finished

@@ -84,8 +84,14 @@ def _page(request, *, status: int = 200, deployment=None, **context):
     problem = ""
     if deployment is None:
         deployment, problem = _current()
+    observed = updater.status(deployment) if deployment else None
+    last_restart = None
+    if observed:
+        # What the cluster shows now may finish a restart nobody is following any more.
+        actions.settle_restarts(observed)
+        last_restart = context.get("action") or actions.latest_restart(observed["namespace"], observed["name"])
     return render(request, "web/updater.html", {
-        "status": updater.status(deployment) if deployment else None, "problem": problem,
+        "status": observed, "problem": problem, "last_restart": last_restart,
         "can_restart": request.user.has_perm(actions.PERMISSION), "roles": roles_of(request.user),
         "credentials_form": CredentialsForm(), **context,
     }, status=status)

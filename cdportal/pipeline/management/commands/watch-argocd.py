@@ -6,21 +6,35 @@ until interrupted, reconnecting from the last resourceVersion and relisting on 4
 client comes from KUBECONFIG/KUBE_CONTEXT, or the pod's service account in a cluster. `--once`
 lists, prints one line per namespace and exits. Exit status: 2 on bad configuration, 1 when a
 namespace could not be listed.
+
+Alongside: the Image Updater's `ImagesUpdated` Events (stage 5) in the same namespaces, its own
+Deployment in UPDATER_NAMESPACE (status, version, restarts' rollouts), and every REAP_INTERVAL
+seconds the restarts nobody finished (see pipeline.updater_actions.reap_overdue_restarts).
 """
 
 from __future__ import annotations
 
+import logging
 import threading
 
 from django.conf import settings
 from django.core.management.base import BaseCommand, CommandError
+from django.db import connection
 
 from cdportal.adapters.errors import AdapterError
-from cdportal.adapters.kubernetes import ApplicationWatcher, Gone, UpdaterEventWatcher, kube_client
+from cdportal.adapters.kubernetes import (
+    ApplicationWatcher,
+    Gone,
+    UpdaterDeploymentWatcher,
+    UpdaterEventWatcher,
+    kube_client,
+)
 from cdportal.adapters.sinks import LocalSink
 from cdportal.live import broadcast
+from cdportal.pipeline import updater_actions
 
 BAD_INPUT = 2
+REAP_INTERVAL = 30.0
 
 
 class Command(BaseCommand):
@@ -40,8 +54,10 @@ class Command(BaseCommand):
         watcher = ApplicationWatcher(api_client, namespaces, sink=LocalSink())
         # The Image Updater's ImagesUpdated Events: stage 5, "seen by the updater".
         updates = UpdaterEventWatcher(api_client, namespaces, sink=LocalSink())
+        deployment = UpdaterDeploymentWatcher(api_client, updater_actions.namespace(),
+                                              name=updater_actions.configured_name(), sink=LocalSink())
         # Each list or watch connection is a batch: push its changes to the browsers now.
-        watcher.on_batch = updates.on_batch = broadcast.flush
+        watcher.on_batch = updates.on_batch = deployment.on_batch = broadcast.flush
         if once:
             failed = []
             for ns in namespaces:
@@ -56,16 +72,37 @@ class Command(BaseCommand):
                 except (AdapterError, Gone) as e:
                     found = f"? ({e})"
                 self.stdout.write(f"{ns}: {count} applications, {found} image updates")
+            try:
+                seen = deployment.list(deployment.namespaces[0])
+                self.stdout.write(f"{deployment.namespaces[0]}: Image Updater "
+                                  + (f"Deployment {deployment.name}" if seen else "not found"))
+            except (AdapterError, Gone) as e:
+                self.stdout.write(f"{deployment.namespaces[0]}: Image Updater: {e}")
             broadcast.flush()
             if failed:
                 raise CommandError(f"listing failed in {', '.join(failed)}", returncode=1)
             return
         stop = threading.Event()
-        events = threading.Thread(target=updates.run, args=(stop,), name="imagesupdated-watch", daemon=True)
-        events.start()
+        helpers = [
+            threading.Thread(target=updates.run, args=(stop,), name="imagesupdated-watch", daemon=True),
+            threading.Thread(target=deployment.run, args=(stop,), name="updater-deployment-watch", daemon=True),
+            threading.Thread(target=self._reap, args=(api_client, stop), name="restart-reaper", daemon=True),
+        ]
+        for thread in helpers:
+            thread.start()
         try:
             watcher.run(stop)
         except KeyboardInterrupt:
             stop.set()
-            watcher.stop_streams()
-            updates.stop_streams()
+            for each in (watcher, updates, deployment):
+                each.stop_streams()
+
+    def _reap(self, api_client, stop: threading.Event) -> None:
+        while not stop.wait(REAP_INTERVAL):
+            try:
+                for action in updater_actions.reap_overdue_restarts(api_client):
+                    self.stdout.write(f"restart {action.target} ({action.pk}) ended: {action.message}")
+            except Exception:  # the watchers go on; the next round tries again
+                logging.getLogger(__name__).exception("settling overdue restarts failed")
+            finally:
+                connection.close()
