@@ -89,6 +89,18 @@ def publish_now(changes) -> None:
         log.exception("live broadcast failed")
 
 
+ISOLATED = ("the channel layer is in-memory (no REDIS_URL): this process records changes in the database, "
+            "but open pages see them only when reloaded; set REDIS_URL for the server and this command "
+            "to make them live")
+
+
+def isolated() -> bool:
+    """True when broadcasts from this process cannot reach another process's browsers."""
+    from django.conf import settings
+
+    return settings.CHANNEL_LAYERS.get("default", {}).get("BACKEND", "").endswith("InMemoryChannelLayer")
+
+
 def close_connections() -> None:
     """Close the render thread's database connection (test teardown, shutdown)."""
     _renderer.submit(connections.close_all).result()

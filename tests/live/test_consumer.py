@@ -137,3 +137,22 @@ async def test_the_socket_closes_when_the_session_expires(bob, session_cookie):
     await ws.connect()
     await ws.receive_from(timeout=2)
     assert await ws.receive_output(timeout=4) == {"type": "websocket.close", "code": SESSION_EXPIRED}
+
+
+async def test_the_updater_page_gets_the_deployment_as_the_watcher_records_it(session_cookie):
+    ws = socket("/ws/live/updater/", cookie=session_cookie)
+    await ws.connect()
+    await ws.receive_from(timeout=2)
+    await database_sync_to_async(ingest)({
+        "kind": "updater_deployment", "source": "kubernetes", "occurred_at": "2026-11-29T01:00:00Z",
+        "source_id": "argocd/argocd-image-updater-controller@7", "namespace": "argocd",
+        "name": "argocd-image-updater-controller", "image": "quay.io/argoprojlabs/argocd-image-updater:v1.3.0",
+        "version": "v1.3.0", "replicas_desired": 1, "replicas_updated": 1, "replicas_ready": 0,
+        "replicas_available": 0, "restarted_at": "2026-11-29T01:00:00Z", "rollout_complete": False,
+        "rollout_message": 'Waiting for deployment "argocd-image-updater-controller" rollout to finish: '
+                           "0 of 1 updated replicas are available...",
+    })
+    html = await receive_until(ws, 'id="updater-status"')
+    assert 'hx-swap-oob="true"' in html
+    assert "0 ready of 1" in html and "0 of 1 updated replicas are available" in html
+    await ws.disconnect()

@@ -44,6 +44,8 @@ class Command(BaseCommand):
                 raise CommandError(f"--repository must look like OWNER/NAME, got {name!r}",
                                    returncode=BAD_INPUT)
         sink = LocalSink()
+        if watch and broadcast.isolated():
+            self.stderr.write(f"warning: {broadcast.ISOLATED}")
         try:
             while True:
                 reports = poll_all(sink=sink, repositories=repositories)

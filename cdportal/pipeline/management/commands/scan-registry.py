@@ -48,6 +48,8 @@ class Command(BaseCommand):
             except ValueError as e:
                 raise CommandError(f"--image: {e}", returncode=BAD_INPUT) from None
         sink = LocalSink()
+        if watch and broadcast.isolated():
+            self.stderr.write(f"warning: {broadcast.ISOLATED}")
         try:
             while True:
                 started = time.monotonic()

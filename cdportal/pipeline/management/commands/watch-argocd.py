@@ -82,6 +82,8 @@ class Command(BaseCommand):
             if failed:
                 raise CommandError(f"listing failed in {', '.join(failed)}", returncode=1)
             return
+        if broadcast.isolated():
+            self.stderr.write(f"warning: {broadcast.ISOLATED}")
         stop = threading.Event()
         helpers = [
             threading.Thread(target=updates.run, args=(stop,), name="imagesupdated-watch", daemon=True),
