@@ -73,6 +73,9 @@ def application_event(obj: dict[str, Any], *, observed_at: datetime | None = Non
             if key.startswith(UPDATER_ANNOTATION_PREFIX)
         },
         "last_synced_at": _last_synced(operation, status),
+        "conditions": _conditions(status),
+        "operation": _operation(operation),
+        "history": _history(status),
     }
     # Validate here, so a surprising object fails in the adapter with the field named.
     return parse_event(event).model_dump(mode="json")
@@ -123,6 +126,62 @@ def _last_synced(operation: dict, status: dict) -> str | None:
         return operation["finishedAt"]
     deployed = [entry["deployedAt"] for entry in status.get("history") or [] if entry.get("deployedAt")]
     return max(deployed, key=_parse) if deployed else None
+
+
+MAX_CONDITIONS, MAX_RESOURCES, MAX_HISTORY = 50, 50, 20
+# A resource whose sync went as planned says nothing on-call needs; these do.
+QUIET_RESOURCE_STATUSES = {"Synced", "Pruned"}
+
+
+def _conditions(status: dict) -> list[dict]:
+    return [
+        {"type": str(c.get("type", ""))[:300], "message": str(c.get("message") or "")[:MAX_TEXT],
+         "last_transition_time": c.get("lastTransitionTime")}
+        for c in (status.get("conditions") or [])[:MAX_CONDITIONS] if c.get("type")
+    ]
+
+
+def _initiator(initiated_by: dict | None) -> str:
+    initiated_by = initiated_by or {}
+    if initiated_by.get("automated"):
+        return "automated"
+    return str(initiated_by.get("username") or "")[:300]
+
+
+def _operation(operation: dict) -> dict | None:
+    """operationState, with the resources worth reading: hooks and anything not plainly synced."""
+    phase = operation.get("phase")
+    if phase not in OPERATION_PHASES:
+        return None
+    result = operation.get("syncResult") or {}
+    resources = [
+        {"kind": str(r.get("kind", ""))[:300], "namespace": str(r.get("namespace") or "")[:300],
+         "name": str(r.get("name", ""))[:300], "status": str((r.get("hookPhase") if r.get("hookType") else r.get("status")) or "")[:300],
+         "hook": str(r.get("hookType") or "")[:300], "message": str(r.get("message") or "")[:MAX_TEXT]}
+        for r in result.get("resources") or []
+        if r.get("kind") and r.get("name") and (r.get("hookType") or r.get("status") not in QUIET_RESOURCE_STATUSES)
+    ]
+    return {
+        "phase": phase,
+        "message": str(operation.get("message") or "")[:MAX_TEXT],
+        "initiated_by": _initiator((operation.get("operation") or {}).get("initiatedBy")),
+        "started_at": operation.get("startedAt"),
+        "finished_at": operation.get("finishedAt"),
+        "retry_count": max(int(operation.get("retryCount") or 0), 0),
+        "revision": str(result.get("revision") or "")[:300],
+        "resources": resources[:MAX_RESOURCES],
+    }
+
+
+def _history(status: dict) -> list[dict]:
+    """status.history, newest first (Argo CD appends, so the list is oldest first)."""
+    entries = [entry for entry in status.get("history") or [] if isinstance(entry.get("id"), int)]
+    return [
+        {"id": entry["id"], "revision": str(entry.get("revision") or (entry.get("revisions") or [""])[0])[:300],
+         "deployed_at": entry.get("deployedAt"), "started_at": entry.get("deployStartedAt"),
+         "initiated_by": _initiator(entry.get("initiatedBy"))}
+        for entry in reversed(entries[-MAX_HISTORY:])
+    ]
 
 
 def _newest_timestamp(metadata: dict, status: dict) -> datetime | None:

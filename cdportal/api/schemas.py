@@ -111,6 +111,9 @@ class ApplicationOut(Schema):
     image_policy: dict[str, str]
     parameters: dict[str, str]
     images: list[str]
+    conditions: list[dict[str, Any]]  # type, message, last_transition_time
+    operation: dict[str, Any] | None  # phase, message, initiated_by, started_at, finished_at, retry_count, revision, resources
+    sync_history: list[dict[str, Any]]  # id, revision, deployed_at, started_at, initiated_by; newest first
 
     @staticmethod
     def resolve_images(obj) -> list[str]:

@@ -209,6 +209,55 @@ class UpdaterDetected(_Event):
         return f"Image Updater: {self.application} {self.from_tag or '?'} → {self.to_tag}"
 
 
+class _Part(BaseModel):
+    model_config = ConfigDict(extra="forbid", frozen=True, str_strip_whitespace=True)
+
+
+Short = Annotated[str, StringConstraints(max_length=300)]
+
+
+class AppCondition(_Part):
+    """status.conditions[]: ComparisonError, SyncError, OrphanedResourceWarning, …"""
+
+    type: Short
+    message: Text = ""
+    last_transition_time: AwareDatetime | None = None
+
+
+class OperationResource(_Part):
+    """A resource of the running or last operation that is not simply synced (hooks, failures)."""
+
+    kind: Short
+    namespace: Short = ""
+    name: Short
+    status: Short = ""  # Synced/SyncFailed/Pruned…, or the hook's phase
+    hook: Short = ""  # PreSync, Sync, PostSync, SyncFail
+    message: Text = ""
+
+
+class Operation(_Part):
+    """status.operationState: who started it, when, how far it got."""
+
+    phase: Literal["Running", "Terminating", "Succeeded", "Failed", "Error"]
+    message: Text = ""
+    initiated_by: Short = ""  # a username, or "automated"
+    started_at: AwareDatetime | None = None
+    finished_at: AwareDatetime | None = None
+    retry_count: Annotated[int, Field(ge=0)] = 0
+    revision: Short = ""
+    resources: Annotated[list[OperationResource], Field(max_length=50)] = []
+
+
+class SyncHistoryEntry(_Part):
+    """status.history[]: one successful sync (Argo CD keeps the last ten)."""
+
+    id: int
+    revision: Short = ""
+    deployed_at: AwareDatetime | None = None
+    started_at: AwareDatetime | None = None
+    initiated_by: Short = ""
+
+
 class ApplicationObserved(_Event):
     """A snapshot of an Argo CD Application (stages 6 and 7, or their failure)."""
 
@@ -230,6 +279,9 @@ class ApplicationObserved(_Event):
     # Image Updater annotations (argocd-image-updater.argoproj.io/*), kept verbatim.
     annotations: dict[str, Annotated[str, StringConstraints(max_length=2000)]] = {}
     last_synced_at: AwareDatetime | None = None
+    conditions: Annotated[list[AppCondition], Field(max_length=50)] = []
+    operation: Operation | None = None  # the details behind operation_phase/_message
+    history: Annotated[list[SyncHistoryEntry], Field(max_length=20)] = []
 
     def describe(self) -> str:
         phase = f", operation {self.operation_phase}" if self.operation_phase else ""

@@ -435,6 +435,9 @@ def _on_application(event: ev.ApplicationObserved, changes: Changes) -> Pipeline
     app.operation_message = event.operation_message
     app.revision = event.revision
     app.last_synced_at = event.last_synced_at or app.last_synced_at
+    app.conditions = [c.model_dump(mode="json") for c in event.conditions]
+    app.operation = event.operation.model_dump(mode="json") if event.operation else None
+    app.sync_history = [h.model_dump(mode="json") for h in event.history]
     app.observed_at = event.occurred_at
     changes.applications.add(app.pk)
 

@@ -239,6 +239,11 @@ class Application(models.Model):
     operation_message = models.TextField(blank=True)
     revision = models.CharField(max_length=100, blank=True)
     last_synced_at = models.DateTimeField(null=True, blank=True)
+    # As the watcher last saw them (core.events.ApplicationObserved): status.conditions, the
+    # operationState's details, status.history newest first.
+    conditions = models.JSONField(default=list, blank=True)
+    operation = models.JSONField(null=True, blank=True)
+    sync_history = models.JSONField(default=list, blank=True)
     observed_at = models.DateTimeField(default=timezone.now)
 
     class Meta:

@@ -147,3 +147,52 @@ def test_occurred_at_is_the_observation_time_when_given():
     assert parse_event(application_event(load("01"), observed_at=seen)).occurred_at == seen
     # Without it: the newest timestamp in the object (reconciledAt here).
     assert parse_event(application_event(load("01"))).occurred_at == datetime(2026, 8, 22, 16, 2, 11, tzinfo=UTC)
+
+
+# --- what on-call reads when an application is stuck --------------------------------------------
+
+
+def test_a_failed_sync_carries_its_condition_retries_and_the_failing_resource_only():
+    event = parse_event(application_event(load("07")))
+    (condition,) = event.conditions
+    assert condition.type == "SyncError"
+    assert condition.message.startswith("Failed last sync attempt to [068b3d4")
+    assert condition.last_transition_time == datetime(2026, 8, 22, 15, 52, 37, tzinfo=UTC)
+    op = event.operation
+    assert (op.phase, op.initiated_by, op.retry_count) == ("Failed", "automated", 5)
+    assert op.started_at == datetime(2026, 8, 22, 15, 50, 40, tzinfo=UTC)
+    assert [(r.kind, r.name, r.status) for r in op.resources] == [("Deployment", "billing", "SyncFailed")]
+    assert 'must be less than or equal to memory limit of 1Gi' in op.resources[0].message
+
+
+def test_a_running_sync_names_its_initiator_and_the_hook_it_waits_for():
+    op = parse_event(application_event(load("06"))).operation
+    assert (op.phase, op.initiated_by) == ("Running", "alice@5dlabs.ai")
+    assert op.message == "waiting for completion of hook batch/Job/api-gateway-db-migrate"
+    hooks = [(r.kind, r.name, r.hook, r.status) for r in op.resources if r.hook]
+    assert hooks == [("Job", "api-gateway-db-migrate", "PreSync", "Running")]
+    assert op.revision == "9adcdc65b082aa5e18e8646e09b6123e26fb02c3"
+
+
+def test_a_comparison_error_is_a_condition():
+    (condition,) = parse_event(application_event(load("09"))).conditions
+    assert condition.type == "ComparisonError" and "range can't iterate" in condition.message
+
+
+def test_sync_history_comes_newest_first_with_who_started_each():
+    obj = load("01")
+    history = parse_event(application_event(obj)).history
+    ids = [entry["id"] for entry in obj["status"]["history"]]
+    assert [h.id for h in history] == sorted(ids, reverse=True)
+    newest = max(obj["status"]["history"], key=lambda h: h["id"])
+    assert history[0].revision == newest["revision"]
+    assert history[0].deployed_at == datetime.fromisoformat(newest["deployedAt"])
+    assert history[0].initiated_by == "automated"
+
+
+def test_an_app_without_operation_or_conditions_has_none():
+    obj = load("01")
+    obj["status"].pop("operationState", None)
+    obj["status"].pop("conditions", None)
+    event = parse_event(application_event(obj))
+    assert event.operation is None and event.conditions == []

@@ -150,3 +150,51 @@ def test_the_application_page_says_which_tag_the_updater_would_pick(client, bob,
     why = {r["tag"]: r["why"] for r in outlook["rejected"]}
     assert "allow-tags" in why["latest"] and "allow-tags" in why["v0.4.1-rc.1"]
     assert why["v0.3.0"].startswith("lower than")
+
+
+# --- an application's conditions, operation and syncs, as Argo CD reported them ----------------
+
+
+def _observe(stem: str):
+    from kube_stub import load
+
+    from cdportal.adapters.argocd import application_event
+    from cdportal.pipeline.ingest import ingest
+
+    return ingest(application_event(load(stem))).event.application
+
+
+def test_a_stuck_sync_shows_its_condition_retries_and_failing_resource(bob, client):
+    app = _observe("07")
+    client.force_login(bob)
+    html = client.get(f"/applications/{app.namespace}/{app.name}/").content.decode()
+    assert '<span class="badge bad">SyncError</span> Failed last sync attempt' in html
+    assert "Last operation:" in html and "retried 5×" in html and "by automated" in html
+    assert '<span class="badge bad">SyncFailed</span>' in html
+    assert "must be less than or equal to memory limit of 1Gi" in html
+
+
+def test_a_running_sync_shows_who_started_it_and_the_hook_it_waits_for(bob, client):
+    app = _observe("06")
+    client.force_login(bob)
+    html = client.get(f"/applications/{app.namespace}/{app.name}/").content.decode()
+    assert "Operation:" in html and "by alice@5dlabs.ai" in html
+    assert "Job/api/api-gateway-db-migrate" in html and "PreSync hook" in html
+
+
+def test_the_sync_history_lists_argo_cds_syncs_newest_first(bob, client):
+    app = _observe("01")
+    client.force_login(bob)
+    html = client.get(f"/applications/{app.namespace}/{app.name}/").content.decode()
+    assert "<h3>Syncs</h3>" in html
+    ids = [h["id"] for h in app.sync_history]
+    assert ids == sorted(ids, reverse=True) and html.index(f"<td>{ids[0]}</td>") < html.index(f"<td>{ids[-1]}</td>")
+
+
+def test_the_api_returns_the_details_too(bob, client):
+    app = _observe("07")
+    client.force_login(bob)
+    body = client.get(f"/api/applications/{app.namespace}/{app.name}").json()
+    assert body["conditions"][0]["type"] == "SyncError"
+    assert body["operation"]["retry_count"] == 5
+    assert body["sync_history"][0]["id"] >= body["sync_history"][-1]["id"]

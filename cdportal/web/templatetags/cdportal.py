@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from datetime import datetime
+
 from functools import cache
 
 from django import template
@@ -20,6 +22,7 @@ TONES = {
     "queued": "busy", "pr_open": "busy", "released": "busy", "pending": "idle",
     "Degraded": "bad", "Failed": "bad", "Error": "bad", "failure": "bad", "failed": "bad",
     "Missing": "bad", "Suspended": "warn", "superseded": "idle", "Unknown": "idle",
+    "SyncFailed": "bad", "Terminating": "busy",
 }
 
 
@@ -43,6 +46,23 @@ def duration(delta) -> str:
 @register.filter
 def tone(status: str) -> str:
     return TONES.get(status or "", "idle")
+
+
+@register.filter
+def instant(value):
+    """An ISO 8601 string kept in a JSON field (as events carry them) as a datetime, for |date."""
+    if not value or not isinstance(value, str):
+        return value
+    try:
+        return datetime.fromisoformat(value)
+    except ValueError:
+        return None
+
+
+@register.filter
+def condition_tone(kind: str) -> str:
+    """Argo CD condition types end in Error or Warning (common.go ApplicationCondition*)."""
+    return "bad" if (kind or "").endswith("Error") else "warn"
 
 
 @register.filter
