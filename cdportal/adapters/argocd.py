@@ -72,6 +72,7 @@ def application_event(obj: dict[str, Any], *, observed_at: datetime | None = Non
             for key, value in (metadata.get("annotations") or {}).items()
             if key.startswith(UPDATER_ANNOTATION_PREFIX)
         },
+        "labels": {str(k): str(v) for k, v in (metadata.get("labels") or {}).items()},
         "last_synced_at": _last_synced(operation, status),
         "conditions": _conditions(status),
         "operation": _operation(operation),
@@ -247,3 +248,28 @@ def images_updated_events(obj: dict) -> list[dict]:
             continue
         events.append(event)
     return events
+
+
+def image_updater_event(obj: dict, *, observed_at: datetime, deleted: bool = False) -> dict:
+    """The ``updater_config`` event for an ImageUpdater custom resource (v1.x), as listed or
+    watched; `deleted` for a DELETED watch event. Status: argocd-image-updater
+    internal/controller/status.go (conditions Ready and Error, lastCheckedAt, lastUpdatedAt)."""
+    meta, status = obj.get("metadata") or {}, obj.get("status") or {}
+    conditions = {c.get("type"): c for c in status.get("conditions") or []}
+    error = conditions.get("Error") or {}
+    suffix = ":deleted" if deleted else ""
+    event = {
+        "kind": "updater_config",
+        "source": "kubernetes",
+        "source_id": f"imageupdater/{meta.get('namespace', '')}/{meta.get('name', '')}@{meta.get('resourceVersion', '')}{suffix}",
+        "occurred_at": observed_at.isoformat(),
+        "namespace": meta.get("namespace", ""),
+        "name": meta.get("name", ""),
+        "spec": obj.get("spec") or {},
+        "deleted": deleted,
+        "ready": str((conditions.get("Ready") or {}).get("message") or "")[:MAX_TEXT],
+        "error": str(error.get("message") or "")[:MAX_TEXT] if error.get("status") == "True" else "",
+        "last_checked_at": status.get("lastCheckedAt"),
+        "last_updated_at": status.get("lastUpdatedAt"),
+    }
+    return parse_event(event).model_dump(mode="json")

@@ -35,14 +35,22 @@ from kubernetes.client.exceptions import ApiException
 from kubernetes.config.config_exception import ConfigException
 
 from cdportal.adapters import updater
-from cdportal.adapters.argocd import application_event, images_updated_events
+from cdportal.adapters.argocd import application_event, image_updater_event, images_updated_events
 from cdportal.adapters.errors import AdapterError
 from cdportal.adapters.sinks import EventSink
 from cdportal.core.events import InvalidEvent
 
 log = logging.getLogger(__name__)
 
-__all__ = ["ApplicationWatcher", "Gone", "UpdaterDeploymentWatcher", "UpdaterEventWatcher", "kube_client"]
+__all__ = [
+    "ApplicationWatcher",
+    "Gone",
+    "ImageUpdaterWatcher",
+    "NotInstalled",
+    "UpdaterDeploymentWatcher",
+    "UpdaterEventWatcher",
+    "kube_client",
+]
 
 GROUP, VERSION, PLURAL = "argoproj.io", "v1alpha1", "applications"
 GONE = 410
@@ -50,6 +58,13 @@ GONE = 410
 
 class Gone(Exception):
     """The resourceVersion we watch from has expired: list again."""
+
+
+class NotInstalled(AdapterError):
+    """The API server does not serve this resource (its CRD is not installed)."""
+
+    def __init__(self, message: str):
+        super().__init__(message, permanent=True)
 
 
 def kube_client(kubeconfig: str | None = None, context: str | None = None) -> client.ApiClient:
@@ -339,3 +354,51 @@ class UpdaterDeploymentWatcher(ApplicationWatcher):
             return 0
         self.sink.emit(event)
         return 1
+
+
+class ImageUpdaterWatcher(ApplicationWatcher):
+    """`ImageUpdater` custom resources (argocd-image-updater v1.x), listed and watched like the
+    Applications, deletions included: they decide which Applications' images are followed.
+    Under v0.x the resource does not exist: the first 404 ends this watcher quietly."""
+
+    what = "ImageUpdater resources"
+
+    def _lister(self, namespace: str):
+        return (self.api.list_namespaced_custom_object,
+                ("argocd-image-updater.argoproj.io", "v1alpha1", namespace, "imageupdaters"), {})
+
+    def _error(self, e: ApiException, namespace: str) -> Exception:
+        if e.status == 404:
+            return NotInstalled(f"no ImageUpdater resource in the API (argocd-image-updater v0.x?): "
+                                f"annotations alone configure {namespace}'s applications")
+        return super()._error(e, namespace)
+
+    def _on_event(self, namespace: str, event: dict) -> int:
+        if event.get("type") != "DELETED":
+            return super()._on_event(namespace, event)
+        obj = event.get("raw_object") or event.get("object") or {}
+        self.sink.emit(image_updater_event(obj, observed_at=datetime.now(UTC), deleted=True))
+        resource_version = (obj.get("metadata") or {}).get("resourceVersion")
+        if resource_version:
+            self.resource_versions[namespace] = resource_version
+        return 1
+
+    def _emit(self, obj: dict) -> int:
+        try:
+            event = image_updater_event(obj, observed_at=datetime.now(UTC))
+        except InvalidEvent as e:
+            meta = obj.get("metadata") or {}
+            log.warning("skipping ImageUpdater %s/%s: %s", meta.get("namespace"), meta.get("name"), e)
+            return 0
+        self.sink.emit(event)
+        return 1
+
+    def _run_namespace(self, namespace: str, stop: threading.Event) -> None:
+        try:
+            self.step(namespace)
+        except NotInstalled as e:
+            log.info("%s", e)
+            return
+        except AdapterError:
+            pass  # the loop below retries with backoff
+        super()._run_namespace(namespace, stop)

@@ -278,6 +278,8 @@ class ApplicationObserved(_Event):
     images: list[Annotated[str, StringConstraints(max_length=500)]] = []
     # Image Updater annotations (argocd-image-updater.argoproj.io/*), kept verbatim.
     annotations: dict[str, Annotated[str, StringConstraints(max_length=2000)]] = {}
+    # metadata.labels: an ImageUpdater CR's labelSelectors choose Applications by them.
+    labels: dict[str, Annotated[str, StringConstraints(max_length=1000)]] = {}
     last_synced_at: AwareDatetime | None = None
     conditions: Annotated[list[AppCondition], Field(max_length=50)] = []
     operation: Operation | None = None  # the details behind operation_phase/_message
@@ -310,6 +312,37 @@ class UpdaterDeploymentObserved(_Event):
     def describe(self) -> str:
         state = "rolled out" if self.rollout_complete else "rolling out"
         return f"Image Updater {self.name} {self.version or '?'}: {self.replicas_ready}/{self.replicas_desired} ready, {state}"
+
+
+def _small_json(value: dict) -> dict:
+    import json
+
+    if len(json.dumps(value, default=str)) > 200_000:
+        raise ValueError("is larger than 200,000 characters as JSON")
+    return value
+
+
+class ImageUpdaterObserved(_Event):
+    """An `ImageUpdater` custom resource (argocd-image-updater v1.x): which Applications it
+    selects and how their images are updated. Its `spec` is kept verbatim and read by the policy
+    engine (core.image_list.policies_from_image_updater)."""
+
+    kind: Literal["updater_config"] = "updater_config"
+    namespace: K8sName
+    name: K8sName
+    spec: Annotated[dict[str, Any], AfterValidator(_small_json)] = {}
+    deleted: bool = False
+    # From its status: what the controller last said about it.
+    ready: Text = ""
+    error: Text = ""
+    last_checked_at: AwareDatetime | None = None
+    last_updated_at: AwareDatetime | None = None
+
+    def describe(self) -> str:
+        if self.deleted:
+            return f"ImageUpdater {self.namespace}/{self.name} deleted"
+        refs = ", ".join(str(r.get("namePattern", "?")) for r in self.spec.get("applicationRefs") or [])
+        return f"ImageUpdater {self.namespace}/{self.name}: applications {refs or 'none'}"
 
 
 class PlannedCommit(BaseModel):
@@ -369,12 +402,13 @@ Event = Annotated[
         UpdaterDetected,
         ApplicationObserved,
         UpdaterDeploymentObserved,
+        ImageUpdaterObserved,
         ReleasePlanned,
     ],
     Field(discriminator="kind"),
 ]
 EVENT_KINDS = ("commit", "release_pr", "release", "build", "image_push", "updater", "application",
-               "updater_deployment", "release_plan")
+               "updater_deployment", "updater_config", "release_plan")
 
 _adapter: TypeAdapter[Event] = TypeAdapter(Event)
 
@@ -427,6 +461,7 @@ __all__ = [
     "Event",
     "EVENT_KINDS",
     "ImagePushed",
+    "ImageUpdaterObserved",
     "InvalidEvent",
     "ReleasePublished",
     "ReleasePlanned",

@@ -685,17 +685,28 @@ def policies_from_image_updater(cr: Mapping, app: AppInfo | None = None) -> list
             if not ref.get("useAnnotations")
             for p in _ref_policies(spec, ref, AppInfo())
         ]
+    ref = selecting_ref(cr, app, refs=refs)
+    if ref is None:
+        return []
+    if ref.get("useAnnotations"):
+        return policies_from_annotations(app.annotations, app=app)
+    return _ref_policies(spec, ref, app)
+
+
+def selecting_ref(cr: Mapping, app: AppInfo, *, refs: list | None = None) -> Mapping | None:
+    """The applicationRef of an ImageUpdater CR that selects `app` (the most specific first), or
+    None — also when the Application lives in another namespace than the CR."""
     cr_namespace = (cr.get("metadata") or {}).get("namespace")
     if cr_namespace and app.namespace and app.namespace != cr_namespace:
-        return []
+        return None
+    if refs is None:
+        refs = sorted((cr.get("spec") or {}).get("applicationRefs") or [], key=specificity, reverse=True)
     for ref in refs:
         if glob_match(ref.get("namePattern") or "", app.name) and _labels_match(
             app.labels, ref.get("labelSelectors")
         ):
-            if ref.get("useAnnotations"):
-                return policies_from_annotations(app.annotations, app=app)
-            return _ref_policies(spec, ref, app)
-    return []
+            return ref
+    return None
 
 
 def _ref_policies(spec: Mapping, ref: Mapping, app: AppInfo) -> list[ImagePolicy]:
@@ -800,6 +811,7 @@ __all__ = [
     "parse_image_reference",
     "policies_from_annotations",
     "policies_from_image_updater",
+    "selecting_ref",
     "pull_secret_source",
     "specificity",
     "tag_parameter",

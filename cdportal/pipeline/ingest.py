@@ -32,12 +32,14 @@ from cdportal.pipeline.models import (
     DeployedTag,
     ImageRepository,
     ImageTag,
+    ImageUpdaterConfig,
     PipelineEvent,
     Release,
     Repository,
     Rollout,
     UpdaterDeployment,
 )
+from cdportal.pipeline.policies import policies_for, tracked_from_resource
 
 log = logging.getLogger(__name__)
 
@@ -426,6 +428,7 @@ def _on_application(event: ev.ApplicationObserved, changes: Changes) -> Pipeline
     app.project = event.project
     app.repo_url = event.repo_url
     app.image_policy = dict(event.annotations)
+    app.labels = dict(event.labels)
     app.parameters = dict(event.parameters)
     app.live_images = list(event.images)
     app.sync_status = event.sync_status
@@ -442,10 +445,10 @@ def _on_application(event: ev.ApplicationObserved, changes: Changes) -> Pipeline
     changes.applications.add(app.pk)
 
     release = None
-    for tracked in tracked_images(event.annotations):
+    for tracked, parameter in _tracked(app):
         image, _ = ImageRepository.objects.get_or_create(name=tracked.image)
         app.images.add(image)
-        desired = event.parameters.get(tag_parameter(event.annotations, tracked.alias), "")
+        desired = event.parameters.get(parameter, "")
         running = _running_tag(event.images, tracked.image)
         app.current_tag = running or desired
         last = app.tag_history.filter(image=tracked.image).first()
@@ -454,6 +457,37 @@ def _on_application(event: ev.ApplicationObserved, changes: Changes) -> Pipeline
         release = _advance_rollout(app, image, desired, running, event, changes) or release
     app.save()
     return _row(event, application=app, release=release)
+
+
+def _tracked(app: Application) -> list:
+    """(image, Helm tag parameter) per image the Image Updater follows in `app`: from the
+    ImageUpdater resource that selects it (v1.x), else from its annotations."""
+    found = policies_for(app)
+    if found.from_resource:
+        return tracked_from_resource(found)
+    return [(t, tag_parameter(app.image_policy, t.alias)) for t in tracked_images(app.image_policy)]
+
+
+def _on_updater_config(event: ev.ImageUpdaterObserved, changes: Changes) -> PipelineEvent:
+    """An ImageUpdater resource changed: the Applications of its namespace may now be followed
+    differently; link the images it names, and re-render their pages."""
+    if event.deleted:
+        ImageUpdaterConfig.objects.filter(namespace=event.namespace, name=event.name).delete()
+    else:
+        config, created = ImageUpdaterConfig.objects.get_or_create(namespace=event.namespace, name=event.name)
+        if created or config.observed_at <= event.occurred_at:
+            config.spec = dict(event.spec)
+            config.ready, config.error = event.ready, event.error
+            config.last_checked_at, config.last_updated_at = event.last_checked_at, event.last_updated_at
+            config.observed_at = event.occurred_at
+            config.save()
+    configs = list(ImageUpdaterConfig.objects.filter(namespace=event.namespace))
+    for app in Application.objects.filter(namespace=event.namespace):
+        found = policies_for(app, configs)
+        for tracked, _ in tracked_from_resource(found) if found.from_resource else []:
+            app.images.add(ImageRepository.objects.get_or_create(name=tracked.image)[0])
+        changes.applications.add(app.pk)
+    return _row(event)
 
 
 def _running_tag(images: list[str], image: str) -> str:
@@ -543,5 +577,6 @@ HANDLERS = {
     "updater": _on_updater,
     "application": _on_application,
     "updater_deployment": _on_updater_deployment,
+    "updater_config": _on_updater_config,
     "release_plan": _on_release_plan,
 }

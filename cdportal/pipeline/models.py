@@ -241,6 +241,7 @@ class Application(models.Model):
     last_synced_at = models.DateTimeField(null=True, blank=True)
     # As the watcher last saw them (core.events.ApplicationObserved): status.conditions, the
     # operationState's details, status.history newest first.
+    labels = models.JSONField(default=dict, blank=True)
     conditions = models.JSONField(default=list, blank=True)
     operation = models.JSONField(null=True, blank=True)
     sync_history = models.JSONField(default=list, blank=True)
@@ -288,6 +289,33 @@ class UpdaterDeployment(models.Model):
     @property
     def key(self) -> str:
         return f"{self.namespace}/{self.name}"
+
+
+class ImageUpdaterConfig(models.Model):
+    """An ImageUpdater custom resource (argocd-image-updater v1.x), as last observed: which
+    Applications of its namespace it selects and how it updates their images."""
+
+    namespace = models.CharField(max_length=253)
+    name = models.CharField(max_length=253)
+    spec = models.JSONField(default=dict)
+    ready = models.TextField(blank=True)
+    error = models.TextField(blank=True)
+    last_checked_at = models.DateTimeField(null=True, blank=True)
+    last_updated_at = models.DateTimeField(null=True, blank=True)
+    observed_at = models.DateTimeField(default=timezone.now)
+
+    class Meta:
+        ordering = ["namespace", "name"]
+        constraints = [
+            models.UniqueConstraint(fields=["namespace", "name"], name="imageupdaterconfig_unique_name"),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.namespace}/{self.name}"
+
+    def as_object(self) -> dict:
+        """The resource as the policy engine reads it."""
+        return {"metadata": {"namespace": self.namespace, "name": self.name}, "spec": self.spec}
 
 
 class DeployedTag(models.Model):

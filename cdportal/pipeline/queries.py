@@ -110,9 +110,13 @@ def release_context(release: Release) -> dict:
 
 
 def application_context(app: Application) -> dict:
-    outlook, outlook_error = image_outlook(app)
+    from cdportal.pipeline.policies import policies_for
+
+    found = policies_for(app)
+    outlook, outlook_error = image_outlook(app, found)
     return {
         "app": app,
+        "policy_source": found,
         "outlook": outlook,
         "outlook_error": outlook_error,
         "rollouts": list(
@@ -199,21 +203,18 @@ def sources_context() -> dict:
 # --- "would update to": the Image Updater's choice, now, and why not the other tags ----------
 
 
-def image_outlook(app: Application) -> tuple[list[dict], str]:
+def image_outlook(app: Application, found=None) -> tuple[list[dict], str]:
     """Per tracked image: the tag the updater would pick from the tags cdportal knows, the tag
     running now, and why every other tag is not chosen. Second value: a configuration error."""
-    from cdportal.core.image_list import ConfigError, policies_from_annotations
     from cdportal.core.tag_policy import TagInfo, select
     from cdportal.pipeline.models import ImageRepository
+    from cdportal.pipeline.policies import policies_for
 
-    if not app.image_policy:
-        return [], ""
-    try:
-        policies = policies_from_annotations(app.image_policy)
-    except ConfigError as e:
-        return [], str(e)
+    found = found or policies_for(app)
+    if found.error:
+        return [], found.error
     outlook = []
-    for policy in policies:
+    for policy in found.policies:
         repository = ImageRepository.objects.filter(name=policy.image_name.lower()).first()
         known = list(repository.tags.order_by("pushed_at", "pk")) if repository else []
         tags = [TagInfo(t.tag, created=t.created_at or t.pushed_at, digest=t.digest) for t in known]

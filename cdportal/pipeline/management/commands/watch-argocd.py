@@ -7,7 +7,8 @@ client comes from KUBECONFIG/KUBE_CONTEXT, or the pod's service account in a clu
 lists, prints one line per namespace and exits. Exit status: 2 on bad configuration, 1 when a
 namespace could not be listed.
 
-Alongside: the Image Updater's `ImagesUpdated` Events (stage 5) in the same namespaces, its own
+Alongside: the `ImageUpdater` resources of v1.x (which images each Application follows), the
+Image Updater's `ImagesUpdated` Events (stage 5) in the same namespaces, its own
 Deployment in UPDATER_NAMESPACE (status, version, restarts' rollouts), and every REAP_INTERVAL
 seconds the restarts nobody finished (see pipeline.updater_actions.reap_overdue_restarts).
 """
@@ -25,6 +26,8 @@ from cdportal.adapters.errors import AdapterError
 from cdportal.adapters.kubernetes import (
     ApplicationWatcher,
     Gone,
+    ImageUpdaterWatcher,
+    NotInstalled,
     UpdaterDeploymentWatcher,
     UpdaterEventWatcher,
     kube_client,
@@ -51,41 +54,25 @@ class Command(BaseCommand):
             api_client = kube_client(settings.KUBECONFIG or None, settings.KUBE_CONTEXT or None)
         except AdapterError as e:
             raise CommandError(str(e), returncode=BAD_INPUT) from None
+        # ImageUpdater resources first: they decide which images an Application follows.
+        configs = ImageUpdaterWatcher(api_client, namespaces, sink=LocalSink())
         watcher = ApplicationWatcher(api_client, namespaces, sink=LocalSink())
         # The Image Updater's ImagesUpdated Events: stage 5, "seen by the updater".
         updates = UpdaterEventWatcher(api_client, namespaces, sink=LocalSink())
         deployment = UpdaterDeploymentWatcher(api_client, updater_actions.namespace(),
                                               name=updater_actions.configured_name(), sink=LocalSink())
-        # Each list or watch connection is a batch: push its changes to the browsers now.
-        watcher.on_batch = updates.on_batch = deployment.on_batch = broadcast.flush
+        watchers = (configs, watcher, updates, deployment)
+        for each in watchers:
+            # Each list or watch connection is a batch: push its changes to the browsers now.
+            each.on_batch = broadcast.flush
         if once:
-            failed = []
-            for ns in namespaces:
-                try:
-                    count = watcher.list(ns)
-                except (AdapterError, Gone) as e:
-                    failed.append(ns)
-                    self.stdout.write(f"{ns}: {e}")
-                    continue
-                try:
-                    found = updates.list(ns)
-                except (AdapterError, Gone) as e:
-                    found = f"? ({e})"
-                self.stdout.write(f"{ns}: {count} applications, {found} image updates")
-            try:
-                seen = deployment.list(deployment.namespaces[0])
-                self.stdout.write(f"{deployment.namespaces[0]}: Image Updater "
-                                  + (f"Deployment {deployment.name}" if seen else "not found"))
-            except (AdapterError, Gone) as e:
-                self.stdout.write(f"{deployment.namespaces[0]}: Image Updater: {e}")
-            broadcast.flush()
-            if failed:
-                raise CommandError(f"listing failed in {', '.join(failed)}", returncode=1)
+            self._once(namespaces, configs, watcher, updates, deployment)
             return
         if broadcast.isolated():
             self.stderr.write(f"warning: {broadcast.ISOLATED}")
         stop = threading.Event()
         helpers = [
+            threading.Thread(target=configs.run, args=(stop,), name="imageupdater-watch", daemon=True),
             threading.Thread(target=updates.run, args=(stop,), name="imagesupdated-watch", daemon=True),
             threading.Thread(target=deployment.run, args=(stop,), name="updater-deployment-watch", daemon=True),
             threading.Thread(target=self._reap, args=(api_client, stop), name="restart-reaper", daemon=True),
@@ -96,8 +83,38 @@ class Command(BaseCommand):
             watcher.run(stop)
         except KeyboardInterrupt:
             stop.set()
-            for each in (watcher, updates, deployment):
+            for each in watchers:
                 each.stop_streams()
+
+    def _once(self, namespaces, configs, watcher, updates, deployment) -> None:
+        failed = []
+        for ns in namespaces:
+            try:
+                resources = f"{configs.list(ns)} ImageUpdater resources"
+            except NotInstalled:
+                resources = "no ImageUpdater resource type (v0.x)"
+            except (AdapterError, Gone) as e:
+                resources = f"ImageUpdater resources: ? ({e})"
+            try:
+                count = watcher.list(ns)
+            except (AdapterError, Gone) as e:
+                failed.append(ns)
+                self.stdout.write(f"{ns}: {e}")
+                continue
+            try:
+                found = updates.list(ns)
+            except (AdapterError, Gone) as e:
+                found = f"? ({e})"
+            self.stdout.write(f"{ns}: {count} applications, {found} image updates, {resources}")
+        updater_ns = deployment.namespaces[0]
+        try:
+            seen = deployment.list(updater_ns)
+            self.stdout.write(f"{updater_ns}: Image Updater " + (f"Deployment {deployment.name}" if seen else "not found"))
+        except (AdapterError, Gone) as e:
+            self.stdout.write(f"{updater_ns}: Image Updater: {e}")
+        broadcast.flush()
+        if failed:
+            raise CommandError(f"listing failed in {', '.join(failed)}", returncode=1)
 
     def _reap(self, api_client, stop: threading.Event) -> None:
         while not stop.wait(REAP_INTERVAL):
