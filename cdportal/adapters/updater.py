@@ -19,6 +19,7 @@ import time
 from collections.abc import Callable
 from datetime import datetime
 
+import urllib3
 from kubernetes import client
 from kubernetes.client.exceptions import ApiException
 from urllib3.exceptions import HTTPError
@@ -29,6 +30,7 @@ from cdportal.core import argo
 from cdportal.core.events import parse_event
 
 STRATEGIC_MERGE = "application/strategic-merge-patch+json"
+REQUEST_TIMEOUT = 10.0  # seconds per call to the API server
 CHECK_REPOSITORY = "cdportal/credentials-check"
 _REF_RE = re.compile(
     r"^(?:pullsecret:(?P<pull_ns>[a-z0-9-]+)/(?P<pull_name>[a-z0-9.-]+)"
@@ -37,13 +39,17 @@ _REF_RE = re.compile(
 
 
 def _call(what: str, fn, *args, **kwargs):
-    """One API call, its JSON body as a dict; errors as AdapterError (status and reason only)."""
+    """One API call, its JSON body as a dict; errors as AdapterError (status and reason only).
+    An API server that does not answer within REQUEST_TIMEOUT fails the call: an on-call action
+    must end with a message, not hang."""
     try:
-        response = fn(*args, _preload_content=False, **kwargs)
+        response = fn(*args, _preload_content=False, _request_timeout=REQUEST_TIMEOUT, **kwargs)
         return json.loads(response.data)
     except ApiException as e:
         raise AdapterError(f"{what}: the Kubernetes API answered {e.status} {e.reason}",
                            permanent=e.status in (401, 403, 404, 422)) from None
+    except (TimeoutError, urllib3.exceptions.TimeoutError):
+        raise AdapterError(f"{what}: the Kubernetes API did not answer within {REQUEST_TIMEOUT:g}s") from None
     except (HTTPError, OSError) as e:
         raise AdapterError(f"{what}: cannot reach the Kubernetes API ({type(e).__name__})") from None
 
