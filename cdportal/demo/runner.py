@@ -7,10 +7,14 @@ import random
 import threading
 import time
 from collections.abc import Callable, Iterable
-from datetime import datetime, timedelta, timezone
+from datetime import UTC, datetime, timedelta
+from typing import TYPE_CHECKING
 
 from cdportal.adapters.sinks import EventSink
 from cdportal.demo.simulator import Item, Simulator, fake_clock
+
+if TYPE_CHECKING:
+    from cdportal.demo.cluster import Cluster
 
 log = logging.getLogger(__name__)
 
@@ -42,7 +46,7 @@ def seed_history(sim: Simulator, sink: EventSink, *, releases: int = HISTORY_REL
     """Past releases, delivered at once with timestamps from the last hours, so a new
     dashboard has history to show. Their ids are fixed: seeding twice records nothing new."""
     real_clock, real_run_id, failure_rate = sim.clock, sim.run_id, sim.build_failure_rate
-    now, advance = fake_clock(datetime.now(timezone.utc) - timedelta(hours=2))
+    now, advance = fake_clock(datetime.now(UTC) - timedelta(hours=2))
     sim.clock, sim.run_id, sim.build_failure_rate = now, "seed", 0.0
     # Minutes between stages in the past, as a real team would see them.
     try:
@@ -52,7 +56,11 @@ def seed_history(sim: Simulator, sink: EventSink, *, releases: int = HISTORY_REL
 
 
 def simulate(sink: EventSink, *, start_version: str | None, speed: float = 1.0,
-             seed: int | None = None, stop: threading.Event | None = None) -> None:
+             seed: int | None = None, stop: threading.Event | None = None, cluster: Cluster | None = None) -> None:
+    """History first (unless an earlier run left some), then release after release. With a
+    `cluster` (its updater installed, its controllers started), the present of the Argo CD side
+    lives there: its Applications start where the history left them, cdportal's watchers report
+    them to `sink`, and the simulator's Argo CD events become changes to the cluster (ClusterSink)."""
     sim = Simulator(rng=random.Random(seed), speed=speed)
     if start_version is None:
         added = seed_history(sim, sink)
@@ -60,4 +68,10 @@ def simulate(sink: EventSink, *, start_version: str | None, speed: float = 1.0,
     else:
         sim.version = start_version
         sim.reset_running(f"v{start_version}")
+    if cluster is not None:
+        from cdportal.demo.cluster import ClusterSink  # kmock: only when there is a cluster
+
+        cluster.install_applications(sim.running)
+        cluster.watch(sink)
+        sink = ClusterSink(sink, cluster)
     drive(sim.run(), sink, stop=stop)

@@ -14,7 +14,7 @@ import hashlib
 import random
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
-from datetime import datetime, timedelta, timezone
+from datetime import UTC, datetime, timedelta
 
 from cdportal.core import changelog, versioning
 from cdportal.core.conventional import ChangelogSection, Commit, Repo
@@ -75,7 +75,7 @@ Item = float | dict
 @dataclass
 class Simulator:
     rng: random.Random = field(default_factory=random.Random)
-    clock: Callable[[], datetime] = lambda: datetime.now(timezone.utc)
+    clock: Callable[[], datetime] = lambda: datetime.now(UTC)
     version: str = "0.2.50"
     speed: float = 1.0
     build_failure_rate: float = 0.15
@@ -92,6 +92,11 @@ class Simulator:
 
     def reset_running(self, tag: str) -> None:
         self._running = {app: tag for app in APPLICATIONS}
+
+    @property
+    def running(self) -> dict[str, str]:
+        """The tag each application runs, as far as the simulator's script knows."""
+        return dict(self._running)
 
     # --- the script ----------------------------------------------------------------------
 
@@ -217,14 +222,14 @@ class Simulator:
 
     def _application(self, app: str, running: str, sync: str, health: str, *, desired: str | None = None,
                      operation: str = "", message: str = "", health_message: str = "") -> dict:
-        fields = dict(
-            namespace="argocd", name=app, project="platform", repo_url=GITHUB,
-            sync_status=sync, health_status=health, health_message=health_message,
-            operation_phase=operation, operation_message=message,
-            revision=self._sha(app)[:40],
-            parameters={"image.repository": IMAGE, "image.tag": desired or running},
-            images=[f"{IMAGE}:{running}"], annotations=POLICY,
-        )
+        fields = {
+            "namespace": "argocd", "name": app, "project": "platform", "repo_url": GITHUB,
+            "sync_status": sync, "health_status": health, "health_message": health_message,
+            "operation_phase": operation, "operation_message": message,
+            "revision": self._sha(app)[:40],
+            "parameters": {"image.repository": IMAGE, "image.tag": desired or running},
+            "images": [f"{IMAGE}:{running}"], "annotations": POLICY,
+        }
         if sync == "Synced" and operation in ("", "Succeeded"):
             fields["last_synced_at"] = self.clock().isoformat()
         return self._event("application", **fields)

@@ -1,5 +1,5 @@
 import random
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 
 import pytest
 
@@ -11,7 +11,7 @@ from cdportal.pipeline.models import Application, PipelineEvent, Release
 
 
 def simulated(cycles=3, **options):
-    now, advance = fake_clock(datetime(2026, 11, 28, 10, tzinfo=timezone.utc))
+    now, advance = fake_clock(datetime(2026, 11, 28, 10, tzinfo=UTC))
     sim = Simulator(rng=random.Random(7), clock=now, **options)
     return sim, advance, list(sim.run(cycles=cycles))
 
@@ -45,7 +45,7 @@ def test_its_releases_reach_every_application_through_the_ingestion_path():
 
 @pytest.mark.django_db
 def test_a_failed_build_shows_and_is_superseded_by_the_next_release():
-    now, advance = fake_clock(datetime(2026, 11, 28, 10, tzinfo=timezone.utc))
+    now, advance = fake_clock(datetime(2026, 11, 28, 10, tzinfo=UTC))
     sim = Simulator(rng=random.Random(3), clock=now, build_failure_rate=1.0, degraded_rate=0)
     runner.drive(sim.run(cycles=1), LocalSink(), sleep=advance)
     assert Release.objects.get().state == Release.State.FAILED

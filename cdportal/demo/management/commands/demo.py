@@ -3,14 +3,21 @@
 Runs daphne as a child process and the simulator in this one. The simulator posts its events to
 the server's API (the same path any outside source takes), so the server ingests them and
 broadcasts to the browsers — which works with the embedded in-memory channel layer too.
+
+The Argo CD side runs as a simulated cluster in this process (cdportal.demo.cluster): daphne
+gets its kubeconfig, so the application and Image Updater pages act on it, and cdportal's own
+watchers report what happens in it. Without kmock (`pip install cdportal[demo]`) the simulator
+reports the Argo CD side itself and those buttons have no cluster to act on.
 """
 
 from __future__ import annotations
 
 import os
+import random
 import signal
 import subprocess
 import sys
+import tempfile
 import time
 
 import httpx
@@ -25,7 +32,7 @@ from cdportal.adapters.errors import AdapterError
 from cdportal.adapters.sinks import HttpSink
 from cdportal.api.models import ApiToken
 from cdportal.demo import runner
-from cdportal.demo.simulator import REPOSITORY
+from cdportal.demo.simulator import REPOSITORY, Simulator
 from cdportal.pipeline.models import Release
 from cdportal.pipeline.roles import OPERATOR, RELEASER, SOURCE
 
@@ -48,18 +55,48 @@ class Command(BaseCommand):
         call_command("migrate", interactive=False, verbosity=0)
         token = self._accounts()
         url = f"http://{host}:{port}"
-        server = self._serve(host, port)
+        with tempfile.TemporaryDirectory(prefix="cdportal-demo-") as directory:
+            cluster = self._cluster(speed, seed)
+            server = self._serve(host, port, self._server_env(cluster, directory))
+            try:
+                self._wait_until_up(url, server)
+                self._banner(url, cluster)
+                sink = HttpSink(url, token)
+                runner.simulate(sink, start_version=_latest_version(), speed=speed, seed=seed, cluster=cluster)
+            except KeyboardInterrupt:
+                self.stdout.write("\nStopping.")
+            except AdapterError as e:
+                raise CommandError(f"the simulator stopped: {e}") from None
+            finally:
+                _stop(server)
+                if cluster is not None:
+                    cluster.close()
+
+    def _cluster(self, speed: float, seed: int | None):
+        """The simulated Argo CD cluster, or None when kmock (the demo extra) is not installed."""
         try:
-            self._wait_until_up(url, server)
-            self._banner(url)
-            sink = HttpSink(url, token)
-            runner.simulate(sink, start_version=_latest_version(), speed=speed, seed=seed)
-        except KeyboardInterrupt:
-            self.stdout.write("\nStopping.")
-        except AdapterError as e:
-            raise CommandError(f"the simulator stopped: {e}") from None
-        finally:
-            _stop(server)
+            from cdportal.demo.cluster import Cluster
+        except ImportError as e:
+            self.stderr.write(f"No simulated Argo CD cluster ({e}; pip install -e '.[demo]'): "
+                              "the Argo CD buttons will have nothing to act on.")
+            return None
+        rng = random.Random(None if seed is None else seed + 1)
+        cluster = Cluster(rng=rng, speed=speed, degraded_rate=Simulator.degraded_rate)
+        # The updater is there from the first page view; the Applications follow the history.
+        cluster.install_updater()
+        cluster.start()
+        return cluster
+
+    def _server_env(self, cluster, directory: str) -> dict[str, str]:
+        """The web process's environment: with a cluster, its kubeconfig and namespaces."""
+        env = dict(os.environ)
+        if cluster is not None:
+            # The kubeconfig names its own context; the updater is found by its pods, as in a cluster.
+            for name in ("KUBE_CONTEXT", "UPDATER_DEPLOYMENT"):
+                env.pop(name, None)
+            env.update(KUBECONFIG=cluster.kubeconfig(directory), ARGOCD_NAMESPACES="argocd",
+                       UPDATER_NAMESPACE="argocd")
+        return env
 
     def _accounts(self) -> str:
         User = get_user_model()
@@ -75,9 +112,9 @@ class Command(BaseCommand):
         _, token = ApiToken.issue(user=simulator, name="demo")
         return token
 
-    def _serve(self, host: str, port: int) -> subprocess.Popen:
+    def _serve(self, host: str, port: int, env: dict[str, str]) -> subprocess.Popen:
         command = [sys.executable, "-m", "daphne", "-b", host, "-p", str(port), "cdportal.asgi:application"]
-        return subprocess.Popen(command, cwd=settings.BASE_DIR)
+        return subprocess.Popen(command, cwd=settings.BASE_DIR, env=env)
 
     def _wait_until_up(self, url: str, server: subprocess.Popen, timeout: float = 30) -> None:
         deadline = time.monotonic() + timeout
@@ -92,9 +129,12 @@ class Command(BaseCommand):
             time.sleep(0.2)
         raise CommandError(f"daphne did not answer on {url} within {timeout:.0f}s")
 
-    def _banner(self, url: str) -> None:
+    def _banner(self, url: str, cluster) -> None:
         self.stdout.write(self.style.SUCCESS(f"\n  cdportal demo is live on {url}/"))
-        self.stdout.write(f"  Log in as {DEMO_USER} / {DEMO_PASSWORD} (operator + releaser). Ctrl-C stops.\n")
+        self.stdout.write(f"  Log in as {DEMO_USER} / {DEMO_PASSWORD} (operator + releaser). Ctrl-C stops.")
+        if cluster is not None:
+            self.stdout.write(f"  Simulated Argo CD cluster: {cluster.kube.url} (namespace argocd).")
+        self.stdout.write("")
 
 
 def _latest_version() -> str | None:

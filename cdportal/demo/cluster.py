@@ -1,0 +1,148 @@
+"""The simulated Argo CD installation behind `make demo`: a Kubernetes API emulator
+(cdportal.demo.kube) holding the Applications, with a simulated application controller
+(cdportal.demo.controller) and Image Updater (cdportal.demo.updater) working on it.
+
+The web process gets its kubeconfig, so the on-call buttons (force sync, hard refresh,
+terminate; restart the updater, follow its logs, check its pull secret) act on this cluster
+through the real code paths. What happens in the cluster reaches the dashboard the way it would
+from a real one: cdportal's own watchers (cdportal.adapters.kubernetes) list and watch it and
+deliver `updater_config`, `application`, `updater` and `updater_deployment` events to the
+server (`watch`).
+
+The simulator's Argo CD half goes into the cluster instead of straight to the server
+(`ClusterSink`): its `updater` events become the updater's write-backs; its `application`
+events are dropped, since the controller now decides what each Application shows.
+"""
+
+from __future__ import annotations
+
+import logging
+import random
+import threading
+import time
+from collections.abc import Callable, Mapping
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any
+
+from kubernetes.client.exceptions import ApiException
+from urllib3.exceptions import HTTPError
+
+from cdportal.adapters.kubernetes import (
+    ApplicationWatcher,
+    ImageUpdaterWatcher,
+    UpdaterDeploymentWatcher,
+    UpdaterEventWatcher,
+)
+from cdportal.adapters.sinks import EventSink
+from cdportal.demo import manifests
+from cdportal.demo.controller import ArgoController
+from cdportal.demo.kube import Kube
+from cdportal.demo.updater import ImageUpdater
+
+log = logging.getLogger(__name__)
+
+NAMESPACE = manifests.NAMESPACE
+
+
+class Cluster:
+    def __init__(self, *, clock: Callable[[], datetime] = lambda: datetime.now(UTC),
+                 rng: random.Random | None = None, speed: float = 1.0, degraded_rate: float = 0.1,
+                 react_seconds: float = 1.0, sync_seconds: float = 4.0, ready_seconds: float = 3.0,
+                 cycle_seconds: float = 15.0):
+        # resourceVersions from the clock: the server keeps what an earlier demo run recorded
+        # (one event per namespace/name@resourceVersion), so a new run must not reuse numbers.
+        self.kube = Kube(cluster_versions=True, first_version=int(time.time() * 1000))
+        # A line per request to the emulator (several a second) would drown the demo's output.
+        logging.getLogger("aiohttp.access").setLevel(logging.WARNING)
+        self.kube.k.recording = False  # nobody reads the write log here; it would only grow
+        self.api_client = self.kube.api_client
+        self.controller = ArgoController(self.api_client, NAMESPACE, clock=clock, rng=rng or random.Random(),
+                                         react_seconds=react_seconds / speed, sync_seconds=sync_seconds / speed,
+                                         degraded_rate=degraded_rate)
+        self.updater = ImageUpdater(self.kube, NAMESPACE, clock=clock, cycle_seconds=cycle_seconds / speed,
+                                    ready_seconds=ready_seconds / speed)
+        self.stop = threading.Event()
+        self.running: threading.Thread | None = None  # the controllers' passes
+        self.threads: list[threading.Thread] = []
+        self.watchers: list[ApplicationWatcher] = []
+
+    def install(self, tags: Mapping[str, str]) -> None:
+        """The updater and its secret, and the Applications at their running tags."""
+        self.install_updater()
+        self.install_applications(tags)
+
+    def install_updater(self) -> None:
+        """The Image Updater (rolled out) and its pull secret."""
+        self.updater.install()
+
+    def install_applications(self, tags: Mapping[str, str]) -> None:
+        """The Applications, Synced and Healthy at their running tags."""
+        self.controller.install(dict(tags))
+
+    def step(self) -> None:
+        """One pass of each controller (what the thread repeats; tests call it themselves)."""
+        self.controller.step()
+        self.updater.step()
+
+    def start(self, tick: float = 0.2) -> None:
+        """Run the controllers in a thread until close()."""
+        self.running = self._thread(self._run, tick, name="argocd-controllers")
+
+    def _run(self, tick: float) -> None:
+        while not self.stop.wait(tick):
+            try:
+                self.step()
+            except (ApiException, HTTPError, OSError) as e:
+                log.warning("simulated Argo CD: %s; next pass", e)
+            except Exception:
+                log.exception("simulated Argo CD failed a pass")
+
+    def watch(self, sink: EventSink, *, request_timeout: float | None = None) -> None:
+        """cdportal's watchers on this cluster, in threads, delivering to `sink` (the server's
+        POST /api/events in the demo): ImageUpdater resources, Applications, ImagesUpdated Events,
+        the updater's Deployment."""
+        options = {"sink": sink, "backoff_initial": 0.2, "backoff_max": 5.0, "request_timeout": request_timeout}
+        self.watchers = [
+            ImageUpdaterWatcher(self.api_client, [NAMESPACE], **options),
+            ApplicationWatcher(self.api_client, [NAMESPACE], **options),
+            UpdaterEventWatcher(self.api_client, [NAMESPACE], **options),
+            UpdaterDeploymentWatcher(self.api_client, NAMESPACE, **options),
+        ]
+        for watcher in self.watchers:
+            self._thread(watcher.run, self.stop, name=f"watch-{type(watcher).__name__}")
+
+    def kubeconfig(self, directory: Path) -> str:
+        return self.kube.kubeconfig(directory)
+
+    def _thread(self, target, *args, name: str) -> threading.Thread:
+        thread = threading.Thread(target=target, args=args, name=name, daemon=True)
+        thread.start()
+        self.threads.append(thread)
+        return thread
+
+    def close(self) -> None:
+        self.stop.set()
+        for watcher in self.watchers:
+            watcher.stop_streams()
+        if self.running is not None:
+            self.running.join(5)  # its pass ends before the API server goes away
+        self.kube.close()  # ends the open watch streams, so their threads see `stop`
+        for thread in self.threads:
+            thread.join(2)
+
+
+class ClusterSink:
+    """The simulator's events, with its Argo CD half turned into changes to the cluster."""
+
+    def __init__(self, sink: EventSink, cluster: Cluster):
+        self.sink, self.cluster = sink, cluster
+
+    def emit(self, event: Mapping[str, Any]) -> bool:
+        if event["kind"] == "updater":
+            # The updater found the new tag: it writes it back; its Event reaches the server
+            # through the watcher.
+            return self.cluster.updater.write_back(event["application"], event["to_tag"])
+        if event["kind"] == "application":
+            return False  # the controller decides what the Application shows; the watcher reports it
+        return self.sink.emit(event)
