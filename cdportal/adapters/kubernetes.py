@@ -270,6 +270,8 @@ class ApplicationWatcher:
             try:
                 self.step(namespace)
             except AdapterError as e:
+                if stop.is_set():
+                    return  # the stream broke because we are shutting down
                 log.warning("%s; retrying in %.1fs", e, delay)
                 if stop.wait(delay):
                     return
