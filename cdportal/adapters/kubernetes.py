@@ -215,13 +215,19 @@ class ApplicationWatcher:
 
     def _emit(self, obj: dict) -> int:
         try:
-            event = application_event(obj, observed_at=datetime.now(UTC))
+            event = self._event(obj)
         except InvalidEvent as e:
             meta = obj.get("metadata") or {}
-            log.warning("skipping Application %s/%s: %s", meta.get("namespace"), meta.get("name"), e)
+            log.warning("skipping %s %s/%s: %s", self.what, meta.get("namespace"), meta.get("name"), e)
+            return 0
+        if event is None:
             return 0
         self.sink.emit(event)
         return 1
+
+    def _event(self, obj: dict) -> dict | None:
+        """The event for one object as listed or watched (None: not one of ours)."""
+        return application_event(obj, observed_at=datetime.now(UTC))
 
     def _call(self, func, *args, **kwargs):
         try:
@@ -346,16 +352,10 @@ class UpdaterDeploymentWatcher(ApplicationWatcher):
         response = self.apps.list_namespaced_deployment(namespace, _preload_content=False, **kwargs)
         return json.loads(response.data)
 
-    def _emit(self, obj: dict) -> int:
+    def _event(self, obj: dict) -> dict | None:
         if (obj.get("metadata") or {}).get("name") != self.name:
-            return 0
-        try:
-            event = updater.deployment_event(obj, observed_at=datetime.now(UTC))
-        except InvalidEvent as e:
-            log.warning("skipping the Image Updater Deployment %s: %s", self.name, e)
-            return 0
-        self.sink.emit(event)
-        return 1
+            return None
+        return updater.deployment_event(obj, observed_at=datetime.now(UTC))
 
 
 class ImageUpdaterWatcher(ApplicationWatcher):
@@ -385,15 +385,8 @@ class ImageUpdaterWatcher(ApplicationWatcher):
             self.resource_versions[namespace] = resource_version
         return 1
 
-    def _emit(self, obj: dict) -> int:
-        try:
-            event = image_updater_event(obj, observed_at=datetime.now(UTC))
-        except InvalidEvent as e:
-            meta = obj.get("metadata") or {}
-            log.warning("skipping ImageUpdater %s/%s: %s", meta.get("namespace"), meta.get("name"), e)
-            return 0
-        self.sink.emit(event)
-        return 1
+    def _event(self, obj: dict) -> dict | None:
+        return image_updater_event(obj, observed_at=datetime.now(UTC))
 
     def _run_namespace(self, namespace: str, stop: threading.Event) -> None:
         try:

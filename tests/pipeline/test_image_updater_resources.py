@@ -148,18 +148,15 @@ def kube():
     k.close()
 
 
-def serve_imageupdaters(kube) -> None:
-    """Install the CRD in the emulator (kmock knows only the bundled resources)."""
-    async def install():
-        info = kube.k.resources[RESOURCE]
-        info.kind, info.singular, info.namespaced = "ImageUpdater", "imageupdater", True
-        info.verbs |= {"get", "list", "watch", "create", "update", "patch", "delete"}
+def uninstall_imageupdaters(kube) -> None:
+    """An Argo CD without the v1.x updater: the API server does not serve the resource."""
+    async def uninstall():
+        del kube.k.resources[RESOURCE]
 
-    asyncio.run_coroutine_threadsafe(install(), kube.loop).result(5)
+    asyncio.run_coroutine_threadsafe(uninstall(), kube.loop).result(5)
 
 
 def test_the_watcher_lists_resources_and_records_them(kube, db):
-    serve_imageupdaters(kube)
     kube.seed_object(RESOURCE, own_images_cr())
     watcher = ImageUpdaterWatcher(kube.api_client, ["argocd"], sink=LocalSink(), request_timeout=1.0)
     assert watcher.list("argocd") == 1
@@ -167,6 +164,7 @@ def test_the_watcher_lists_resources_and_records_them(kube, db):
 
 
 def test_without_the_resource_type_the_watcher_ends_quietly(kube, db):
+    uninstall_imageupdaters(kube)
     watcher = ImageUpdaterWatcher(kube.api_client, ["argocd"], sink=LocalSink(), request_timeout=1.0)
     with pytest.raises(NotInstalled, match="argocd-image-updater v0.x"):
         watcher.list("argocd")
@@ -176,3 +174,16 @@ def test_without_the_resource_type_the_watcher_ends_quietly(kube, db):
     thread.join(5)
     assert not thread.is_alive()  # no retry loop against a resource that does not exist
     stop.set()
+
+
+def test_a_resource_deleted_in_the_cluster_is_forgotten_through_the_watch(kube, db):
+    from kubernetes import client
+
+    kube.seed_object(RESOURCE, own_images_cr())
+    watcher = ImageUpdaterWatcher(kube.api_client, ["argocd"], sink=LocalSink(), request_timeout=1.0)
+    watcher.list("argocd")
+    client.CustomObjectsApi(kube.api_client).delete_namespaced_custom_object(
+        "argocd-image-updater.argoproj.io", "v1alpha1", "argocd", "imageupdaters", "controller-images")
+    watcher.watch("argocd")
+    assert not ImageUpdaterConfig.objects.exists()
+    assert PipelineEvent.objects.filter(kind="updater_config", payload__deleted=True).count() == 1
