@@ -252,9 +252,11 @@ def images_updated_events(obj: dict) -> list[dict]:
 
 def image_updater_event(obj: dict, *, observed_at: datetime, deleted: bool = False) -> dict:
     """The ``updater_config`` event for an ImageUpdater custom resource (v1.x), as listed or
-    watched; `deleted` for a DELETED watch event. Status: argocd-image-updater
+    watched; `deleted` for a DELETED watch event or an object marked for deletion. Status: argocd-image-updater
     internal/controller/status.go (conditions Ready and Error, lastCheckedAt, lastUpdatedAt)."""
     meta, status = obj.get("metadata") or {}, obj.get("status") or {}
+    # Marked for deletion (its finalizer still pending): it no longer configures anything.
+    deleted = deleted or bool(meta.get("deletionTimestamp"))
     conditions = {c.get("type"): c for c in status.get("conditions") or []}
     error = conditions.get("Error") or {}
     suffix = ":deleted" if deleted else ""

@@ -142,8 +142,9 @@ class Emulator(kmock.KubernetesEmulator):
             async with self.writes:
                 self._precondition(request)
                 return await self._write(request)
-        if self.revision is not None and request.resource is not None and request.action in (
-                kaction.CREATE, kaction.DELETE):
+        deleting = request.action == kaction.DELETE and request.name
+        if request.resource is not None and (deleting or (self.revision is not None
+                                                          and request.action == kaction.CREATE)):
             async with self.writes:
                 self._stamp(request)
                 response = await super()._handle(request)
@@ -188,9 +189,11 @@ class Emulator(kmock.KubernetesEmulator):
             if request.resource.plural in WORKLOADS or request.resource.group == APPS[0]:
                 meta.setdefault("generation", 1)
             return
+        # A deletion is a change too: watchers from the last resourceVersion must receive it.
         key = (request.resource, request.namespace, request.name)
         if key in self._objects and not self._objects[key].deleted:
-            self._objects[key].patch({"metadata": {"resourceVersion": str(self._next(0))}})
+            current = _rv(self._objects[key].raw)
+            self._objects[key].patch({"metadata": {"resourceVersion": str(self._next(current))}})
 
     async def _write(self, request):
         # A real API server bumps metadata.generation when a workload's spec changes (not on
