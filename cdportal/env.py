@@ -206,7 +206,10 @@ def env_channel_layer(name: str, environ: Mapping[str, str] = os.environ) -> dic
         raise ImproperlyConfigured(f"{name} names no host")
     return {
         "BACKEND": "channels_redis.core.RedisChannelLayer",
-        "CONFIG": {"hosts": [url], "capacity": 1500, "expiry": 30},
+        # No socket read timeout: redis-py 8 defaults to 5 s, as long as channels_redis's blocking
+        # BZPOPMIN, so every idle websocket consumer died every ~5 s and lost what was sent while
+        # it reconnected (django/channels_redis#422).
+        "CONFIG": {"hosts": [{"address": url, "socket_timeout": None}], "capacity": 1500, "expiry": 30},
     }
 
 

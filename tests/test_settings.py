@@ -69,6 +69,8 @@ def test_database_and_channel_layer_urls():
     assert env.env_channel_layer("REDIS_URL", {})["BACKEND"].endswith("InMemoryChannelLayer")
     redis = env.env_channel_layer("REDIS_URL", {"REDIS_URL": "redis://127.0.0.1:6379/0"})
     assert redis["BACKEND"] == "channels_redis.core.RedisChannelLayer"
+    # an idle consumer blocks on Redis longer than redis-py's default read timeout
+    assert redis["CONFIG"]["hosts"] == [{"address": "redis://127.0.0.1:6379/0", "socket_timeout": None}]
 
 
 def test_unrelated_variables_are_not_typos():
