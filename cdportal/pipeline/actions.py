@@ -44,8 +44,13 @@ def perform(
     parameters: dict[str, Any],
     call: Callable[[], str],
     idempotency_key: str = "",
+    guard: Callable[[Action], str | None] | None = None,
 ) -> Action:
-    """Record, call, finish. `call` returns a short success message or raises AdapterError."""
+    """Record, call, finish. `call` returns a short success message or raises AdapterError.
+
+    `guard(action)`, when given, runs after the Action is recorded and before the call: a
+    message from it fails the Action without calling out. Recorded first, so that two requests at
+    once see each other (e.g. "another restart is still running")."""
     if not by.has_perm(permission):
         raise ActionRefused(f"{by.get_username()} may not do this: it needs the {permission} permission",
                             status=403)
@@ -62,6 +67,10 @@ def perform(
             )
     except IntegrityError:  # the same key, a moment ago, from a concurrent request
         return Action.objects.get(by_name=by_name, idempotency_key=idempotency_key)
+    problem = guard(action) if guard is not None else None
+    if problem:
+        log.info("%s on %s by %s refused: %s", kind, target, by_name, problem)
+        return action.finish(error=problem)
     try:
         message = call()
     except AdapterError as e:

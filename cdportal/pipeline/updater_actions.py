@@ -107,7 +107,7 @@ def restart_updater(*, by, idempotency_key: str = "", api_client=None, timeout: 
 
     action = perform(kind=Action.Kind.RESTART_UPDATER, target=target, by=by, permission=PERMISSION,
                      parameters={"namespace": meta["namespace"], "deployment": meta["name"], "restarted_at": stamp},
-                     call=call, idempotency_key=idempotency_key)
+                     call=call, idempotency_key=idempotency_key, guard=_one_at_a_time)
     if not wait and action.status == Action.Status.RUNNING and action.finished_at is None:
         threading.Thread(target=_finish_in_background, args=(action, follow, api, meta),
                          name="updater-rollout", daemon=True).start()
@@ -117,6 +117,18 @@ def restart_updater(*, by, idempotency_key: str = "", api_client=None, timeout: 
     except AdapterError:
         pass  # the page catches up on its next load
     return action
+
+
+def _one_at_a_time(action: Action) -> str | None:
+    """A second restart while one still rolls out would only restart the new pod again (two
+    operators clicking at once, a restart clicked on a stale page): refuse it, naming the first."""
+    earlier = Action.objects.filter(kind=action.kind, target=action.target, finished_at__isnull=True,
+                                    pk__lt=action.pk).order_by("pk").first()
+    if earlier is None:
+        return None
+    at = earlier.parameters.get("restarted_at") or earlier.started_at.isoformat(timespec="seconds")
+    return (f"a restart of {action.target} requested by {earlier.by_name} at {at} is still rolling out; "
+            "it finishes by itself")
 
 
 def _finish_in_background(action: Action, follow, api, meta) -> None:

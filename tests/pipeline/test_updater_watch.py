@@ -240,3 +240,21 @@ def test_watch_argocd_once_records_the_updater_too(transactional_db, kube, setti
     assert UpdaterDeployment.objects.get().name == NAME
     broadcast.flush()
     broadcast.close_connections()
+
+
+def test_a_second_restart_while_one_rolls_out_is_refused_and_logged(kube, alice, django_user_model):
+    from django.contrib.auth.models import Group
+
+    olga = django_user_model.objects.create_user(username="olga", password="x")
+    olga.groups.set(Group.objects.filter(name="operator"))
+    first = restart_action(alice, "2026-11-29T01:00:00Z")  # still rolling out
+    before = updater.read(kube.api_client, "argocd", NAME)
+
+    second = updater_actions.restart_updater(by=olga, api_client=kube.api_client, timeout=1, poll=0.05)
+
+    assert second.status == Action.Status.FAILED and second.by_name == "olga"
+    assert second.message == (f"a restart of {TARGET} requested by alice at 2026-11-29T01:00:00Z is still "
+                              "rolling out; it finishes by itself")
+    assert updater.read(kube.api_client, "argocd", NAME) == before  # nothing patched
+    first.refresh_from_db()
+    assert first.status == Action.Status.RUNNING
