@@ -24,7 +24,7 @@ from kubernetes import client
 from kubernetes.client.exceptions import ApiException
 from urllib3.exceptions import HTTPError
 
-from cdportal.adapters.errors import AdapterError
+from cdportal.adapters.errors import AdapterError, kubernetes_reason
 from cdportal.adapters.registry import Credentials, RegistryClient, RegistryError
 from cdportal.core import argo
 from cdportal.core.events import parse_event
@@ -46,7 +46,8 @@ def _call(what: str, fn, *args, **kwargs):
         response = fn(*args, _preload_content=False, _request_timeout=REQUEST_TIMEOUT, **kwargs)
         return json.loads(response.data)
     except ApiException as e:
-        raise AdapterError(f"{what}: the Kubernetes API answered {e.status} {e.reason}",
+        why = kubernetes_reason(e.body) if e.status in (403, 422) else ""
+        raise AdapterError(f"{what}: the Kubernetes API answered {e.status} {e.reason}" + (f": {why}" if why else ""),
                            permanent=e.status in (401, 403, 404, 422)) from None
     except (TimeoutError, urllib3.exceptions.TimeoutError):
         raise AdapterError(f"{what}: the Kubernetes API did not answer within {REQUEST_TIMEOUT:g}s") from None

@@ -29,7 +29,7 @@ from kubernetes import client
 from kubernetes.client.exceptions import ApiException
 
 from cdportal.adapters.argocd import application_event
-from cdportal.adapters.errors import AdapterError
+from cdportal.adapters.errors import AdapterError, kubernetes_reason
 from cdportal.adapters.kubernetes import kube_client
 from cdportal.core import argo
 from cdportal.pipeline.actions import ActionRefused, perform
@@ -212,8 +212,8 @@ def _answer(doing: str, app: Application, request: Callable[[], dict]) -> dict:
                 f"the Kubernetes API refused cdportal ({e.status} while {doing}): its service account needs "
                 f"get and patch on applications.argoproj.io in {app.namespace}", permanent=True) from None
         if e.status == 422:
-            raise AdapterError(f"the Kubernetes API rejected the patch (422 while {doing}): {e.reason}",
-                               permanent=True) from None
+            raise AdapterError(f"the Kubernetes API rejected the patch (422 while {doing}): "
+                               f"{kubernetes_reason(e.body) or e.reason}", permanent=True) from None
         raise AdapterError(f"the Kubernetes API answered {e.status} {e.reason} while {doing}; try again") from None
     except (urllib3.exceptions.TimeoutError, TimeoutError):
         raise AdapterError(f"the Kubernetes API did not answer within {REQUEST_TIMEOUT:g}s while {doing}; "

@@ -151,12 +151,16 @@ ARGO_ANSWERS = {
                                "service account needs get and patch on applications.argoproj.io in argocd"),
     "invalid": (lambda name: invalid("Application", "argoproj.io", name, "operation"),
                 lambda name: f"the Kubernetes API rejected the patch (422 while patching argocd/{name}): "
-                             "Unprocessable Entity"),
+                             f'Application.argoproj.io "{name}" is invalid: operation: Invalid value: '
+                             '"object": rejected by the admission webhook'),
 }
-UPDATER_ANSWERS = {
-    "forbidden": (forbidden("deployments", "apps", UPDATER), "403 Forbidden"),
+UPDATER_ANSWERS = {  # the API server's own words say which permission or field it was
+    "forbidden": (forbidden("deployments", "apps", UPDATER),
+                  f'403 Forbidden: deployments.apps "{UPDATER}" is forbidden: User "{ACCOUNT}" cannot patch '
+                  'resource "deployments" in API group "apps" in the namespace "argocd"'),
     "invalid": (invalid("Deployment", "apps", UPDATER, "spec.template.metadata.annotations"),
-                "422 Unprocessable Entity"),
+                f'422 Unprocessable Entity: Deployment.apps "{UPDATER}" is invalid: '
+                'spec.template.metadata.annotations: Invalid value: "object": rejected by the admission webhook'),
 }
 
 
