@@ -30,6 +30,7 @@ from django.utils.html import format_html
 from cdportal.core.argo import UPDATER_POD_LABEL
 from cdportal.core.updater_logs import LogLine, matches, parse_line
 from cdportal.live import broadcast, consumers
+from cdportal.pipeline.updater_actions import namespace as updater_namespace
 
 log = logging.getLogger(__name__)
 
@@ -101,14 +102,13 @@ class UpdaterLogConsumer(AsyncWebsocketConsumer):
     async def _start(self):
         try:
             api_client = await asyncio.to_thread(_api_client)
-            pods = await asyncio.to_thread(_updater_pods, api_client, settings.ARGOCD_NAMESPACES)
+            pods = await asyncio.to_thread(_updater_pods, api_client, [updater_namespace()])
         except Exception as e:  # noqa: BLE001  (AdapterError, ApiException, connection errors: told to the page)
             log.warning("cannot list the argocd-image-updater pods: %s", e)
             await self._note(f"Cannot list the argocd-image-updater pods: {_reason(e)}", error=True)
             return
         if not pods:
-            namespaces = ", ".join(settings.ARGOCD_NAMESPACES)
-            await self._note(f"No running argocd-image-updater pod in {namespaces}.")
+            await self._note(f"No running argocd-image-updater pod in {updater_namespace()}.")
             return
         for namespace, name in pods:
             thread = threading.Thread(
