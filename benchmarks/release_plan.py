@@ -11,11 +11,14 @@ squash commits, a `release-please-config.json`, a `chore(main): release X.Y.Z` c
    commit while git is still writing), `snapshot()` reads the config and tags, and
    `release_history()` cuts, parses and renders the changelog of every tagged release. This is
    the git source's path (cdportal/adapters/git_source.py) on its first scan.
-2. next release, cold: the `release-plan` command's path, `snapshot()` (a plain `git log` of the
-   history) then `plan()`: the commits since the last tag, the version, the changelog entry.
+2. next release, cold: the `release-plan` command's path, `snapshot(unreleased_only=True)` (`git
+   log` read only as far as Release Please reads: down to the latest release's commit, at most
+   commit-search-depth commits) then `plan()`: the commits since the last tag, the version, the
+   changelog entry.
 3. all commits folded into one release: `plan()` with the manifest version cleared (as before a
-   first release: no tag, so every commit since the root is unreleased): parse, version and
-   render 100 000 commits into one entry.
+   first release: no tag, so every commit since the root is unreleased) and commit-search-depth
+   raised past the history (Release Please reads 500 by default): parse, version and render
+   100 000 commits into one entry.
 4. rescan with no new commit: `CommitCache.scan()` on the unchanged repository (one `git
    rev-parse`), then the same snapshot + release history + next release again (the git
    source's every poll).
@@ -140,13 +143,13 @@ def _engine():
     return release_source, CommitCache, GitRepository, planner, Repo, ConfigError, default_config
 
 
-def _snapshot(git, cache=None):
+def _snapshot(git, cache=None, unreleased_only=False):
     """`release_source.snapshot()`, the production path. A repository whose Release Please files
     do not load (an old generated repository had a placeholder manifest) is planned as an
     unconfigured one, which is what cdportal does without those files."""
     release_source, _, _, planner, Repo, ConfigError, default_config = _engine()
     try:
-        snap = release_source.snapshot(git, cache=cache)
+        snap = release_source.snapshot(git, cache=cache, unreleased_only=unreleased_only)
     except ConfigError as e:
         tags = git.tags()
         snap = release_source.Snapshot(
@@ -237,14 +240,14 @@ def child_next(repo: str, trace: bool) -> dict:
     _, _, GitRepository, planner, *_ = _engine()
     with Meter(trace) as meter:
         git = GitRepository(repo)
-        snap, read = _timed(lambda: _snapshot(git))
+        snap, read = _timed(lambda: _snapshot(git, unreleased_only=True))
         result, planned = _timed(
             lambda: planner.plan(snap.config, snap.history, repo=snap.repo, date=_today())
         )
     return meter.result(
         commits=len(snap.history.commits),
         parts={
-            "snapshot: git log of the history, config, tags": read,
+            "snapshot: git log down to the release, config, tags": read,
             "plan: parse, version, render": planned,
         },
         **_describe_next(result),
@@ -258,7 +261,10 @@ def child_fold(repo: str, trace: bool) -> dict:
         snap, read = _timed(lambda: _snapshot(git))
         # No version in the manifest: no previous tag, so every commit since the root is unreleased.
         unreleased = [dataclasses.replace(p, current_version=None) for p in snap.config.packages]
-        config = dataclasses.replace(snap.config, packages=tuple(unreleased))
+        # Release Please would read only its commit-search-depth (500); raised to the whole
+        # history here, to measure the engine on 100 000 commits in one entry.
+        config = dataclasses.replace(snap.config, packages=tuple(unreleased),
+                                     commit_search_depth=len(snap.history.commits) + 1)
         result, planned = _timed(
             lambda: planner.plan(config, snap.history, repo=snap.repo, date=_today())
         )

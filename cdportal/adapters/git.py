@@ -240,6 +240,21 @@ class GitRepository:
         first, with the files each touches."""
         return self.history(rev, since=since, first_parent=first_parent).commits
 
+    def log_until(self, rev: str, stops: set[str], *, limit: int) -> tuple[list[Commit], bool]:
+        """The start of `log(rev)`: at most `limit` commits, and no further than the moment every
+        commit in `stops` has been listed (git is stopped there; with no stops, `limit` alone).
+        Second value: True when that is the whole history."""
+        pending, commits = set(stops), []
+        for commit, _ in self._read_log([f"--max-count={limit + 1}", "--end-of-options", _check_rev(rev), "--"],
+                                        [rev]):
+            if len(commits) == limit:
+                return commits, False  # there is more
+            commits.append(commit)
+            pending.discard(commit.sha)
+            if stops and not pending:
+                return commits, False  # maybe more: nobody needs it
+        return commits, True
+
     def history(
         self,
         rev: str = "HEAD",

@@ -13,6 +13,7 @@ from datetime import date, timezone
 import semver
 
 from cdportal.adapters.git import CommitCache, GitRepository, github_repo
+from cdportal.core import release_pr
 from cdportal.core.conventional import Repo
 from cdportal.core.plan import History
 from cdportal.core.release_config import ReleaseConfig, default_config, load_config
@@ -41,9 +42,14 @@ def parse_github(value: str) -> Repo:
 
 
 def snapshot(
-    git: GitRepository, *, github: Repo | None = None, rev: str = "HEAD", cache: CommitCache | None = None
+    git: GitRepository, *, github: Repo | None = None, rev: str = "HEAD", cache: CommitCache | None = None,
+    unreleased_only: bool = False,
 ) -> Snapshot:
-    """The repository at `rev`. With `cache` (kept between calls), only new commits are read."""
+    """The repository at `rev`. With `cache` (kept between calls), only new commits are read.
+
+    `unreleased_only` (the next release, not the history): `git log` is read only as far as
+    Release Please reads (core.plan.collect_commits) — down to every package's latest release
+    commit, and never more than `commit-search-depth` commits — instead of the whole history."""
     head = cache.repo.resolve(cache.rev) if cache is not None else (git.head() if rev == "HEAD" else rev)
     tags = git.tags()
     config_text = git.read_file(head, CONFIG_FILE)
@@ -57,8 +63,17 @@ def snapshot(
         )
     else:
         config = default_config(_highest_v_tag(t.name for t in tags), target_branch=git.branch() or "main")
+    complete = True
+    if cache is not None:
+        commits = cache.scan()
+    elif unreleased_only:
+        stops = _latest_release_commits(config, {t.name: t.sha for t in tags})
+        commits, complete = git.log_until(head, stops, limit=config.commit_search_depth)
+    else:
+        commits = git.log(head)
     history = History(
-        commits=cache.scan() if cache is not None else git.log(head),
+        commits=commits,
+        complete=complete,
         tags={t.name: t.sha for t in tags},
         read_file=lambda path: git.read_file(head, path),
     )
@@ -70,6 +85,18 @@ def snapshot(
         repo=github or _origin_repo(git),
         configured=configured,
     )
+
+
+def _latest_release_commits(config: ReleaseConfig, tag_shas: dict[str, str]) -> set[str]:
+    """The commit each package's manifest version is tagged on; none while one package has no
+    release (Release Please then reads to its search depth)."""
+    stops = set()
+    for pkg in config.packages:
+        tag = release_pr.tag_name(pkg, pkg.current_version) if pkg.current_version else None
+        if tag not in tag_shas:
+            return set()
+        stops.add(tag_shas[tag])
+    return stops
 
 
 def _highest_v_tag(names) -> str | None:

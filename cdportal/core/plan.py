@@ -113,6 +113,9 @@ class History:
     commits: Sequence[Commit]  # newest first, from the target branch's head
     tags: Mapping[str, str]  # tag name -> sha of the commit it points to
     read_file: Callable[[str], str | None] = lambda path: None
+    # False: `commits` stops where Release Please stops reading (release commits, search depth),
+    # not at the root commit — a sha missing from it may still be on the branch.
+    complete: bool = True
     _positions: dict[str, int] | None = field(default=None, repr=False)
 
     def position(self, sha: str) -> int | None:
@@ -129,9 +132,12 @@ def plan(
     date: Date,
     target_branch: str | None = None,
 ) -> ReleasePlan:
-    by_path = _split(config, history.commits)
+    release_shas = {pkg.path: sha for pkg in config.packages if (sha := _release_sha(pkg, history))}
+    collected, complete = collect_commits(config, history.commits, release_shas, read_all=history.complete)
+    by_path = _split(config, collected)
     plans = tuple(
-        _plan_package(config, pkg, by_path[pkg.path], history, repo=repo, date=date, target_branch=target_branch)
+        _plan_package(config, pkg, by_path[pkg.path], history, repo=repo, date=date,
+                      target_branch=target_branch, complete=complete)
         for pkg in config.packages
     )
     releasing = {p.path: p.next_version for p in plans if p.next_version}
@@ -140,6 +146,37 @@ def plan(
         title = release_pr.group_pr_title(config, releasing, target_branch) if releasing else None
         return ReleasePlan(plans, pr_title=title, branch=release_pr.branch_name(config, None, target_branch))
     return ReleasePlan(plans)
+
+
+def collect_commits(
+    config: ReleaseConfig, commits: Sequence[Commit], release_shas: Mapping[str, str], *, read_all: bool = True
+) -> tuple[list[Commit], bool]:
+    """The commits Release Please reads (manifest.ts buildPullRequests): newest first, at most
+    `commit-search-depth` of them, up to the commit that completes the set of the packages'
+    release commits — that one not included, the others kept. While a package has no release
+    yet it is bootstrapping: no such stop, only `bootstrap-sha`; `last-release-sha` stops it
+    always. Second value: False when the depth ran out before one of those stops (`read_all`:
+    `commits` is the whole history, not a prefix of it)."""
+    wanted = set(release_shas.values())
+    bootstrapping = len(release_shas) < len(config.packages)
+    found, collected = 0, []
+    for commit in commits[: config.commit_search_depth]:
+        found += commit.sha in wanted
+        if config.last_release_sha and commit.sha == config.last_release_sha:
+            return collected, True
+        if bootstrapping and config.bootstrap_sha and commit.sha == config.bootstrap_sha:
+            return collected, True
+        if not bootstrapping and found >= len(wanted):
+            return collected, True
+        collected.append(commit)
+    return collected, read_all and len(commits) <= config.commit_search_depth
+
+
+def _release_sha(pkg: PackageConfig, history: History) -> str | None:
+    """The commit the tag of the manifest's version points at (the latest release)."""
+    if not pkg.current_version:
+        return None
+    return history.tags.get(release_pr.tag_name(pkg, pkg.current_version))
 
 
 def _split(config: ReleaseConfig, commits: Sequence[Commit]) -> dict[str, list[Commit]]:
@@ -164,18 +201,26 @@ def _plan_package(
     repo: Repo | None,
     date: Date,
     target_branch: str | None,
+    complete: bool = True,
 ) -> PackagePlan:
     current = pkg.current_version
     previous_tag = release_pr.tag_name(pkg, current) if current else None
     warnings = []
     since = history.tags.get(previous_tag) if previous_tag else None
+    depth = config.commit_search_depth
     if previous_tag and since is None:
         warnings.append(
             f"tag {previous_tag} (the manifest's version {current}) is not in the repository: "
-            "every commit in the history counts as unreleased"
+            f"every commit Release Please reads (the newest {depth}) counts as unreleased"
         )
-    elif since is not None and history.position(since) is None:
+    elif since is not None and history.position(since) is None and history.complete:
         warnings.append(f"tag {previous_tag} points at {since[:7]}, which is not on the target branch")
+    if not complete:
+        warnings.append(
+            f"Release Please reads at most {depth} commits (commit-search-depth): "
+            + (f"the release commit of {previous_tag} is older, so " if since else "")
+            + "older commits are not in this release"
+        )
     unreleased = _after(commits, since)
     if since is not None and current is not None:
         warnings.extend(_misplaced_tag(config, pkg, current, previous_tag, since, history, unreleased))

@@ -31,6 +31,7 @@ ROOT_PATH = "."
 # src/util/pull-request-title.ts, src/manifest.ts, src/util/pull-request-body.ts
 DEFAULT_PR_TITLE_PATTERN = "chore${scope}: release${component} ${version}"
 DEFAULT_GROUP_PR_TITLE_PATTERN = "chore: release ${branch}"
+DEFAULT_COMMIT_SEARCH_DEPTH = 500
 DEFAULT_LABELS = ("autorelease: pending",)
 DEFAULT_RELEASE_LABELS = ("autorelease: tagged",)
 DEFAULT_DATE_FORMAT = "%Y-%m-%d"
@@ -183,6 +184,8 @@ class ReleaseConfig:
     plugins: tuple[Any, ...] = ()
     bootstrap_sha: str | None = None
     last_release_sha: str | None = None
+    # How many commits Release Please reads back from the branch head (manifest.ts default 500).
+    commit_search_depth: int = DEFAULT_COMMIT_SEARCH_DEPTH
     labels: tuple[str, ...] = DEFAULT_LABELS
     release_labels: tuple[str, ...] = DEFAULT_RELEASE_LABELS
 
@@ -260,6 +263,8 @@ def load_config(
         plugins=plugins,
         bootstrap_sha=raw.get("bootstrap-sha"),
         last_release_sha=raw.get("last-release-sha"),
+        # `commitSearchDepth || 500`: 0 (or absent) means the default.
+        commit_search_depth=int(raw.get("commit-search-depth") or DEFAULT_COMMIT_SEARCH_DEPTH),
         labels=tuple(labels.split(",")) if labels else DEFAULT_LABELS,
         release_labels=tuple(release_labels.split(",")) if release_labels else DEFAULT_RELEASE_LABELS,
     )

@@ -36,7 +36,7 @@ class Command(BaseCommand):
         try:
             day = _parse_date(date)
             github_repo = parse_github(github) if github else None
-            snap = snapshot(GitRepository(repo), github=github_repo)
+            snap = snapshot(GitRepository(repo), github=github_repo, unreleased_only=True)
             result = plan(snap.config, snap.history, repo=snap.repo, date=day)
         except (ValueError, ConfigError, AdapterError) as e:
             raise CommandError(str(e), returncode=BAD_INPUT) from None
