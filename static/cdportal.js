@@ -11,7 +11,15 @@
     el.className = "live " + (on ? "on" : "off");
   }
 
+  // The indicator is the page's live socket's (/ws/live/…): the updater log's socket opens and
+  // closes on its own.
+  function isLiveSocket(evt) {
+    var url = evt.target && evt.target.getAttribute ? evt.target.getAttribute("ws-connect") : null;
+    return !url || url.indexOf("/ws/live/") === 0;
+  }
+
   document.addEventListener("htmx:wsClose", function (evt) {
+    if (!isLiveSocket(evt)) return;
     var code = evt.detail && evt.detail.event ? evt.detail.event.code : 0;
     if (code === SESSION_EXPIRED) {
       // The ws extension does not retry this code; tell the person why the page went still.
@@ -22,7 +30,9 @@
       setStatus("reconnecting…", false);
     }
   });
-  document.addEventListener("htmx:wsOpen", function () { setStatus("connecting…", false); });
+  document.addEventListener("htmx:wsOpen", function (evt) {
+    if (isLiveSocket(evt)) setStatus("connecting…", false);
+  });
   // Pages without a live socket (history, login) have nothing to be offline from.
   document.addEventListener("DOMContentLoaded", function () {
     var el = document.getElementById("live-status");

@@ -219,3 +219,24 @@ def test_an_idle_page_keeps_its_socket_and_still_shows_a_change(page: Page, argo
     # (the overview's socket, from the page before, may be reported after the clear above)
     mine = [url for url in sockets if "/ws/live/applications/" in url]
     assert len(mine) == 1, f"the page had to reconnect: {sockets}"
+
+
+def test_the_updater_page_is_live_and_follows_the_log_on_one_socket(page: Page, argo_server, kube):
+    pod = "argocd-image-updater-controller-7f9c6d8b5d-x1"
+    kube.seed_pod("argocd", pod, {"app.kubernetes.io/name": "argocd-image-updater"},
+                  ['time="2026-11-29T01:00:00Z" level=info msg="Starting image update cycle, considering 3 application(s)"'])
+    sockets = []
+    page.on("websocket", lambda ws: sockets.append(ws.url))
+    log_in(page, argo_server)
+    page.goto(f"{argo_server.url}/updater/")
+
+    # the log's socket opening after the page's own must not leave the indicator "connecting…"
+    expect(page.locator("#live-status")).to_have_text("live", timeout=TIMEOUT_MS)
+    lines = page.locator("#updater-log li")
+    expect(lines).to_have_count(1, timeout=TIMEOUT_MS)
+    kube.push_log("argocd", pod, 'time="2026-11-29T01:00:05Z" level=error msg="registry answered 401"')
+    expect(lines).to_have_count(2, timeout=TIMEOUT_MS)
+    expect(lines.nth(1)).to_contain_text("registry answered 401")
+    page.wait_for_timeout(300)
+    assert len([url for url in sockets if "/ws/updater/logs/" in url]) == 1, sockets
+    expect(page.locator("#live-status")).to_have_text("live")
