@@ -213,12 +213,26 @@ def test_an_idle_page_keeps_its_socket_and_still_shows_a_change(page: Page, argo
     status = open_application(page, argo_server, "controller")
 
     page.wait_for_timeout(7_000)  # nobody changes anything for a while
-    change(kube, "controller", {"status": {"health": {"status": "Missing", "message": "idle check"}}})
-    expect(status.locator("h1")).to_contain_text("Missing", timeout=TIMEOUT_MS)
-    assert page.evaluate("window.__marker") == 1, "the page reloaded"
     # (the overview's socket, from the page before, may be reported after the clear above)
     mine = [url for url in sockets if "/ws/live/applications/" in url]
-    assert len(mine) == 1, f"the page had to reconnect: {sockets}"
+    assert len(mine) == 1, f"the page had to reconnect: {sockets}\n{server_logs(argo_server)}"
+    change(kube, "controller", {"status": {"health": {"status": "Missing", "message": "idle check"}}})
+    try:
+        expect(status.locator("h1")).to_contain_text("Missing", timeout=TIMEOUT_MS)
+    except AssertionError as e:
+        raise AssertionError(f"{e}\n{server_logs(argo_server)}") from None
+    assert page.evaluate("window.__marker") == 1, "the page reloaded"
+
+
+def server_logs(server, lines: int = 40) -> str:
+    """The end of daphne's and the watcher's logs, for a failure message."""
+    tmp = Path(server.env["DATABASE_URL"].removeprefix("sqlite:///")).parent
+    parts = []
+    for name in ("daphne.log", "watch-argocd.log"):
+        path = tmp / name
+        text = path.read_text(errors="replace").splitlines()[-lines:] if path.exists() else ["(none)"]
+        parts.append(f"--- {name}\n" + "\n".join(text))
+    return "\n".join(parts)
 
 
 def test_the_updater_page_is_live_and_follows_the_log_on_one_socket(page: Page, argo_server, kube):
