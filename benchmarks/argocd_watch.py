@@ -29,7 +29,6 @@ from __future__ import annotations
 
 import argparse
 import copy
-import os
 import shutil
 import statistics
 import sys
@@ -41,6 +40,8 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parent.parent
 sys.path[:0] = [str(ROOT), str(ROOT / "tests")]
 
+import throwaway_django  # noqa: E402  (benchmarks/, beside this file)
+
 
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
@@ -49,17 +50,7 @@ def main() -> int:
     args = parser.parse_args()
 
     tmp = Path(tempfile.mkdtemp(prefix="argocd-watch-"))
-    for name in list(os.environ):
-        if name.startswith(("DATABASE_URL", "REDIS_URL", "KUBE")):
-            del os.environ[name]
-    os.environ.update(DJANGO_SETTINGS_MODULE="cdportal.settings", DEBUG="true", LOG_LEVEL="WARNING",
-                      DATABASE_URL=f"sqlite:///{tmp / 'db.sqlite3'}")
-    import django
-
-    django.setup()
-    from django.core.management import call_command
-
-    call_command("migrate", verbosity=0)
+    throwaway_django.setup(tmp, clear=("KUBE",))
     import logging
 
     logging.getLogger("aiohttp.access").setLevel(logging.WARNING)

@@ -33,7 +33,6 @@ Running it
 from __future__ import annotations
 
 import argparse
-import os
 import shutil
 import sys
 import tempfile
@@ -43,6 +42,8 @@ from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
 sys.path[:0] = [str(ROOT), str(ROOT / "tests")]
+
+import throwaway_django  # noqa: E402  (benchmarks/, beside this file)
 
 
 def main() -> int:
@@ -56,17 +57,7 @@ def main() -> int:
         print("docker-registry is not installed (apt-get install docker-registry)", file=sys.stderr)
         return 1
     tmp = Path(tempfile.mkdtemp(prefix="registry-rescan-"))
-    for name in list(os.environ):
-        if name.startswith(("REGISTRY_", "DATABASE_URL", "REDIS_URL")):
-            del os.environ[name]
-    os.environ.update(DJANGO_SETTINGS_MODULE="cdportal.settings", DEBUG="true", LOG_LEVEL="WARNING",
-                      DATABASE_URL=f"sqlite:///{tmp / 'db.sqlite3'}")
-    import django
-
-    django.setup()
-    from django.core.management import call_command
-
-    call_command("migrate", verbosity=0)
+    throwaway_django.setup(tmp, clear=("REGISTRY_",))
 
     from registry_fixtures import CountingProxy, start_registry
 
