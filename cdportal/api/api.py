@@ -6,7 +6,17 @@ from django.contrib.auth.decorators import login_required
 from django.core.exceptions import ValidationError as DjangoValidationError
 from ninja import NinjaAPI
 
-from cdportal.api import actions, applications, argo, events, history, images, releases, updater
+from cdportal.api import (
+    actions,
+    applications,
+    argo,
+    attention,
+    events,
+    history,
+    images,
+    releases,
+    updater,
+)
 from cdportal.api.auth import AUTH
 
 api = NinjaAPI(
@@ -25,6 +35,7 @@ api.add_router("/images", images.router)
 api.add_router("/events", events.router)
 api.add_router("/repositories", actions.router)
 api.add_router("/updater", updater.router)
+api.add_router("/attention", attention.router)
 api.add_router("", history.router)
 
 

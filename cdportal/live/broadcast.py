@@ -140,6 +140,10 @@ def render_fragments(changes) -> Fragments:
         overview["tags"] = {"tags": queries.newest_tags()}
     if changes.events:
         overview["events"] = {"events": queries.recent_events()}
+    if changes.applications or changes.releases or changes.updaters:
+        from cdportal.pipeline.attention import problems
+
+        overview["attention"] = {"problems": problems()}
     for partial, context in overview.items():
         fragments[OVERVIEW][partial] = _partial("web/overview.html", partial, context)
 

@@ -69,7 +69,10 @@ def release_failure(release: Release) -> tuple[Stage | None, str]:
 
 
 def overview_context() -> dict:
+    from cdportal.pipeline.attention import problems
+
     return {
+        "problems": problems(),
         "releases": releases_in_flight(),
         "deployed": recently_deployed(),
         "applications": applications(),

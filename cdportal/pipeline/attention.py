@@ -1,0 +1,90 @@
+"""What needs on-call's attention now, and where to act on it: the first panel of the overview.
+
+Each rule reads the models as the sources last reported them and says, in one line, what is
+wrong and why (the message Argo CD, the build or the Image Updater gave), with the page that
+holds the buttons. Nothing here calls out: the list is as fresh as the last event ingested.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import datetime
+
+from django.urls import reverse
+
+from cdportal.pipeline.models import Application, UpdaterDeployment
+
+BAD, WARN = "bad", "warn"
+FAILED_OPERATIONS = ("Failed", "Error")
+BAD_HEALTH = ("Degraded", "Missing")
+
+
+@dataclass(frozen=True)
+class Problem:
+    severity: str  # "bad" (broken) or "warn" (not converging)
+    subject: str  # what: "cto-controller-dev", "cto v0.2.61", "Image Updater"
+    what: str  # "Degraded", "sync failed", "build failed"
+    why: str  # the source's own message
+    url: str  # the page to act from
+    since: datetime | None = None
+
+    def to_json(self) -> dict:
+        return {"severity": self.severity, "subject": self.subject, "what": self.what, "why": self.why,
+                "url": self.url, "since": self.since.isoformat() if self.since else None}
+
+
+def problems() -> list[Problem]:
+    """Broken first, then not converging; each group newest first."""
+    found = [*_applications(), *_releases(), *_updaters()]
+    newest_first = sorted(found, key=lambda p: p.since.timestamp() if p.since else 0, reverse=True)
+    return sorted(newest_first, key=lambda p: p.severity != BAD)
+
+
+def _applications() -> list[Problem]:
+    found = []
+    for app in Application.objects.order_by("namespace", "name"):
+        url = reverse("web:application", args=[app.namespace, app.name])
+        at = app.observed_at
+        if app.operation_phase in FAILED_OPERATIONS:
+            found.append(Problem(BAD, app.name, f"sync {app.operation_phase.lower()}",
+                                 app.operation_message or "the last operation did not succeed", url, at))
+        errors = [c for c in app.conditions or [] if str(c.get("type", "")).endswith("Error")]
+        for condition in errors[:1]:
+            found.append(Problem(BAD, app.name, condition["type"], condition.get("message", ""), url, at))
+        if app.health_status in BAD_HEALTH:
+            found.append(Problem(BAD, app.name, app.health_status, app.health_message, url, at))
+        elif app.sync_status == "OutOfSync" and app.operation_phase not in ("Running", "Terminating") and not errors:
+            found.append(Problem(WARN, app.name, "OutOfSync", "no sync is running: force sync if auto-sync is off",
+                                 url, at))
+    return found
+
+
+def _releases() -> list[Problem]:
+    from cdportal.pipeline.queries import release_failure, releases_in_flight
+
+    found = []
+    for release in releases_in_flight():
+        stage, reason = release_failure(release)
+        if stage is not None:
+            found.append(Problem(BAD, release.title, f"failed at {stage.label}", reason,
+                                 reverse("web:release", args=[release.pk]), release.updated_at))
+    return found
+
+
+def _updaters() -> list[Problem]:
+    found = []
+    url = reverse("web:updater")
+    for row in UpdaterDeployment.objects.all():
+        subject = f"Image Updater {row.namespace}/{row.name}"
+        if row.replicas_desired and row.replicas_ready == 0:
+            found.append(Problem(BAD, subject, "no ready pod", row.rollout_message or
+                                 "no image is checked until a pod is ready", url, row.observed_at))
+        elif row.paused:
+            found.append(Problem(WARN, subject, "paused", "its rollout is paused: a restart is refused", url,
+                                 row.observed_at))
+        elif not row.rollout_complete:
+            found.append(Problem(WARN, subject, "rolling out", row.rollout_message, url, row.observed_at))
+    return found
+
+
+__all__ = ["BAD", "WARN", "Problem", "problems"]
