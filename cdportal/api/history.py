@@ -88,6 +88,29 @@ def history(request, filters: Query[HistoryFilter]):
     return _shipped(filters)
 
 
+class StageDurationOut(Schema):
+    name: str  # the stage, or the lead time (last row)
+    count: int  # releases (stages 2-4) or rollouts (5-7, lead time) measured
+    median_seconds: float | None
+    p90_seconds: float | None
+    slowest_seconds: float | None
+    slowest_release: int | None  # its id
+    slowest_application: str | None
+
+
+@router.get("/history/stage-durations", response=list[StageDurationOut])
+def stage_durations(request, filters: Query[HistoryFilter]):
+    """How long each stage took over the released versions the filters select: median, 90th
+    percentile and the slowest (stages 2-4 once per release, 5-7 and the lead time per application)."""
+    rows = []
+    for row in queries.stage_stats(_shipped(filters)):
+        data = row["stat"].to_json()
+        rows.append({**{k: data[k] for k in ("name", "count", "median_seconds", "p90_seconds", "slowest_seconds")},
+                     "slowest_release": row["release"].pk if row["release"] else None,
+                     "slowest_application": row["application"]})
+    return rows
+
+
 @router.get("/history/markdown", response={200: str}, openapi_extra={
     "responses": {200: {"content": {"text/markdown": {"schema": {"type": "string"}}}}}})
 def history_markdown(request, filters: Query[HistoryFilter]):

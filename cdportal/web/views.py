@@ -67,6 +67,7 @@ def history(request):
         filters["component"] = filters["component"].pk
     return _page(request, "web/history.html", {
         "releases": list(releases.prefetch_related("commits")[:200]),
+        "durations": queries.stage_stats(releases) if not errors else [],
         "components": Component.objects.select_related("repository"),
         "filters": filters,
         "type_commits": bool(filters.get("type")),

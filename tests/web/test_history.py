@@ -86,3 +86,20 @@ def test_history_api(client, bob, three_releases):
     markdown = client.get("/api/history/markdown?component=" + str(r["0.3.0"].component_id))
     assert markdown.content.decode().count("## [") == 3
     assert client.get("/api/history?since=nope").status_code == 422
+
+
+def test_the_history_page_says_how_long_each_stage_takes(bob, client):
+    from helpers import journey
+
+    from cdportal.pipeline.ingest import ingest
+
+    for event in journey():
+        ingest(event)
+    client.force_login(bob)
+    html = client.get("/history/").content.decode()
+    assert 'id="stage-durations"' in html and "How long each stage takes" in html
+    rows = client.get("/api/history/stage-durations").json()
+    by_name = {row["name"]: row for row in rows}
+    assert by_name["Release PR open"]["count"] == 1
+    lead = by_name["Lead time: commit merged → synced and healthy"]
+    assert lead["count"] == 1 and lead["median_seconds"] > 0 and lead["slowest_release"]

@@ -1,0 +1,89 @@
+"""How long each stage of the pipeline takes, over many releases: what managers read on the
+history page. Plain Python: the samples are stage → time maps, as the stepper reads them.
+
+A stage's duration is measured as the stepper measures it: from the last stage reached before
+it (a stage reached out of order, or skipped, does not count). The release's own stages (commits
+merged → Release PR → tag → image) are counted once per release; the rollout stages (seen by
+the updater → parameter → synced and healthy) once per application the release reached. Lead
+time is first commit merged → synced and healthy, per application.
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Hashable, Iterable, Mapping
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+
+from cdportal.core.stages import ROLLOUT_STAGES, Stage
+
+Times = Mapping[Stage, datetime | None]
+
+
+@dataclass(frozen=True)
+class Stat:
+    """One row: a stage (or the lead time) over the samples that reached it in order."""
+
+    name: str
+    count: int
+    median: timedelta | None
+    p90: timedelta | None
+    slowest: timedelta | None
+    slowest_key: Hashable | None  # which sample (e.g. a release or rollout id) was slowest
+
+    def to_json(self) -> dict:
+        seconds = lambda d: round(d.total_seconds(), 3) if d is not None else None  # noqa: E731
+        return {"name": self.name, "count": self.count, "median_seconds": seconds(self.median),
+                "p90_seconds": seconds(self.p90), "slowest_seconds": seconds(self.slowest),
+                "slowest": self.slowest_key}
+
+
+def stage_durations(times: Times) -> dict[Stage, timedelta]:
+    """Each reached stage's duration from the last stage reached before it (in stage order)."""
+    durations, previous = {}, None
+    for stage in Stage:
+        at = times.get(stage)
+        if at is None:
+            continue
+        if previous is not None and at >= previous:
+            durations[stage] = at - previous
+        previous = at
+    return durations
+
+
+def stats(releases: Iterable[tuple[Hashable, Times]], rollouts: Iterable[tuple[Hashable, Times]]) -> list[Stat]:
+    """Per stage 2–7, then the lead time. `releases`: (key, the release's times); `rollouts`:
+    (key, the release's times merged with one application's rollout times)."""
+    samples: dict[Stage, list[tuple[timedelta, Hashable]]] = {stage: [] for stage in Stage if stage != Stage.MERGED}
+    lead: list[tuple[timedelta, Hashable]] = []
+    for key, times in releases:
+        for stage, duration in stage_durations(times).items():
+            if stage not in ROLLOUT_STAGES:
+                samples[stage].append((duration, key))
+    for key, times in rollouts:
+        for stage, duration in stage_durations(times).items():
+            if stage in ROLLOUT_STAGES:
+                samples[stage].append((duration, key))
+        start, end = times.get(Stage.MERGED), times.get(Stage.SYNCED)
+        if start is not None and end is not None and end >= start:
+            lead.append((end - start, key))
+    rows = [_stat(stage.label, samples[stage]) for stage in samples]
+    return [*rows, _stat("Lead time: commit merged → synced and healthy", lead)]
+
+
+def _stat(name: str, values: list[tuple[timedelta, Hashable]]) -> Stat:
+    if not values:
+        return Stat(name, 0, None, None, None, None)
+    ordered = sorted(values, key=lambda v: v[0])
+    durations = [d for d, _ in ordered]
+    slowest, key = ordered[-1]
+    return Stat(name, len(ordered), percentile(durations, 50), percentile(durations, 90), slowest, key)
+
+
+def percentile(ordered: list[timedelta], p: float) -> timedelta:
+    """Nearest-rank percentile of a sorted, non-empty list (the median of two is the first)."""
+    rank = max(1, math.ceil(p / 100 * len(ordered)))
+    return ordered[rank - 1]
+
+
+__all__ = ["Stat", "percentile", "stage_durations", "stats"]
