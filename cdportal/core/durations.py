@@ -86,4 +86,43 @@ def percentile(ordered: list[timedelta], p: float) -> timedelta:
     return ordered[rank - 1]
 
 
-__all__ = ["Stat", "percentile", "stage_durations", "stats"]
+# Stages machines complete (CI, the Image Updater, Argo CD): waiting long there means stuck.
+# A Release PR waits for people, so stages 2-3 never count as stalled.
+AUTOMATED_STAGES = (Stage.BUILT, Stage.DETECTED, Stage.PARAMETER_UPDATED, Stage.SYNCED)
+STALL_FACTOR = 3
+STALL_FLOOR = timedelta(minutes=10)
+STALL_WITHOUT_HISTORY = timedelta(minutes=30)
+
+
+@dataclass(frozen=True)
+class Stall:
+    stage: Stage  # the stage not reached yet
+    waited: timedelta  # since the last stage reached
+    usual: timedelta | None  # the 90th percentile of that stage, when there is history
+
+
+def stalled(times: Times, usual: Mapping[Stage, timedelta], now: datetime,
+            stages: tuple[Stage, ...] = AUTOMATED_STAGES) -> Stall | None:
+    """The automated stage a release (or rollout) has waited for far longer than usual: more than
+    STALL_FACTOR × its 90th percentile and at least STALL_FLOOR, or STALL_WITHOUT_HISTORY when
+    nothing has been measured yet. None when it is not waiting at one of `stages`."""
+    reached = [stage for stage in Stage if times.get(stage)]
+    if not reached:
+        return None
+    last = max(reached)
+    waiting = next((stage for stage in Stage if stage > last), None)
+    if waiting is None or waiting not in stages:
+        return None
+    waited = now - times[last]
+    typical = usual.get(waiting)
+    limit = max(STALL_FACTOR * typical, STALL_FLOOR) if typical is not None else STALL_WITHOUT_HISTORY
+    return Stall(waiting, waited, typical) if waited > limit else None
+
+
+def usual_durations(rows: Iterable[Stat]) -> dict[Stage, timedelta]:
+    """Stage → 90th percentile, from stats() rows."""
+    by_label = {stage.label: stage for stage in Stage}
+    return {by_label[row.name]: row.p90 for row in rows if row.name in by_label and row.p90 is not None}
+
+
+__all__ = ["AUTOMATED_STAGES", "Stall", "Stat", "percentile", "stage_durations", "stalled", "stats", "usual_durations"]

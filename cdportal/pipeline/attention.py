@@ -11,12 +11,16 @@ from dataclasses import dataclass
 from datetime import datetime
 
 from django.urls import reverse
+from django.utils import timezone
 
+from cdportal.core import durations
+from cdportal.core.stages import FIELDS, RELEASE_STAGES, ROLLOUT_STAGES, format_duration
 from cdportal.pipeline.models import Application, UpdaterDeployment
 
 BAD, WARN = "bad", "warn"
 FAILED_OPERATIONS = ("Failed", "Error")
 BAD_HEALTH = ("Degraded", "Missing")
+RECENT_RELEASES = 50  # what "usual" is measured on
 
 
 @dataclass(frozen=True)
@@ -62,13 +66,43 @@ def _applications() -> list[Problem]:
 def _releases() -> list[Problem]:
     from cdportal.pipeline.queries import release_failure, releases_in_flight
 
-    found = []
+    found, usual, now = [], None, timezone.now()
     for release in releases_in_flight():
+        url = reverse("web:release", args=[release.pk])
         stage, reason = release_failure(release)
         if stage is not None:
-            found.append(Problem(BAD, release.title, f"failed at {stage.label}", reason,
-                                 reverse("web:release", args=[release.pk]), release.updated_at))
+            found.append(Problem(BAD, release.title, f"failed at {stage.label}", reason, url, release.updated_at))
+            continue
+        if usual is None:
+            usual = _usual_durations()
+        found += _stalls(release, usual, now, url)
     return found
+
+
+def _stalls(release, usual, now, url: str) -> list[Problem]:
+    """A release (or one of its rollouts) waiting at an automated stage far longer than usual."""
+    times = {stage: getattr(release, FIELDS[stage]) for stage in RELEASE_STAGES}
+    waits = [(release.title, durations.stalled(times, usual, now))]
+    for rollout in release.rollouts.all():
+        rollout_times = {**times, **{stage: getattr(rollout, FIELDS[stage]) for stage in ROLLOUT_STAGES}}
+        waits.append((f"{release.title} on {rollout.application.name}", durations.stalled(rollout_times, usual, now)))
+    found = []
+    for subject, stall in waits:
+        if stall is None:
+            continue
+        usually = f"usually within {format_duration(stall.usual)}" if stall.usual is not None else "no history yet"
+        found.append(Problem(WARN, subject, f"waiting for {stall.stage.label}",
+                             f"for {format_duration(stall.waited)} ({usually})", url, now - stall.waited))
+    return found
+
+
+def _usual_durations() -> dict:
+    """Each stage's 90th percentile over the last RECENT_RELEASES shipped releases."""
+    from cdportal.pipeline.queries import shipped, stage_stats
+
+    recent = shipped().values_list("pk", flat=True)[:RECENT_RELEASES]
+    rows = stage_stats(shipped().filter(pk__in=list(recent)))
+    return durations.usual_durations(row["stat"] for row in rows)
 
 
 def _updaters() -> list[Problem]:

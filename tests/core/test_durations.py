@@ -2,7 +2,14 @@
 
 from datetime import UTC, datetime, timedelta
 
-from cdportal.core.durations import percentile, stage_durations, stats
+from cdportal.core.durations import (
+    STALL_FLOOR,
+    STALL_WITHOUT_HISTORY,
+    percentile,
+    stage_durations,
+    stalled,
+    stats,
+)
 from cdportal.core.stages import Stage
 
 T0 = datetime(2026, 11, 29, 10, 0, tzinfo=UTC)
@@ -60,3 +67,27 @@ def test_percentile_is_nearest_rank():
     assert (percentile(ordered, 50), percentile(ordered, 90), percentile(ordered, 100)) == (
         timedelta(seconds=5), timedelta(seconds=9), timedelta(seconds=10))
     assert percentile([timedelta(1)], 90) == timedelta(1)
+
+
+# --- stalled: waiting far longer than usual at a stage machines complete -------------------------
+
+def test_a_release_waiting_for_the_updater_three_times_longer_than_usual_is_stalled():
+    built = release(0, 2, 10, 11)
+    usual = {Stage.DETECTED: timedelta(minutes=5)}
+    assert stalled(built, usual, at(11 + 15)) is None  # 15 min: within max(3 × 5, 10) minutes
+    stall = stalled(built, usual, at(11 + 16))
+    assert (stall.stage, stall.waited, stall.usual) == (Stage.DETECTED, timedelta(minutes=16), timedelta(minutes=5))
+
+
+def test_quick_stages_still_get_the_floor_and_unknown_ones_half_an_hour():
+    built = release(0, 2, 10, 11)
+    assert stalled(built, {Stage.DETECTED: timedelta(seconds=3)}, at(11) + STALL_FLOOR) is None
+    assert stalled(built, {}, at(11) + STALL_WITHOUT_HISTORY) is None
+    assert stalled(built, {}, at(11) + STALL_WITHOUT_HISTORY + timedelta(seconds=1)).usual is None
+
+
+def test_waiting_for_people_is_never_stalled():
+    assert stalled(release(0), {}, at(60 * 24 * 30)) is None  # commits waiting for a Release PR
+    assert stalled(release(0, 2), {}, at(60 * 24 * 30)) is None  # a Release PR waiting to be merged
+    done = {**release(0, 2, 10, 11), Stage.DETECTED: at(12), Stage.PARAMETER_UPDATED: at(13), Stage.SYNCED: at(14)}
+    assert stalled(done, {}, at(10_000)) is None

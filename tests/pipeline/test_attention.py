@@ -71,3 +71,13 @@ def test_an_application_change_re_renders_the_panel_for_open_overviews(db):
     observe("03")
     fragments = broadcast.render_fragments(Changes(applications={app.pk}))
     assert "Degraded" in fragments[broadcast.OVERVIEW]["attention"]
+
+
+def test_a_release_built_long_ago_that_no_updater_saw_is_waiting_longer_than_usual(db):
+    from helpers import journey
+
+    for event in journey()[:5]:  # merged, Release PR, released, built, pushed — then nothing
+        ingest(event)
+    (problem,) = problems()
+    assert (problem.severity, problem.what) == (WARN, "waiting for Seen by the updater")
+    assert problem.why.endswith("(no history yet)") and problem.url.startswith("/releases/")
