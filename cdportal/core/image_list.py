@@ -22,14 +22,8 @@ import re
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 
-from cdportal.core.tag_policy import (
-    HelmTarget,
-    ImagePolicy,
-    WriteBack,
-    glob_match,
-    glob_valid,
-    go_join,
-)
+from cdportal.core.go_glob import glob_match, glob_valid
+from cdportal.core.tag_policy import HelmTarget, ImagePolicy, WriteBack, go_join
 
 PREFIX = "argocd-image-updater.argoproj.io/"
 IMAGE_LIST = PREFIX + "image-list"
