@@ -6,7 +6,7 @@ PG_TEST_URL ?= postgres://postgres@127.0.0.1:5432/test
 REDIS_TEST_URL ?= redis://127.0.0.1:6379/13
 PORT ?= 8000
 
-.PHONY: install demo serve test test-postgres bench screenshot clean
+.PHONY: install demo serve lint test test-postgres bench screenshot clean
 
 install: $(VENV)/.installed
 
@@ -25,9 +25,13 @@ serve: install
 	$(PY) manage.py migrate
 	$(PY) -m daphne -b 127.0.0.1 -p $(PORT) cdportal.asgi:application
 
-# Whole suite on the embedded defaults, then the database and channel-layer tests again on
-# PostgreSQL + Redis when they answer (required in CI).
-test: install
+# Errors, import order and modern syntax (the rules are in pyproject.toml).
+lint: install
+	$(PY) -m ruff check .
+
+# Lint, the whole suite on the embedded defaults, then the database and channel-layer tests
+# again on PostgreSQL + Redis when they answer (required in CI).
+test: install lint
 	$(PY) -m pytest
 	$(MAKE) --no-print-directory test-postgres
 

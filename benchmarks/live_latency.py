@@ -64,7 +64,7 @@ import sys
 import tempfile
 import time
 from dataclasses import dataclass, field
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 from pathlib import Path
 from urllib.parse import urlsplit
 
@@ -242,7 +242,7 @@ def commit_event(tracker: Tracker, n: int, per_release: int) -> bytes:
             "kind": "commit",
             "source": "bench",
             "source_id": f"commit-{marker}",
-            "occurred_at": datetime.now(timezone.utc).isoformat(),
+            "occurred_at": datetime.now(UTC).isoformat(),
             "repository": REPOSITORY,
             "component": f"c{tracker.run_id}-{n // per_release}" if per_release else "",
             "sha": hashlib.sha1(marker.encode()).hexdigest(),

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import pytest
-
 from helpers import IN_CI, at, journey, reachable, require  # noqa: F401  (re-exported for older imports)
 
 

@@ -4,13 +4,13 @@ from __future__ import annotations
 
 import os
 import socket
-from datetime import datetime, timedelta, timezone
+from datetime import UTC, datetime, timedelta
 
 import pytest
 
 IN_CI = os.environ.get("CI", "").lower() == "true"
 
-T0 = datetime(2026, 11, 28, 10, 0, tzinfo=timezone.utc)
+T0 = datetime(2026, 11, 28, 10, 0, tzinfo=UTC)
 
 
 def at(minutes: float) -> str:

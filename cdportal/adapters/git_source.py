@@ -12,7 +12,7 @@ from __future__ import annotations
 from collections import Counter
 from collections.abc import Iterator
 from dataclasses import dataclass, field
-from datetime import date, datetime, timezone
+from datetime import UTC, date, datetime
 
 from cdportal.adapters.git import CommitCache, GitRepository
 from cdportal.adapters.release_source import Snapshot, snapshot
@@ -42,7 +42,7 @@ class GitSource:
 
     def events(self, *, today: date | None = None) -> Iterator[dict]:
         """Every event the repository supports now, oldest first."""
-        today = today or datetime.now(timezone.utc).date()
+        today = today or datetime.now(UTC).date()
         snap = snapshot(self.git, github=self.github, cache=self.cache)
         links = snap.repo or self.github
         by_sha = {c.sha: c for c in snap.history.commits}
@@ -77,7 +77,7 @@ class GitSource:
 
     def _release(self, pkg: PackageConfig, release: HistoricalRelease, written: str | None, links) -> dict:
         info = self.cache.info.get(release.sha)
-        occurred = info.committed_at if info else datetime.now(timezone.utc)
+        occurred = info.committed_at if info else datetime.now(UTC)
         url = f"{links.url}/releases/tag/{release.tag}" if links else ""
         return {
             "kind": "release", "source": SOURCE, "source_id": f"{self.repository}:{release.tag}@{release.sha}",
@@ -92,7 +92,7 @@ class GitSource:
         return {
             "kind": "release_plan", "source": SOURCE,
             "source_id": f"{self.repository}:{pkg.path}:{snap.head}:{today.isoformat()}",
-            "occurred_at": datetime.now(timezone.utc).isoformat(), "repository": self.repository,
+            "occurred_at": datetime.now(UTC).isoformat(), "repository": self.repository,
             "component": pkg.component, "path": pkg.path, "release_type": pkg.release_type,
             "head_sha": snap.head, "current_version": p.current_version, "next_version": p.next_version,
             "tag": p.tag, "pr_title": p.pr_title, "branch": p.branch, "changelog": p.changelog,

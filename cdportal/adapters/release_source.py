@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import re
 from dataclasses import dataclass
-from datetime import date, timezone
+from datetime import UTC, date
 
 import semver
 
@@ -81,7 +81,7 @@ def snapshot(
         head=head,
         config=config,
         history=history,
-        tag_dates={t.name: t.date.astimezone(timezone.utc).date() for t in tags},  # Release Please dates in UTC
+        tag_dates={t.name: t.date.astimezone(UTC).date() for t in tags},  # Release Please dates in UTC
         repo=github or _origin_repo(git),
         configured=configured,
     )

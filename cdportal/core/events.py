@@ -11,7 +11,7 @@ database.
 from __future__ import annotations
 
 import re
-from typing import Annotated, Any, Literal, Union
+from typing import Annotated, Any, Literal
 
 import semver
 from pydantic import (
@@ -393,18 +393,7 @@ class ReleasePlanned(_Event):
 
 
 Event = Annotated[
-    Union[
-        CommitMerged,
-        ReleasePullRequest,
-        ReleasePublished,
-        BuildRun,
-        ImagePushed,
-        UpdaterDetected,
-        ApplicationObserved,
-        UpdaterDeploymentObserved,
-        ImageUpdaterObserved,
-        ReleasePlanned,
-    ],
+    CommitMerged | ReleasePullRequest | ReleasePublished | BuildRun | ImagePushed | UpdaterDetected | ApplicationObserved | UpdaterDeploymentObserved | ImageUpdaterObserved | ReleasePlanned,
     Field(discriminator="kind"),
 ]
 EVENT_KINDS = ("commit", "release_pr", "release", "build", "image_push", "updater", "application",

@@ -1,8 +1,8 @@
-from datetime import datetime, timedelta, timezone
+from datetime import UTC, datetime, timedelta
 
 from cdportal.core.stages import Stage, StepState, format_duration, furthest_stage, steps
 
-T = datetime(2026, 11, 28, 10, 0, tzinfo=timezone.utc)
+T = datetime(2026, 11, 28, 10, 0, tzinfo=UTC)
 
 
 def minutes(n):

@@ -3,8 +3,8 @@
 import pytest
 from channels.db import database_sync_to_async
 from channels.testing import WebsocketCommunicator
-from helpers import journey
 from django.test import Client
+from helpers import journey
 
 from cdportal.asgi import application
 from cdportal.live.consumers import SESSION_EXPIRED

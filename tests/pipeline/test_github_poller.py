@@ -11,10 +11,10 @@ from io import StringIO
 from pathlib import Path
 
 import pytest
-from github_stub import example, stand_in
 from django.core.management import call_command
 from django.core.management.base import CommandError
 from django.utils import timezone as dj_timezone
+from github_stub import example, stand_in
 
 from cdportal.adapters import github_events
 from cdportal.adapters.github import GitHubRepo

@@ -1,8 +1,8 @@
 import threading
 
 import pytest
-from helpers import IMAGE, POLICY, REPO, at, journey
 from django.db import connection
+from helpers import IMAGE, POLICY, REPO, at, journey
 
 from cdportal.core.events import InvalidEvent
 from cdportal.core.stages import Stage

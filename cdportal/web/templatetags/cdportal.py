@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 from datetime import datetime
-
 from functools import cache
 
 from django import template

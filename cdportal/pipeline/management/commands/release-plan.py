@@ -8,7 +8,7 @@ cdportal's database.
 from __future__ import annotations
 
 import json
-from datetime import date, datetime, timezone
+from datetime import UTC, date, datetime
 
 from django.core.management.base import BaseCommand, CommandError
 
@@ -48,7 +48,7 @@ class Command(BaseCommand):
 
 def _parse_date(value: str | None) -> date:
     if value is None:
-        return datetime.now(timezone.utc).date()
+        return datetime.now(UTC).date()
     try:
         return date.fromisoformat(value)
     except ValueError:
