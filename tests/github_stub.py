@@ -101,7 +101,7 @@ class GitHubStub:
         self.resources[path] = copy.deepcopy(body)
         return body
 
-    def repository(self, repo: str, *, releases=None, pulls=None, tags=None, runs=None,
+    def repository(self, repo: str, *, releases=None, pulls=None, tags=None, runs=None, commits=None,
                    workflow: str = "binaries-release.yaml") -> None:
         """OWNER/NAME's lists as the poller reads them, GitHub's examples unless given."""
         base = f"/repos/{repo}"
@@ -109,6 +109,8 @@ class GitHubStub:
         self.serve(f"{base}/releases", self.example("releases") if releases is None else releases)
         self.serve(f"{base}/pulls", self.example("pulls") if pulls is None else pulls)
         self.serve(f"{base}/tags", self.example("tags") if tags is None else tags)
+        # GET /commits lists the same commit objects as a pull request's commits
+        self.serve(f"{base}/commits", self.example("pull-commits") if commits is None else commits)
         self.serve(f"{base}/actions/workflows/{workflow}/runs",
                    {"total_count": 0, "workflow_runs": []} if runs is None else runs)
 

@@ -169,6 +169,16 @@ def from_push(repo: str, payload: dict) -> list[dict]:
     return [event for commit in payload.get("commits") or [] for event in _commit(repo, commit)]
 
 
+def from_commit(repo: str, commit: dict) -> list[dict]:
+    """A commit as the REST API lists it (GET /repos/{o}/{r}/commits) → a `commit` event."""
+    return _commit(repo, commit)
+
+
+def is_release_tag(name: str) -> bool:
+    """Does this tag name a version (`v1.2.3`, `controller-v1.2.3`)?"""
+    return _tag_version(name) is not None
+
+
 def _commit(repo: str, commit: dict) -> list[dict]:
     if "commit" in commit:  # REST: {sha, html_url, commit: {message, author, committer}}
         inner = commit["commit"] or {}

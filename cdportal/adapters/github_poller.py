@@ -1,8 +1,8 @@
 """The GitHub poller: the safety net under the webhooks.
 
 Each round asks GitHub, per repository, for the first page of its releases, pull requests (by
-last update), tags and the build workflow's runs (GITHUB_BUILD_WORKFLOW), plus the jobs of runs
-still under way. Every request is conditional (`If-None-Match` with the ETag of the last answer,
+last update), tags, the default branch's commits (down to the latest release's commit) and the
+build workflow's runs (GITHUB_BUILD_WORKFLOW), plus the jobs of runs still under way. Every request is conditional (`If-None-Match` with the ETag of the last answer,
 from ``PollState``), so an idle repository costs one 304 per list and, asked with a token, no
 rate budget. What did change goes through the same ``github_events`` functions the webhooks
 use, so a fact seen by both is one event (the ingestion service keeps one per source id).
@@ -47,7 +47,7 @@ FIRST_BACKOFF = 60  # seconds, when a secondary limit names no time
 MAX_BACKOFF = 3600
 # Requests per page of each list. Only the first page is polled: it holds whatever changed
 # since the last round (releases newest first, pulls by update, runs newest first).
-PAGE = {"releases": 30, "pulls": 30, "tags": 100, "runs": 20, "jobs": 100}
+PAGE = {"releases": 30, "pulls": 30, "tags": 100, "commits": 30, "runs": 20, "jobs": 100}
 
 
 @dataclass
@@ -169,7 +169,8 @@ class _Round:
                    {"state": "all", "sort": "updated", "direction": "desc", "per_page": PAGE["pulls"]},
                    lambda item: github_events.from_pull_request(self.repo, item))
         self._list("tags", f"{base}/tags", {"per_page": PAGE["tags"]}, self._tag,
-                   key=lambda tag: tag["name"])
+                   key=lambda tag: tag["name"], remember=_release_commits)
+        self._commits()
         self._runs(self.workflow)
 
     # Each list: ask, and when it changed, emit events for the items that differ from what was
@@ -241,6 +242,21 @@ class _Round:
         sha = (tag.get("commit") or {}).get("sha")
         return github_events.from_tag(self.repo, tag["name"], sha, self.now.isoformat())
 
+    def _commits(self) -> None:
+        """The default branch's newest commits (stage 1 when a push webhook was missed), down to
+        the commit of the latest release tag: the ones below it shipped already, and a commit
+        event without a version would count them in the next release."""
+        released = set((_state(f"{self.repo}:tags").cursor or {}).get("release_commits", []))
+        below_a_release = False
+
+        def to_events(commit: dict) -> list[dict]:
+            nonlocal below_a_release
+            below_a_release = below_a_release or commit.get("sha") in released
+            return [] if below_a_release else github_events.from_commit(self.repo, commit)
+
+        self._list("commits", f"/repos/{self.repo}/commits", {"per_page": PAGE["commits"]}, to_events,
+                   key=lambda commit: commit["sha"])
+
     def _runs(self, workflow: str) -> None:
         """The workflow's runs, then the jobs of the runs under way (and one last look at the
         jobs of each run that just finished). Runs under way are kept in the list's cursor, so
@@ -292,6 +308,14 @@ class _Round:
                 self.events += 1
             else:
                 self.duplicates += 1
+
+
+def _release_commits(cursor: dict, tags: list) -> None:
+    """Remember which commits the version tags point at (for `_commits`, also on a 304 round)."""
+    cursor["release_commits"] = sorted({
+        (tag.get("commit") or {}).get("sha") for tag in tags
+        if github_events.is_release_tag(tag.get("name", "")) and (tag.get("commit") or {}).get("sha")
+    })
 
 
 # --- state -------------------------------------------------------------------------------------

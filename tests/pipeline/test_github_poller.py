@@ -102,18 +102,20 @@ def test_the_first_poll_reads_every_list_once_and_records_what_it_shows(github, 
         f"GET /repos/{REPO}/releases?per_page=30",
         f"GET /repos/{REPO}/pulls?direction=desc&per_page=30&sort=updated&state=all",
         f"GET /repos/{REPO}/tags?per_page=100",
+        f"GET /repos/{REPO}/commits?per_page=30",
         f"GET {RUNS}?per_page=20",
     ]
     assert all(r.headers["Authorization"] == f"token {TOKEN}" for r in github.requests)
     assert not any(conditional(r) for r in github.requests)
-    # v1.0.0 published, the Release PR for 1.1.0, the build run (GitHub's tag v0.1 and its
-    # "bug" PR are nothing the pipeline tracks).
+    # v1.0.0 published, the Release PR for 1.1.0, the commit on the default branch, the build
+    # run (GitHub's tag v0.1 and its "bug" PR are nothing the pipeline tracks).
     assert sorted(PipelineEvent.objects.values_list("source_id", flat=True)) == [
         f"{REPO}/pull/12/open/1.1.0",
         f"{REPO}/release/1",
         f"{REPO}/run/{RUN_ID}/1/completed/None",
+        f"{REPO}@6dcb09b5b57875f334f61aebed695e2e4193db5e",
     ]
-    assert (report.requests, report.not_modified, report.events, report.status) == (4, 0, 3, "ok")
+    assert (report.requests, report.not_modified, report.events, report.status) == (5, 0, 4, "ok")
 
 
 def test_an_idle_second_poll_is_answered_by_304s_only(github, now):
@@ -125,13 +127,13 @@ def test_an_idle_second_poll_is_answered_by_304s_only(github, now):
     report = poll(REPO, sink=LocalSink(), now=now + timedelta(minutes=1))
 
     assert [conditional(r) for r in github.requests] == etags
-    assert github.statuses == [304, 304, 304, 304]
-    assert (report.requests, report.not_modified, report.events, report.status) == (4, 4, 0, "not_modified")
+    assert github.statuses == [304, 304, 304, 304, 304]
+    assert (report.requests, report.not_modified, report.events, report.status) == (5, 5, 0, "not_modified")
     assert PipelineEvent.objects.count() == recorded
     state = PollState.objects.get(source="github", key=REPO)
-    assert (state.requests, state.not_modified) == (8, 4)
+    assert (state.requests, state.not_modified) == (10, 5)
     assert str(report).startswith(
-        f"{REPO}: 4 requests, 4 not modified (304), 0 events recorded; budget 4996/5000 left")
+        f"{REPO}: 5 requests, 5 not modified (304), 0 events recorded; budget 4995/5000 left")
 
 
 def test_a_new_release_is_one_event_and_the_same_release_by_webhook_is_a_duplicate(github, now):
@@ -141,7 +143,7 @@ def test_a_new_release_is_one_event_and_the_same_release_by_webhook_is_a_duplica
 
     report = poll(REPO, sink=LocalSink(), now=now + timedelta(minutes=1))
 
-    assert github.statuses == [200, 304, 304, 304]
+    assert github.statuses == [200, 304, 304, 304, 304]
     assert (report.events, report.duplicates) == (1, 0)
     event = PipelineEvent.objects.get(source_id=f"{REPO}/release/2")
     assert (event.kind, event.payload["version"], event.payload["tag"]) == ("release", "1.1.0", "v1.1.0")
@@ -157,7 +159,7 @@ def test_a_release_the_webhook_recorded_first_is_not_recorded_again_by_the_polle
 
     report = poll(REPO, sink=LocalSink(), now=now)
 
-    assert (report.events, report.duplicates) == (2, 1)
+    assert (report.events, report.duplicates) == (3, 1)
     assert PipelineEvent.objects.filter(source_id=f"{REPO}/release/1").count() == 1
 
 
@@ -173,14 +175,14 @@ def test_it_follows_the_jobs_of_a_run_under_way_until_it_completes(github, now):
     github.forget()
     poll(REPO, sink=LocalSink(), now=now + timedelta(minutes=1))
     # The runs list did not change (304), the jobs did.
-    assert github.statuses == [304, 304, 304, 304, 200]
+    assert github.statuses == [304, 304, 304, 304, 304, 200]
     assert steps() == ["completed", "completed", "completed"]
 
     github.serve(RUNS, runs(status="completed", conclusion="success"))
     github.serve(JOBS, jobs(status="completed", steps_done=99))
     github.forget()
     poll(REPO, sink=LocalSink(), now=now + timedelta(minutes=2))
-    assert github.statuses == [304, 304, 304, 200, 200]  # one last look at the jobs
+    assert github.statuses == [304, 304, 304, 304, 200, 200]  # one last look at the jobs
     run = BuildRun.objects.get()
     assert (run.status, run.conclusion, run.jobs[0]["conclusion"]) == ("completed", "success", "success")
 
@@ -202,8 +204,8 @@ def test_a_restarted_poller_resumes_from_the_database_with_conditional_requests(
 
     assert all(conditional(r) for r in github.requests)
     assert github.asked()[-1] == f"GET {JOBS}?filter=latest&per_page=100"  # still following the run
-    assert github.statuses == [304] * 5
-    assert (report.requests, report.not_modified, report.events) == (5, 5, 0)
+    assert github.statuses == [304] * 6
+    assert (report.requests, report.not_modified, report.events) == (6, 6, 0)
 
 
 # --- budget and back-off ---------------------------------------------------------------------
@@ -214,9 +216,9 @@ def test_it_stores_the_rate_limit_github_reports(github, now):
 
     state = PollState.objects.get(source="github", key=REPO)
     reset = datetime.fromtimestamp(github.reset, UTC)
-    assert (state.rate_limit, state.rate_remaining, state.rate_reset) == (5000, 4996, reset)
+    assert (state.rate_limit, state.rate_remaining, state.rate_reset) == (5000, 4995, reset)
     assert (state.polled_at, state.changed_at, state.status, state.next_poll_at) == (now, now, "ok", None)
-    assert report.budget == (5000, 4996, reset)
+    assert report.budget == (5000, 4995, reset)
     releases = PollState.objects.get(source="github", key=f"{REPO}:releases")
     assert releases.etag == github.server.log[0][1].headers["ETag"]
     assert list(releases.cursor["seen"]) == ["1"]
@@ -239,7 +241,7 @@ def test_a_secondary_limit_with_retry_after_defers_the_repository(github, now):
     assert str(skipped).startswith(f"{REPO}: skipped until ")
 
     again = poll(REPO, sink=LocalSink(), now=now + timedelta(seconds=121))
-    assert again.status == "ok" and len(github.requests) == 4
+    assert again.status == "ok" and len(github.requests) == 5
 
 
 def test_secondary_limits_in_a_row_back_off_exponentially(github, now):
@@ -297,7 +299,7 @@ def test_a_missing_workflow_is_reported_and_the_rest_still_polled(github, now):
     report = poll(REPO, sink=LocalSink(), now=now)
 
     assert report.status == "error" and "not found on GitHub (404)" in report.detail
-    assert report.requests == 4 and report.events == 2
+    assert report.requests == 5 and report.events == 3
     assert TOKEN not in report.detail
     runs_state = PollState.objects.get(source="github", key=f"{REPO}:runs:binaries-release.yaml")
     assert runs_state.status == "error"
@@ -322,9 +324,9 @@ def test_the_command_prints_one_line_per_repository(github):
     call_command("poll-github", "--repository", REPO, stdout=out)
 
     first, second = out.getvalue().splitlines()
-    assert first.startswith(f"{REPO}: 4 requests, 0 not modified (304), 3 events recorded; ")
-    assert second.startswith(f"{REPO}: 4 requests, 4 not modified (304), 0 events recorded; ")
-    assert "budget 4996/5000 left, resets " in second
+    assert first.startswith(f"{REPO}: 5 requests, 0 not modified (304), 4 events recorded; ")
+    assert second.startswith(f"{REPO}: 5 requests, 5 not modified (304), 0 events recorded; ")
+    assert "budget 4995/5000 left, resets " in second
 
 
 def test_the_command_refuses_a_malformed_repository(github):
@@ -345,3 +347,39 @@ def test_the_command_needs_a_repository(github, settings):
     with pytest.raises(CommandError) as caught:
         call_command("poll-github", stdout=StringIO())
     assert caught.value.returncode == 2
+
+
+
+# --- commits (stage 1 when a push webhook was missed) --------------------------------------------
+
+
+def rest_commit(sha: str, message: str, when: str) -> dict:
+    return {"sha": sha, "html_url": f"https://github.com/{REPO}/commit/{sha}",
+            "commit": {"message": message, "author": {"name": "Ana", "date": when},
+                       "committer": {"name": "GitHub", "date": when}}}
+
+
+def test_commits_above_the_latest_release_tag_are_recorded_and_the_released_ones_are_not(github, now):
+    released, older = "a" * 40, "b" * 40
+    github.serve(f"/repos/{REPO}/tags", [{"name": "v1.0.0", "commit": {"sha": released}}])
+    github.serve(f"/repos/{REPO}/commits", [
+        rest_commit("c" * 40, "feat: search", "2026-11-28T10:05:00Z"),
+        rest_commit(released, "chore(main): release 1.0.0", "2026-11-28T10:00:00Z"),
+        rest_commit(older, "fix: shipped in 1.0.0", "2026-11-28T09:00:00Z"),
+    ])
+    poll(REPO, sink=LocalSink(), now=now)
+    assert list(PipelineEvent.objects.filter(kind="commit").values_list("source_id", flat=True)) == [
+        f"{REPO}@{'c' * 40}"]
+
+    # a new commit lands; the tags list answers 304, the release commit is still remembered
+    github.serve(f"/repos/{REPO}/commits", [
+        rest_commit("d" * 40, "fix: typo", "2026-11-28T10:10:00Z"),
+        rest_commit("c" * 40, "feat: search", "2026-11-28T10:05:00Z"),
+        rest_commit(released, "chore(main): release 1.0.0", "2026-11-28T10:00:00Z"),
+        rest_commit(older, "fix: shipped in 1.0.0", "2026-11-28T09:00:00Z"),
+    ])
+    github.forget()
+    report = poll(REPO, sink=LocalSink(), now=now + timedelta(minutes=1))
+    assert report.events == 1
+    assert sorted(PipelineEvent.objects.filter(kind="commit").values_list("source_id", flat=True)) == [
+        f"{REPO}@{'c' * 40}", f"{REPO}@{'d' * 40}"]
