@@ -89,8 +89,9 @@ def steps(
 ) -> list[Step]:
     """The stepper for one release or rollout.
 
-    A stage counts as done when it has a time. The first stage without one is the current
-    stage (or the failed one, when the failure is recorded there); the rest are pending. A
+    A stage counts as done when it has a time — unless the failure is recorded there (a release
+    one application synced and another could not): then it is the failed one. The first stage
+    without a time is the current stage (or the failed one); the rest are pending. A
     stage can be reached out of order (an image pushed by hand before any Release PR): the
     skipped stages stay pending and durations are measured from the last reached stage.
     """
@@ -103,7 +104,13 @@ def steps(
         at = times.get(stage)
         if at is not None:
             duration = at - previous if previous is not None and at >= previous else None
-            result.append(Step(stage, StepState.DONE, at, duration))
+            if failed_stage is not None and stage == failed_stage:
+                # Reached by some (another application synced) and failed for another: the
+                # failure is what needs reading.
+                result.append(Step(stage, StepState.FAILED, at, duration, since=previous, reason=failure_reason))
+                current_assigned = True
+            else:
+                result.append(Step(stage, StepState.DONE, at, duration))
             previous = at
             continue
         is_next = not current_assigned and (furthest is None or stage > furthest)

@@ -55,3 +55,18 @@ def test_format_duration_fits_a_stepper():
     assert format_duration(timedelta(seconds=245)) == "4m 05s"
     assert format_duration(timedelta(hours=3, minutes=2)) == "3h 02m"
     assert format_duration(timedelta(days=2, hours=4)) == "2d 4h"
+
+
+def test_a_stage_one_application_reached_and_another_failed_shows_the_failure():
+    from datetime import UTC, datetime, timedelta
+
+    from cdportal.core.stages import Stage, StepState, steps
+
+    t0 = datetime(2026, 11, 29, 10, 0, tzinfo=UTC)
+    times = {stage: t0 + timedelta(minutes=int(stage)) for stage in Stage}  # every stage reached
+    result = steps(times, now=t0 + timedelta(hours=1), failed_stage=Stage.SYNCED,
+                   failure_reason="controller-dev: Degraded: exceeded its progress deadline")
+    synced = result[-1]
+    assert (synced.state, synced.reason) == (StepState.FAILED, "controller-dev: Degraded: exceeded its progress deadline")
+    assert synced.reached_at == times[Stage.SYNCED] and synced.duration == timedelta(minutes=1)
+    assert [s.state for s in result[:-1]] == [StepState.DONE] * 6
