@@ -37,6 +37,8 @@ from kmock._internal.k8s import KubernetesObjectConflictError
 from kubernetes import client
 
 APPS = ("argoproj.io", "v1alpha1", "applications")
+KEPT_REQUESTS = 64  # when not recording (the demo): see Emulator._handle and _write
+KEPT_VERSIONS = 16
 WORKLOADS = {"deployments", "replicasets", "statefulsets", "daemonsets"}
 
 
@@ -138,6 +140,10 @@ class Emulator(kmock.KubernetesEmulator):
     # -- writes -----------------------------------------------------------------------------
 
     async def _handle(self, request):
+        if not self.recording:
+            # kmock keeps every request, and matching one against its reactions walks them all:
+            # a long-running demo would answer slower and slower. Keep only the recent ones.
+            del self._requests[:-KEPT_REQUESTS]
         if request.resource is not None and request.action == kaction.UPDATE and request.name:
             async with self.writes:
                 self._precondition(request)
@@ -209,7 +215,12 @@ class Emulator(kmock.KubernetesEmulator):
                 generation = None
             if generation is not None:
                 data.setdefault("metadata", {})["generation"] = generation + 1
-        return await super()._handle(request)
+        response = await super()._handle(request)
+        if not self.recording:  # the demo: every version of every object would stay in memory
+            key = (request.resource, request.namespace, request.name)
+            if key in self._objects and len(self._objects[key].history) > KEPT_VERSIONS:
+                del self._objects[key].history[:-KEPT_VERSIONS]
+        return response
 
 
 def _rv(obj: dict) -> int:

@@ -214,3 +214,29 @@ def test_a_simulated_release_moves_the_image_tag_through_the_cluster(cluster, cl
     release = Release.objects.get(version=sim.version)
     assert release.state == Release.State.DEPLOYED
     assert {r.application.name for r in release.rollouts.all()} == set(APPLICATIONS)
+
+
+def test_a_long_running_demo_cluster_keeps_its_memory_and_answer_time_bounded():
+    """kmock keeps every request and every version; the demo's emulator trims both, so a demo
+    left running for hours answers as fast as in its first minute."""
+    import copy as copying
+
+    from kube_stub import load as load_fixture
+
+    from cdportal.demo.kube import APPS, KEPT_REQUESTS, KEPT_VERSIONS, Kube
+
+    k = Kube(cluster_versions=True, first_version=1000)
+    k.k.recording = False
+    try:
+        obj = copying.deepcopy(load_fixture("01"))
+        obj["metadata"].pop("resourceVersion")
+        k.api.create_namespaced_custom_object(*APPS[:2], "argocd", APPS[2], obj)
+        for n in range(KEPT_REQUESTS * 3):
+            k.api.patch_namespaced_custom_object(*APPS[:2], "argocd", APPS[2], "controller",
+                                                 {"status": {"health": {"message": f"change {n}"}}})
+        assert len(k.k._requests) <= KEPT_REQUESTS + 1
+        assert len(k.k.objects["/".join(APPS), "argocd", "controller"].history) <= KEPT_VERSIONS
+        live = k.api.get_namespaced_custom_object(*APPS[:2], "argocd", APPS[2], "controller")
+        assert live["status"]["health"]["message"] == f"change {KEPT_REQUESTS * 3 - 1}"
+    finally:
+        k.close()
