@@ -84,6 +84,9 @@ def restart_updater(*, by, idempotency_key: str = "", api_client=None, timeout: 
         raise ActionRefused(f"cannot find the Image Updater: {e}", status=502) from None
     if deployment is None:
         raise ActionRefused(f"no argocd-image-updater Deployment in namespace {namespace()}", status=404)
+    # An earlier restart nobody finished (its follower gone, no watcher) would block this one:
+    # settle it from what the Deployment shows now.
+    settle_restarts(updater.status(deployment))
     meta = deployment["metadata"]
     target = f"{meta['namespace']}/{meta['name']}"
     now = timezone.now()

@@ -258,3 +258,16 @@ def test_a_second_restart_while_one_rolls_out_is_refused_and_logged(kube, alice,
     assert updater.read(kube.api_client, "argocd", NAME) == before  # nothing patched
     first.refresh_from_db()
     assert first.status == Action.Status.RUNNING
+
+
+def test_a_restart_left_running_past_its_deadline_does_not_block_the_next(kube, alice, settings):
+    settings.UPDATER_ROLLOUT_TIMEOUT = 60
+    stale = restart_action(alice, "2026-11-29T01:00:00Z", started_at=timezone.now() - timedelta(hours=2))
+
+    fresh = updater_actions.restart_updater(by=alice, api_client=kube.api_client, timeout=0.2, poll=0.05)
+
+    stale.refresh_from_db()
+    assert stale.status == Action.Status.FAILED and stale.message.startswith("timed out waiting for the condition")
+    assert "still rolling out" not in fresh.message  # it went ahead and patched
+    written = updater.read(kube.api_client, "argocd", NAME)["spec"]["template"]["metadata"]["annotations"]
+    assert written[argo.RESTARTED_AT_ANNOTATION] == fresh.parameters["restarted_at"]
