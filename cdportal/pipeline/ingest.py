@@ -470,7 +470,7 @@ def _tracked(app: Application) -> list:
 
 def _on_updater_config(event: ev.ImageUpdaterObserved, changes: Changes) -> PipelineEvent:
     """An ImageUpdater resource changed: the Applications of its namespace may now be followed
-    differently; link the images it names, and re-render their pages."""
+    differently; link the images each follows now, and re-render their pages."""
     if event.deleted:
         ImageUpdaterConfig.objects.filter(namespace=event.namespace, name=event.name).delete()
     else:
@@ -481,11 +481,11 @@ def _on_updater_config(event: ev.ImageUpdaterObserved, changes: Changes) -> Pipe
             config.last_checked_at, config.last_updated_at = event.last_checked_at, event.last_updated_at
             config.observed_at = event.occurred_at
             config.save()
-    configs = list(ImageUpdaterConfig.objects.filter(namespace=event.namespace))
     for app in Application.objects.filter(namespace=event.namespace):
-        found = policies_for(app, configs)
-        for tracked, _ in tracked_from_resource(found) if found.from_resource else []:
-            app.images.add(ImageRepository.objects.get_or_create(name=tracked.image)[0])
+        # What it follows now: a resource that selects it, else its annotations (links to images
+        # no longer followed go; the rollouts already recorded stay).
+        images = [ImageRepository.objects.get_or_create(name=tracked.image)[0] for tracked, _ in _tracked(app)]
+        app.images.set(images)
         changes.applications.add(app.pk)
     return _row(event)
 

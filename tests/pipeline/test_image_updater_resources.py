@@ -196,3 +196,11 @@ def test_a_resource_deleted_in_the_cluster_is_forgotten_through_the_watch(kube, 
     watching.join(10)
     assert not ImageUpdaterConfig.objects.exists()
     assert PipelineEvent.objects.filter(kind="updater_config", payload__deleted=True).count() == 1
+
+
+def test_an_application_no_longer_selected_stops_following_the_resources_image(db):
+    observe_cr(own_images_cr())
+    app = observe_app(annotations={})
+    assert list(app.images.values_list("name", flat=True)) == ["ghcr.io/5dlabs/controller"]
+    observe_cr(own_images_cr(), deleted=True)
+    assert not app.images.exists()
