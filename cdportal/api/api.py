@@ -7,6 +7,7 @@ from django.core.exceptions import ValidationError as DjangoValidationError
 from ninja import NinjaAPI
 
 from cdportal.api import (
+    action_log,
     actions,
     applications,
     argo,
@@ -36,6 +37,7 @@ api.add_router("/events", events.router)
 api.add_router("/repositories", actions.router)
 api.add_router("/updater", updater.router)
 api.add_router("/attention", attention.router)
+api.add_router("/actions", action_log.router)
 api.add_router("", history.router)
 
 

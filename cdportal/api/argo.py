@@ -2,7 +2,7 @@
 
 202 with the Action (succeeded, or failed with the API server's answer in words); 400/403/404/409
 with {"detail"} when cdportal refused, or the request was refused for a reason the caller can act
-on — a 409's Action is still in the action log (GET /api/history or the admin)."""
+on — a 409's Action is still in the action log (GET /api/actions, the Actions page)."""
 
 from __future__ import annotations
 

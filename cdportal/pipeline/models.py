@@ -445,6 +445,11 @@ class Action(models.Model):
     def __str__(self) -> str:
         return f"{self.get_kind_display()} {self.target} by {self.by_name}"
 
+    @property
+    def took(self):
+        """How long from the request to its outcome (None while running)."""
+        return self.finished_at - self.started_at if self.finished_at else None
+
     def finish(self, *, error: str = "", message: str = "") -> Action:
         """Record the outcome — once. Whoever finishes first wins (the request, a background
         follower, the watcher settling a restart); a later call leaves the row as it is and

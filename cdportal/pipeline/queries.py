@@ -91,6 +91,24 @@ def stage_stats(releases) -> list[dict]:
     return table
 
 
+def actions(*, kind: str = "", status: str = "", by: str = "", target: str = "", since=None):
+    """The action log, newest first: who did what to which target, and how it ended."""
+    from cdportal.pipeline.models import Action
+
+    found = Action.objects.order_by("-started_at", "-pk")
+    if kind:
+        found = found.filter(kind=kind)
+    if status:
+        found = found.filter(status=status)
+    if by:
+        found = found.filter(by_name=by)
+    if target:
+        found = found.filter(target=target)
+    if since:
+        found = found.filter(started_at__date__gte=since)
+    return found
+
+
 def overview_context() -> dict:
     from cdportal.pipeline.attention import problems
 
@@ -142,6 +160,7 @@ def application_context(app: Application) -> dict:
     outlook, outlook_error = image_outlook(app, found)
     return {
         "app": app,
+        "recent_actions": list(actions(target=app.key)[:5]),
         "policy_source": found,
         "outlook": outlook,
         "outlook_error": outlook_error,

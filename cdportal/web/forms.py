@@ -1,6 +1,6 @@
 from django import forms
 
-from cdportal.pipeline.models import Component, Release
+from cdportal.pipeline.models import Action, Component, Release
 
 
 class HistoryFilter(forms.Form):
@@ -30,3 +30,11 @@ class DiffForm(forms.Form):
         if older and newer and older.component_id != newer.component_id:
             raise forms.ValidationError("Pick two releases of the same component.")
         return data
+
+
+class ActionFilter(forms.Form):
+    kind = forms.ChoiceField(choices=[("", "all"), *Action.Kind.choices], required=False)
+    status = forms.ChoiceField(choices=[("", "all"), *Action.Status.choices], required=False)
+    by = forms.CharField(max_length=150, required=False)
+    target = forms.CharField(max_length=300, required=False)
+    since = forms.DateField(required=False)

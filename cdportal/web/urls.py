@@ -12,6 +12,7 @@ urlpatterns = [
     path("applications/<str:namespace>/<str:name>/<str:verb>/review/", argo_actions.review, name="argo-action-review"),
     path("applications/<str:namespace>/<str:name>/<str:verb>/", argo_actions.act, name="argo-action"),
     path("components/<int:pk>/", views.component, name="component"),
+    path("actions/", views.action_log, name="actions"),
     path("repositories/<str:owner>/<str:name>/tag/", release_actions.manual_release, name="manual-release"),
     path("repositories/<str:owner>/<str:name>/tag/review/", release_actions.review_tag, name="manual-release-review"),
     path("repositories/<str:owner>/<str:name>/tag/create/", release_actions.create_tag, name="manual-release-create"),

@@ -13,11 +13,11 @@ from django.views.decorators.http import require_GET
 from cdportal.pipeline import queries
 from cdportal.pipeline.models import Application, Component, Release
 from cdportal.pipeline.roles import roles_of
-from cdportal.web.forms import DiffForm, HistoryFilter
+from cdportal.web.forms import ActionFilter, DiffForm, HistoryFilter
 
 
-def _page(request, template: str, context: dict):
-    return render(request, template, {**context, "roles": roles_of(request.user)})
+def _page(request, template: str, context: dict, *, status: int = 200):
+    return render(request, template, {**context, "roles": roles_of(request.user)}, status=status)
 
 
 @require_GET
@@ -73,6 +73,23 @@ def history(request):
         "type_commits": bool(filters.get("type")),
         "errors": errors,
     })
+
+
+ACTION_LOG_LIMIT = 200
+
+
+@require_GET
+def action_log(request):
+    """Every on-call and release action, as recorded before the call and finished with its outcome."""
+    form = ActionFilter(request.GET or None)
+    if form.is_bound and not form.is_valid():
+        found, errors = [], " ".join(e for errs in form.errors.values() for e in errs)
+    else:
+        filters = form.cleaned_data if form.is_bound else {}
+        found, errors = list(queries.actions(**{k: v for k, v in filters.items() if v})[:ACTION_LOG_LIMIT]), ""
+    return _page(request, "web/actions.html", {"form": form, "actions": found, "errors": errors,
+                                                "limit": ACTION_LOG_LIMIT},
+                 status=400 if errors else 200)
 
 
 @require_GET
