@@ -53,7 +53,9 @@ def _applications() -> list[Problem]:
             found.append(Problem(BAD, app.name, f"sync {app.operation_phase.lower()}",
                                  app.operation_message or "the last operation did not succeed", url, at))
         errors = [c for c in app.conditions or [] if str(c.get("type", "")).endswith("Error")]
-        for condition in errors[:1]:
+        # A failed sync's SyncError condition repeats the operation's message: one line is enough.
+        shown = [c for c in errors if not (c.get("type") == "SyncError" and app.operation_phase in FAILED_OPERATIONS)]
+        for condition in shown[:1]:
             found.append(Problem(BAD, app.name, condition["type"], condition.get("message", ""), url, at))
         if app.health_status in BAD_HEALTH:
             found.append(Problem(BAD, app.name, app.health_status, app.health_message, url, at))
