@@ -41,7 +41,10 @@ class Command(BaseCommand):
         deployment = updater_actions.current()
         if deployment is None:
             raise CommandError("no Image Updater Deployment found", returncode=BAD_INPUT)
-        self.stdout.write(json.dumps(updater.status(deployment), indent=2, default=str))
+        observed = updater.status(deployment)
+        for action in updater_actions.settle_restarts(observed):  # restarts nobody followed to the end
+            self.stderr.write(f"restart {action.pk} by {action.by_name} ended: {action.message}")
+        self.stdout.write(json.dumps(observed, indent=2, default=str))
 
     def restart(self, *, user, yes, **options):
         try:
