@@ -15,7 +15,7 @@ from django.utils import timezone
 
 from cdportal.core import durations
 from cdportal.core.stages import FIELDS, RELEASE_STAGES, ROLLOUT_STAGES, format_duration
-from cdportal.pipeline.models import Application, UpdaterDeployment
+from cdportal.pipeline.models import Application, ImageUpdaterConfig, UpdaterDeployment
 
 BAD, WARN = "bad", "warn"
 FAILED_OPERATIONS = ("Failed", "Error")
@@ -110,6 +110,10 @@ def _usual_durations() -> dict:
 def _updaters() -> list[Problem]:
     found = []
     url = reverse("web:updater")
+    for config in ImageUpdaterConfig.objects.exclude(error=""):
+        # The v1.x controller's own Error condition on the resource (e.g. a registry it cannot read).
+        found.append(Problem(BAD, f"ImageUpdater {config.namespace}/{config.name}", "updater error",
+                             config.error, url, config.last_checked_at or config.observed_at))
     for row in UpdaterDeployment.objects.all():
         subject = f"Image Updater {row.namespace}/{row.name}"
         if row.replicas_desired and row.replicas_ready == 0:

@@ -82,3 +82,14 @@ def test_a_release_built_long_ago_that_no_updater_saw_is_waiting_longer_than_usu
     (problem,) = problems()
     assert (problem.severity, problem.what) == (WARN, "waiting for Seen by the updater")
     assert problem.why.endswith("(no history yet)") and problem.url.startswith("/releases/")
+
+
+def test_an_image_updater_resource_in_error_needs_attention(db):
+    from cdportal.pipeline.models import ImageUpdaterConfig
+
+    ImageUpdaterConfig.objects.create(namespace="argocd", name="cto-controller", spec={},
+                                      error="could not get tags from registry ghcr.io: 401 Unauthorized")
+    (problem,) = problems()
+    assert (problem.severity, problem.subject, problem.what) == (BAD, "ImageUpdater argocd/cto-controller",
+                                                                 "updater error")
+    assert "401 Unauthorized" in problem.why and problem.url == "/updater/"
