@@ -15,6 +15,7 @@ from cdportal.adapters import updater
 from cdportal.adapters.errors import AdapterError
 from cdportal.pipeline import updater_actions as actions
 from cdportal.pipeline.actions import ActionRefused
+from cdportal.pipeline.models import ImageUpdaterConfig
 from cdportal.pipeline.roles import roles_of
 
 
@@ -92,6 +93,7 @@ def _page(request, *, status: int = 200, deployment=None, **context):
         last_restart = context.get("action") or actions.latest_restart(observed["namespace"], observed["name"])
     return render(request, "web/updater.html", {
         "status": observed, "problem": problem, "last_restart": last_restart,
+        "configs": ImageUpdaterConfig.objects.all(),
         "can_restart": request.user.has_perm(actions.PERMISSION), "roles": roles_of(request.user),
         "credentials_form": CredentialsForm(), **context,
     }, status=status)

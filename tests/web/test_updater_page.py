@@ -36,3 +36,18 @@ def test_the_command_says_why_without_a_cluster(settings, tmp_path):
         call_command("updater", "status")
     with pytest.raises(CommandError, match="no user named"):
         call_command("updater", "restart", "--user", "nobody", "--yes")
+
+
+def test_the_page_lists_the_imageupdater_resources_and_their_state(bob, client, settings):
+    from cdportal.pipeline.models import ImageUpdaterConfig
+
+    settings.KUBECONFIG = "/nonexistent/kubeconfig"  # the Deployment cannot be read: the list still shows
+    ImageUpdaterConfig.objects.create(
+        namespace="argocd", name="cto-controller",
+        spec={"applicationRefs": [{"namePattern": "controller*", "useAnnotations": True}]},
+        ready="Reconciled 4 applications, 0 images updated.")
+    client.force_login(bob)
+    html = client.get("/updater/").content.decode()
+    assert 'id="updater-resources"' in html and "<code>argocd/cto-controller</code>" in html
+    assert "<code>controller*</code> <small>(annotations)</small>" in html
+    assert "Reconciled 4 applications, 0 images updated." in html
