@@ -34,6 +34,7 @@ log = logging.getLogger(__name__)
 
 OVERVIEW = "overview"
 UPDATER = "updater"  # the Image Updater page
+ACTIONS = "actions"  # the action log page
 MESSAGE_TYPE = "live.fragments"  # handled by LiveConsumer.live_fragments
 
 
@@ -163,9 +164,37 @@ def render_fragments(changes) -> Fragments:
             fragments[application_group(app.pk)][f"app-{app.pk}-{part}"] = _partial(
                 "web/application.html", f"app-{part}", context
             )
+    if changes.actions:
+        _render_actions(fragments, changes.actions)
     for row in UpdaterDeployment.objects.filter(pk__in=changes.updaters):
         fragments[UPDATER]["updater-status"] = _partial("web/updater.html", "updater-status", updater_context(row))
     return dict(fragments)
+
+
+def _render_actions(fragments: Fragments, pks: set[int]) -> None:
+    """The action log page (unfiltered), and the on-call card of the applications acted on."""
+    from cdportal.pipeline.models import Action
+
+    fragments[ACTIONS]["action-log"] = _partial("web/actions.html", "action-table",
+                                                {"actions": list(queries.actions()[:ACTION_LOG_LIMIT])})
+    targets = set(Action.objects.filter(pk__in=pks).values_list("target", flat=True))
+    for app in Application.objects.all():
+        if app.key in targets:
+            fragments[application_group(app.pk)][f"app-{app.pk}-recent-actions"] = _partial(
+                "web/application.html", "app-recent-actions",
+                {"app": app, "recent_actions": list(queries.actions(target=app.key)[:5])})
+
+
+def publish_action(action_id: int) -> None:
+    """An action started or finished: show it on the pages that list it, once committed."""
+    from django.db import transaction
+
+    from cdportal.pipeline.ingest import Changes
+
+    transaction.on_commit(lambda: publish(Changes(actions={action_id})))
+
+
+ACTION_LOG_LIMIT = 200
 
 
 def updater_context(row) -> dict:

@@ -51,6 +51,8 @@ class LiveConsumer(AsyncWebsocketConsumer):
             return [broadcast.component_group(int(kwargs["component"]))]
         if self.scope.get("path", "").startswith("/ws/live/updater/"):
             return [broadcast.UPDATER]
+        if self.scope.get("path", "").startswith("/ws/live/actions/"):
+            return [broadcast.ACTIONS]
         return [broadcast.OVERVIEW]
 
     async def disconnect(self, code):

@@ -10,4 +10,5 @@ websocket_urlpatterns = [
     path("ws/live/components/<int:component>/", LiveConsumer.as_asgi(), name="component"),
     path("ws/updater/logs/", UpdaterLogConsumer.as_asgi(), name="updater-logs"),
     path("ws/live/updater/", LiveConsumer.as_asgi(), name="updater"),
+    path("ws/live/actions/", LiveConsumer.as_asgi(), name="actions"),
 ]

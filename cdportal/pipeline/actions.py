@@ -67,6 +67,7 @@ def perform(
             )
     except IntegrityError:  # the same key, a moment ago, from a concurrent request
         return Action.objects.get(by_name=by_name, idempotency_key=idempotency_key)
+    action.announce()  # "running" shows on the pages that list actions
     problem = guard(action) if guard is not None else None
     if problem:
         log.info("%s on %s by %s refused: %s", kind, target, by_name, problem)
@@ -83,5 +84,6 @@ def perform(
     if isinstance(message, Pending):
         action.message = str(message)
         action.save(update_fields=["message"])
+        action.announce()
         return action
     return action.finish(message=message)

@@ -58,11 +58,12 @@ class Changes:
     applications: set[int] = field(default_factory=set)
     images: set[int] = field(default_factory=set)
     updaters: set[int] = field(default_factory=set)  # UpdaterDeployment rows
+    actions: set[int] = field(default_factory=set)  # Action rows started or finished
     events: list[int] = field(default_factory=list)
 
     def __bool__(self) -> bool:
         return bool(self.releases or self.components or self.applications or self.images or self.updaters
-                    or self.events)
+                    or self.actions or self.events)
 
     def merge(self, other: Changes) -> None:
         self.releases |= other.releases
@@ -70,6 +71,7 @@ class Changes:
         self.applications |= other.applications
         self.images |= other.images
         self.updaters |= other.updaters
+        self.actions |= other.actions
         self.events.extend(other.events)
 
 

@@ -460,9 +460,16 @@ class Action(models.Model):
             status=status, message=error or message, finished_at=finished_at)
         if done:
             self.status, self.message, self.finished_at = status, error or message, finished_at
+            self.announce()
         else:
             self.refresh_from_db(fields=["status", "message", "finished_at"])
         return self
+
+    def announce(self) -> None:
+        """Show this action's new state on the open pages that list it (after commit)."""
+        from cdportal.live import broadcast
+
+        broadcast.publish_action(self.pk)
 
 
 class WebhookDelivery(models.Model):

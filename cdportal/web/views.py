@@ -10,6 +10,7 @@ from django.http import Http404, HttpResponse, JsonResponse
 from django.shortcuts import get_object_or_404, render
 from django.views.decorators.http import require_GET
 
+from cdportal.live import broadcast
 from cdportal.pipeline import queries
 from cdportal.pipeline.models import Application, Component, Release
 from cdportal.pipeline.roles import roles_of
@@ -75,9 +76,6 @@ def history(request):
     })
 
 
-ACTION_LOG_LIMIT = 200
-
-
 @require_GET
 def action_log(request):
     """Every on-call and release action, as recorded before the call and finished with its outcome."""
@@ -86,9 +84,11 @@ def action_log(request):
         found, errors = [], " ".join(e for errs in form.errors.values() for e in errs)
     else:
         filters = form.cleaned_data if form.is_bound else {}
-        found, errors = list(queries.actions(**{k: v for k, v in filters.items() if v})[:ACTION_LOG_LIMIT]), ""
+        found, errors = list(queries.actions(**{k: v for k, v in filters.items() if v})[:broadcast.ACTION_LOG_LIMIT]), ""
+    # Unfiltered, the page follows the log live (filtered ones would need their own groups).
+    live = not any(v for v in (form.cleaned_data.values() if form.is_bound and not errors else []))
     return _page(request, "web/actions.html", {"form": form, "actions": found, "errors": errors,
-                                                "limit": ACTION_LOG_LIMIT},
+                                                "limit": broadcast.ACTION_LOG_LIMIT, "live": live},
                  status=400 if errors else 200)
 
 

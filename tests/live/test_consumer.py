@@ -156,3 +156,25 @@ async def test_the_updater_page_gets_the_deployment_as_the_watcher_records_it(se
     assert 'hx-swap-oob="true"' in html
     assert "0 ready of 1" in html and "0 of 1 updated replicas are available" in html
     await ws.disconnect()
+
+
+async def test_the_action_log_shows_an_action_as_it_starts_and_finishes(session_cookie, bob):
+    from cdportal.pipeline.models import Action
+
+    ws = socket("/ws/live/actions/", cookie=session_cookie)
+    await ws.connect()
+    await ws.receive_from(timeout=2)
+
+    def start():
+        action = Action.objects.create(kind=Action.Kind.HARD_REFRESH, target="argocd/controller", by=bob,
+                                       by_name="bob")
+        action.announce()
+        return action
+
+    action = await database_sync_to_async(start)()
+    html = await receive_until(ws, f'id="action-{action.pk}"')
+    assert 'id="action-log" hx-swap-oob="true"' in html and "Running" in html
+    await database_sync_to_async(action.finish)(message="hard refresh of argocd/controller done")
+    html = await receive_until(ws, "hard refresh of argocd/controller done")
+    assert '<span class="badge ok">Succeeded</span>' in html
+    await ws.disconnect()

@@ -60,3 +60,24 @@ def test_the_application_page_shows_its_recent_actions_to_operators(alice, clien
     html = client.get(f"/applications/{app.namespace}/{app.name}/").content.decode()
     assert "alice: Hard refresh" in html and "hard refresh of argocd/controller done" in html
     assert f"/actions/?target={app.namespace}/{app.name}" in html
+
+
+def test_the_unfiltered_log_follows_live_and_a_filtered_one_does_not(bob, client):
+    client.force_login(bob)
+    assert 'ws-connect="/ws/live/actions/"' in client.get("/actions/").content.decode()
+    assert 'ws-connect="/ws/live/actions/"' not in client.get("/actions/", {"by": "alice"}).content.decode()
+
+
+def test_an_applications_recent_actions_are_rendered_for_its_page_group(alice, db):
+    from kube_stub import load
+
+    from cdportal.adapters.argocd import application_event
+    from cdportal.live import broadcast
+    from cdportal.pipeline.ingest import Changes, ingest
+
+    app = ingest(application_event(load("01"))).event.application
+    action = record(alice, Action.Kind.FORCE_SYNC, app.key, message="sync requested on argocd/controller")
+    fragments = broadcast.render_fragments(Changes(actions={action.pk}))
+    html = fragments[broadcast.application_group(app.pk)][f"app-{app.pk}-recent-actions"]
+    assert 'hx-swap-oob="true"' in html and "alice: Force sync" in html
+    assert "sync requested on argocd/controller" in fragments[broadcast.ACTIONS]["action-log"]
