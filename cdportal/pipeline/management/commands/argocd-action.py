@@ -12,14 +12,13 @@ from __future__ import annotations
 
 import getpass
 
-from django.contrib.auth import get_user_model
 from django.core.management.base import BaseCommand, CommandError
 
 from cdportal.pipeline import argo_actions
 from cdportal.pipeline.actions import ActionRefused
+from cdportal.pipeline.management.acting import REFUSED, acting_user
 from cdportal.pipeline.models import Action, Application
 
-REFUSED = 2
 KINDS = {"sync": Action.Kind.FORCE_SYNC, "refresh": Action.Kind.HARD_REFRESH, "terminate": Action.Kind.TERMINATE}
 
 
@@ -35,7 +34,7 @@ class Command(BaseCommand):
         parser.add_argument("--yes", action="store_true", help="Do not ask for confirmation")
 
     def handle(self, *args, verb, app, user, prune, revision, yes, **options):
-        by = _user(user or getpass.getuser())
+        by = acting_user(user or getpass.getuser(), role="an operator")
         namespace, _, name = app.partition("/")
         row = Application.objects.filter(namespace=namespace, name=name).first()
         if row is None:
@@ -57,10 +56,3 @@ class Command(BaseCommand):
         if action.status != Action.Status.SUCCEEDED:
             raise CommandError("the Kubernetes API did not accept it (see above)", returncode=1)
 
-
-def _user(username: str):
-    user = get_user_model().objects.filter(username=username, is_active=True).first()
-    if user is None:
-        raise CommandError(f"no active cdportal user named {username!r}: pass --user NAME (an operator)",
-                           returncode=REFUSED)
-    return user

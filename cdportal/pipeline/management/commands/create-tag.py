@@ -11,15 +11,13 @@ from __future__ import annotations
 
 import getpass
 
-from django.contrib.auth import get_user_model
 from django.core.management.base import BaseCommand, CommandError
 
 from cdportal.adapters.errors import AdapterError
 from cdportal.pipeline import release_actions
 from cdportal.pipeline.actions import ActionRefused
+from cdportal.pipeline.management.acting import REFUSED, acting_user
 from cdportal.pipeline.models import Action, Repository
-
-REFUSED = 2
 
 
 class Command(BaseCommand):
@@ -42,7 +40,7 @@ class Command(BaseCommand):
 
     def handle(self, *args, repository, version, sha, message, dispatch_build, allow_not_greater, user, yes,
                **options):
-        by = _user(user or getpass.getuser())
+        by = acting_user(user or getpass.getuser(), role="a releaser")
         if not by.has_perm(release_actions.PERMISSION):
             raise CommandError(f"{by.get_username()} may not create tags: it needs the releaser role",
                                returncode=REFUSED)
@@ -82,10 +80,3 @@ class Command(BaseCommand):
             raise CommandError("nothing done", returncode=1)
         return sha
 
-
-def _user(username: str):
-    user = get_user_model().objects.filter(username=username, is_active=True).first()
-    if user is None:
-        raise CommandError(f"no active cdportal user named {username!r}: pass --user NAME (a releaser)",
-                           returncode=REFUSED)
-    return user
