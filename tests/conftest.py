@@ -70,3 +70,22 @@ def work(git_identity, tmp_path):
     from gitrepos import Work
 
     return Work(tmp_path / "work")
+
+
+@pytest.fixture
+def argocd_cluster(settings, tmp_path, db):
+    """The Kubernetes API emulator with argocd/controller (no operation) and argocd/api-gateway (a
+    sync running), known to cdportal, and KUBECONFIG pointing at it: what the web process and the
+    API act on."""
+    from kube_stub import Kube, load
+
+    from cdportal.pipeline.models import Application
+
+    k = Kube()
+    k.seed(load("01"))
+    k.seed(load("06"))
+    settings.KUBECONFIG, settings.KUBE_CONTEXT = k.kubeconfig(tmp_path), ""
+    for name in ("controller", "api-gateway"):
+        Application.objects.get_or_create(namespace="argocd", name=name)
+    yield k
+    k.close()

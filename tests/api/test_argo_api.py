@@ -7,22 +7,15 @@ import json
 
 import pytest
 from django.test import Client
-from kube_stub import APPS, Kube, load
+from kube_stub import APPS
 
 from cdportal.api.models import ApiToken
-from cdportal.pipeline.models import Action, Application
+from cdportal.pipeline.models import Action
 
 
 @pytest.fixture
-def kube(settings, tmp_path):
-    k = Kube()
-    k.seed(load("01"))   # argocd/controller, no operation
-    k.seed(load("06"))   # argocd/api-gateway, a sync Running
-    settings.KUBECONFIG, settings.KUBE_CONTEXT = k.kubeconfig(tmp_path), ""
-    for name in ("controller", "api-gateway"):
-        Application.objects.get_or_create(namespace="argocd", name=name)
-    yield k
-    k.close()
+def kube(argocd_cluster):
+    return argocd_cluster
 
 
 @pytest.fixture

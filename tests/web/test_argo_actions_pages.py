@@ -7,23 +7,16 @@ import re
 
 import pytest
 from django.test import Client
-from kube_stub import APPS, Kube, load
+from kube_stub import APPS
 
-from cdportal.pipeline.models import Action, Application
+from cdportal.pipeline.models import Action
 
 PAGE = "/applications/argocd/controller/"
 
 
 @pytest.fixture
-def kube(settings, tmp_path):
-    k = Kube()
-    k.seed(load("01"))   # argocd/controller, no operation
-    k.seed(load("06"))   # argocd/api-gateway, a sync Running
-    settings.KUBECONFIG, settings.KUBE_CONTEXT = k.kubeconfig(tmp_path), ""
-    for name in ("controller", "api-gateway"):
-        Application.objects.get_or_create(namespace="argocd", name=name)
-    yield k
-    k.close()
+def kube(argocd_cluster):
+    return argocd_cluster
 
 
 def browser(user) -> Client:
