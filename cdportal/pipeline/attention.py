@@ -14,7 +14,7 @@ from django.urls import reverse
 from django.utils import timezone
 
 from cdportal.core import durations
-from cdportal.core.stages import FIELDS, RELEASE_STAGES, ROLLOUT_STAGES, format_duration
+from cdportal.core.stages import format_duration
 from cdportal.pipeline.models import Application, ImageUpdaterConfig, UpdaterDeployment
 
 BAD, WARN = "bad", "warn"
@@ -83,11 +83,10 @@ def _releases() -> list[Problem]:
 
 def _stalls(release, usual, now, url: str) -> list[Problem]:
     """A release (or one of its rollouts) waiting at an automated stage far longer than usual."""
-    times = {stage: getattr(release, FIELDS[stage]) for stage in RELEASE_STAGES}
-    waits = [(release.title, durations.stalled(times, usual, now))]
+    waits = [(release.title, durations.stalled(release.own_stage_times(), usual, now))]
     for rollout in release.rollouts.all():
-        rollout_times = {**times, **{stage: getattr(rollout, FIELDS[stage]) for stage in ROLLOUT_STAGES}}
-        waits.append((f"{release.title} on {rollout.application.name}", durations.stalled(rollout_times, usual, now)))
+        waits.append((f"{release.title} on {rollout.application.name}",
+                      durations.stalled(rollout.stage_times(), usual, now)))
     found = []
     for subject, stall in waits:
         if stall is None:
@@ -102,8 +101,7 @@ def _usual_durations() -> dict:
     """Each stage's 90th percentile over the last RECENT_RELEASES shipped releases."""
     from cdportal.pipeline.queries import shipped, stage_stats
 
-    recent = shipped().values_list("pk", flat=True)[:RECENT_RELEASES]
-    rows = stage_stats(shipped().filter(pk__in=list(recent)))
+    rows = stage_stats(shipped()[:RECENT_RELEASES])
     return durations.usual_durations(row["stat"] for row in rows)
 
 

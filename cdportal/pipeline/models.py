@@ -119,8 +119,12 @@ class Release(models.Model):
     def in_flight(self) -> bool:
         return self.state in self.IN_FLIGHT
 
+    def own_stage_times(self) -> dict[Stage, object]:
+        """Stages 1-4, the release's own."""
+        return {stage: getattr(self, stage.field) for stage in RELEASE_STAGES}
+
     def stage_times(self) -> dict[Stage, object]:
-        times = {stage: getattr(self, stage.field) for stage in RELEASE_STAGES}
+        times = self.own_stage_times()
         # Downstream stages: the first application to reach each one.
         for stage in ROLLOUT_STAGES:
             reached = [getattr(r, stage.field) for r in self.rollouts.all() if getattr(r, stage.field)]
@@ -353,7 +357,8 @@ class Rollout(models.Model):
         return f"{self.release} → {self.application}"
 
     def stage_times(self) -> dict[Stage, object]:
-        times = {stage: getattr(self.release, stage.field) for stage in RELEASE_STAGES}
+        """The release's stages 1-4, then this application's 5-7."""
+        times = self.release.own_stage_times()
         times.update({stage: getattr(self, stage.field) for stage in ROLLOUT_STAGES})
         return times
 

@@ -72,17 +72,12 @@ def stage_stats(releases) -> list[dict]:
     """How long each stage took over `releases` (a shipped() queryset): median, p90 and the
     slowest, with the release it was — core.durations does the counting."""
     from cdportal.core.durations import stats
-    from cdportal.core.stages import FIELDS, RELEASE_STAGES, ROLLOUT_STAGES
 
     rows = list(releases.prefetch_related(Prefetch("rollouts", queryset=Rollout.objects.select_related("application"))))
     by_pk = {release.pk: release for release in rows}
-    release_samples, rollout_samples = [], []
-    for release in rows:
-        times = {stage: getattr(release, FIELDS[stage]) for stage in RELEASE_STAGES}
-        release_samples.append((release.pk, times))
-        for rollout in release.rollouts.all():
-            rollout_times = {**times, **{stage: getattr(rollout, FIELDS[stage]) for stage in ROLLOUT_STAGES}}
-            rollout_samples.append(((release.pk, rollout.application.name), rollout_times))
+    release_samples = [(release.pk, release.own_stage_times()) for release in rows]
+    rollout_samples = [((release.pk, rollout.application.name), rollout.stage_times())
+                       for release in rows for rollout in release.rollouts.all()]
     table = []
     for stat in stats(release_samples, rollout_samples):
         key = stat.slowest_key
