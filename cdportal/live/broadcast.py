@@ -18,13 +18,16 @@ import asyncio
 import atexit
 import hashlib
 import logging
+import operator
 import threading
 from collections import defaultdict
 from concurrent.futures import ThreadPoolExecutor
+from functools import reduce
 
 from asgiref.sync import async_to_sync
 from channels.layers import get_channel_layer
 from django.db import close_old_connections, connections
+from django.db.models import Q
 from django.template.loader import render_to_string
 
 from cdportal.pipeline import queries
@@ -178,9 +181,9 @@ def _render_actions(fragments: Fragments, pks: set[int]) -> None:
     fragments[ACTIONS]["action-log"] = _partial("web/actions.html", "action-table",
                                                 {"actions": list(queries.actions()[:ACTION_LOG_LIMIT])})
     targets = set(Action.objects.filter(pk__in=pks).values_list("target", flat=True))
-    for app in Application.objects.all():
-        if app.key in targets:
-            fragments[application_group(app.pk)][f"app-{app.pk}-recent-actions"] = _partial(
+    acted_on = [Q(namespace=ns, name=name) for ns, _, name in (t.partition("/") for t in targets)]
+    for app in Application.objects.filter(reduce(operator.or_, acted_on, Q(pk__in=[]))):
+        fragments[application_group(app.pk)][f"app-{app.pk}-recent-actions"] = _partial(
                 "web/application.html", "app-recent-actions",
                 {"app": app, "recent_actions": list(queries.actions(target=app.key)[:5])})
 

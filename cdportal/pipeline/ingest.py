@@ -461,10 +461,11 @@ def _on_application(event: ev.ApplicationObserved, changes: Changes) -> Pipeline
     return _row(event, application=app, release=release)
 
 
-def _tracked(app: Application) -> list:
+def _tracked(app: Application, configs: list[ImageUpdaterConfig] | None = None) -> list:
     """(image, Helm tag parameter) per image the Image Updater follows in `app`: from the
-    ImageUpdater resource that selects it (v1.x), else from its annotations."""
-    found = policies_for(app)
+    ImageUpdater resource that selects it (v1.x), else from its annotations. `configs`: the
+    namespace's resources, when the caller has read them already."""
+    found = policies_for(app, configs)
     if found.from_resource:
         return tracked_from_resource(found)
     return [(t, tag_parameter(app.image_policy, t.alias)) for t in tracked_images(app.image_policy)]
@@ -483,10 +484,12 @@ def _on_updater_config(event: ev.ImageUpdaterObserved, changes: Changes) -> Pipe
             config.last_checked_at, config.last_updated_at = event.last_checked_at, event.last_updated_at
             config.observed_at = event.occurred_at
             config.save()
+    configs = list(ImageUpdaterConfig.objects.filter(namespace=event.namespace))
     for app in Application.objects.filter(namespace=event.namespace):
         # What it follows now: a resource that selects it, else its annotations (links to images
         # no longer followed go; the rollouts already recorded stay).
-        images = [ImageRepository.objects.get_or_create(name=tracked.image)[0] for tracked, _ in _tracked(app)]
+        images = [ImageRepository.objects.get_or_create(name=tracked.image)[0]
+                  for tracked, _ in _tracked(app, configs)]
         app.images.set(images)
         changes.applications.add(app.pk)
     return _row(event)
@@ -565,7 +568,7 @@ def _on_updater_deployment(event: ev.UpdaterDeploymentObserved, changes: Changes
     row.observed_at = event.occurred_at
     row.save()
     # A restart on-call asked for is done when this rollout says so, whoever follows it.
-    settle_restarts(row, now=event.occurred_at)
+    settle_restarts(event.model_dump(), now=event.occurred_at)
     changes.updaters.add(row.pk)
     return _row(event)
 

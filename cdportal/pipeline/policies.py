@@ -14,6 +14,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 
 from cdportal.core.image_list import (
+    DEFAULT_TAG_PARAMETER,
     AppInfo,
     ConfigError,
     TrackedImage,
@@ -24,8 +25,6 @@ from cdportal.core.image_list import (
 )
 from cdportal.core.tag_policy import ImagePolicy
 from cdportal.pipeline.models import Application, ImageUpdaterConfig
-
-DEFAULT_TAG_PARAMETER = "image.tag"
 
 
 @dataclass(frozen=True)

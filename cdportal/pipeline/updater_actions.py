@@ -152,12 +152,12 @@ def _finish_in_background(action: Action, follow, api, meta) -> None:
 
 
 def settle_restarts(observed: Mapping, *, now: datetime | None = None) -> list[Action]:
-    """Finish the running restarts of the Deployment `observed` describes (updater.status()
-    fields, or an UpdaterDeployment row) that its state decides: done once a rollout of that
+    """Finish the running restarts of the Deployment `observed` describes (updater.status()'s
+    fields, as the updater_deployment event carries them) that its state decides: done once a rollout of that
     restart is complete, failed past the progress deadline or UPDATER_ROLLOUT_TIMEOUT after the
     restart was asked for. The watcher's ingestion, the page and the API call this, so a restart
     is finished even when the process that started following it is gone."""
-    get = observed.get if isinstance(observed, Mapping) else lambda key: getattr(observed, key)
+    get = observed.get
     now = now or timezone.now()
     timeout = timedelta(seconds=rollout_timeout())
     running = Action.objects.filter(kind=Action.Kind.RESTART_UPDATER, finished_at__isnull=True,

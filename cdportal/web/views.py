@@ -86,7 +86,7 @@ def action_log(request):
         filters = form.cleaned_data if form.is_bound else {}
         found, errors = list(queries.actions(**{k: v for k, v in filters.items() if v})[:broadcast.ACTION_LOG_LIMIT]), ""
     # Unfiltered, the page follows the log live (filtered ones would need their own groups).
-    live = not any(v for v in (form.cleaned_data.values() if form.is_bound and not errors else []))
+    live = not request.GET
     return _page(request, "web/actions.html", {"form": form, "actions": found, "errors": errors,
                                                 "limit": broadcast.ACTION_LOG_LIMIT, "live": live},
                  status=400 if errors else 200)
