@@ -13,9 +13,8 @@ from datetime import UTC, date
 import semver
 
 from cdportal.adapters.git import CommitCache, GitRepository, github_repo
-from cdportal.core import release_pr
 from cdportal.core.conventional import Repo
-from cdportal.core.plan import History
+from cdportal.core.plan import History, release_commits
 from cdportal.core.release_config import ReleaseConfig, default_config, load_config
 
 CONFIG_FILE = "release-please-config.json"
@@ -67,7 +66,10 @@ def snapshot(
     if cache is not None:
         commits = cache.scan()
     elif unreleased_only:
-        stops = _latest_release_commits(config, {t.name: t.sha for t in tags})
+        # Where Release Please stops reading (core.plan.collect_commits); while a package has no
+        # release yet it reads to its search depth.
+        found = release_commits(config, {t.name: t.sha for t in tags})
+        stops = set(found.values()) if len(found) == len(config.packages) else set()
         commits, complete = git.log_until(head, stops, limit=config.commit_search_depth)
     else:
         commits = git.log(head)
@@ -85,18 +87,6 @@ def snapshot(
         repo=github or _origin_repo(git),
         configured=configured,
     )
-
-
-def _latest_release_commits(config: ReleaseConfig, tag_shas: dict[str, str]) -> set[str]:
-    """The commit each package's manifest version is tagged on; none while one package has no
-    release (Release Please then reads to its search depth)."""
-    stops = set()
-    for pkg in config.packages:
-        tag = release_pr.tag_name(pkg, pkg.current_version) if pkg.current_version else None
-        if tag not in tag_shas:
-            return set()
-        stops.add(tag_shas[tag])
-    return stops
 
 
 def _highest_v_tag(names) -> str | None:

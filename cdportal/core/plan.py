@@ -132,7 +132,7 @@ def plan(
     date: Date,
     target_branch: str | None = None,
 ) -> ReleasePlan:
-    release_shas = {pkg.path: sha for pkg in config.packages if (sha := _release_sha(pkg, history))}
+    release_shas = release_commits(config, history.tags)
     collected, complete = collect_commits(config, history.commits, release_shas, read_all=history.complete)
     by_path = _split(config, collected)
     plans = tuple(
@@ -172,11 +172,15 @@ def collect_commits(
     return collected, read_all and len(commits) <= config.commit_search_depth
 
 
-def _release_sha(pkg: PackageConfig, history: History) -> str | None:
-    """The commit the tag of the manifest's version points at (the latest release)."""
-    if not pkg.current_version:
-        return None
-    return history.tags.get(release_pr.tag_name(pkg, pkg.current_version))
+def release_commits(config: ReleaseConfig, tags: Mapping[str, str]) -> dict[str, str]:
+    """Package path → the commit its latest release (the manifest version's tag) points at; a
+    package without one is left out (Release Please is then bootstrapping it)."""
+    found = {}
+    for pkg in config.packages:
+        sha = tags.get(release_pr.tag_name(pkg, pkg.current_version)) if pkg.current_version else None
+        if sha:
+            found[pkg.path] = sha
+    return found
 
 
 def _split(config: ReleaseConfig, commits: Sequence[Commit]) -> dict[str, list[Commit]]:
