@@ -90,18 +90,9 @@ def actions(*, kind: str = "", status: str = "", by: str = "", target: str = "",
     """The action log, newest first: who did what to which target, and how it ended."""
     from cdportal.pipeline.models import Action
 
-    found = Action.objects.order_by("-started_at", "-pk")
-    if kind:
-        found = found.filter(kind=kind)
-    if status:
-        found = found.filter(status=status)
-    if by:
-        found = found.filter(by_name=by)
-    if target:
-        found = found.filter(target=target)
-    if since:
-        found = found.filter(started_at__date__gte=since)
-    return found
+    given = {"kind": kind, "status": status, "by_name": by, "target": target, "started_at__date__gte": since}
+    return Action.objects.filter(**{lookup: value for lookup, value in given.items() if value}).order_by(
+        "-started_at", "-pk")
 
 
 def overview_context() -> dict:
