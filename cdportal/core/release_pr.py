@@ -16,7 +16,7 @@ JavaScript ones, including where that is surprising:
 - Helm's Chart.yaml gets `version` only, never `appVersion`.
 - version.txt is rewritten to "<version>\\n" whatever it held.
 
-Plain Python, no Django. Uses tomlkit (format-preserving TOML) and PyYAML.
+Plain Python, no Django. TOML values are replaced in place (core/toml_edit.py); PyYAML only reads.
 """
 
 from __future__ import annotations
@@ -31,7 +31,6 @@ from dataclasses import dataclass
 from decimal import Decimal
 from typing import Any
 
-import tomlkit
 import yaml
 
 from cdportal.core.release_config import (
@@ -42,6 +41,7 @@ from cdportal.core.release_config import (
     package_file,
     parse_version,
 )
+from cdportal.core.toml_edit import replace_toml_value, tagged
 
 DEFAULT_PR_HEADER = ":robot: I have created a release *beep* *boop*"
 DEFAULT_PR_FOOTER = (
@@ -511,7 +511,7 @@ def _pyproject_toml(content: str, version: str) -> str:
             return content  # "dynamic version found in 'pyproject.toml'. Skipping update."
         raise ValueError("invalid file")
     path = ["project", "version"] if in_project else ["tool", "poetry", "version"]
-    return _replace_toml_value(content, path, version)
+    return replace_toml_value(content, path, version)
 
 
 def _js_sub(pattern: str, repl: Callable[[re.Match], str], content: str) -> str:
@@ -572,19 +572,19 @@ def _cargo_toml(content: str, version: str, names: Mapping[str, str]) -> str:
     parsed = tomllib.loads(content)
     if not parsed.get("package"):
         raise ValueError("is not a package manifest (might be a cargo workspace)")
-    payload = _replace_toml_value(content, ["package", "version"], version)
+    payload = replace_toml_value(content, ["package", "version"], version)
     for name, new in names.items():
         for kind in _DEP_KINDS:
             dep = (parsed.get(kind) or {}).get(name)
             if not dep or isinstance(dep, str) or "path" not in dep or "version" not in dep:
                 continue
-            payload = _replace_toml_value(payload, [kind, name, "version"], new)
+            payload = replace_toml_value(payload, [kind, name, "version"], new)
         for target, table in (parsed.get("target") or {}).items():
             for kind in _DEP_KINDS:
                 dep = (table.get(kind) or {}).get(name)
                 if not dep or isinstance(dep, str) or "path" not in dep:
                     continue
-                payload = _replace_toml_value(payload, ["target", target, kind, name, "version"], new)
+                payload = replace_toml_value(payload, ["target", target, kind, name, "version"], new)
     return payload
 
 
@@ -597,7 +597,7 @@ def _cargo_lock(content: str, names: Mapping[str, str]) -> str:
     for i, entry in enumerate(packages):
         new = names.get(entry.get("name")) if entry.get("name") else None
         if new:
-            payload = _replace_toml_value(payload, ["package", str(i), "version"], new)
+            payload = replace_toml_value(payload, ["package", str(i), "version"], new)
     return payload
 
 
@@ -798,90 +798,16 @@ def _generic_yaml(content: str, jsonpath: str, version: str) -> str:
 # --- generic toml ----------------------------------------------------------------------------
 
 
-class _Tagged(dict):
-    """A scalar as toml-edit's TaggedTOMLParser returns it: an object {start, end, value}.
-
-    Only strings, booleans and inf/nan are tagged; integers, ordinary floats and dates are not,
-    so they cannot be replaced.
-    """
-
-    def __init__(self, value: Any):
-        super().__init__(start=0, end=0, value=value)
-
-
-class _Opaque:
-    """A TOML date/time: an object to JavaScript, with no properties."""
-
-    def __init__(self, value: Any):
-        self.value = value
-
-
-def _tag(value: Any) -> Any:
-    if isinstance(value, dict):
-        return {k: _tag(v) for k, v in value.items()}
-    if isinstance(value, list):
-        return [_tag(v) for v in value]
-    if isinstance(value, str | bool) or (isinstance(value, float) and not math.isfinite(value)):
-        return _Tagged(value)
-    if isinstance(value, dt.date | dt.time):
-        return _Opaque(value)
-    return value
-
-
 def _generic_toml(content: str, jsonpath: str, version: str) -> str:
     try:
-        data = _tag(tomllib.loads(content))
+        data = tagged(tomllib.loads(content))
     except tomllib.TOMLDecodeError:
         return content  # "Invalid toml, cannot be parsed"
     paths = [m.pointer for m in _jsonpath(data, jsonpath)]
     out = content
     for path in paths:
-        out = _replace_toml_value(out, [p for p in path.split("/") if p], version)
+        out = replace_toml_value(out, [p for p in path.split("/") if p], version)
     return out
-
-
-def _replace_toml_value(content: str, path: list[str], value: str) -> str:
-    """util/toml-edit.ts replaceTomlValue: swap a value's characters for JSON.stringify(value)."""
-    current: Any = _tag(tomllib.loads(content))
-    for i, key in enumerate(path):
-        nxt: Any = None
-        if isinstance(current, dict):
-            nxt = current.get(key)
-        elif isinstance(current, list) and re.fullmatch(r"0|[1-9]\d*", key) and int(key) < len(current):
-            nxt = current[int(key)]
-        if not isinstance(nxt, dict | list | _Opaque):
-            raise TypeError(f"path not found in object: {'.'.join(path[: i + 1])}")
-        current = nxt
-    if not isinstance(current, _Tagged):
-        raise TypeError(f"value at path {'.'.join(path)} is not tagged")
-
-    doc = tomlkit.parse(content)
-    node: Any = doc
-    for key in path[:-1]:
-        node = node[int(key)] if isinstance(node, list) else node[key]
-    last: Any = int(path[-1]) if isinstance(node, list) else path[-1]
-    old_item = node[last]
-    old_text = old_item.as_string() if hasattr(old_item, "as_string") else None
-    node[last] = value
-    rendered = tomlkit.dumps(doc)
-    if isinstance(current["value"], str) and old_text and old_text[:3] in ('"""', "'''"):
-        # The tagger ends a multi-line string one character late: that character goes too.
-        start = _changed_from(content, rendered)
-        idx = content.rfind(old_text, 0, start + len(old_text))
-        if idx >= 0:
-            rendered = content[:idx] + json.dumps(value) + content[idx + len(old_text) + 1:]
-    try:
-        tomllib.loads(rendered)
-    except tomllib.TOMLDecodeError as e:
-        raise ValueError(f"After replacing value, result is not valid TOML: {e}") from None
-    return rendered
-
-
-def _changed_from(a: str, b: str) -> int:
-    i = 0
-    while i < min(len(a), len(b)) and a[i] == b[i]:
-        i += 1
-    return i
 
 
 # ---------------------------------------------------------------------------------------------
