@@ -3,14 +3,17 @@
 # collected static files, and runs daphne as an unprivileged user.
 
 FROM python:3.11-slim AS build
-ENV PIP_DISABLE_PIP_VERSION_CHECK=1 PIP_NO_CACHE_DIR=1
-RUN python -m venv /opt/venv
-ENV PATH=/opt/venv/bin:$PATH
+ENV PIP_DISABLE_PIP_VERSION_CHECK=1 PIP_NO_CACHE_DIR=1 \
+    UV_PYTHON_DOWNLOADS=never UV_PROJECT_ENVIRONMENT=/opt/venv UV_COMPILE_BYTECODE=1 UV_LINK_MODE=copy
 WORKDIR /src
-COPY pyproject.toml README.md ./
+# uv at the pinned version and hashes, then exactly the locked runtime dependencies (no dev
+# group) into /opt/venv; the code itself runs from /app (templates and static sit beside it).
+COPY requirements-uv.txt ./
+RUN pip install --require-hashes --no-deps -r requirements-uv.txt
+COPY pyproject.toml uv.lock README.md ./
+RUN uv sync --frozen --no-dev --no-cache --python /usr/local/bin/python3
+ENV PATH=/opt/venv/bin:$PATH
 COPY cdportal ./cdportal
-# Dependencies into the venv; the code itself runs from /app (templates and static sit beside it).
-RUN pip install --upgrade pip && pip install . && pip uninstall -y cdportal
 COPY manage.py ./
 COPY templates ./templates
 COPY static ./static
