@@ -45,6 +45,7 @@ INSTALLED_APPS = [
     "django.contrib.staticfiles",
     "channels",
     "template_partials",
+    "ninja",  # its templates and static files: /api/docs serves Swagger UI from here, no CDN
     "cdportal.pipeline",
     "cdportal.web",
     "cdportal.live",

@@ -207,3 +207,18 @@ def test_a_source_posts_with_only_its_bearer_token(live_server_url, unique_journ
     assert response.json()["created"] is True
     anonymous = httpx.post(f"{live_server_url.url}/api/events", json=event, timeout=10)
     assert anonymous.status_code == 401, f"{anonymous.status_code} {anonymous.text}"
+
+
+def test_the_api_docs_render_from_the_servers_own_files(page: Page, live_server_url):
+    """Swagger UI at /api/docs comes from cdportal's static files: it renders with no network
+    beyond the server, and the page asks no other origin for anything."""
+    requested: list[str] = []
+    page.on("request", lambda request: requested.append(request.url))
+    log_in(page, live_server_url)
+    page.goto(f"{live_server_url.url}/api/docs")
+    expect(page.locator(".swagger-ui .information-container .title")).to_contain_text(
+        "cdportal", timeout=TIMEOUT_MS)
+    expect(page.locator(".swagger-ui .opblock-summary-path", has_text="/api/events").first).to_be_visible()
+    foreign = [url for url in requested
+               if not url.startswith(live_server_url.url) and not url.startswith("data:")]
+    assert foreign == [], f"requests to other origins: {foreign}"
