@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import re
+
 import pytest
 from helpers import IN_CI, at, journey, reachable, require  # noqa: F401  (re-exported for older imports)
 
@@ -89,3 +91,27 @@ def argocd_cluster(settings, tmp_path, db):
         Application.objects.get_or_create(namespace="argocd", name=name)
     yield k
     k.close()
+
+
+@pytest.fixture
+def bystander():
+    """An HTTP server on 127.0.0.1 that a test expects no request — or only the ones it names — to
+    reach. It answers like a registry that wants Basic credentials (401 without them, 200 with
+    any), so a client that does send them is caught doing it; `.log` holds what arrived."""
+    from pytest_httpserver import HTTPServer
+    from werkzeug import Response
+
+    def registry_like(request):
+        if request.headers.get("Authorization", "").startswith("Basic "):
+            return Response("{}", status=200, content_type="application/json")
+        return Response("{}", status=401, content_type="application/json",
+                        headers={"WWW-Authenticate": 'Basic realm="bystander"'})
+
+    server = HTTPServer(host="127.0.0.1", port=0)
+    server.expect_request(re.compile(".*")).respond_with_handler(registry_like)
+    server.start()
+    server.host_port = f"127.0.0.1:{server.port}"
+    yield server
+    server.clear()
+    server.stop()
+

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import base64
+import json
 import os
 import socket
 from datetime import UTC, datetime, timedelta
@@ -71,3 +73,11 @@ def journey(version: str = "0.3.0", *, app: str = "cto-controller", start: float
              namespace="argocd", name=app, sync_status="Synced", health_status="Healthy",
              parameters={"image.tag": tag}, images=[f"{IMAGE}:{tag}"], annotations=POLICY),
     ]
+
+
+def pull_secret(name: str, auths: dict[str, tuple[str, str]], *, namespace: str = "argocd") -> dict:
+    """A kubernetes.io/dockerconfigjson Secret with `auths` {registry: (user, password)}."""
+    config = {"auths": {host: {"auth": base64.b64encode(f"{user}:{password}".encode()).decode()}
+                        for host, (user, password) in auths.items()}}
+    return {"metadata": {"name": name, "namespace": namespace}, "type": "kubernetes.io/dockerconfigjson",
+            "data": {".dockerconfigjson": base64.b64encode(json.dumps(config).encode()).decode()}}

@@ -16,8 +16,9 @@ import base64
 import json
 import re
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from datetime import datetime
+from typing import NamedTuple
 
 import urllib3
 from kubernetes import client
@@ -32,6 +33,8 @@ from cdportal.core.events import parse_event
 STRATEGIC_MERGE = "application/strategic-merge-patch+json"
 REQUEST_TIMEOUT = 10.0  # seconds per call to the API server
 CHECK_REPOSITORY = "cdportal/credentials-check"
+# host[:port] as docker keys registries (IPv6 in brackets): what a check may be sent to.
+_HOST_RE = re.compile(r"^(?:[a-z0-9](?:[a-z0-9.-]*[a-z0-9])?|\[[0-9a-f:]+\])(?::[0-9]{1,5})?$")
 _REF_RE = re.compile(
     r"^(?:pullsecret:(?P<pull_ns>[a-z0-9-]+)/(?P<pull_name>[a-z0-9.-]+)"
     r"|secret:(?P<ns>[a-z0-9-]+)/(?P<name>[a-z0-9.-]+)#(?P<field>[A-Za-z0-9._-]+))$"
@@ -201,55 +204,118 @@ def parse_reference(reference: str) -> tuple[str, str, str | None]:
     return match["ns"], match["name"], match["field"]
 
 
-def check_credentials(api_client: client.ApiClient, pull_secret_ref: str, registry: str) -> tuple[bool, str]:
-    """(ok, reason): the secret exists, is usable for `registry`, and the registry accepts it.
+class RegistryNotAllowed(AdapterError):
+    """The registry asked for is not one the credentials are for: nothing was sent anywhere."""
 
-    For `pullsecret:` the secret must be kubernetes.io/dockerconfigjson with an entry for the
-    registry (core.argo.check_pull_secret). For `secret:NS/NAME#FIELD` the field holds
-    USERNAME:PASSWORD (the Image Updater's form). Then one authenticated request to the
-    registry's /v2/ (a token request where the registry uses a token service). Reasons name the
-    secret, registry and user at most — never a password or token.
+    def __init__(self, message: str):
+        super().__init__(message, permanent=True)
+
+
+class CredentialsCheck(NamedTuple):
+    ok: bool
+    reason: str
+    registry: str  # the host[:port] checked ("" when no registry was contacted)
+
+
+def check_credentials(api_client: client.ApiClient, pull_secret_ref: str, registry: str = "", *,
+                      configured: Mapping[str, str] | None = None) -> CredentialsCheck:
+    """Does the secret exist, hold credentials for a registry, and does that registry accept them?
+
+    The credentials only ever go to a registry they are for, and only to its /v2/: for
+    `pullsecret:NS/NAME` (kubernetes.io/dockerconfigjson) the registries its `auths` names; for
+    `secret:NS/NAME#FIELD` (USERNAME:PASSWORD, the Image Updater's form), which names no registry,
+    the hosts `configured` (REGISTRY_CREDENTIALS: {host: reference}) gives that reference. `registry`
+    only chooses among those (compared as host[:port]; a scheme or path in it is ignored; blank:
+    the only one); any other raises RegistryNotAllowed before anything is sent. The URL is the
+    registry's convention (https, http for loopback hosts), never one the caller typed.
+
+    One authenticated request to /v2/ (a token request where the registry uses a token service).
+    Reasons name the secret, registry and user at most — never a password or token.
     """
     try:
         namespace, name, field = parse_reference(pull_secret_ref)
     except ValueError as e:
-        return False, str(e)
+        return CredentialsCheck(False, str(e), "")
+    reference = pull_secret_ref.strip()
+    wanted = argo.registry_host(registry) if (registry or "").strip() else ""
+    if field is not None:  # chosen before the secret is read: the configuration alone decides
+        hosts = [host for host, ref in (configured or {}).items() if ref.strip() == reference]
+        host = _choose(wanted, hosts, source=f"REGISTRY_CREDENTIALS names {reference} for",
+                       none=f"REGISTRY_CREDENTIALS names {reference} for no registry, and a secret: "
+                            "reference is only sent to the registries configured for it")
     core = client.CoreV1Api(api_client)
     try:
         secret = _call(f"reading secret {namespace}/{name}", core.read_namespaced_secret, name, namespace)
     except AdapterError as e:
         if "answered 404" in str(e):
-            return False, f"secret {namespace}/{name} does not exist"
-        return False, str(e)
+            return CredentialsCheck(False, f"secret {namespace}/{name} does not exist", "")
+        return CredentialsCheck(False, str(e), "")
     if field is None:
-        ok, reason = argo.check_pull_secret(secret, registry)
+        hosts, problem = argo.pull_secret_registries(secret)
+        if problem:
+            return CredentialsCheck(False, problem, "")
+        host = _choose(wanted, hosts, source=f"secret {namespace}/{name} has entries for",
+                       none=f"secret {namespace}/{name} names no registry cdportal can contact")
+        ok, reason = argo.check_pull_secret(secret, host)
         if not ok:
-            return False, reason
-        username, password = argo.pull_secret_credentials(secret, registry)
+            return CredentialsCheck(False, reason, host)
+        username, password = argo.pull_secret_credentials(secret, host)
     else:
         raw = (secret.get("data") or {}).get(field)
         if raw is None:
-            return False, f"secret {namespace}/{name} has no field {field}"
+            return CredentialsCheck(False, f"secret {namespace}/{name} has no field {field}", host)
         try:
             value = base64.b64decode(raw, validate=True).decode()
         except (ValueError, UnicodeDecodeError):
-            return False, f"secret {namespace}/{name}: field {field} is not valid base64 text"
+            return CredentialsCheck(False, f"secret {namespace}/{name}: field {field} is not valid base64 text", host)
+        if _is_docker_config(value):  # "USERNAME:PASSWORD" would be the whole file, sent as Basic auth
+            return CredentialsCheck(False, f"secret {namespace}/{name}: field {field} holds a dockerconfigjson: "
+                                           f"use pullsecret:{namespace}/{name}", host)
         username, sep, password = value.strip().partition(":")
         if not sep or not username or not password:
-            return False, f"secret {namespace}/{name}: field {field} must hold USERNAME:PASSWORD"
+            return CredentialsCheck(False, f"secret {namespace}/{name}: field {field} must hold USERNAME:PASSWORD",
+                                    host)
         reason = f"secret {namespace}/{name} has credentials in {field}"
-    return _try_registry(registry, Credentials(username, password), reason)
+    return _try_registry(host, Credentials(username, password), reason)
 
 
-def _try_registry(registry: str, credentials: Credentials, reason: str) -> tuple[bool, str]:
+def _choose(wanted: str, hosts, *, source: str, none: str) -> str:
+    """The registry to check: `wanted` when it is one of `hosts`, the only one when none is wanted;
+    RegistryNotAllowed otherwise. `source` says who names the hosts ("secret argocd/x has entries
+    for"), `none` what to say when there is none. Hosts that are not plain host[:port] are never
+    contacted (no path, query or user can ride along)."""
+    allowed = sorted({host for host in map(argo.registry_host, hosts) if _HOST_RE.match(host)})
+    if wanted in allowed:
+        return wanted
+    if not wanted and len(allowed) == 1:
+        return allowed[0]
+    listed = ", ".join(allowed)
+    if not allowed:
+        problem = none
+    elif wanted:
+        problem = f"{source} {listed} only, not {wanted}"
+    else:
+        problem = f"{source} {listed}: name one of {listed}"
+    raise RegistryNotAllowed(f"{problem}. Nothing was sent.")
+
+
+def _is_docker_config(value: str) -> bool:
     try:
-        with RegistryClient(registry, credentials=credentials, retries=1, max_rps=None) as registry_client:
+        parsed = json.loads(value)
+    except ValueError:
+        return False
+    return isinstance(parsed, dict) and "auths" in parsed
+
+
+def _try_registry(host: str, credentials: Credentials, reason: str) -> CredentialsCheck:
+    try:
+        with RegistryClient(host, credentials=credentials, retries=1, max_rps=None) as registry_client:
             _ping(registry_client)
     except ValueError as e:
-        return False, f"{reason}, but the registry is not usable: {e}"
+        return CredentialsCheck(False, f"{reason}, but the registry is not usable: {e}", host)
     except RegistryError as e:
-        return False, f"{reason}, but {_scrub(str(e), credentials)}"
-    return True, f"{reason}, and {registry_client.host} accepted them"
+        return CredentialsCheck(False, f"{reason}, but {_scrub(str(e), credentials)}", host)
+    return CredentialsCheck(True, f"{reason}, and {registry_client.host} accepted them", host)
 
 
 def _ping(registry_client: RegistryClient) -> None:

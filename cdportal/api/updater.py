@@ -1,11 +1,13 @@
-"""The Image Updater from the API: its status, a restart, a registry credentials check."""
+"""The Image Updater from the API: its status, a restart, a registry credentials check (both
+operators' actions, in the action log)."""
 
 from typing import Any
 
-from ninja import Router, Schema, Status
+from ninja import Field, Router, Schema, Status
 
 from cdportal.adapters import updater
 from cdportal.adapters.errors import AdapterError
+from cdportal.api import actions
 from cdportal.api.schemas import ErrorOut
 from cdportal.pipeline import updater_actions
 from cdportal.pipeline.actions import ActionRefused
@@ -28,13 +30,16 @@ class RestartIn(Schema):
 
 
 class CredentialsIn(Schema):
-    secret: str  # pullsecret:NS/NAME or secret:NS/NAME#FIELD
-    registry: str
+    secret: str = Field(..., max_length=300, description="pullsecret:NS/NAME or secret:NS/NAME#FIELD")
+    registry: str = Field("", max_length=300, description=(
+        "host[:port] among the registries the secret names (a secret: reference: those "
+        "REGISTRY_CREDENTIALS names for it); blank: the only one. Never a URL to call"))
 
 
 class CredentialsOut(Schema):
     ok: bool
     reason: str
+    action: actions.ActionOut
 
 
 @router.get("", response={200: dict[str, Any], 404: ErrorOut, 503: ErrorOut})
@@ -64,12 +69,13 @@ def restart(request, body: RestartIn):
         return Status(503, {"detail": str(e)})
 
 
-@router.post("/credentials-check", response={200: CredentialsOut, 503: ErrorOut})
+@router.post("/credentials-check", response={200: CredentialsOut, 400: ErrorOut, 403: ErrorOut})
 def credentials_check(request, body: CredentialsIn):
-    """Does the pull secret exist, hold an entry for the registry, and work for a token request?
-    The secret's value is never returned."""
+    """Does the pull secret exist, hold credentials for the registry, and does the registry accept
+    them at /v2/? Operators only; recorded in the action log. A registry the credentials are not
+    for is refused (400) with nothing sent. The secret's value is never returned."""
     try:
-        ok, reason = updater.check_credentials(updater_actions.client(), body.secret, body.registry)
-    except AdapterError as e:
-        return Status(503, {"detail": str(e)})
-    return {"ok": ok, "reason": reason}
+        action = updater_actions.check_credentials(by=request.user, secret=body.secret, registry=body.registry)
+    except ActionRefused as e:
+        return Status(e.status, {"detail": str(e)})
+    return {"ok": action.status == action.Status.SUCCEEDED, "reason": action.message, "action": action}

@@ -351,7 +351,9 @@ def find_updater_deployment(
 # --- registry pull secret ---------------------------------------------------------------------
 
 
-def _registry_host(value: str) -> str:
+def registry_host(value: str) -> str:
+    """The registry a value names, as host[:port] the way docker keys its config: scheme and path
+    dropped, lowercased, Docker Hub's aliases as docker.io."""
     host = re.sub(r"^[a-z][a-z0-9+.-]*://", "", value.strip().lower())
     host = host.split("/", 1)[0]
     return DOCKER_HUB if host in DOCKER_HUB_ALIASES else host
@@ -364,8 +366,8 @@ def _describe(secret: dict) -> str:
     return f"secret {meta.get('name', '')}"
 
 
-def _entry(secret: dict | None, registry: str) -> tuple[dict | None, str]:
-    """The auths entry for `registry`, or None and a reason that quotes no secret value."""
+def _auths(secret: dict | None) -> tuple[dict | None, str]:
+    """The dockerconfigjson's `auths`, or None and a reason that quotes no secret value."""
     if secret is None:
         return None, "the pull secret does not exist"
     what = _describe(secret)
@@ -385,9 +387,28 @@ def _entry(secret: dict | None, registry: str) -> tuple[dict | None, str]:
     auths = config.get("auths") if isinstance(config, dict) else None
     if not isinstance(auths, dict):
         return None, f"{what}: .dockerconfigjson has no auths"
-    wanted = _registry_host(registry)
+    return auths, ""
+
+
+def pull_secret_registries(secret: dict | None) -> tuple[list[str], str]:
+    """The registries a dockerconfigjson secret has entries for (host[:port], sorted), or [] and
+    a reason that quotes no secret value."""
+    auths, reason = _auths(secret)
+    if auths is None:
+        return [], reason
+    hosts = sorted({registry_host(key) for key, entry in auths.items() if isinstance(entry, dict)})
+    return hosts, "" if hosts else f"{_describe(secret)}: .dockerconfigjson names no registry"
+
+
+def _entry(secret: dict | None, registry: str) -> tuple[dict | None, str]:
+    """The auths entry for `registry`, or None and a reason that quotes no secret value."""
+    auths, reason = _auths(secret)
+    if auths is None:
+        return None, reason
+    what = _describe(secret)
+    wanted = registry_host(registry)
     for key, entry in auths.items():
-        if _registry_host(key) == wanted and isinstance(entry, dict):
+        if registry_host(key) == wanted and isinstance(entry, dict):
             return entry, f"{what} has credentials for {wanted}"
     return None, f"{what} has no entry for {wanted}"
 
@@ -414,7 +435,7 @@ def check_pull_secret(secret: dict | None, registry: str) -> tuple[bool, str]:
     if entry is None:
         return False, reason
     if _credentials(entry) is None:
-        wanted = _registry_host(registry)
+        wanted = registry_host(registry)
         return (
             False,
             f"{_describe(secret)} has an entry for {wanted} but no usable username and password",

@@ -410,6 +410,7 @@ class Action(models.Model):
         HARD_REFRESH = "hard_refresh", "Hard refresh"
         TERMINATE = "terminate", "Terminate operation"
         RESTART_UPDATER = "restart_updater", "Restart Image Updater"
+        CHECK_CREDENTIALS = "check_credentials", "Check registry credentials"
         CREATE_TAG = "create_tag", "Create tag"
         DISPATCH_WORKFLOW = "dispatch_workflow", "Dispatch workflow"
 
@@ -443,6 +444,7 @@ class Action(models.Model):
             ("force_sync", "Can force-sync an application"),
             ("refresh_application", "Can hard-refresh an application"),
             ("restart_updater", "Can restart the Image Updater"),
+            ("check_registry_credentials", "Can check a registry pull secret against its registry"),
             ("create_tag", "Can create a release tag and dispatch workflows"),
             ("ingest_event", "Can post pipeline events to the API"),
         ]

@@ -1,7 +1,7 @@
 """cdportal's three roles, as Django groups.
 
 Reading needs only a login (a user in no group reads like a viewer). Operators act on
-applications and the Image Updater; releasers create tags and dispatch workflows. The groups
+applications and the Image Updater (restart, registry credentials check); releasers create tags and dispatch workflows. The groups
 are kept in step with this table after every migrate, so a deployment never lacks them.
 """
 
@@ -12,7 +12,7 @@ SOURCE = "source"  # service accounts that post events to the API (the simulator
 
 ROLE_PERMISSIONS: dict[str, list[str]] = {
     VIEWER: [],
-    OPERATOR: ["force_sync", "refresh_application", "restart_updater"],
+    OPERATOR: ["force_sync", "refresh_application", "restart_updater", "check_registry_credentials"],
     RELEASER: ["create_tag"],
     SOURCE: ["ingest_event"],
 }

@@ -1,7 +1,9 @@
-"""Operators' action on the Argo CD Image Updater: the seed's "Force Image Updater to check now"
+"""Operators' actions on the Argo CD Image Updater: the seed's "Force Image Updater to check now"
 (`kubectl rollout restart deployment argocd-image-updater -n argocd`), followed to the end as
 `kubectl rollout status` would. The updater checks every image when it starts, so the restart is
-only done when the new pod is ready; the Action stays running until then."""
+only done when the new pod is ready; the Action stays running until then. And the registry
+credentials check: it sends a pull secret's credentials to a registry, so it is an operator's
+action too, recorded like the others."""
 
 from __future__ import annotations
 
@@ -26,6 +28,7 @@ from cdportal.pipeline.models import Action
 log = logging.getLogger(__name__)
 
 PERMISSION = "pipeline.restart_updater"
+CHECK_PERMISSION = "pipeline.check_registry_credentials"
 
 
 def namespace() -> str:
@@ -119,6 +122,46 @@ def restart_updater(*, by, idempotency_key: str = "", api_client=None, timeout: 
         push_status(updater.read(api, meta["namespace"], meta["name"]), action=action)
     except AdapterError:
         pass  # the page catches up on its next load
+    return action
+
+
+def check_credentials(*, by, secret: str, registry: str = "", api_client=None) -> Action:
+    """Check a pull secret against a registry it is for (adapters.updater.check_credentials): the
+    Action succeeds when the registry accepts the credentials and fails with the reason otherwise.
+
+    A registry the credentials are not for — not in the secret's auths, not configured for a
+    secret: reference in REGISTRY_CREDENTIALS — is refused before anything is sent: the Action is
+    recorded as failed and ActionRefused (400, carrying it as `.action`) says which ones are."""
+    try:
+        namespace, name, _ = updater.parse_reference(secret)
+        target, reference = f"{namespace}/{name}", secret.strip()
+    except ValueError:  # recorded without the value: it may be a pasted secret
+        target = reference = "(not a pull secret reference)"
+    asked = argo.registry_host(registry)[:200] if (registry or "").strip() else ""
+    refused: list[updater.RegistryNotAllowed] = []
+    checked: list[str] = []
+
+    def call() -> str:
+        try:
+            result = updater.check_credentials(api_client or client(), secret, registry,
+                                               configured=settings.REGISTRY_CREDENTIALS)
+        except updater.RegistryNotAllowed as e:
+            refused.append(e)
+            raise
+        checked.append(result.registry)
+        if not result.ok:
+            raise AdapterError(result.reason)
+        return result.reason
+
+    action = perform(kind=Action.Kind.CHECK_CREDENTIALS, target=target, by=by, permission=CHECK_PERMISSION,
+                     parameters={"secret": reference, "registry": asked}, call=call)
+    if checked and checked[0] and checked[0] != asked:  # the registry actually checked
+        action.parameters = {**action.parameters, "registry": checked[0]}
+        Action.objects.filter(pk=action.pk).update(parameters=action.parameters)
+    if refused:
+        error = ActionRefused(str(refused[0]), status=400)
+        error.action = action
+        raise error
     return action
 
 

@@ -1,6 +1,6 @@
 """The Image Updater page: its Deployment's status and version, a restart for operators (two
 POSTs: the first says exactly what will happen, the second does it and follows the rollout), and
-a registry credentials check."""
+a registry credentials check for operators (it sends a pull secret's credentials to a registry)."""
 
 from __future__ import annotations
 
@@ -21,7 +21,8 @@ from cdportal.pipeline.roles import roles_of
 
 class CredentialsForm(forms.Form):
     secret = forms.CharField(max_length=300, initial="pullsecret:argocd/ghcr-pull-secret")
-    registry = forms.CharField(max_length=300, initial="ghcr.io")
+    # Only chooses among the registries the secret (or REGISTRY_CREDENTIALS) names; blank: its only one.
+    registry = forms.CharField(max_length=300, initial="ghcr.io", required=False)
 
 
 class ConfirmForm(forms.Form):
@@ -61,17 +62,18 @@ def restart(request):
 
 
 @require_POST
-@login_required
+@permission_required(actions.CHECK_PERMISSION, raise_exception=True)
 def check_credentials(request):
     form = CredentialsForm(request.POST)
     if not form.is_valid():
         return _page(request, credentials_form=form, status=400)
     try:
-        ok, reason = updater.check_credentials(actions.client(), form.cleaned_data["secret"],
-                                               form.cleaned_data["registry"])
-    except AdapterError as e:
-        ok, reason = False, str(e)
-    return _page(request, credentials_form=form, check={"ok": ok, "reason": reason})
+        action = actions.check_credentials(by=request.user, secret=form.cleaned_data["secret"],
+                                           registry=form.cleaned_data["registry"])
+    except ActionRefused as e:
+        return _page(request, credentials_form=form, check={"ok": False, "reason": str(e)}, status=e.status)
+    ok = action.status == action.Status.SUCCEEDED
+    return _page(request, credentials_form=form, check={"ok": ok, "reason": action.message})
 
 
 def _current():
@@ -95,5 +97,6 @@ def _page(request, *, status: int = 200, deployment=None, **context):
         "status": observed, "problem": problem, "last_restart": last_restart,
         "configs": ImageUpdaterConfig.objects.all(),
         "can_restart": request.user.has_perm(actions.PERMISSION), "roles": roles_of(request.user),
+        "can_check_credentials": request.user.has_perm(actions.CHECK_PERMISSION),
         "credentials_form": CredentialsForm(), **context,
     }, status=status)

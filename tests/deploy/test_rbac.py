@@ -14,7 +14,6 @@ from channels.testing import WebsocketCommunicator
 from django.test import Client
 from kube_stub import FIXTURES, Kube, load
 
-from cdportal.adapters import updater
 from cdportal.adapters.kubernetes import (
     ApplicationWatcher,
     ImageUpdaterWatcher,
@@ -98,7 +97,7 @@ def run_every_call(kube, alice) -> None:
     argo_actions.hard_refresh(app=Application.objects.get(name="controller"), by=alice, api_client=api)
     argo_actions.terminate(app=Application.objects.get(name="api-gateway"), by=alice, api_client=api)
     updater_actions.restart_updater(by=alice, api_client=api, timeout=0.2, poll=0.05)
-    updater.check_credentials(api, "pullsecret:argocd/ghcr-pull-secret", "127.0.0.1:9")
+    updater_actions.check_credentials(by=alice, secret="pullsecret:argocd/ghcr-pull-secret", api_client=api)
     async_to_sync(read_the_log)(alice)
 
 

@@ -179,13 +179,13 @@ def _secret(name, registry, username, password, kind="kubernetes.io/dockerconfig
 def test_credentials_check_reasons(kube):
     kube.seed_object("v1/secrets", _secret("opaque", "ghcr.io", "u", "hunter2", kind="Opaque"))
     kube.seed_object("v1/secrets", _secret("other", "quay.io", "u", "hunter2"))
-    ok, reason = updater.check_credentials(kube.api_client, "pullsecret:argocd/missing", "ghcr.io")
+    ok, reason, _ = updater.check_credentials(kube.api_client, "pullsecret:argocd/missing", "ghcr.io")
     assert not ok and reason == "secret argocd/missing does not exist"
-    ok, reason = updater.check_credentials(kube.api_client, "pullsecret:argocd/opaque", "ghcr.io")
+    ok, reason, _ = updater.check_credentials(kube.api_client, "pullsecret:argocd/opaque", "ghcr.io")
     assert not ok and "expected 'kubernetes.io/dockerconfigjson'" in reason
-    ok, reason = updater.check_credentials(kube.api_client, "pullsecret:argocd/other", "ghcr.io")
-    assert not ok and reason == "secret argocd/other has no entry for ghcr.io"
-    ok, reason = updater.check_credentials(kube.api_client, "env:NOPE", "ghcr.io")
+    with pytest.raises(updater.RegistryNotAllowed, match="has entries for quay.io only, not ghcr.io"):
+        updater.check_credentials(kube.api_client, "pullsecret:argocd/other", "ghcr.io")
+    ok, reason, _ = updater.check_credentials(kube.api_client, "env:NOPE", "ghcr.io")
     assert not ok and "pullsecret:NAMESPACE/NAME" in reason
     assert "hunter2" not in reason
 
@@ -194,9 +194,9 @@ def test_credentials_work_against_a_token_registry(kube, token_registry):
     host = token_registry.host
     kube.seed_object("v1/secrets", _secret("good", host, USER, PASSWORD))
     kube.seed_object("v1/secrets", _secret("bad", host, USER, "wrong-password"))
-    ok, reason = updater.check_credentials(kube.api_client, "pullsecret:argocd/good", host)
+    ok, reason, _ = updater.check_credentials(kube.api_client, "pullsecret:argocd/good", host)
     assert ok, reason
-    ok, reason = updater.check_credentials(kube.api_client, "pullsecret:argocd/bad", host)
+    ok, reason, _ = updater.check_credentials(kube.api_client, "pullsecret:argocd/bad", host)
     assert not ok and "refused" in reason
     for value in (PASSWORD, "wrong-password", f"'{USER}'",
                   base64.b64encode(f"{USER}:wrong-password".encode()).decode()):

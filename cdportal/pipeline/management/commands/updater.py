@@ -1,6 +1,7 @@
-"""`python manage.py updater status | restart --user NAME [--yes] | check-credentials --secret REF
---registry HOST` — the seed's `kubectl rollout restart deployment argocd-image-updater` and the
-GHCR credentials check, through the same actions as the page and the API."""
+"""`python manage.py updater status | restart --user NAME [--yes] | check-credentials --user NAME
+--secret REF [--registry HOST]` — the seed's `kubectl rollout restart deployment
+argocd-image-updater` and the GHCR credentials check, through the same actions as the page and
+the API."""
 
 from __future__ import annotations
 
@@ -14,6 +15,7 @@ from cdportal.adapters import updater
 from cdportal.adapters.errors import AdapterError
 from cdportal.pipeline import updater_actions
 from cdportal.pipeline.actions import ActionRefused
+from cdportal.pipeline.management.acting import acting_user
 
 BAD_INPUT = 2
 
@@ -28,8 +30,10 @@ class Command(BaseCommand):
         restart.add_argument("--user", required=True, help="The operator doing it (recorded)")
         restart.add_argument("--yes", action="store_true", help="Do not ask for confirmation")
         check = sub.add_parser("check-credentials")
+        check.add_argument("--user", required=True, help="The operator doing it (recorded)")
         check.add_argument("--secret", required=True, help="pullsecret:NS/NAME or secret:NS/NAME#FIELD")
-        check.add_argument("--registry", required=True, help="e.g. ghcr.io")
+        check.add_argument("--registry", default="",
+                           help="One the secret names, e.g. ghcr.io (default: its only one)")
 
     def handle(self, *args, verb, **options):
         try:
@@ -65,8 +69,13 @@ class Command(BaseCommand):
         if action.status != action.Status.SUCCEEDED:
             raise CommandError("the restart did not complete")
 
-    def check_credentials(self, *, secret, registry, **options):
-        ok, reason = updater.check_credentials(updater_actions.client(), secret, registry)
-        self.stdout.write(f"{'pass' if ok else 'fail'}: {reason}")
+    def check_credentials(self, *, user, secret, registry, **options):
+        by = acting_user(user, role="operator")
+        try:
+            action = updater_actions.check_credentials(by=by, secret=secret, registry=registry)
+        except ActionRefused as e:
+            raise CommandError(str(e), returncode=BAD_INPUT) from None
+        ok = action.status == action.Status.SUCCEEDED
+        self.stdout.write(f"{'pass' if ok else 'fail'}: {action.message}")
         if not ok:
             raise CommandError("the credentials check failed")
