@@ -21,9 +21,11 @@ from cdportal.core.argo import (
     check_pull_secret,
     find_updater_deployment,
     pull_secret_credentials,
+    pull_secret_registries,
     refresh_done,
     refresh_patch,
     refusal,
+    registry_host,
     restart_outcome,
     restart_patch,
     restart_refusal,
@@ -550,3 +552,21 @@ def test_kubectls_local_time_restart_compares_as_an_instant():
                            message=DONE, overdue=False)[0] is True
     assert restart_outcome("2026-11-29T01:00:00Z", restarted_at="2026-11-29T01:59:00+01:00", complete=True,
                            message=DONE, overdue=False) is None
+
+
+def test_the_registries_a_pull_secret_names_are_its_auths_keys_as_hosts():
+    obj = secret({"https://index.docker.io/v1/": {"auth": auth()}, "GHCR.io": {"auth": auth()},
+                  "127.0.0.1:5000": {"auth": auth()}})
+    assert pull_secret_registries(obj) == (["127.0.0.1:5000", "docker.io", "ghcr.io"], "")
+    assert pull_secret_registries(secret({"ghcr.io": {"auth": auth()}}, kind="Opaque"))[0] == []
+    assert pull_secret_registries(secret({})) == ([], "secret argocd/ghcr-pull: .dockerconfigjson names no registry")
+
+
+@pytest.mark.parametrize("value, host", [
+    ("http://127.0.0.1:8102/admin/any", "127.0.0.1:8102"),
+    ("HTTPS://GHCR.io/", "ghcr.io"),
+    ("index.docker.io", "docker.io"),
+    ("user@evil.example", "user@evil.example"),  # not a host[:port]: matches no auths key
+])
+def test_registry_host_drops_scheme_and_path(value, host):
+    assert registry_host(value) == host

@@ -142,3 +142,21 @@ def test_it_forbids_viewers_before_reading_anything(kube, bob, bystander):
     assert refused.value.status == 403
     assert "pipeline.check_registry_credentials" in str(refused.value)
     assert bystander.log == []
+
+
+def test_the_command_checks_as_the_operator_it_names(kube, alice, bob, bystander, settings, tmp_path):
+    from io import StringIO
+
+    from django.core.management import CommandError, call_command
+
+    settings.KUBECONFIG, settings.KUBE_CONTEXT = kube.kubeconfig(tmp_path), ""
+    kube.seed_object("v1/secrets", pull_secret("ghcr-pull-secret", {bystander.host_port: ("ci", "hunter2")}))
+
+    with pytest.raises(CommandError, match="pipeline.check_registry_credentials"):
+        call_command("updater", "check-credentials", "--user", "bob", "--secret", PULL_SECRET)
+    assert bystander.log == []
+
+    out = StringIO()
+    call_command("updater", "check-credentials", "--user", "alice", "--secret", PULL_SECRET, stdout=out)
+    assert out.getvalue().startswith(f"pass: secret argocd/ghcr-pull-secret has credentials for {bystander.host_port}")
+    assert Action.objects.get().by_name == "alice"
