@@ -17,12 +17,20 @@ from channels.auth import AuthMiddlewareStack  # noqa: E402  (needs the apps loa
 from channels.routing import ProtocolTypeRouter, URLRouter  # noqa: E402
 from channels.security.websocket import AllowedHostsOriginValidator  # noqa: E402
 
+from cdportal.edge import BodyLimit, TrustedProxies  # noqa: E402
 from cdportal.live.routing import websocket_urlpatterns  # noqa: E402
 
-application = ProtocolTypeRouter(
+router = ProtocolTypeRouter(
     {
         "http": django_asgi_app,
         # The Origin must be one of ALLOWED_HOSTS: another site cannot ride a user's cookie.
         "websocket": AllowedHostsOriginValidator(AuthMiddlewareStack(URLRouter(websocket_urlpatterns))),
     }
+)
+
+# The client's address first (everything after, the login throttle included, sees the real one),
+# then the body limit, before anything reads the body.
+application = TrustedProxies(
+    BodyLimit(router, default=settings.MAX_REQUEST_BYTES, per_path=settings.REQUEST_BODY_LIMITS),
+    settings.TRUSTED_PROXIES,
 )

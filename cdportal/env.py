@@ -13,6 +13,7 @@ import difflib
 import os
 import tempfile
 from collections.abc import Mapping
+from ipaddress import IPv4Network, IPv6Network, ip_network
 from pathlib import Path
 from urllib.parse import urlsplit
 
@@ -31,6 +32,13 @@ KNOWN: dict[str, str] = {
     "LIVE_COALESCE_MS": "Window in which a browser's live updates are merged into one push. Default 150.",
     "SESSION_COOKIE_AGE": "Seconds a login lasts. Default 1209600 (two weeks).",
     "SECURE_COOKIES": "true/false. Send cookies over HTTPS only. Default: the opposite of DEBUG.",
+    "HTTPS": "true/false. Browsers reach cdportal over https:// (TLS ends at a proxy): plain-http requests are redirected and HSTS is sent. Default false.",
+    "HSTS_SECONDS": "Strict-Transport-Security max-age sent over HTTPS (0: none). Default 31536000 (a year) when HTTPS is true, else 0.",
+    "TRUSTED_PROXIES": "Comma-separated addresses or CIDRs (10.0.0.0/8) of the TLS proxies in front: only their X-Forwarded-For / X-Forwarded-Proto are believed.",
+    "LOGIN_FAILURE_LIMIT": "Wrong passwords for one user name from one address before the login is locked. Default 5.",
+    "LOGIN_LOCKOUT_SECONDS": "How long such a lock lasts. Default 900.",
+    "MAX_REQUEST_BYTES": "Largest request body accepted (413 above it, before it is read). Default 2621440 (2.5 MiB).",
+    "MAX_WEBHOOK_BYTES": "Largest body accepted on /api/webhooks/github (GitHub caps deliveries at 25 MB). Default 26214400.",
     "PORT": "Port daphne listens on in the container image. Default 8000.",
     "GITHUB_API_URL": "GitHub REST API base (GitHub Enterprise: https://HOST/api/v3). Default https://api.github.com.",
     "GITHUB_TOKEN": "Token for the GitHub API (PAT or App installation token). GITHUB_TOKEN_FILE reads it from a file.",
@@ -125,6 +133,17 @@ def envchoice(
     if value.upper() not in choices:
         raise ImproperlyConfigured(f"{name} must be one of {', '.join(sorted(choices))}, got {value!r}")
     return value.upper()
+
+
+def envnetworks(name: str, environ: Mapping[str, str] = os.environ) -> list[IPv4Network | IPv6Network]:
+    """Comma-separated addresses or CIDRs -> networks (an address is a network of one)."""
+    networks = []
+    for item in envlist(name, [], environ):
+        try:
+            networks.append(ip_network(item, strict=False))
+        except ValueError:
+            raise ImproperlyConfigured(f"{name} entries must be IP addresses or CIDRs, got {item!r}") from None
+    return networks
 
 
 def envsecret(name: str, environ: Mapping[str, str] = os.environ) -> str:

@@ -1,5 +1,6 @@
 """cdportal's one settings file: the environment is read here, once (see cdportal/env.py)."""
 
+from datetime import timedelta
 from pathlib import Path
 
 from django.core.exceptions import ImproperlyConfigured
@@ -13,6 +14,7 @@ from cdportal.env import (
     envchoice,
     envint,
     envlist,
+    envnetworks,
     envsecret,
     envstr,
 )
@@ -45,6 +47,8 @@ INSTALLED_APPS = [
     "django.contrib.staticfiles",
     "channels",
     "template_partials",
+    "csp",
+    "axes",
     "ninja",  # its templates and static files: /api/docs serves Swagger UI from here, no CDN
     "cdportal.pipeline",
     "cdportal.web",
@@ -56,6 +60,9 @@ INSTALLED_APPS = [
 MIDDLEWARE = [
     "django.middleware.security.SecurityMiddleware",
     "whitenoise.middleware.WhiteNoiseMiddleware",
+    # After WhiteNoise, so static files keep their own caching headers.
+    "cdportal.middleware.private_no_store",
+    "cdportal.middleware.ContentSecurityPolicy",
     "django.contrib.sessions.middleware.SessionMiddleware",
     "django.middleware.common.CommonMiddleware",
     "django.middleware.csrf.CsrfViewMiddleware",
@@ -64,6 +71,8 @@ MIDDLEWARE = [
     "django.contrib.auth.middleware.LoginRequiredMiddleware",
     "django.contrib.messages.middleware.MessageMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
+    # Last, as django-axes asks: it turns a locked-out login into the lockout page.
+    "axes.middleware.AxesMiddleware",
 ]
 
 ROOT_URLCONF = "cdportal.urls"
@@ -111,6 +120,60 @@ SESSION_COOKIE_SAMESITE = CSRF_COOKIE_SAMESITE = "Lax"
 X_FRAME_OPTIONS = "DENY"
 SECURE_CONTENT_TYPE_NOSNIFF = True
 SECURE_REFERRER_POLICY = "same-origin"
+
+# HTTPS: TLS ends at a proxy in front of daphne. Which requests came in over https is decided in
+# cdportal/edge.py (X-Forwarded-Proto, believed only from TRUSTED_PROXIES), so Django needs no
+# SECURE_PROXY_SSL_HEADER, which would believe that header from any client.
+HTTPS = envbool("HTTPS", False)
+TRUSTED_PROXIES = envnetworks("TRUSTED_PROXIES")
+SECURE_SSL_REDIRECT = HTTPS
+# Probes talk plain http to the pod, past the proxy.
+SECURE_REDIRECT_EXEMPT = [r"^healthz$"]
+SECURE_HSTS_SECONDS = envint("HSTS_SECONDS", 365 * 24 * 3600 if HTTPS else 0, minimum=0)
+# Only hosts under cdportal's own name (cd.example.com -> *.cd.example.com).
+SECURE_HSTS_INCLUDE_SUBDOMAINS = True
+# Preloading commits the whole registrable domain, which is its owner's decision, not one
+# service's: cdportal does not ask for it (check --deploy's security.W021).
+SILENCED_SYSTEM_CHECKS = ["security.W021"]
+
+# Content-Security-Policy (django-csp): nothing inline, nothing from another origin. The live
+# socket's ws:// / wss:// URL is added per request (cdportal.middleware.ContentSecurityPolicy).
+CONTENT_SECURITY_POLICY = {
+    "DIRECTIVES": {
+        "default-src": ["'self'"],
+        "script-src": ["'self'"],
+        "style-src": ["'self'"],
+        # Swagger UI's stylesheet draws its icons as data: SVGs.
+        "img-src": ["'self'", "data:"],
+        "connect-src": ["'self'"],
+        "object-src": ["'none'"],
+        "base-uri": ["'none'"],
+        "form-action": ["'self'"],
+        "frame-ancestors": ["'none'"],
+    }
+}
+
+# Login throttling (django-axes): LOGIN_FAILURE_LIMIT wrong passwords for one user name from one
+# address lock that pair for LOGIN_LOCKOUT_SECONDS. The address is the one cdportal/edge.py
+# settled on (REMOTE_ADDR); API tokens never go through authenticate() and are not counted.
+AUTHENTICATION_BACKENDS = [
+    "axes.backends.AxesStandaloneBackend",
+    "django.contrib.auth.backends.ModelBackend",
+]
+AXES_FAILURE_LIMIT = envint("LOGIN_FAILURE_LIMIT", 5, minimum=1)
+AXES_COOLOFF_TIME = timedelta(seconds=envint("LOGIN_LOCKOUT_SECONDS", 900, minimum=1))
+AXES_LOCKOUT_PARAMETERS = [["username", "ip_address"]]
+AXES_CLIENT_IP_CALLABLE = "cdportal.middleware.client_address"
+AXES_RESET_ON_SUCCESS = True
+AXES_LOCKOUT_CALLABLE = "cdportal.web.views.locked_out"
+AXES_VERBOSE = False  # no banner on every start; lockouts are still logged
+
+# Request bodies (cdportal/edge.py refuses larger ones with 413 before they are read).
+MAX_REQUEST_BYTES = envint("MAX_REQUEST_BYTES", 2_621_440, minimum=1024)
+REQUEST_BODY_LIMITS = {"/api/webhooks/github": envint("MAX_WEBHOOK_BYTES", 26_214_400, minimum=1024)}
+# Django's own check, for requests that arrive some other way (tests, runserver): the largest
+# body cdportal/edge.py lets through.
+DATA_UPLOAD_MAX_MEMORY_SIZE = max(MAX_REQUEST_BYTES, *REQUEST_BODY_LIMITS.values())
 
 LANGUAGE_CODE = "en-us"
 TIME_ZONE = envstr("TIME_ZONE", "UTC")

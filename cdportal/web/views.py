@@ -4,7 +4,9 @@ from __future__ import annotations
 
 from collections import Counter
 
+from django.conf import settings
 from django.contrib.auth.decorators import login_not_required
+from django.contrib.auth.forms import AuthenticationForm
 from django.db import connection
 from django.http import Http404, HttpResponse, JsonResponse
 from django.shortcuts import get_object_or_404, render
@@ -132,3 +134,14 @@ def healthz(request):
     except Exception as e:  # any database failure makes the pod unready
         return JsonResponse({"status": "error", "database": type(e).__name__}, status=503)
     return JsonResponse({"status": "ok"})
+
+
+def locked_out(request, original_response=None, credentials=None):
+    """django-axes' answer once a user name and address have too many failed logins
+    (settings.AXES_LOCKOUT_CALLABLE): the login page again, saying why and for how long."""
+    minutes = max(1, round(settings.AXES_COOLOFF_TIME.total_seconds() / 60))
+    form = AuthenticationForm(request, initial={"username": (credentials or {}).get("username", "")})
+    return render(request, "registration/login.html", {
+        "form": form, "locked_out": True, "lockout_minutes": minutes,
+        "next": request.POST.get("next", "") if request.method == "POST" else request.GET.get("next", ""),
+    }, status=429)
