@@ -37,4 +37,6 @@ HEALTHCHECK --interval=30s --timeout=3s --start-period=10s \
   CMD python -c "import os, urllib.request; urllib.request.urlopen(f'http://127.0.0.1:{os.environ.get(\"PORT\", \"8000\")}/healthz', timeout=2)"
 # Migrations run as a separate step (a Kubernetes Job or init container):
 #   docker run --rm -e DATABASE_URL=… -e SECRET_KEY=… IMAGE python manage.py migrate
-CMD ["sh", "-c", "exec daphne -b 0.0.0.0 -p \"$PORT\" --proxy-headers cdportal.asgi:application"]
+# No --proxy-headers: daphne would believe any client's X-Forwarded-For. cdportal/edge.py believes
+# it only from TRUSTED_PROXIES.
+CMD ["sh", "-c", "exec daphne -b 0.0.0.0 -p \"$PORT\" cdportal.asgi:application"]

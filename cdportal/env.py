@@ -31,7 +31,7 @@ KNOWN: dict[str, str] = {
     "LOG_LEVEL": "DEBUG, INFO, WARNING or ERROR. Default INFO.",
     "LIVE_COALESCE_MS": "Window in which a browser's live updates are merged into one push. Default 150.",
     "SESSION_COOKIE_AGE": "Seconds a login lasts. Default 1209600 (two weeks).",
-    "SECURE_COOKIES": "true/false. Send cookies over HTTPS only. Default: the opposite of DEBUG.",
+    "SECURE_COOKIES": "true/false. Send cookies over HTTPS only. Default: true with HTTPS, else the opposite of DEBUG.",
     "HTTPS": "true/false. Browsers reach cdportal over https:// (TLS ends at a proxy): plain-http requests are redirected and HSTS is sent. Default false.",
     "HSTS_SECONDS": "Strict-Transport-Security max-age sent over HTTPS (0: none). Default 31536000 (a year) when HTTPS is true, else 0.",
     "TRUSTED_PROXIES": "Comma-separated addresses or CIDRs (10.0.0.0/8) of the TLS proxies in front: only their X-Forwarded-For / X-Forwarded-Proto are believed.",

@@ -114,8 +114,6 @@ LOGOUT_REDIRECT_URL = "web:login"
 # Database sessions: the live socket reads the row to notice logouts and expiry.
 SESSION_ENGINE = "django.contrib.sessions.backends.db"
 SESSION_COOKIE_AGE = envint("SESSION_COOKIE_AGE", 14 * 24 * 3600, minimum=60)
-SECURE_COOKIES = envbool("SECURE_COOKIES", not DEBUG)
-SESSION_COOKIE_SECURE = CSRF_COOKIE_SECURE = SECURE_COOKIES
 SESSION_COOKIE_SAMESITE = CSRF_COOKIE_SAMESITE = "Lax"
 X_FRAME_OPTIONS = "DENY"
 SECURE_CONTENT_TYPE_NOSNIFF = True
@@ -126,6 +124,8 @@ SECURE_REFERRER_POLICY = "same-origin"
 # SECURE_PROXY_SSL_HEADER, which would believe that header from any client.
 HTTPS = envbool("HTTPS", False)
 TRUSTED_PROXIES = envnetworks("TRUSTED_PROXIES")
+SECURE_COOKIES = envbool("SECURE_COOKIES", HTTPS or not DEBUG)
+SESSION_COOKIE_SECURE = CSRF_COOKIE_SECURE = SECURE_COOKIES
 SECURE_SSL_REDIRECT = HTTPS
 # Probes talk plain http to the pod, past the proxy.
 SECURE_REDIRECT_EXEMPT = [r"^healthz$"]

@@ -13,12 +13,12 @@ from cdportal import env
 ROOT = Path(__file__).resolve().parent.parent
 
 
-def start(**variables):
-    """Run `manage.py check` with exactly these cdportal variables set."""
+def start(*options, **variables):
+    """Run `manage.py check [options]` with exactly these cdportal variables set."""
     clean = {k: v for k, v in os.environ.items() if k not in env.KNOWN and not k.endswith("_FILE")}
     clean.pop("DJANGO_SETTINGS_MODULE", None)
     return subprocess.run(
-        [sys.executable, "manage.py", "check"], cwd=ROOT, env={**clean, **variables},
+        [sys.executable, "manage.py", "check", *options], cwd=ROOT, env={**clean, **variables},
         capture_output=True, text=True, timeout=60,
     )
 
@@ -40,6 +40,9 @@ def test_the_embedded_defaults_start():
         ({"DEBUG": "true", "LOG_LEVEL": "LOUD"}, "LOG_LEVEL must be one of DEBUG, ERROR, INFO, WARNING"),
         ({"DEBUG": "true", "CSRF_TRUSTED_ORIGINS": "cd.example.com"}, "CSRF_TRUSTED_ORIGINS entries need a scheme"),
         ({"SECRET_KEY_FILE": "/nonexistent/key"}, "SECRET_KEY_FILE: cannot read /nonexistent/key"),
+        ({"DEBUG": "true", "TRUSTED_PROXIES": "10.0.0.0/8,proxy"}, "TRUSTED_PROXIES entries must be IP addresses or CIDRs, got 'proxy'"),
+        ({"DEBUG": "true", "HTTPS": "yes please"}, "HTTPS must be true or false"),
+        ({"DEBUG": "true", "LOGIN_FAILURE_LIMIT": "0"}, "LOGIN_FAILURE_LIMIT must be at least 1, got 0"),
     ],
 )
 def test_a_bad_setting_stops_the_start_and_names_itself(variables, message):
@@ -85,3 +88,24 @@ def test_the_server_refuses_to_start_without_a_secret_key():
     )
     assert result.returncode != 0
     assert "SECRET_KEY (or SECRET_KEY_FILE) is required when DEBUG is false" in result.stderr
+
+
+PRODUCTION = {
+    "SECRET_KEY": "k" * 20 + "-production-key-with-enough-different-characters-0123456789",
+    "ALLOWED_HOSTS": "cd.example.com",
+    "CSRF_TRUSTED_ORIGINS": "https://cd.example.com",
+    "HTTPS": "true",
+    "TRUSTED_PROXIES": "10.0.0.0/8",
+}
+
+
+def test_the_production_configuration_passes_the_deploy_checks():
+    result = start("--deploy", "--fail-level", "WARNING", **PRODUCTION)
+    assert result.returncode == 0, result.stdout + result.stderr
+    assert "System check identified no issues" in result.stdout
+
+
+def test_without_https_the_deploy_checks_say_what_is_missing():
+    result = start("--deploy", "--fail-level", "WARNING", **{**PRODUCTION, "HTTPS": "false"})
+    assert result.returncode != 0
+    assert "security.W004" in result.stderr and "security.W008" in result.stderr  # HSTS, redirect
