@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from csp.middleware import CSPMiddleware, PolicyParts
+from django.conf import settings
 from django.core.exceptions import DisallowedHost
 from django.http import HttpRequest, HttpResponseBase
 from django.utils.cache import patch_cache_control
@@ -26,6 +27,12 @@ def private_no_store(get_response):
 class ContentSecurityPolicy(CSPMiddleware):
     """settings.CONTENT_SECURITY_POLICY, plus this host's websocket URLs in connect-src: 'self'
     covers ws:// and wss:// only in browsers that implement CSP Level 3."""
+
+    def process_response(self, request: HttpRequest, response: HttpResponseBase) -> HttpResponseBase:
+        # Django's own debug pages (DEBUG only) are styled and scripted inline.
+        if settings.DEBUG and response.status_code in (404, 500):
+            response._csp_exempt = True
+        return super().process_response(request, response)
 
     def get_policy_parts(self, request: HttpRequest, response: HttpResponseBase,
                          report_only: bool = False) -> PolicyParts:

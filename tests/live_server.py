@@ -45,7 +45,9 @@ def free_port() -> int:
 def server_env(tmp: Path) -> dict:
     env = dict(os.environ)
     # In-memory channel layer; nothing from the developer's shell may point the server elsewhere.
-    for name in ("REDIS_URL", "REDIS_URL_FILE", "DATABASE_URL_FILE", "SECRET_KEY_FILE", "SECURE_COOKIES"):
+    for name in ("REDIS_URL", "REDIS_URL_FILE", "DATABASE_URL_FILE", "SECRET_KEY_FILE", "SECURE_COOKIES",
+                 "HTTPS", "HSTS_SECONDS", "TRUSTED_PROXIES", "LOGIN_FAILURE_LIMIT", "LOGIN_LOCKOUT_SECONDS",
+                 "MAX_REQUEST_BYTES", "MAX_WEBHOOK_BYTES"):
         env.pop(name, None)
     env.update(
         DEBUG="true",

@@ -111,6 +111,12 @@ def test_a_body_announced_too_large_is_refused_unread():
     assert scopes == []  # the application never ran
 
 
+def test_a_length_that_is_not_a_number_is_a_bad_request():
+    scopes: list = []
+    _, sent = run(limited(scopes), http_scope("127.0.0.1", {"Content-Length": "1e9"}, path="/api/events"))
+    assert sent[0]["status"] == 400 and scopes == []
+
+
 def test_a_streamed_body_is_counted():
     scopes: list = []
     _, sent = run(limited(scopes), http_scope("127.0.0.1", path="/api/events"), [b"x" * 600, b"x" * 600])

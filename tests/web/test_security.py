@@ -127,3 +127,10 @@ def test_a_locked_user_name_keeps_its_api_token(client, feeder):
         assert response.status_code == 200
     assert client.get("/api/releases", HTTP_AUTHORIZATION="Bearer cdp_wrong").status_code == 401
     assert AccessAttempt.objects.get().failures_since_start == failures
+
+
+def test_only_djangos_own_debug_pages_go_without_the_policy(client, bob, settings):
+    client.force_login(bob)
+    assert "Content-Security-Policy" in client.get("/releases/999999/")
+    settings.DEBUG = True
+    assert "Content-Security-Policy" not in client.get("/releases/999999/")
