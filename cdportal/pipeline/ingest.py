@@ -5,17 +5,40 @@
 to its release and rollout, and — after commit, never before — hands the changed object ids to
 ``cdportal.live.broadcast``. A malformed event raises ``InvalidEvent`` before anything is
 written; any other failure rolls the whole transaction back.
+
+Concurrent writers (the API's request threads and processes, webhooks, pollers, watchers) are
+serialised: every ingest transaction first takes one database-wide lock and holds it until it
+commits. The handlers read rows, decide and write them back (the pending release a `release`
+event takes over, a build's status, a rollout's times); two of them interleaving lose each
+other's writes. With the lock held from the first statement, each transaction reads everything
+committed before it and nothing runs beside it, so the rows after any number of concurrent
+writers are those the same events give one at a time, in the order they committed (the event
+log's primary keys).
+
+Why one lock and not one per repository or release: which rows an event touches is known only
+after reading — an `image_push` names an image, not a repository; the component that builds it
+is learned from the releases; an `application` event reaches rollouts of any release whose tag
+its parameter names. A `release` and an `image_push` of the same tag under different locks
+could each miss the other (no build time). Row locks (select_for_update) have the same hole for
+rows that do not exist yet. Ingestion is a few milliseconds of database work per event and a
+pipeline produces a few events per second at most, so one writer at a time costs no throughput
+that matters: benchmarks/ingest_concurrency.py measures it.
+
+- PostgreSQL: a transaction-level advisory lock (`pg_advisory_xact_lock`), released by commit
+  or rollback, never left behind by a crashed process.
+- SQLite: the database is the lock. cdportal opens SQLite transactions with BEGIN IMMEDIATE
+  and a busy timeout (cdportal/env.py), so a writer waits for the one before it instead of
+  failing with "database is locked".
 """
 
 from __future__ import annotations
 
-import logging
 from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
 
 import semver
-from django.db import IntegrityError, transaction
+from django.db import connection, transaction
 from django.db.models import Q
 
 from cdportal.core import events as ev
@@ -40,8 +63,6 @@ from cdportal.pipeline.models import (
     UpdaterDeployment,
 )
 from cdportal.pipeline.policies import policies_for, tracked_from_resource
-
-log = logging.getLogger(__name__)
 
 __all__ = ["Changes", "IngestResult", "InvalidEvent", "ingest"]
 
@@ -87,26 +108,31 @@ def ingest(data: Any, *, broadcast: bool = True) -> IngestResult:
     existing = _recorded(event)
     if existing is not None:
         return IngestResult(existing, False, Changes())
-    # Two writers may race on the same observation (a webhook and the poller). The loser's
-    # insert fails on the unique (source, source_id); everything it did rolls back with it.
-    for attempt in range(3):
-        try:
-            with transaction.atomic():
-                changes = Changes()
-                row = HANDLERS[event.kind](event, changes)
-                row.save(force_insert=True)
-                changes.events.append(row.pk)
-                if broadcast:
-                    transaction.on_commit(lambda changes=changes: _publish(changes))
-            return IngestResult(row, True, changes)
-        except IntegrityError:
-            existing = _recorded(event)
-            if existing is not None:
-                return IngestResult(existing, False, Changes())
-            if attempt == 2:
-                raise
-            log.info("retrying %s:%s after a concurrent write", event.source, event.source_id)
-    raise AssertionError("unreachable")
+    with transaction.atomic():
+        _one_writer_at_a_time()
+        # Two writers may race on the same observation (a webhook and the poller): the second
+        # one to get the lock finds it recorded.
+        existing = _recorded(event)
+        if existing is not None:
+            return IngestResult(existing, False, Changes())
+        changes = Changes()
+        row = HANDLERS[event.kind](event, changes)
+        row.save(force_insert=True)
+        changes.events.append(row.pk)
+        if broadcast:
+            transaction.on_commit(lambda: _publish(changes))
+    return IngestResult(row, True, changes)
+
+
+# Any constant: the key of the advisory lock every ingest transaction takes on PostgreSQL.
+INGEST_LOCK = 0x63645F696E67  # "cd_ing"
+
+
+def _one_writer_at_a_time() -> None:
+    """Wait for the ingestion lock; held until this transaction ends (see the module docstring)."""
+    if connection.vendor == "postgresql":
+        with connection.cursor() as cursor:
+            cursor.execute("SELECT pg_advisory_xact_lock(%s)", [INGEST_LOCK])
 
 
 def _recorded(event) -> PipelineEvent | None:
