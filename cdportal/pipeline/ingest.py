@@ -33,6 +33,7 @@ that matters: benchmarks/ingest_concurrency.py measures it.
 
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
@@ -185,19 +186,71 @@ def _release_of(component: Component, version: str) -> Release:
 
 
 def _release_for_tag(image: ImageRepository, tag: str) -> Release | None:
-    """The release an image tag was built from: same tag, or the version the tag names."""
-    version = version_of_tag(tag)
-    candidates = Release.objects.select_related("component").filter(released_at__isnull=False)
+    """The release an image tag was built from: same tag, the version the tag names, or the
+    commit a `sha-<hex>` tag names. Several repositories may release the same tag, so tags are
+    matched per image: once the component building it is known, only that component's releases
+    count; until then the image's name decides between them (`_built_by`), and a tag it cannot
+    tell by stays unmatched rather than guessed."""
+    candidates = Release.objects.select_related("component__repository").filter(released_at__isnull=False)
     if image.component_id:
-        candidates = candidates.filter(component_id=image.component_id)
-    by_tag = list(candidates.filter(tag=tag)[:2])
-    if len(by_tag) == 1:
-        return by_tag[0]
-    if version and not by_tag:
-        by_version = list(candidates.filter(version=version)[:2])
-        if len(by_version) == 1:
-            return by_version[0]
-    return None
+        found = _tagged(candidates.filter(component_id=image.component_id), tag)
+    else:
+        found = _built_by(image, candidates, tag)
+    return found[0] if len(found) == 1 else None
+
+
+# docker/metadata-action's `type=sha` tag: "sha-" and the commit's short (or long) hash.
+SHA_TAG = re.compile(r"sha-([0-9a-f]{7,40})")
+
+
+def _tagged(candidates, tag: str) -> list[Release]:
+    by_tag = list(candidates.filter(tag=tag)[:10])
+    if by_tag:
+        return by_tag
+    version = version_of_tag(tag)
+    if version:
+        return list(candidates.filter(version=version)[:10])
+    commit = SHA_TAG.fullmatch(tag)
+    if commit:
+        return list(candidates.filter(sha__startswith=commit[1])[:10])
+    return []
+
+
+def _built_by(image: ImageRepository, candidates, tag: str) -> list[Release]:
+    """The releases with this tag of the repositories that may build `image`, a HOST/OWNER/NAME
+    whose component is not known yet: the repository OWNER/NAME if there is one (an image named
+    after its repository, as docker/metadata-action's `ghcr.io/${{ github.repository }}`);
+    otherwise, of those with the tag, OWNER's component called NAME, else OWNER's repositories
+    (a workflow's token pushes only to its owner's ghcr.io packages), else all of them."""
+    path = image.name.split("/", 1)[-1]
+    owner, name = path.split("/", 1)[0], path.rsplit("/", 1)[-1]
+    named = Repository.objects.filter(full_name__iexact=path).first()
+    if named is not None:
+        return _tagged(candidates.filter(component__repository=named), tag)
+    found = _tagged(candidates, tag)
+
+    def owned(release: Release) -> bool:
+        return release.component.repository.full_name.lower().split("/")[0] == owner
+
+    for likely in (lambda r: owned(r) and r.component.name.lower().rsplit("/", 1)[-1] == name, owned):
+        narrowed = [release for release in found if likely(release)]
+        if narrowed:
+            return narrowed
+    return found
+
+
+def _adopt(image: ImageRepository, component: Component, changes: Changes) -> None:
+    """Record that `component` builds `image` (learned from one of its tags): later tags
+    correlate by it, and the tags pushed before, which matched no release while it was unknown,
+    now count as its releases' builds."""
+    image.component = component
+    image.save(update_fields=["component"])
+    for image_tag in image.tags.order_by("pushed_at"):
+        release = _release_for_tag(image, image_tag.tag)
+        if release is not None and _earliest(release.built_at, image_tag.pushed_at) != release.built_at:
+            release.built_at = image_tag.pushed_at
+            release.save(update_fields=["built_at"])
+            changes.releases.add(release.pk)
 
 
 def _earliest(current: datetime | None, new: datetime) -> datetime:
@@ -332,22 +385,29 @@ def _on_release(event: ev.ReleasePublished, changes: Changes) -> PipelineEvent:
     if release.pk is None:
         release.save()
     _touch(release, event, changes)
-    _claim_early_images(release, event.tag)
+    _claim_early_images(release, changes)
     return _row(event, repository=repo, release=release)
 
 
-def _claim_early_images(release: Release, tag: str) -> None:
-    """An image pushed before its release was observed (events arrive out of order)."""
+def _claim_early_images(release: Release, changes: Changes) -> None:
+    """An image pushed before its release was observed (events arrive out of order); one not
+    yet known to be built by this release's component only if its tag names this release."""
+    tags = Q(tag=release.tag)
+    if release.sha:
+        tags |= Q(tag=f"sha-{release.sha[:7]}")
     pushed = (
-        ImageTag.objects.filter(tag=tag)
+        ImageTag.objects.filter(tags)
         .filter(Q(image__component=release.component) | Q(image__component__isnull=True))
         .select_related("image")
         .order_by("pushed_at")
     )
     for image_tag in pushed:
-        if image_tag.image.component_id is None:
-            image_tag.image.component = release.component
-            image_tag.image.save(update_fields=["component"])
+        image = image_tag.image
+        if image.component_id is None:
+            if _release_for_tag(image, image_tag.tag) != release:
+                continue  # another repository's image, or one its tag cannot tell yet
+            _adopt(image, release.component, changes)
+            release.refresh_from_db(fields=["built_at"])
         release.built_at = _earliest(release.built_at, image_tag.pushed_at)
     release.save(update_fields=["built_at"])
 
@@ -421,9 +481,8 @@ def _on_image_push(event: ev.ImagePushed, changes: Changes) -> PipelineEvent:
     release = _release_for_tag(image, event.tag)
     if release is not None:
         if image.component_id is None:
-            # Learn which component builds this image: later tags correlate faster and safer.
-            image.component = release.component
-            image.save(update_fields=["component"])
+            _adopt(image, release.component, changes)
+            release.refresh_from_db(fields=["built_at"])
         release.built_at = _earliest(release.built_at, event.occurred_at)
         if release.failed_stage == Stage.BUILT:
             release.failed_stage, release.failure_reason = None, ""
