@@ -7,6 +7,8 @@ from ninja import Query, Router, Schema
 from ninja.pagination import paginate
 
 from cdportal.api.actions import ActionOut
+from cdportal.api.inputs import Filter, Id, Page
+from cdportal.api.schemas import ErrorOut
 from cdportal.pipeline import queries
 from cdportal.pipeline.models import Action
 
@@ -14,20 +16,20 @@ router = Router(tags=["actions"])
 
 
 class ActionFilter(Schema):
-    kind: str | None = None  # force_sync, hard_refresh, terminate, restart_updater, create_tag, dispatch_workflow
-    status: str | None = None  # running, succeeded, failed
-    by: str | None = None
-    target: str | None = None  # argocd/controller, argocd/argocd-image-updater-controller, 5dlabs/cto
+    kind: Filter | None = None  # force_sync, hard_refresh, terminate, restart_updater, create_tag, dispatch_workflow
+    status: Filter | None = None  # running, succeeded, failed
+    by: Filter | None = None
+    target: Filter | None = None  # argocd/controller, argocd/argocd-image-updater-controller, 5dlabs/cto
     since: date | None = None
 
 
 @router.get("", response=list[ActionOut])
-@paginate
+@paginate(Page)
 def action_log(request, filters: Query[ActionFilter]):
     """Newest first. Every attempt is here, refused ones included, with the outside system's answer."""
     return queries.actions(**{k: v for k, v in filters.dict().items() if v})
 
 
-@router.get("/{int:action_id}", response=ActionOut)
-def action(request, action_id: int):
+@router.get("/{action_id}", response={200: ActionOut, 404: ErrorOut})
+def action(request, action_id: Id):
     return get_object_or_404(Action, pk=action_id)

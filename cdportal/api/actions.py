@@ -8,6 +8,7 @@ from typing import Any
 from django.shortcuts import get_object_or_404
 from ninja import Field, Router, Schema, Status
 
+from cdportal.api.inputs import Key, Prose, Segment
 from cdportal.api.schemas import ErrorOut
 from cdportal.pipeline import release_actions
 from cdportal.pipeline.actions import ActionRefused
@@ -29,23 +30,23 @@ class ActionOut(Schema):
 
 
 class TagIn(Schema):
-    version: str = Field(..., max_length=100, description="X.Y.Z, without the leading v")
-    sha: str | None = Field(None, max_length=40, description="Default: the head of the default branch")
-    message: str | None = Field(None, max_length=500)
+    version: Key = Field(..., max_length=100, description="X.Y.Z, without the leading v")
+    sha: Key | None = Field(None, max_length=40, description="Default: the head of the default branch")
+    message: Prose | None = None
     dispatch_build: bool = False
     allow_not_greater: bool = False
-    idempotency_key: str = Field("", max_length=90, description="The same key twice is one action")
+    idempotency_key: Key = Field("", max_length=90, description="The same key twice is one action")
 
 
 class DispatchIn(Schema):
-    idempotency_key: str = Field("", max_length=90)
+    idempotency_key: Key = Field("", max_length=90)
 
 
 ANSWERS = {202: list[ActionOut], 400: ErrorOut, 403: ErrorOut, 404: ErrorOut}
 
 
 @router.post("/{owner}/{name}/tags", response=ANSWERS, summary="Create the annotated tag vX.Y.Z (and run the build)")
-def create_tag(request, owner: str, name: str, body: TagIn):
+def create_tag(request, owner: Segment, name: Segment, body: TagIn):
     repository = get_object_or_404(Repository, full_name=f"{owner}/{name}")
     try:
         action = release_actions.create_tag(
@@ -61,7 +62,7 @@ def create_tag(request, owner: str, name: str, body: TagIn):
 
 @router.post("/{owner}/{name}/release-please/dispatch", response=ANSWERS,
              summary="Run the Release Please workflow on the default branch")
-def rerun_release_please(request, owner: str, name: str, body: DispatchIn):
+def rerun_release_please(request, owner: Segment, name: Segment, body: DispatchIn):
     repository = get_object_or_404(Repository, full_name=f"{owner}/{name}")
     try:
         action = release_actions.rerun_release_please(repository=repository.full_name, by=request.user,

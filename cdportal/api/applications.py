@@ -3,22 +3,23 @@ from django.shortcuts import get_object_or_404
 from ninja import Query, Router, Schema
 from ninja.pagination import paginate
 
-from cdportal.api.schemas import ApplicationOut
+from cdportal.api.inputs import Filter, Page, Segment
+from cdportal.api.schemas import ApplicationOut, ErrorOut
 from cdportal.pipeline.models import Application
 
 router = Router(tags=["applications"])
 
 
 class ApplicationFilter(Schema):
-    namespace: str | None = None
-    project: str | None = None
-    sync_status: str | None = None
-    health_status: str | None = None
-    image: str | None = None
+    namespace: Filter | None = None
+    project: Filter | None = None
+    sync_status: Filter | None = None
+    health_status: Filter | None = None
+    image: Filter | None = None
 
 
 @router.get("", response=list[ApplicationOut])
-@paginate
+@paginate(Page)
 def list_applications(request, filters: Query[ApplicationFilter]):
     apps = Application.objects.prefetch_related("images").order_by("namespace", "name")
     for field in ("namespace", "project", "sync_status", "health_status"):
@@ -30,8 +31,8 @@ def list_applications(request, filters: Query[ApplicationFilter]):
     return apps
 
 
-@router.get("/{namespace}/{name}", response=ApplicationOut)
-def get_application(request, namespace: str, name: str):
+@router.get("/{namespace}/{name}", response={200: ApplicationOut, 404: ErrorOut})
+def get_application(request, namespace: Segment, name: Segment):
     return get_object_or_404(Application.objects.prefetch_related("images"), namespace=namespace, name=name)
 
 
@@ -58,8 +59,8 @@ class ImagePolicyOut(Schema):
     images: list[OutlookOut]
 
 
-@router.get("/{namespace}/{name}/image-policy", response=ImagePolicyOut)
-def image_policy(request, namespace: str, name: str):
+@router.get("/{namespace}/{name}/image-policy", response={200: ImagePolicyOut, 404: ErrorOut})
+def image_policy(request, namespace: Segment, name: Segment):
     """Per tracked image: the tag Argo CD Image Updater would pick now from the tags cdportal
     knows, the running tag, and why each other tag is not chosen."""
     from cdportal.pipeline.queries import image_outlook

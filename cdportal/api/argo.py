@@ -10,6 +10,7 @@ from django.shortcuts import get_object_or_404
 from ninja import Field, Router, Schema, Status
 
 from cdportal.api.actions import ActionOut
+from cdportal.api.inputs import Key, Segment
 from cdportal.api.schemas import ErrorOut
 from cdportal.pipeline import argo_actions
 from cdportal.pipeline.actions import ActionRefused
@@ -22,29 +23,29 @@ ANSWERS = {202: ActionOut, 400: ErrorOut, 403: ErrorOut, 404: ErrorOut, 409: Err
 
 class SyncIn(Schema):
     prune: bool = False
-    revision: str | None = Field(None, max_length=200, description="Default: the target revision")
-    idempotency_key: str = Field("", max_length=90, description="The same key twice is one action")
+    revision: Key | None = Field(None, description="Default: the target revision")
+    idempotency_key: Key = Field("", max_length=90, description="The same key twice is one action")
 
 
 class ActIn(Schema):
-    idempotency_key: str = Field("", max_length=90, description="The same key twice is one action")
+    idempotency_key: Key = Field("", max_length=90, description="The same key twice is one action")
 
 
 @router.post("/{namespace}/{name}/sync", response=ANSWERS,
              summary="Force a sync (.operation.sync, initiated by you; refused while an operation runs)")
-def sync(request, namespace: str, name: str, body: SyncIn):
+def sync(request, namespace: Segment, name: Segment, body: SyncIn):
     return _do(request, namespace, name, lambda app: argo_actions.force_sync(
         app=app, by=request.user, prune=body.prune, revision=body.revision, idempotency_key=body.idempotency_key))
 
 
 @router.post("/{namespace}/{name}/refresh", response=ANSWERS, summary="Hard refresh (argocd.argoproj.io/refresh: hard)")
-def refresh(request, namespace: str, name: str, body: ActIn):
+def refresh(request, namespace: Segment, name: Segment, body: ActIn):
     return _do(request, namespace, name, lambda app: argo_actions.hard_refresh(
         app=app, by=request.user, idempotency_key=body.idempotency_key))
 
 
 @router.post("/{namespace}/{name}/terminate", response=ANSWERS, summary="Terminate the running operation")
-def terminate(request, namespace: str, name: str, body: ActIn):
+def terminate(request, namespace: Segment, name: Segment, body: ActIn):
     return _do(request, namespace, name, lambda app: argo_actions.terminate(
         app=app, by=request.user, idempotency_key=body.idempotency_key))
 

@@ -1,9 +1,8 @@
 
-from datetime import datetime
-
 from ninja import Query, Router, Schema, Status
 from ninja.pagination import paginate
 
+from cdportal.api.inputs import Filter, Id, Moment, Page
 from cdportal.api.schemas import ErrorOut, EventOut, IngestOut
 from cdportal.core.events import EVENT_KINDS, InvalidEvent, event_from_json
 from cdportal.pipeline.ingest import ingest
@@ -13,15 +12,15 @@ router = Router(tags=["events"])
 
 
 class EventFilter(Schema):
-    kind: str | None = None
-    source: str | None = None
-    release: int | None = None
-    application: int | None = None
-    since: datetime | None = None
+    kind: Filter | None = None
+    source: Filter | None = None
+    release: Id | None = None
+    application: Id | None = None
+    since: Moment | None = None
 
 
 @router.get("", response=list[EventOut])
-@paginate
+@paginate(Page)
 def list_events(request, filters: Query[EventFilter]):
     rows = PipelineEvent.objects.order_by("-received_at", "-pk")
     if filters.kind:

@@ -7,6 +7,7 @@ from django.shortcuts import get_object_or_404
 from ninja import Query, Router, Schema, Status
 from ninja.pagination import paginate
 
+from cdportal.api.inputs import Filter, Id, Page
 from cdportal.api.schemas import CommitOut, ErrorOut
 from cdportal.pipeline import queries
 from cdportal.pipeline.models import Component, Release
@@ -14,7 +15,7 @@ from cdportal.pipeline.models import Component, Release
 router = Router(tags=["release engine"])
 
 
-class ComponentOut(Schema):
+class ComponentPlanOut(Schema):
     id: int
     repository: str
     name: str
@@ -49,8 +50,8 @@ class ShippedOut(Schema):
 
 
 class HistoryFilter(Schema):
-    component: int | None = None
-    type: str | None = None
+    component: Id | None = None
+    type: Filter | None = None
     since: date | None = None
     until: date | None = None
 
@@ -64,13 +65,13 @@ class DiffOut(Schema):
     markdown: str
 
 
-@router.get("/components", response=list[ComponentOut])
+@router.get("/components", response=list[ComponentPlanOut])
 def list_components(request):
     return Component.objects.select_related("repository").order_by("repository__full_name", "name")
 
 
-@router.get("/components/{int:component_id}", response=ComponentOut)
-def get_component(request, component_id: int):
+@router.get("/components/{component_id}", response={200: ComponentPlanOut, 404: ErrorOut})
+def get_component(request, component_id: Id):
     """The component with the release engine's latest prediction (`plan`): next version, tag,
     Release PR title and branch, changelog, commits with their bump, commits skipped and why."""
     return get_object_or_404(Component.objects.select_related("repository"), pk=component_id)
@@ -82,7 +83,7 @@ def _shipped(filters: HistoryFilter):
 
 
 @router.get("/history", response=list[ShippedOut])
-@paginate
+@paginate(Page)
 def history(request, filters: Query[HistoryFilter]):
     """Released versions, newest first, with the changelog entry of each."""
     return _shipped(filters)
@@ -119,7 +120,7 @@ def history_markdown(request, filters: Query[HistoryFilter]):
 
 
 @router.get("/history/diff", response={200: DiffOut, 404: ErrorOut, 422: ErrorOut})
-def diff(request, older: int, newer: int):
+def diff(request, older: Id, newer: Id):
     """What shipped after release `older` up to and including release `newer`."""
     first = get_object_or_404(Release, pk=older, released_at__isnull=False)
     second = get_object_or_404(Release, pk=newer, released_at__isnull=False)

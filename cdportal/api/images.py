@@ -1,9 +1,8 @@
 
-from datetime import datetime
-
 from ninja import Query, Router, Schema
 from ninja.pagination import paginate
 
+from cdportal.api.inputs import Filter, Moment, Page
 from cdportal.api.schemas import ImageTagOut
 from cdportal.pipeline.models import ImageTag
 
@@ -11,13 +10,13 @@ router = Router(tags=["images"])
 
 
 class TagFilter(Schema):
-    image: str | None = None  # ghcr.io/owner/name
-    tag: str | None = None
-    pushed_after: datetime | None = None
+    image: Filter | None = None  # ghcr.io/owner/name
+    tag: Filter | None = None
+    pushed_after: Moment | None = None
 
 
 @router.get("/tags", response=list[ImageTagOut])
-@paginate
+@paginate(Page)
 def list_tags(request, filters: Query[TagFilter]):
     tags = ImageTag.objects.select_related("image").order_by("-pushed_at", "-pk")
     if filters.image:

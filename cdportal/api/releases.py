@@ -1,11 +1,10 @@
 
-from datetime import datetime
-
 from django.shortcuts import get_object_or_404
 from ninja import Query, Router, Schema
 from ninja.pagination import paginate
 
-from cdportal.api.schemas import ReleaseDetailOut, ReleaseOut, RolloutOut
+from cdportal.api.inputs import Filter, Id, Moment, Page
+from cdportal.api.schemas import ErrorOut, ReleaseDetailOut, ReleaseOut, RolloutOut
 from cdportal.pipeline import queries
 from cdportal.pipeline.models import Release, Rollout
 
@@ -14,16 +13,16 @@ rollouts = Router(tags=["rollouts"])
 
 
 class ReleaseFilter(Schema):
-    repository: str | None = None
-    component: str | None = None
+    repository: Filter | None = None
+    component: Filter | None = None
     state: Release.State | None = None
     in_flight: bool | None = None
-    released_after: datetime | None = None
-    released_before: datetime | None = None
+    released_after: Moment | None = None
+    released_before: Moment | None = None
 
 
 @router.get("", response=list[ReleaseOut])
-@paginate
+@paginate(Page)
 def list_releases(request, filters: Query[ReleaseFilter]):
     releases = Release.objects.select_related("component__repository").order_by("-updated_at", "-pk")
     if filters.repository:
@@ -42,19 +41,19 @@ def list_releases(request, filters: Query[ReleaseFilter]):
     return releases
 
 
-@router.get("/{int:release_id}", response=ReleaseDetailOut)
-def get_release(request, release_id: int):
+@router.get("/{release_id}", response={200: ReleaseDetailOut, 404: ErrorOut})
+def get_release(request, release_id: Id):
     return get_object_or_404(queries.releases_queryset(), pk=release_id)
 
 
 class RolloutFilter(Schema):
-    release: int | None = None
-    application: str | None = None  # namespace/name
+    release: Id | None = None
+    application: Filter | None = None  # namespace/name
     complete: bool | None = None
 
 
 @rollouts.get("", response=list[RolloutOut])
-@paginate
+@paginate(Page)
 def list_rollouts(request, filters: Query[RolloutFilter]):
     rows = Rollout.objects.select_related("application").order_by("-updated_at", "-pk")
     if filters.release:

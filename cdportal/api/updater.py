@@ -8,6 +8,7 @@ from ninja import Field, Router, Schema, Status
 from cdportal.adapters import updater
 from cdportal.adapters.errors import AdapterError
 from cdportal.api import actions
+from cdportal.api.inputs import Key
 from cdportal.api.schemas import ErrorOut
 from cdportal.pipeline import updater_actions
 from cdportal.pipeline.actions import ActionRefused
@@ -15,7 +16,7 @@ from cdportal.pipeline.actions import ActionRefused
 router = Router(tags=["image updater"])
 
 
-class ActionOut(Schema):
+class RestartOut(Schema):
     id: int
     kind: str
     target: str
@@ -26,12 +27,12 @@ class ActionOut(Schema):
 
 
 class RestartIn(Schema):
-    idempotency_key: str = ""
+    idempotency_key: Key = ""
 
 
 class CredentialsIn(Schema):
-    secret: str = Field(..., max_length=300, description="pullsecret:NS/NAME or secret:NS/NAME#FIELD")
-    registry: str = Field("", max_length=300, description=(
+    secret: Key = Field(..., description="pullsecret:NS/NAME or secret:NS/NAME#FIELD")
+    registry: Key = Field("", description=(
         "host[:port] among the registries the secret names (a secret: reference: those "
         "REGISTRY_CREDENTIALS names for it); blank: the only one. Never a URL to call"))
 
@@ -56,7 +57,7 @@ def status(request):
     return observed
 
 
-@router.post("/restart", response={202: ActionOut, 400: ErrorOut, 403: ErrorOut, 404: ErrorOut, 503: ErrorOut})
+@router.post("/restart", response={202: RestartOut, 400: ErrorOut, 403: ErrorOut, 404: ErrorOut, 503: ErrorOut})
 def restart(request, body: RestartIn):
     """Restart it (pod-template annotation) and wait until the new pod is ready; the Action
     says how it ended."""
