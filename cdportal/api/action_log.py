@@ -1,13 +1,11 @@
 """The action log over the API: who did what to which target, and how it ended."""
 
-from datetime import date
-
 from django.shortcuts import get_object_or_404
 from ninja import Query, Router, Schema
 from ninja.pagination import paginate
 
 from cdportal.api.actions import ActionOut
-from cdportal.api.inputs import Filter, Id, Page
+from cdportal.api.inputs import Day, Filter, Id, Page
 from cdportal.api.schemas import ErrorOut
 from cdportal.pipeline import queries
 from cdportal.pipeline.models import Action
@@ -20,7 +18,7 @@ class ActionFilter(Schema):
     status: Filter | None = None  # running, succeeded, failed
     by: Filter | None = None
     target: Filter | None = None  # argocd/controller, argocd/argocd-image-updater-controller, 5dlabs/cto
-    since: date | None = None
+    since: Day | None = None
 
 
 @router.get("", response=list[ActionOut])

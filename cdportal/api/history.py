@@ -1,5 +1,5 @@
 from collections import Counter
-from datetime import date, datetime
+from datetime import datetime
 from typing import Any
 
 from django.http import HttpResponse
@@ -7,7 +7,7 @@ from django.shortcuts import get_object_or_404
 from ninja import Query, Router, Schema, Status
 from ninja.pagination import paginate
 
-from cdportal.api.inputs import Filter, Id, Page
+from cdportal.api.inputs import Day, Filter, Id, Page
 from cdportal.api.schemas import CommitOut, ErrorOut
 from cdportal.pipeline import queries
 from cdportal.pipeline.models import Component, Release
@@ -52,8 +52,8 @@ class ShippedOut(Schema):
 class HistoryFilter(Schema):
     component: Id | None = None
     type: Filter | None = None
-    since: date | None = None
-    until: date | None = None
+    since: Day | None = None
+    until: Day | None = None
 
 
 class DiffOut(Schema):

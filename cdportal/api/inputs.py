@@ -19,13 +19,13 @@ tests/api/test_api_fuzz.py know what is valid.
 from __future__ import annotations
 
 import re
-from datetime import UTC, datetime, timedelta
+from datetime import UTC, date, datetime, timedelta
 from typing import Annotated, Any
 
 from django.utils import timezone
 from ninja import Field, Schema
 from ninja.pagination import LimitOffsetPagination
-from pydantic import AfterValidator
+from pydantic import AfterValidator, BeforeValidator
 
 MAX_ID = 2**63 - 1  # PostgreSQL bigint, SQLite INTEGER
 MAX_LIMIT = 500
@@ -71,6 +71,16 @@ Prose = Annotated[str, AfterValidator(_prose), Field(max_length=500, json_schema
 Id = Annotated[int, Field(ge=1, le=MAX_ID)]
 
 
+def _iso_8601(value: Any) -> Any:
+    """pydantic also reads a number as seconds since 1970 ("0.5"); the document says ISO 8601."""
+    if isinstance(value, str) and not ISO_DATE.match(value):
+        raise ValueError("expected an ISO 8601 date (YYYY-MM-DD) or date-time")
+    return value
+
+
+ISO_DATE = re.compile(r"\d{4}-\d{2}-\d{2}")
+
+
 def _moment(value: datetime) -> datetime:
     if value.tzinfo is None:  # as Django reads a naive datetime: in the configured time zone
         value = timezone.make_aware(value)
@@ -83,7 +93,8 @@ def _moment(value: datetime) -> datetime:
         raise ValueError("the moment is out of range once converted to UTC") from None
 
 
-Moment = Annotated[datetime, AfterValidator(_moment)]
+Moment = Annotated[datetime, BeforeValidator(_iso_8601), AfterValidator(_moment)]
+Day = Annotated[date, BeforeValidator(_iso_8601)]
 
 
 class Page(LimitOffsetPagination):
