@@ -29,6 +29,17 @@ again); 202 stored, including envelopes that recorded nothing and events that we
 (a 4xx would make the registry redeliver forever and hold every later event behind it). 500
 only when recording fails (the database): the registry redelivers, and a failed delivery is
 processed again.
+
+A payload the database cannot hold — a NUL or a lone surrogate in any string, both valid JSON
+escapes — is stored with those characters replaced by U+FFFD, marked failed with where they were,
+and answered 202 like any other invalid event: the registry only ever sent it because a pusher
+named something that way, and redelivering it forever (what a 400 or a 500 gets) would hold every
+later push behind it. Nothing of it is ingested.
+
+An envelope of more than ``deliveries.INLINE_EVENTS`` events is stored and answered 202
+`received` at once, then processed in the background (cdportal/api/deliveries.py): ingesting
+2,000 pushes one by one took 46 s, far past the registry's endpoint timeout, so it redelivered
+the same envelope forever. The delivery row (admin: Webhook deliveries) says how it ended.
 """
 
 from __future__ import annotations
@@ -54,7 +65,9 @@ from cdportal.adapters.registry import (
     parse_timestamp,
 )
 from cdportal.adapters.registry_source import push_event
+from cdportal.api import deliveries
 from cdportal.core.events import InvalidEvent
+from cdportal.core.text import first_unstorable, storable
 from cdportal.pipeline.ingest import ingest
 from cdportal.pipeline.models import WebhookDelivery
 
@@ -91,6 +104,10 @@ def registry(request: HttpRequest) -> JsonResponse:
     if not isinstance(events, list) or not all(isinstance(e, dict) for e in events):
         return _answer(400, 'the body is not a notification envelope ({"events": [...]})')
 
+    unstorable = first_unstorable(payload)
+    if unstorable:
+        payload = storable(payload)
+        events = payload["events"]
     actions = [str(e.get("action", "")) for e in events]
     if all(action == "pull" for action in actions):
         return JsonResponse({"detail": f"ignored: {len(events)} pull events"}, status=200)
@@ -98,7 +115,17 @@ def registry(request: HttpRequest) -> JsonResponse:
     delivery = _receive(delivery_id, actions, payload)
     if delivery is None:
         return JsonResponse({"duplicate": True, "delivery": delivery_id}, status=200)
-    return _process(delivery, events)
+    if unstorable:
+        _finish(delivery, WebhookDelivery.Status.FAILED,
+                f"not processed: {unstorable} is a character the database cannot store "
+                "(a NUL or a lone surrogate)", 0)
+    elif len(events) > deliveries.INLINE_EVENTS:
+        deliveries.later(_process_stored, delivery.pk)
+        delivery.detail = f"{len(events)} events: processed after this answer"
+    elif not _process(delivery, events):
+        return _answer(500, "recording the delivery's events failed; "
+                            "the registry will redeliver it")
+    return _outcome(delivery)
 
 
 def _authorized(header: str, token: str) -> bool:
@@ -120,7 +147,13 @@ def _receive(delivery_id: str, actions: list[str], payload: dict) -> WebhookDeli
     return WebhookDelivery.receive(SOURCE, delivery_id, event=event, action="", payload=payload)
 
 
-def _process(delivery: WebhookDelivery, events: list[dict]) -> JsonResponse:
+def _process_stored(delivery_pk: int) -> None:
+    delivery = WebhookDelivery.objects.get(pk=delivery_pk)
+    _process(delivery, delivery.payload["events"])
+
+
+def _process(delivery: WebhookDelivery, events: list[dict]) -> bool:
+    """Ingest the envelope's pushes and record the outcome; False when recording failed."""
     Status = WebhookDelivery.Status
     recorded, pushes, notes, problems = 0, 0, [], []
     for item in events:
@@ -146,8 +179,7 @@ def _process(delivery: WebhookDelivery, events: list[dict]) -> JsonResponse:
                           data["source_id"])
             _finish(delivery, Status.FAILED, f"recording {data['source_id']} failed after "
                     f"{recorded} new events; see the server log", recorded)
-            return _answer(500, "recording the delivery's events failed; "
-                                "the registry will redeliver it")
+            return False
         recorded += result.created
     if problems:
         _finish(delivery, Status.FAILED, "; ".join(problems + notes), recorded)
@@ -157,6 +189,10 @@ def _process(delivery: WebhookDelivery, events: list[dict]) -> JsonResponse:
         _finish(delivery, Status.INGESTED, "; ".join([detail, *notes]), recorded)
     else:
         _finish(delivery, Status.IGNORED, "; ".join(dict.fromkeys(notes)) or "no events", 0)
+    return True
+
+
+def _outcome(delivery: WebhookDelivery) -> JsonResponse:
     return JsonResponse({"delivery": delivery.delivery_id, "status": delivery.status,
                          "events_recorded": delivery.events_recorded, "detail": delivery.detail},
                         status=202)

@@ -16,6 +16,16 @@ deliveries that recorded nothing (ignored) and those whose payload could not be 
 valid events (failed: GitHub does not retry a 4xx, and the payload is kept for a redelivery after
 a fix). 500 only when recording itself fails (the database), so GitHub shows the delivery red.
 Nothing here calls out; the secret and the signature are never logged.
+
+A payload the database cannot hold — a NUL or a lone surrogate in any string, valid JSON escapes
+both — was a 500 with nothing stored, and every redelivery failed the same way. It is now stored
+with those characters replaced by U+FFFD, failed with where they were, and answered 202 like any
+other payload that makes no valid events: GitHub does not retry a 2xx or a 4xx on its own, and a
+2xx keeps the delivery green in its list while the reason is in ours. Nothing of it is ingested.
+
+A delivery that makes more than ``deliveries.INLINE_EVENTS`` events (a push of many commits) is
+answered 202 `received` once stored and processed after the answer
+(cdportal/api/deliveries.py): GitHub gives up after 10 s.
 """
 
 from __future__ import annotations
@@ -24,6 +34,7 @@ import hashlib
 import hmac
 import json
 import logging
+from functools import partial
 
 from django.conf import settings
 from django.contrib.auth.decorators import login_not_required
@@ -33,7 +44,10 @@ from django.views.decorators.csrf import csrf_exempt
 from django.views.decorators.http import require_POST
 
 from cdportal.adapters.github_events import from_webhook
+from cdportal.api import deliveries
+from cdportal.api.inputs import CONTROL
 from cdportal.core.events import InvalidEvent
+from cdportal.core.text import first_unstorable, storable
 from cdportal.pipeline.ingest import ingest
 from cdportal.pipeline.models import BuildRun, WebhookDelivery
 
@@ -59,8 +73,10 @@ def github(request: HttpRequest) -> JsonResponse:
         return _answer(401, "missing or invalid X-Hub-Signature-256")
     delivery_id = request.headers.get("X-GitHub-Delivery", "").strip()
     event = request.headers.get("X-GitHub-Event", "").strip()
-    if not delivery_id or not event or len(delivery_id) > 100 or len(event) > 64:
-        return _answer(400, "X-GitHub-Delivery and X-GitHub-Event headers are required")
+    if (not delivery_id or not event or len(delivery_id) > 100 or len(event) > 64
+            or CONTROL.search(delivery_id + event)):
+        return _answer(400, "X-GitHub-Delivery and X-GitHub-Event headers are required "
+                            "(printable, at most 100 and 64 characters)")
     try:
         payload = json.loads(body)
     except (ValueError, UnicodeDecodeError):
@@ -68,9 +84,17 @@ def github(request: HttpRequest) -> JsonResponse:
     if not isinstance(payload, dict):
         return _answer(400, "the body is not a JSON object")
 
+    unstorable = first_unstorable(payload)
+    if unstorable:
+        payload = storable(payload)
     delivery = _receive(delivery_id, event, payload)
     if delivery is None:
         return JsonResponse({"duplicate": True, "delivery": delivery_id}, status=200)
+    if unstorable:
+        _finish(delivery, WebhookDelivery.Status.FAILED,
+                f"not processed: {unstorable} is a character the database cannot store "
+                "(a NUL or a lone surrogate)", 0)
+        return _outcome(delivery)
     if event == "ping":
         _finish(delivery, WebhookDelivery.Status.IGNORED, "ping", 0)
         return JsonResponse({"detail": "pong", "delivery": delivery_id}, status=200)
@@ -102,7 +126,22 @@ def _process(delivery: WebhookDelivery, event: str, payload: dict) -> JsonRespon
         action = f".{delivery.action}" if delivery.action else ""
         _finish(delivery, Status.IGNORED, f"{event}{action}: nothing the pipeline tracks", 0)
         return _outcome(delivery)
+    if len(events) > deliveries.INLINE_EVENTS:
+        deliveries.later(partial(_ingest_stored, event=event, events=events), delivery.pk)
+        delivery.detail = f"{len(events)} events: processed after this answer"
+        return _outcome(delivery)
+    if not _ingest(delivery, event, events):
+        return _answer(500, "recording the delivery's events failed; it can be redelivered")
+    return _outcome(delivery)
 
+
+def _ingest_stored(delivery_pk: int, *, event: str, events: list[dict]) -> None:
+    _ingest(WebhookDelivery.objects.get(pk=delivery_pk), event, events)
+
+
+def _ingest(delivery: WebhookDelivery, event: str, events: list[dict]) -> bool:
+    """Ingest the delivery's events and record the outcome; False when recording failed."""
+    Status = WebhookDelivery.Status
     recorded, problems = 0, []
     for data in events:
         try:
@@ -115,7 +154,7 @@ def _process(delivery: WebhookDelivery, event: str, payload: dict) -> JsonRespon
                           delivery.delivery_id, event, data.get("source_id"))
             _finish(delivery, Status.FAILED, f"recording {data.get('source_id')} failed "
                     f"after {recorded} new events; see the server log", recorded)
-            return _answer(500, "recording the delivery's events failed; it can be redelivered")
+            return False
         recorded += result.created
     if problems:
         _finish(delivery, Status.FAILED, "invalid events: " + "; ".join(problems), recorded)
@@ -123,7 +162,7 @@ def _process(delivery: WebhookDelivery, event: str, payload: dict) -> JsonRespon
         detail = f"{len(events)} events, {recorded} new" if len(events) > 1 else (
             "recorded" if recorded else "already recorded")
         _finish(delivery, Status.INGESTED, detail, recorded)
-    return _outcome(delivery)
+    return True
 
 
 def _build_workflows() -> list[str]:

@@ -23,7 +23,10 @@ from pydantic import (
     StringConstraints,
     TypeAdapter,
     ValidationError,
+    model_validator,
 )
+
+from cdportal.core.text import first_unstorable
 
 
 class InvalidEvent(ValueError):
@@ -69,6 +72,15 @@ class _Event(BaseModel):
     source: SourceName
     source_id: Annotated[str, StringConstraints(min_length=1, max_length=200)]
     occurred_at: AwareDatetime
+
+    @model_validator(mode="before")
+    @classmethod
+    def _storable(cls, data: Any) -> Any:
+        # A NUL or a lone surrogate anywhere would fail in the database, after validation.
+        where = first_unstorable(data)
+        if where:
+            raise ValueError(f"{where} cannot be stored (a NUL or a lone surrogate)")
+        return data
 
     def describe(self) -> str:  # pragma: no cover - every kind overrides it
         raise NotImplementedError

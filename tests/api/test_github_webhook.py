@@ -335,3 +335,46 @@ def test_the_secret_can_come_from_a_file(tmp_path):
     (tmp_path / "secret").write_text(SECRET + "\n")
     environ = {"GITHUB_WEBHOOK_SECRET_FILE": str(tmp_path / "secret")}
     assert envsecret("GITHUB_WEBHOOK_SECRET", environ) == SECRET
+
+
+# --- what PostgreSQL cannot store ----------------------------------------------------------------
+
+@pytest.mark.parametrize("bad", ["\u0000", "\ud800"])
+def test_a_payload_the_database_cannot_hold_is_kept_as_a_failed_delivery(client, bad):
+    """A NUL (or a lone surrogate) in any string: jsonb refuses it, so it was a 500 with nothing
+    stored. Now the delivery is kept, failed, with the reason; GitHub gets a 2xx."""
+    payload = load("examples/release/00-published.json")
+    payload["release"]["name"] = f"v1{bad}"
+    body = json.dumps(payload).encode()  # json.dumps escapes both: the body is valid JSON
+
+    response = deliver(client, "release", body=body, delivery="d-nul")
+
+    assert (response.status_code, response.json()["status"]) == (202, "failed")
+    delivery = WebhookDelivery.objects.get()
+    assert f"U+{ord(bad):04X}" in delivery.detail and "release.name" in delivery.detail
+    assert delivery.payload["release"]["name"] == "v1\ufffd"
+    assert not PipelineEvent.objects.exists()
+    again = deliver(client, "release", body=body, delivery="d-nul")
+    assert (again.status_code, again.json()["status"]) == (202, "failed")
+
+
+def test_a_push_of_many_commits_is_answered_then_recorded(transactional_db, client):
+    """Each commit is ingested on its own: a push of hundreds took longer than GitHub waits (10 s).
+    Past a few events the delivery is stored, answered, then processed."""
+    from cdportal.api import deliveries
+    from cdportal.live import broadcast
+
+    payload = load("examples/push/04-push.json")
+    commit = payload["commits"][0]
+    payload["commits"] = [{**commit, "id": f"{n:040x}", "message": f"fix: change {n}"} for n in range(30)]
+
+    response = deliver(client, "push", payload)
+
+    assert (response.status_code, response.json()["status"]) == (202, "received")
+    assert deliveries.drain(timeout=60)
+    delivery = WebhookDelivery.objects.get()
+    assert (delivery.status, delivery.events_recorded) == ("ingested", 30), delivery.detail
+    assert Commit.objects.count() == 30
+    deliveries.close_connections()
+    broadcast.flush()
+    broadcast.close_connections()

@@ -118,3 +118,15 @@ def test_an_api_action_with_a_nul_in_its_path_or_body_is_refused(client, alice, 
     client.force_login(rita)
     body = json.dumps({"version": "1.0.0", "idempotency_key": "\ud800"})
     refused(client.post("/api/repositories/5dlabs/cto/tags", body, content_type="application/json"), 422)
+
+
+@pytest.mark.parametrize("bad", ["\u0000", "\ud800"])
+def test_an_event_the_database_cannot_hold_is_422(client, feeder, bad):
+    from cdportal.api.models import ApiToken
+
+    token = ApiToken.issue(user=feeder, name="tests")[1]
+    event = {**journey()[0], "message": f"feat: a{bad}b"}
+    response = client.post("/api/events", json.dumps(event), content_type="application/json",
+                           headers={"Authorization": f"Bearer {token}"})
+    refused(response, 422)
+    assert "message" in response.json()["detail"]

@@ -224,3 +224,45 @@ def test_an_event_the_pipeline_refuses_is_kept_and_not_redelivered(client, confi
 
     assert answer.status_code == 202 and answer.json()["status"] == "failed"
     assert "request.host" in WebhookDelivery.objects.get().detail
+
+
+@pytest.mark.django_db
+@pytest.mark.parametrize("where", ["tag", "id", "action"])
+def test_a_nul_is_kept_as_a_failed_delivery_and_not_redelivered(client, configured, where):
+    """jsonb cannot hold a NUL: this was a 500, nothing stored, and the registry redelivered it
+    forever with every later event behind it."""
+    body = envelope(event_id="ev-nul")
+    event = body["events"][0]
+    if where == "tag":
+        event["target"]["tag"] = "v1\u0000"
+    else:
+        event[where] = event[where] + "\u0000"
+
+    answer = deliver(client, body)
+
+    assert answer.status_code == 202 and answer.json()["status"] == "failed"
+    delivery = WebhookDelivery.objects.get()
+    assert "U+0000" in delivery.detail and delivery.status == "failed"
+    assert not PipelineEvent.objects.exists()
+
+
+def test_a_large_envelope_is_answered_before_it_is_processed(transactional_db, client, configured):
+    """Each push is ingested on its own; 2,000 of them took 46 s, far past the registry's
+    timeout, so it redelivered. Now the envelope is stored and answered, then processed
+    (benchmarks/registry_webhook.py measures it)."""
+    from cdportal.api import deliveries
+
+    body = {"events": [envelope(tag=f"v1.0.{n}", event_id=f"big-{n}")["events"][0] for n in range(60)]}
+
+    answer = deliver(client, body)
+
+    assert answer.status_code == 202 and answer.json()["status"] == "received"
+    assert deliveries.drain(timeout=60)
+    delivery = WebhookDelivery.objects.get()
+    assert (delivery.status, delivery.events_recorded) == ("ingested", 60), delivery.detail
+    assert ImageTag.objects.count() == 60
+    from cdportal.live import broadcast
+
+    deliveries.close_connections()
+    broadcast.flush()
+    broadcast.close_connections()
