@@ -1,0 +1,113 @@
+#!/usr/bin/env python
+"""A registry notification envelope of N pushes: how long the registry waits for its answer.
+
+What is measured
+----------------
+One envelope of N image pushes (default 2,000, each a new tag; the Distribution registry's
+event shape from the shared guide) is POSTed to `POST /api/webhooks/registry` through Django's
+test client, on a throwaway SQLite database (or `--database-url`), twice:
+
+1. inline: every push ingested before the answer — what the view did for any envelope before
+   cdportal/api/deliveries.py (forced here by raising INLINE_EVENTS past N);
+2. as shipped: more than INLINE_EVENTS events are stored, answered 202, then ingested in the
+   background thread.
+
+Printed per mode: the seconds until the answer (what counts against the registry's endpoint
+timeout, 2 s in the shared guide's configuration), the seconds until every push is recorded,
+and the delivery's final status. No figure is asserted.
+
+Running it
+----------
+    python benchmarks/registry_webhook.py                 # 2,000 pushes
+    python benchmarks/registry_webhook.py --pushes 500 --database-url postgres://…/bench
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parent.parent
+sys.path[:0] = [str(ROOT), str(ROOT / "tests")]
+
+import throwaway_django  # noqa: E402  (benchmarks/, beside this file)
+
+TOKEN = "benchmark-webhook-token"
+DIGEST = "sha256:" + "ab" * 32
+
+
+def envelope(pushes: int, run: str) -> bytes:
+    events = [{
+        "id": f"{run}-{n}", "timestamp": "2026-11-28T22:20:40.691061541Z", "action": "push",
+        "target": {"mediaType": "application/vnd.oci.image.manifest.v1+json", "size": 475,
+                   "digest": DIGEST, "length": 475, "repository": "5dlabs/controller",
+                   "tag": f"{run}-{n}"},
+        "request": {"id": f"r-{n}", "addr": "127.0.0.1:39444", "host": "registry.example.com",
+                    "method": "PUT", "useragent": "push-client"},
+        "actor": {"name": "ci"}, "source": {"addr": "vm:5000", "instanceID": "bench"},
+    } for n in range(pushes)]
+    return json.dumps({"events": events}).encode()
+
+
+def measure(client, pushes: int, run: str) -> tuple[float, float, str]:
+    from cdportal.api import deliveries
+    from cdportal.pipeline.models import WebhookDelivery
+
+    body = envelope(pushes, run)
+    started = time.perf_counter()
+    answer = client.post("/api/webhooks/registry", data=body,
+                         content_type="application/vnd.docker.distribution.events.v1+json",
+                         headers={"Authorization": f"Bearer {TOKEN}"})
+    answered = time.perf_counter() - started
+    deliveries.drain(timeout=3600)
+    done = time.perf_counter() - started
+    delivery = WebhookDelivery.objects.get(delivery_id=f"{run}-0")
+    return answered, done, f"HTTP {answer.status_code} {answer.json().get('status')} → " \
+                           f"{delivery.status}, {delivery.events_recorded} recorded"
+
+
+def main() -> int:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("--pushes", type=int, default=2000)
+    parser.add_argument("--database-url", help="default: a throwaway SQLite file")
+    args = parser.parse_args()
+
+    with tempfile.TemporaryDirectory() as tmp:
+        os.environ.update(ALLOWED_HOSTS="testserver", REGISTRY_WEBHOOK_TOKEN=TOKEN,
+                          REGISTRY_PUBLIC_HOST="", REGISTRY_IMAGES="")
+        if args.database_url:  # a database of your own, migrated here; nothing else leaks in
+            import django
+            from django.core.management import call_command
+
+            os.environ.pop("REDIS_URL", None)
+            os.environ.update(DJANGO_SETTINGS_MODULE="cdportal.settings", DEBUG="true",
+                              LOG_LEVEL="WARNING", DATABASE_URL=args.database_url)
+            django.setup()
+            call_command("migrate", verbosity=0)
+        else:
+            throwaway_django.setup(Path(tmp), clear=("KUBECONFIG",))
+        from django.test import Client
+
+        from cdportal.api import deliveries
+
+        client = Client()
+        shipped = deliveries.INLINE_EVENTS
+        print(f"one registry envelope of {args.pushes} pushes, "
+              f"{os.environ.get('DATABASE_URL', '').split(':')[0]}")
+        for mode, inline in (("inline (before)", 10**9), ("as shipped", shipped)):
+            deliveries.INLINE_EVENTS = inline
+            run = f"{mode.split()[0]}-{time.time_ns()}"
+            answered, done, outcome = measure(client, args.pushes, run=run)
+            print(f"  {mode:16} answered in {answered:7.2f} s, all recorded after {done:7.2f} s"
+                  f"  ({outcome})")
+        deliveries.INLINE_EVENTS = shipped
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
