@@ -131,3 +131,19 @@ def test_an_event_the_database_cannot_hold_is_422(client, feeder, bad):
     refused(response, 422)
     if bad == "\u0000":  # a lone surrogate already fails pydantic's JSON parser
         assert "message: U+0000" in response.json()["detail"]
+
+
+def test_each_schema_name_in_the_document_is_one_shape(viewer):
+    """ninja names a schema after its class: two classes called ComponentOut made /api/releases
+    document the release engine's component (id, plan, …) instead of the one it returns."""
+    document = viewer.get("/api/openapi.json").json()
+    schemas = document["components"]["schemas"]
+    release = viewer.get("/api/releases").json()["items"][0]
+    component = schemas[schemas["ReleaseOut"]["properties"]["component"]["$ref"].rsplit("/", 1)[1]]
+    assert set(component["properties"]) == set(release["component"])
+
+
+def test_a_body_string_longer_than_its_bound_is_422(client, alice):
+    client.force_login(alice)
+    body = json.dumps({"idempotency_key": "k" * 91})
+    refused(client.post("/api/applications/argocd/x/refresh", body, content_type="application/json"), 422)
