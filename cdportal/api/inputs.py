@@ -46,8 +46,8 @@ def refuse_control_characters(value: str) -> str:
     return value
 
 
-def _text(max_length: int, **extra: Any):
-    return Field(max_length=max_length, json_schema_extra={"pattern": PRINTABLE, **extra})
+def _text(max_length: int):
+    return Field(max_length=max_length, json_schema_extra={"pattern": PRINTABLE})
 
 
 # A query filter: a name, a status, a repository, an image.
@@ -58,12 +58,14 @@ Segment = Annotated[str, AfterValidator(refuse_control_characters), _text(253)]
 Key = Annotated[str, AfterValidator(refuse_control_characters), _text(200)]
 
 
+LINE_BREAKS = str.maketrans("\t\n\r", "   ")
+
+
 def _prose(value: str) -> str:
     refuse_control_characters(value.translate(LINE_BREAKS))
     return value
 
 
-LINE_BREAKS = str.maketrans("\t\n\r", "   ")
 # A longer text in a body, lines and tabs allowed (a tag message).
 Prose = Annotated[str, AfterValidator(_prose), Field(max_length=500, json_schema_extra={
     "pattern": r"^[^\u0000-\u0008\u000b\u000c\u000e-\u001f\u007f-\u009f]*$"})]
@@ -71,14 +73,14 @@ Prose = Annotated[str, AfterValidator(_prose), Field(max_length=500, json_schema
 Id = Annotated[int, Field(ge=1, le=MAX_ID)]
 
 
+ISO_DATE = re.compile(r"\d{4}-\d{2}-\d{2}")
+
+
 def _iso_8601(value: Any) -> Any:
     """pydantic also reads a number as seconds since 1970 ("0.5"); the document says ISO 8601."""
     if isinstance(value, str) and not ISO_DATE.match(value):
         raise ValueError("expected an ISO 8601 date (YYYY-MM-DD) or date-time")
     return value
-
-
-ISO_DATE = re.compile(r"\d{4}-\d{2}-\d{2}")
 
 
 def _moment(value: datetime) -> datetime:
