@@ -53,11 +53,14 @@ def _document_errors(path: str, method: str, operation: dict) -> None:
     if operation.get("parameters") or operation.get("requestBody"):
         codes.add("422")
     responses = operation.setdefault("responses", {})
-    for code in sorted(codes):
-        responses.setdefault(code, {
+    # django-ninja keys an operation's own answers by int: the same code as a str key would be
+    # a second "404" in the JSON document (Swagger UI refuses the whole document then).
+    documented = {str(code) for code in responses}
+    for code in sorted(codes - documented):
+        responses[int(code)] = {
             "description": COMMON_ANSWERS[code],
             "content": {"application/json": {"schema": {"$ref": "#/components/schemas/ErrorOut"}}},
-        })
+        }
 
 
 api = Api(

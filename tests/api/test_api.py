@@ -131,3 +131,18 @@ def test_the_openapi_description_is_served_to_logged_in_users(client, bob):
     client.force_login(bob)
     schema = client.get("/api/openapi.json").json()
     assert "/api/events" in schema["paths"]
+
+
+def test_the_openapi_document_names_no_key_twice(client, bob):
+    """Swagger UI (and any YAML-based reader) refuses a document with a repeated key; the int
+    status keys django-ninja writes and the str ones of the common answers once gave two "404"s."""
+    client.force_login(bob)
+    repeated = []
+
+    def pairs(items):
+        keys = [key for key, _ in items]
+        repeated.extend(sorted({key for key in keys if keys.count(key) > 1}))
+        return dict(items)
+
+    json.loads(client.get("/api/openapi.json").content, object_pairs_hook=pairs)
+    assert repeated == []
