@@ -59,7 +59,7 @@ INSTALLED_APPS = [
 
 MIDDLEWARE = [
     "django.middleware.security.SecurityMiddleware",
-    "cdportal.web.middleware.refuse_control_characters",  # a NUL in the path: 400, not a 500
+    "cdportal.middleware.refuse_control_characters",  # a NUL in the path: 400, not a 500
     "whitenoise.middleware.WhiteNoiseMiddleware",
     # After WhiteNoise, so static files keep their own caching headers.
     "cdportal.middleware.private_no_store",
