@@ -3,8 +3,8 @@
 registry pull secret its policy names.
 
 The decisions (which Deployment, what to patch, when a rollout is done, whether a secret is
-usable) are core.argo's; this module only reads and writes the Kubernetes API (and asks the
-registry for a token). Objects are handled as plain JSON dicts, as the API server sends them.
+usable) are core.updater_deployment's and core.pull_secret's; this module only reads and writes
+the Kubernetes API (and asks the registry for a token). Objects are handled as plain JSON dicts, as the API server sends them.
 
 References: kubectl `polymorphichelpers/objectrestarter.go` (restart), `rollout_status.go`
 (status); argocd-image-updater docs/basics/authentication.md (`pullsecret:`, `secret:` forms).
@@ -27,7 +27,7 @@ from urllib3.exceptions import HTTPError
 
 from cdportal.adapters.errors import AdapterError, kubernetes_reason
 from cdportal.adapters.registry import Credentials, RegistryClient, RegistryError
-from cdportal.core import argo
+from cdportal.core import pull_secret, updater_deployment
 from cdportal.core.events import parse_event
 
 STRATEGIC_MERGE = "application/strategic-merge-patch+json"
@@ -67,11 +67,11 @@ def find(api_client: client.ApiClient, namespace: str, name: str | None = None) 
     where = f"in namespace {namespace}"
     deployments = _call(f"listing deployments {where}", apps.list_namespaced_deployment, namespace)
     if name:
-        return argo.find_updater_deployment(deployments.get("items") or [], [], name=name)
-    label = "=".join(argo.UPDATER_POD_LABEL)
+        return updater_deployment.find_updater_deployment(deployments.get("items") or [], [], name=name)
+    label = "=".join(updater_deployment.UPDATER_POD_LABEL)
     pods = _call(f"listing pods {where}", core.list_namespaced_pod, namespace, label_selector=label)
     replicasets = _call(f"listing replicasets {where}", apps.list_namespaced_replica_set, namespace)
-    return argo.find_updater_deployment(
+    return updater_deployment.find_updater_deployment(
         deployments.get("items") or [], pods.get("items") or [],
         replicasets=replicasets.get("items") or [],
     )
@@ -96,7 +96,7 @@ def status(deployment: dict) -> dict:
     meta = deployment.get("metadata") or {}
     spec, state = deployment.get("spec") or {}, deployment.get("status") or {}
     image = _container(deployment).get("image", "")
-    done, message = argo.rollout_complete(deployment)
+    done, message = updater_deployment.rollout_complete(deployment)
     annotations = ((spec.get("template") or {}).get("metadata") or {}).get("annotations") or {}
     return {
         "name": meta.get("name", ""),
@@ -108,7 +108,7 @@ def status(deployment: dict) -> dict:
         "replicas_updated": state.get("updatedReplicas", 0),
         "replicas_available": state.get("availableReplicas", 0),
         "paused": bool(spec.get("paused")),
-        "restarted_at": annotations.get(argo.RESTARTED_AT_ANNOTATION, ""),
+        "restarted_at": annotations.get(updater_deployment.RESTARTED_AT_ANNOTATION, ""),
         "rollout_complete": done,
         "rollout_message": message,
     }
@@ -148,14 +148,14 @@ def restart(api_client: client.ApiClient, deployment: dict, now: datetime) -> di
     Refused (AdapterError, permanent) while the Deployment is paused, as kubectl refuses: the
     annotation would only take effect at `rollout resume`.
     """
-    problem = argo.restart_refusal(deployment)
+    problem = updater_deployment.restart_refusal(deployment)
     if problem:
         raise AdapterError(problem, permanent=True)
     meta = deployment["metadata"]
     apps = client.AppsV1Api(api_client)
     return _call(
         f"restarting deployment {meta['namespace']}/{meta['name']}",
-        apps.patch_namespaced_deployment, meta["name"], meta["namespace"], argo.restart_patch(now),
+        apps.patch_namespaced_deployment, meta["name"], meta["namespace"], updater_deployment.restart_patch(now),
         _content_type=STRATEGIC_MERGE,
     )
 
@@ -178,7 +178,7 @@ def wait_for_rollout(
     said = None
     while True:
         deployment = read(api_client, namespace, name)
-        done, message = argo.rollout_complete(deployment)
+        done, message = updater_deployment.rollout_complete(deployment)
         if message != said and on_progress is not None:
             on_progress(deployment, message)
         said = message
@@ -237,7 +237,7 @@ def check_credentials(api_client: client.ApiClient, pull_secret_ref: str, regist
     except ValueError as e:
         return CredentialsCheck(False, str(e), "")
     reference = pull_secret_ref.strip()
-    wanted = argo.registry_host(registry) if (registry or "").strip() else ""
+    wanted = pull_secret.registry_host(registry) if (registry or "").strip() else ""
     if field is not None:  # chosen before the secret is read: the configuration alone decides
         hosts = [host for host, ref in (configured or {}).items() if ref.strip() == reference]
         host = _choose(wanted, hosts, source=f"REGISTRY_CREDENTIALS names {reference} for",
@@ -251,15 +251,15 @@ def check_credentials(api_client: client.ApiClient, pull_secret_ref: str, regist
             return CredentialsCheck(False, f"secret {namespace}/{name} does not exist", "")
         return CredentialsCheck(False, str(e), "")
     if field is None:
-        hosts, problem = argo.pull_secret_registries(secret)
+        hosts, problem = pull_secret.pull_secret_registries(secret)
         if problem:
             return CredentialsCheck(False, problem, "")
         host = _choose(wanted, hosts, source=f"secret {namespace}/{name} has entries for",
                        none=f"secret {namespace}/{name} names no registry cdportal can contact")
-        ok, reason = argo.check_pull_secret(secret, host)
+        ok, reason = pull_secret.check_pull_secret(secret, host)
         if not ok:
             return CredentialsCheck(False, reason, host)
-        username, password = argo.pull_secret_credentials(secret, host)
+        username, password = pull_secret.pull_secret_credentials(secret, host)
     else:
         raw = (secret.get("data") or {}).get(field)
         if raw is None:
@@ -284,7 +284,7 @@ def _choose(wanted: str, hosts, *, source: str, none: str) -> str:
     RegistryNotAllowed otherwise. `source` says who names the hosts ("secret argocd/x has entries
     for"), `none` what to say when there is none. Hosts that are not plain host[:port] are never
     contacted (no path, query or user can ride along)."""
-    allowed = sorted({host for host in map(argo.registry_host, hosts) if _HOST_RE.match(host)})
+    allowed = sorted({host for host in map(pull_secret.registry_host, hosts) if _HOST_RE.match(host)})
     if wanted in allowed:
         return wanted
     if not wanted and len(allowed) == 1:

@@ -27,7 +27,7 @@ from datetime import UTC, datetime, timedelta
 from kubernetes import client
 from kubernetes.client.exceptions import ApiException
 
-from cdportal.core import argo
+from cdportal.core import argo_application
 from cdportal.demo import manifests
 from cdportal.demo.manifests import GITOPS_REVISION, IMAGE, WORKLOAD, image_tag, stamp
 
@@ -91,9 +91,9 @@ class ArgoController:
             return self._start(app, now)
         if phase == "Running" and self._waited(name, "sync", now, self.sync_seconds):
             return self._finish(app, now)
-        if argo.REFRESH_ANNOTATION in (app["metadata"].get("annotations") or {}):
+        if argo_application.REFRESH_ANNOTATION in (app["metadata"].get("annotations") or {}):
             if self._waited(name, "refresh", now, self.react_seconds):
-                return self._refresh(app, now, {"metadata": {"annotations": {argo.REFRESH_ANNOTATION: None}}})
+                return self._refresh(app, now, {"metadata": {"annotations": {argo_application.REFRESH_ANNOTATION: None}}})
             return None
         spec_source = app["spec"]["source"]
         if spec_source != (status.get("sync") or {}).get("comparedTo", {}).get("source"):
@@ -126,7 +126,7 @@ class ArgoController:
 
     def _should_auto_sync(self, app: dict) -> bool:
         status = app.get("status") or {}
-        if not argo.auto_sync_enabled(app) or app.get("operation") is not None:
+        if not argo_application.auto_sync_enabled(app) or app.get("operation") is not None:
             return False
         if (status.get("sync") or {}).get("status") != "OutOfSync":
             return False

@@ -203,7 +203,7 @@ class Emulator(kmock.KubernetesEmulator):
 
     async def _write(self, request):
         # A real API server bumps metadata.generation when a workload's spec changes (not on
-        # /status): `kubectl rollout status` — and core.argo.rollout_complete — rely on it.
+        # /status): `kubectl rollout status` — and core.updater_deployment.rollout_complete — rely on it.
         data = request.data
         if (request.action == kmock.action.UPDATE and request.name and not request.subresource
                 and request.resource is not None and request.resource.plural in WORKLOADS

@@ -6,7 +6,7 @@ Kubernetes deployment controller that rolls its Deployment out.
   status kept truthful from its pods. A new pod template — `kubectl rollout restart` sets
   kubectl.kubernetes.io/restartedAt — makes a new ReplicaSet and pod beside the old one (maxSurge
   1, maxUnavailable 0); once the new pod is ready the old one is deleted, and only then does
-  `kubectl rollout status` (core.argo.rollout_complete) say done.
+  `kubectl rollout status` (core.updater_deployment.rollout_complete) say done.
 - Its container's log, in the real logrus format (tests/fixtures/argocd/image-updater-logs.txt):
   start-up lines, an update cycle every `cycle_seconds`, and the write-back lines for each new tag.
 - The argocd write-back (`write_back`): merge image.name/image.tag into spec.source.helm.parameters

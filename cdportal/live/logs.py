@@ -27,7 +27,7 @@ from channels.generic.websocket import AsyncWebsocketConsumer
 from django.conf import settings
 from django.utils.html import format_html
 
-from cdportal.core.argo import UPDATER_POD_LABEL
+from cdportal.core.updater_deployment import UPDATER_POD_LABEL
 from cdportal.core.updater_logs import LogLine, matches, parse_line
 from cdportal.live import broadcast, consumers
 from cdportal.pipeline.updater_actions import namespace as updater_namespace

@@ -2,8 +2,8 @@
 refresh and terminating the running operation. Each goes through `perform` (permission, Action
 row before the call, the API server's answer after, one action per idempotency key).
 
-Every call is: GET the live Application, ask `cdportal.core.argo` whether to act and what to
-send, merge-patch it (application/merge-patch+json), then ingest the object the API server
+Every call is: GET the live Application, ask `cdportal.core.argo_application` whether to act and
+what to send, merge-patch it (application/merge-patch+json), then ingest the object the API server
 returned so the application page shows the operation at once. The sync and terminate patches
 carry the resourceVersion that was read: a change in between (another operator's sync, the
 controller) makes the API server answer 409, so two operators clicking at once make one
@@ -31,7 +31,7 @@ from kubernetes.client.exceptions import ApiException
 from cdportal.adapters.argocd import application_event
 from cdportal.adapters.errors import AdapterError, kubernetes_reason
 from cdportal.adapters.kubernetes import kube_client
-from cdportal.core import argo
+from cdportal.core import argo_application
 from cdportal.pipeline.actions import ActionRefused, perform
 from cdportal.pipeline.models import Action, Application
 
@@ -68,7 +68,7 @@ def describe(kind: str, app: Application, *, by, prune: bool = False, revision: 
         text += f", revision={revision}" if revision else ", revision=the target revision"
         return text + f", initiated by {who} (sync options and retry copied from the app's sync policy)"
     if kind == Action.Kind.HARD_REFRESH:
-        return f"patch {target}: annotation {argo.REFRESH_ANNOTATION}=hard, requested by {who}"
+        return f"patch {target}: annotation {argo_application.REFRESH_ANNOTATION}=hard, requested by {who}"
     return f"patch {target}: status.operationState.phase=Terminating (stops the running sync), requested by {who}"
 
 
@@ -81,14 +81,14 @@ def force_sync(*, app: Application, by, prune: bool = False, revision: str | Non
     revision = (revision or "").strip() or None
 
     def plan(live: dict) -> dict:
-        problem = argo.refusal(live)
+        problem = argo_application.refusal(live)
         if problem:  # an operation is set or running
             raise Refused(problem)
-        problem = argo.refusal(live, revision=revision)
+        problem = argo_application.refusal(live, revision=revision)
         if problem:  # a revision auto-sync would undo at once
             raise Refused(problem, status=400)
         try:
-            return argo.sync_patch(live, username=by.get_username(), prune=prune, revision=revision)
+            return argo_application.sync_patch(live, username=by.get_username(), prune=prune, revision=revision)
         except ValueError as e:
             raise Refused(str(e), status=400) from None
 
@@ -107,12 +107,12 @@ def hard_refresh(*, app: Application, by, idempotency_key: str = "", api_client=
 
     def plan(live: dict) -> dict:
         read["before"] = live
-        return argo.refresh_patch(hard=True)
+        return argo_application.refresh_patch(hard=True)
 
     def said(obj: dict, api) -> str:
         deadline = time.monotonic() + REFRESH_WAIT
         while True:
-            if argo.refresh_done(read["before"], obj):
+            if argo_application.refresh_done(read["before"], obj):
                 return f"hard refresh of {_name(app)} done: reconciled at {obj['status']['reconciledAt']}"
             if time.monotonic() >= deadline:
                 return f"hard refresh of {_name(app)} {REQUESTED_NOT_RECONCILED}"
@@ -131,10 +131,10 @@ def terminate(*, app: Application, by, idempotency_key: str = "", api_client=Non
     """Ask the controller to stop the running operation (it ends Failed, "Operation terminated")."""
 
     def plan(live: dict) -> dict:
-        problem = argo.terminate_refusal(live)
+        problem = argo_application.terminate_refusal(live)
         if problem:
             raise Refused(problem)
-        return argo.terminate_patch(live)
+        return argo_application.terminate_patch(live)
 
     def said(obj: dict) -> str:
         return f"termination requested on {_name(app)}; the operation ends as Failed within seconds"

@@ -20,7 +20,7 @@ from django.utils import timezone
 from cdportal.adapters import updater
 from cdportal.adapters.errors import AdapterError
 from cdportal.adapters.kubernetes import kube_client
-from cdportal.core import argo
+from cdportal.core import pull_secret, updater_deployment
 from cdportal.live import broadcast
 from cdportal.pipeline.actions import ActionRefused, Pending, perform
 from cdportal.pipeline.models import Action
@@ -93,7 +93,7 @@ def restart_updater(*, by, idempotency_key: str = "", api_client=None, timeout: 
     meta = deployment["metadata"]
     target = f"{meta['namespace']}/{meta['name']}"
     now = timezone.now()
-    stamp = argo.restart_stamp(now)
+    stamp = updater_deployment.restart_stamp(now)
 
     def follow() -> str:
         done, message, _ = updater.wait_for_rollout(
@@ -137,7 +137,7 @@ def check_credentials(*, by, secret: str, registry: str = "", api_client=None) -
         target, reference = f"{namespace}/{name}", secret.strip()
     except ValueError:  # recorded without the value: it may be a pasted secret
         target = reference = "(not a pull secret reference)"
-    asked = argo.registry_host(registry)[:200] if (registry or "").strip() else ""
+    asked = pull_secret.registry_host(registry)[:200] if (registry or "").strip() else ""
     refused: list[updater.RegistryNotAllowed] = []
     checked: list[str] = []
 
@@ -207,7 +207,7 @@ def settle_restarts(observed: Mapping, *, now: datetime | None = None) -> list[A
                                     target=f"{get('namespace')}/{get('name')}")
     finished = []
     for action in running:
-        outcome = argo.restart_outcome(
+        outcome = updater_deployment.restart_outcome(
             action.parameters.get("restarted_at", ""), restarted_at=get("restarted_at") or "",
             complete=bool(get("rollout_complete")), message=get("rollout_message") or "",
             overdue=now >= action.started_at + timeout,

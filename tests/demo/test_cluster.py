@@ -17,7 +17,7 @@ from kubernetes import client
 from cdportal.adapters import updater
 from cdportal.adapters.kubernetes import ApplicationWatcher, UpdaterEventWatcher
 from cdportal.adapters.sinks import LocalSink
-from cdportal.core import argo
+from cdportal.core import argo_application, updater_deployment
 from cdportal.demo import runner
 from cdportal.demo.cluster import Cluster, ClusterSink
 from cdportal.demo.manifests import GITOPS_REVISION, IMAGE, UPDATER_DEPLOYMENT
@@ -137,7 +137,7 @@ def test_a_hard_refresh_is_seen_done(alice, live_cluster):
     action = argo_actions.hard_refresh(app=row("cto-controller"), by=alice, api_client=live_cluster.api_client)
     assert action.status == Action.Status.SUCCEEDED, action.message
     assert action.message.startswith("hard refresh of argocd/cto-controller done: reconciled at ")
-    assert argo.REFRESH_ANNOTATION not in live(live_cluster, "cto-controller")["metadata"].get("annotations", {})
+    assert argo_application.REFRESH_ANNOTATION not in live(live_cluster, "cto-controller")["metadata"].get("annotations", {})
 
 
 def test_the_updater_is_found_and_rolled_out(cluster):
@@ -157,13 +157,13 @@ def test_a_restart_completes_only_once_the_new_pod_is_ready(cluster, clock):
     said = []
     for _ in range(8):  # 4 s in half seconds: the new pod gets ready after 3
         deployment = updater.read(cluster.api_client, "argocd", UPDATER_DEPLOYMENT)
-        said.append(argo.rollout_complete(deployment))
+        said.append(updater_deployment.rollout_complete(deployment))
         run_for(cluster, advance, 0.5)
     assert said[0] == (False, "Waiting for deployment spec update to be observed...")
     pending = (f'Waiting for deployment "{UPDATER_DEPLOYMENT}" rollout to finish: '
                "1 old replicas are pending termination...")
     assert (False, pending) in said
-    assert argo.rollout_complete(updater.read(cluster.api_client, "argocd", UPDATER_DEPLOYMENT))[0]
+    assert updater_deployment.rollout_complete(updater.read(cluster.api_client, "argocd", UPDATER_DEPLOYMENT))[0]
     pods = core.list_namespaced_pod("argocd").items
     assert [p.metadata.name for p in pods] != [old_pod] and len(pods) == 1
     assert pods[0].status.phase == "Running"

@@ -15,7 +15,7 @@ import pytest
 from kmock._internal.enums import action as kaction
 from kube_stub import Kube, load
 
-from cdportal.core import argo
+from cdportal.core import argo_application
 from cdportal.pipeline import argo_actions
 from cdportal.pipeline.actions import ActionRefused
 from cdportal.pipeline.models import Action, Application
@@ -63,7 +63,7 @@ def test_alice_force_syncs_the_controller_with_its_sync_options_and_her_name(ali
     assert action.status == Action.Status.SUCCEEDED, action.message
     assert action.message == "sync requested on argocd/controller (prune=true); Argo CD starts it within seconds"
     (body,) = patches(kube)
-    assert body == argo.sync_patch(load("01"), username="alice", prune=True)
+    assert body == argo_application.sync_patch(load("01"), username="alice", prune=True)
     assert body["metadata"] == {"resourceVersion": "48213377"}
     assert body["operation"]["initiatedBy"] == {"username": "alice"}
     assert "force" not in json.dumps(body)
@@ -133,7 +133,7 @@ def test_two_operators_clicking_at_once_make_one_operation(alice, django_user_mo
 
     olga = django_user_model.objects.create_user(username="olga", password="x")
     olga.groups.set(Group.objects.filter(name="operator"))
-    theirs = argo.sync_patch(load("01"), username="alice")
+    theirs = argo_application.sync_patch(load("01"), username="alice")
     kube.k.race = {"operation": theirs["operation"]}  # alice's sync lands right after olga read
 
     with pytest.raises(ActionRefused) as refused:
@@ -213,7 +213,7 @@ def test_terminate_stops_api_gateways_running_sync(alice, kube):
     action = argo_actions.terminate(app=app_row("api-gateway"), by=alice, api_client=kube.api_client)
 
     assert action.status == Action.Status.SUCCEEDED, action.message
-    assert patches(kube) == [argo.terminate_patch(load("06"))]
+    assert patches(kube) == [argo_application.terminate_patch(load("06"))]
     assert live(kube, "api-gateway")["status"]["operationState"]["phase"] == "Terminating"
 
 

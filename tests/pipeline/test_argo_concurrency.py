@@ -24,7 +24,7 @@ from kube_stub import APPS, FIXTURES, Kube, load
 from kubernetes import client
 
 from cdportal.adapters import updater
-from cdportal.core import argo
+from cdportal.core import argo_application, updater_deployment
 from cdportal.live import broadcast
 from cdportal.pipeline import argo_actions, updater_actions
 from cdportal.pipeline.actions import ActionRefused
@@ -177,12 +177,12 @@ def test_two_hard_refreshes_at_once_both_land_and_set_one_annotation(alice, olga
         assert all(isinstance(o, Action) for o in outcomes), context
         assert [o.status for o in outcomes] == [Action.Status.SUCCEEDED] * 2, context
         # No precondition: both writes were accepted, and both wrote the same one annotation.
-        assert kube.k.patches == [argo.refresh_patch(hard=True)] * 2, context
+        assert kube.k.patches == [argo_application.refresh_patch(hard=True)] * 2, context
         obj = live(kube, "controller")
         assert obj["metadata"]["resourceVersion"] == str(CONTROLLER_RV + 2), context
         annotations = obj["metadata"]["annotations"]
-        assert [k for k in annotations if k.startswith("argocd.argoproj.io/")] == [argo.REFRESH_ANNOTATION]
-        assert annotations[argo.REFRESH_ANNOTATION] == "hard"
+        assert [k for k in annotations if k.startswith("argocd.argoproj.io/")] == [argo_application.REFRESH_ANNOTATION]
+        assert annotations[argo_application.REFRESH_ANNOTATION] == "hard"
         assert "operation" not in obj  # a refresh never starts an operation
         log = Action.objects.filter(kind=Action.Kind.HARD_REFRESH)
         assert sorted(a.by_name for a in log) == ["alice", "olga"]
@@ -217,7 +217,7 @@ def test_two_updater_restarts_at_once_are_one_restart(alice, olga, kube, clients
                                                                         settings, wait):
     settings.UPDATER_DEPLOYMENT = UPDATER
     original = yaml.safe_load((FIXTURES / "image-updater-deployment.yaml").read_text())
-    before = original["spec"]["template"]["metadata"]["annotations"][argo.RESTARTED_AT_ANNOTATION]
+    before = original["spec"]["template"]["metadata"]["annotations"][updater_deployment.RESTARTED_AT_ANNOTATION]
     for round_ in range(3):
         kube.seed_object("apps/v1/deployments", yaml.safe_load(yaml.safe_dump(original)))
         kube.k.patches.clear()
@@ -243,13 +243,13 @@ def test_two_updater_restarts_at_once_are_one_restart(alice, olga, kube, clients
         # at the very same moment on PostgreSQL may both go ahead: two restartedAt patches, the
         # later stamp wins, both finish — as kubectl would do.)
         restarts = [b for b in kube.k.patches if "spec" in b]
-        stamps = [b["spec"]["template"]["metadata"]["annotations"][argo.RESTARTED_AT_ANNOTATION]
+        stamps = [b["spec"]["template"]["metadata"]["annotations"][updater_deployment.RESTARTED_AT_ANNOTATION]
                   for b in restarts]
         assert 1 <= len(restarts) <= 2 and all(stamp != before for stamp in stamps), context
         deployment = updater.read(kube.api_client, "argocd", UPDATER)
         annotations = deployment["spec"]["template"]["metadata"]["annotations"]
-        assert annotations[argo.RESTARTED_AT_ANNOTATION] == max(stamps), context
-        assert argo.rollout_complete(deployment)[0], context
+        assert annotations[updater_deployment.RESTARTED_AT_ANNOTATION] == max(stamps), context
+        assert updater_deployment.rollout_complete(deployment)[0], context
 
         log = {a.by_name: a for a in Action.objects.filter(kind=Action.Kind.RESTART_UPDATER)}
         assert set(log) == {"alice", "olga"}, context

@@ -17,7 +17,7 @@ from kubernetes import client
 from cdportal.adapters import updater
 from cdportal.adapters.kubernetes import UpdaterDeploymentWatcher
 from cdportal.adapters.sinks import LocalSink
-from cdportal.core import argo
+from cdportal.core import updater_deployment
 from cdportal.live import broadcast
 from cdportal.pipeline import updater_actions
 from cdportal.pipeline.ingest import Changes
@@ -71,7 +71,7 @@ def roll_out(kube, stamp: str, *, ready: bool) -> None:
     """What `kubectl rollout restart` and then the Deployment controller do to the object."""
     apps = client.AppsV1Api(kube.api_client)
     apps.patch_namespaced_deployment(NAME, "argocd", {"spec": {"template": {"metadata": {"annotations": {
-        argo.RESTARTED_AT_ANNOTATION: stamp}}}}}, _content_type="application/strategic-merge-patch+json")
+        updater_deployment.RESTARTED_AT_ANNOTATION: stamp}}}}}, _content_type="application/strategic-merge-patch+json")
     generation = updater.read(kube.api_client, "argocd", NAME)["metadata"]["generation"]
     status = {"observedGeneration": generation, "updatedReplicas": 1, "readyReplicas": 1,
               "replicas": 1 if ready else 2, "availableReplicas": 1}
@@ -115,7 +115,7 @@ def test_a_restart_whose_follower_died_is_finished_by_the_watcher(kube, alice):
     """The web process that started the restart is gone; watch-argocd sees the rollout end."""
     w = watcher(kube)
     w.list("argocd")
-    stamp = argo.restart_stamp(datetime.now(UTC))
+    stamp = updater_deployment.restart_stamp(datetime.now(UTC))
     action = restart_action(alice, stamp)
 
     roll_out(kube, stamp, ready=False)
@@ -217,7 +217,7 @@ def test_the_status_fragment_reaches_the_updater_page_group(kube, alice):
 def test_restart_updater_records_the_stamp_it_writes(kube, alice):
     action = updater_actions.restart_updater(by=alice, api_client=kube.api_client, timeout=0.2, poll=0.05)
     written = updater.read(kube.api_client, "argocd", NAME)["spec"]["template"]["metadata"]["annotations"]
-    assert action.parameters["restarted_at"] == written[argo.RESTARTED_AT_ANNOTATION]
+    assert action.parameters["restarted_at"] == written[updater_deployment.RESTARTED_AT_ANNOTATION]
 
 
 def test_a_malformed_deployment_is_skipped_not_recorded(kube, db):
@@ -270,4 +270,4 @@ def test_a_restart_left_running_past_its_deadline_does_not_block_the_next(kube, 
     assert stale.status == Action.Status.FAILED and stale.message.startswith("timed out waiting for the condition")
     assert "still rolling out" not in fresh.message  # it went ahead and patched
     written = updater.read(kube.api_client, "argocd", NAME)["spec"]["template"]["metadata"]["annotations"]
-    assert written[argo.RESTARTED_AT_ANNOTATION] == fresh.parameters["restarted_at"]
+    assert written[updater_deployment.RESTARTED_AT_ANNOTATION] == fresh.parameters["restarted_at"]
