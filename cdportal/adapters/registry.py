@@ -56,6 +56,12 @@ from urllib.parse import urljoin, urlsplit
 import httpx
 
 from cdportal.adapters.errors import AdapterError
+from cdportal.core.credentials import (
+    CredentialReference,
+    CredentialReferenceError,
+    parse_credential_reference,
+    shape,
+)
 
 log = logging.getLogger(__name__)
 
@@ -105,19 +111,24 @@ class Credentials:
 
 
 CREDENTIAL_FORMS = "env:VAR, pullsecret:NAMESPACE/NAME or secret:NAMESPACE/NAME#FIELD"
-_CREDENTIAL_RE = re.compile(
-    r"^(?:env:(?P<var>[A-Za-z_][A-Za-z0-9_]*)"
-    r"|pullsecret:(?P<pull_ns>[a-z0-9-]+)/(?P<pull_name>[a-z0-9.-]+)"
-    r"|secret:(?P<ns>[a-z0-9-]+)/(?P<name>[a-z0-9.-]+)#(?P<field>[A-Za-z0-9._-]+))$"
-)
+
+
+def _registry_reference(reference: str) -> CredentialReference:
+    """The reference (core.credentials parses it) when the registry client can be given it:
+    no `<registry>=` prefix (REGISTRY_CREDENTIALS names the host) and no `ext:` script."""
+    try:
+        ref = parse_credential_reference(reference.strip())
+    except CredentialReferenceError:
+        ref = None
+    if ref is None or ref.registry or ref.kind == "ext":
+        raise ValueError(f"registry credentials must be {CREDENTIAL_FORMS}, got {shape(reference)!r}")
+    return ref
 
 
 def check_credentials_reference(reference: str) -> str:
     """The reference itself, when it has one of the Image Updater's forms; ValueError otherwise.
     Resolves nothing (settings use this to fail at start)."""
-    if not _CREDENTIAL_RE.match(reference.strip()):
-        raise ValueError(f"registry credentials must be {CREDENTIAL_FORMS}, "
-                         f"got {_shape(reference)!r}")
+    _registry_reference(reference)
     return reference.strip()
 
 
@@ -128,12 +139,12 @@ def parse_credentials(reference: str, environ=os.environ) -> Credentials:
     token). `pullsecret:NS/NAME` (a dockerconfigjson secret) and `secret:NS/NAME#FIELD` are read
     from Kubernetes, which needs the Kubernetes adapter. Messages name the variable or secret,
     never its value."""
-    match = _CREDENTIAL_RE.match(reference.strip())
-    if match is None:
-        raise RegistryError(f"registry credentials must be {CREDENTIAL_FORMS}, "
-                            f"got {_shape(reference)!r}", permanent=True)
-    if match["var"]:
-        var = match["var"]
+    try:
+        ref = _registry_reference(reference)
+    except ValueError as e:
+        raise RegistryError(str(e), permanent=True) from None
+    if ref.kind == "env":
+        var = ref.variable
         value = environ.get(var)
         if not value:
             raise RegistryError(f"registry credentials env:{var}: {var} is not set", permanent=True)
@@ -144,12 +155,6 @@ def parse_credentials(reference: str, environ=os.environ) -> Credentials:
         return Credentials(username, password)
     raise RegistryError(f"registry credentials {reference.strip()} need the Kubernetes adapter "
                         "(not configured); use env:VAR for now", permanent=True)
-
-
-def _shape(reference: str) -> str:
-    """What a malformed reference looks like, without echoing what may be a pasted secret."""
-    prefix = reference.strip().split(":", 1)[0]
-    return f"{prefix}:…" if ":" in reference else "…"
 
 
 # --- results ------------------------------------------------------------------------------------

@@ -28,6 +28,7 @@ from urllib3.exceptions import HTTPError
 from cdportal.adapters.errors import AdapterError, kubernetes_reason
 from cdportal.adapters.registry import Credentials, RegistryClient, RegistryError
 from cdportal.core import pull_secret, updater_deployment
+from cdportal.core.credentials import CredentialReferenceError, parse_credential_reference, shape
 from cdportal.core.events import parse_event
 
 STRATEGIC_MERGE = "application/strategic-merge-patch+json"
@@ -35,10 +36,6 @@ REQUEST_TIMEOUT = 10.0  # seconds per call to the API server
 CHECK_REPOSITORY = "cdportal/credentials-check"
 # host[:port] as docker keys registries (IPv6 in brackets): what a check may be sent to.
 _HOST_RE = re.compile(r"^(?:[a-z0-9](?:[a-z0-9.-]*[a-z0-9])?|\[[0-9a-f:]+\])(?::[0-9]{1,5})?$")
-_REF_RE = re.compile(
-    r"^(?:pullsecret:(?P<pull_ns>[a-z0-9-]+)/(?P<pull_name>[a-z0-9.-]+)"
-    r"|secret:(?P<ns>[a-z0-9-]+)/(?P<name>[a-z0-9.-]+)#(?P<field>[A-Za-z0-9._-]+))$"
-)
 
 
 def _call(what: str, fn, *args, **kwargs):
@@ -194,14 +191,14 @@ def wait_for_rollout(
 
 def parse_reference(reference: str) -> tuple[str, str, str | None]:
     """(namespace, name, field) of `pullsecret:NS/NAME` (field None) or `secret:NS/NAME#FIELD`."""
-    match = _REF_RE.match((reference or "").strip())
-    if match is None:
-        shape = reference.strip().split(":", 1)[0] + ":…" if ":" in (reference or "") else "…"
+    try:
+        ref = parse_credential_reference((reference or "").strip())
+    except CredentialReferenceError:
+        ref = None
+    if ref is None or not ref.is_secret or ref.registry:
         raise ValueError(f"the pull secret reference must be pullsecret:NAMESPACE/NAME or "
-                         f"secret:NAMESPACE/NAME#FIELD, got {shape!r}")
-    if match["pull_ns"]:
-        return match["pull_ns"], match["pull_name"], None
-    return match["ns"], match["name"], match["field"]
+                         f"secret:NAMESPACE/NAME#FIELD, got {shape(reference or '')!r}")
+    return ref.namespace, ref.name, ref.field if ref.kind == "secret" else None
 
 
 class RegistryNotAllowed(AdapterError):

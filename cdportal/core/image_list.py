@@ -22,6 +22,11 @@ import re
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 
+from cdportal.core.credentials import (
+    CredentialReference,
+    CredentialReferenceError,
+    parse_credential_reference,
+)
 from cdportal.core.go_glob import glob_match, glob_valid
 from cdportal.core.tag_policy import HelmTarget, ImagePolicy, WriteBack, go_join
 
@@ -165,50 +170,18 @@ def parse_image_reference(identifier: str) -> ImageReference:
 
 
 # ---------------------------------------------------------------------------------------------
-# Credentials (registry-scanner/pkg/image/credentials.go: ParseCredentialSource)
+# Pull secrets (parsed by core/credentials.py)
 
 
-class CredentialError(ValueError):
-    pass
-
-
-def parse_credential_source(value: str, *, require_prefix: bool = False) -> dict:
-    """`[registry=]pullsecret:ns/name | secret:ns/name#field | env:VAR | ext:/path` as a dict."""
-    source: dict = {}
-    tokens = value.split("=", 1)
-    if len(tokens) != 2 or not tokens[0] or not tokens[1]:
-        if require_prefix:
-            raise CredentialError(f"invalid credential spec: {value}")
-        definition = value
+def _source_dict(ref: CredentialReference) -> dict:
+    """The reference as the Image Updater's CredentialSource fields (what the image list reports)."""
+    if ref.is_secret:
+        source = {"type": ref.kind, "namespace": ref.namespace, "name": ref.name, "field": ref.field}
+    elif ref.kind == "env":
+        source = {"type": "env", "env": ref.variable}
     else:
-        source["registry"], definition = tokens
-    tokens = definition.split(":")
-    if len(tokens) != 2 or not tokens[0] or not tokens[1]:
-        raise CredentialError(f"invalid credential spec: {value}")
-    kind, spec = tokens[0].lower(), tokens[1]
-    if kind in ("secret", "pullsecret"):
-        if kind == "secret":
-            ref = spec.split("#")
-            if len(ref) != 2 or not ref[0] or not ref[1]:
-                raise CredentialError(f"invalid secret definition: {spec}")
-            spec, secret_field = ref
-        else:
-            secret_field = ".dockerconfigjson"
-        ns_name = spec.split("/")
-        if len(ns_name) != 2 or not ns_name[0] or not ns_name[1]:
-            raise CredentialError(f"invalid secret definition: {tokens[1]}")
-        return {
-            "type": kind,
-            "namespace": ns_name[0],
-            "name": ns_name[1],
-            "field": secret_field,
-            **source,
-        }
-    if kind == "env":
-        return {"type": "env", "env": spec, **source}
-    if kind == "ext":
-        return {"type": "ext", "script": spec, **source}
-    raise CredentialError(f"unknown credential source: {tokens[0]}")
+        source = {"type": "ext", "script": ref.script}
+    return {**source, "registry": ref.registry} if ref.registry else source
 
 
 def pull_secret_source(policy: ImagePolicy, app: AppInfo | None = None) -> dict | None:
@@ -217,8 +190,8 @@ def pull_secret_source(policy: ImagePolicy, app: AppInfo | None = None) -> dict 
     if not policy.pull_secret:
         return None
     try:
-        source = parse_credential_source(policy.pull_secret)
-    except CredentialError as e:
+        source = _source_dict(parse_credential_reference(policy.pull_secret))
+    except CredentialReferenceError as e:
         return {"error": str(e)}
     if (
         app is not None
@@ -442,8 +415,8 @@ def _policies_v0(annotations: Mapping[str, str], app: AppInfo) -> list[ImagePoli
         ignore = lookup("ignore-tags") or ""
         secret = lookup("pull-secret")
         try:
-            secret = secret if secret and parse_credential_source(secret) else None
-        except CredentialError:
+            secret = secret if secret and parse_credential_reference(secret) else None
+        except CredentialReferenceError:
             secret = None  # logged and ignored by v0.x
         spec = lookup("helm.image-spec", app_wide=False) or ""
         helm = (
@@ -796,11 +769,9 @@ def tracked_images(annotations: Mapping[str, str]) -> list[TrackedImage]:
 __all__ = [
     "AppInfo",
     "ConfigError",
-    "CredentialError",
     "ImageReference",
     "TrackedImage",
     "describe_policy",
-    "parse_credential_source",
     "parse_image_list",
     "parse_image_reference",
     "policies_from_annotations",

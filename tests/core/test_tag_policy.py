@@ -19,7 +19,6 @@ from cdportal.core.image_list import (
     AppInfo,
     ConfigError,
     describe_policy,
-    parse_credential_source,
     parse_image_list,
     parse_image_reference,
     policies_from_annotations,
@@ -442,25 +441,6 @@ def test_policies_from_annotations_feed_select():
 def test_image_identifiers(identifier, registry, name, tag, digest):
     ref = parse_image_reference(identifier)
     assert (ref.registry, ref.name, ref.tag, ref.digest) == (registry, name, tag, digest)
-
-
-@pytest.mark.parametrize(("value", "parsed"), [
-    ("ghcr.io=pullsecret:argocd/ghcr", {"type": "pullsecret", "namespace": "argocd", "name": "ghcr",
-                                        "field": ".dockerconfigjson", "registry": "ghcr.io"}),
-    ("ENV:GHCR", {"type": "env", "env": "GHCR"}),
-])
-def test_credential_sources(value, parsed):
-    assert parse_credential_source(value) == parsed
-
-
-@pytest.mark.parametrize(("value", "message"), [
-    ("ghcr-secret", "invalid credential spec: ghcr-secret"), ("vault:x", "unknown credential source: vault"),
-    ("secret:argocd/x", "invalid secret definition: argocd/x"), ("pullsecret:x", "invalid secret definition: x"),
-    ("env:a:b", "invalid credential spec: env:a:b"),
-])
-def test_bad_credential_sources(value, message):
-    with pytest.raises(ValueError, match=message):
-        parse_credential_source(value)
 
 
 def test_ingest_keeps_its_lenient_reading():
