@@ -4,7 +4,7 @@
 What is measured
 ----------------
 One envelope of N image pushes (default 2,000, each a new tag; the Distribution registry's
-event shape from the shared guide) is POSTed to `POST /api/webhooks/registry` through Django's
+event shape of docs/registry.md) is POSTed to `POST /api/webhooks/registry` through Django's
 test client, on a throwaway SQLite database (or `--database-url`), twice:
 
 1. inline: every push ingested before the answer — what the view did for any envelope before
@@ -13,8 +13,8 @@ test client, on a throwaway SQLite database (or `--database-url`), twice:
    background thread.
 
 Printed per mode: the seconds until the answer (what counts against the registry's endpoint
-timeout, 2 s in the shared guide's configuration), the seconds until every push is recorded,
-and the delivery's final status. No figure is asserted.
+timeout, 2 s in the configuration docs/testing.md §1 uses), the seconds until every push is
+recorded, and the delivery's final status. No figure is asserted.
 
 Running it
 ----------

@@ -1,6 +1,6 @@
 """The Kubernetes API emulator for the tests: cdportal.demo.kube (kmock with list
 resourceVersions, resumable watches, 410 Gone, 409 on stale writes, pod logs), plus the Argo CD
-fixtures. See ../shared/guide/testing.md §2.
+fixtures. See docs/testing.md §2.
 
 `Kube` builds its emulator from this module's `Emulator`, so a test can swap in a subclass
 (`monkeypatch.setattr(kube_stub, "Emulator", RacingEmulator)`)."""

@@ -2,8 +2,8 @@
 
 - ``start_registry(tmp, mode=…)``: `docker-registry serve cfg.yml` on a free 127.0.0.1 port, in
   one of three modes: "anonymous", "htpasswd" (bcrypt, user ci / s3cret) or "token" (a token
-  issuer in this process: http.server + PyJWT + cryptography, as docs in the shared guide,
-  testing.md §1, describe). Optionally with notifications to a URL, carrying a bearer token.
+  issuer in this process: http.server + PyJWT + cryptography, as docs/testing.md §1
+  describes). Optionally with notifications to a URL, carrying a bearer token.
 - ``TokenIssuer``: signs the registry's JWTs. ``ci`` may pull and push anything; anonymous
   callers get pull on ``public/*`` only (as ghcr.io does for public packages) and no actions
   elsewhere. It counts the tokens it hands out.

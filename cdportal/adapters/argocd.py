@@ -5,7 +5,7 @@ the API returns it, to ``application_event``. One event per ``resourceVersion``:
 object seen by the list and again by the watch, or again after a relist, is ingested once.
 
 Reference: argo-cd ``pkg/apis/application/v1alpha1/types.go`` (Application, ApplicationStatus)
-and /work/shared/guide/argo-cd.md §1.
+and docs/argo-cd.md §1.
 """
 
 from __future__ import annotations

@@ -1,8 +1,8 @@
 """Webhook deliveries processed after their answer, in one background thread per process.
 
 A sender waits for the answer: the Distribution registry gives up after its endpoint timeout
-(2 s in the shared guide's configuration) and redelivers forever, GitHub after 10 s. Each event
-is ingested in its own transaction (``cdportal.pipeline.ingest``), some 20 ms apiece, so an
+(2 s in the configuration docs/testing.md §1 uses) and redelivers forever, GitHub after 10 s.
+Each event is ingested in its own transaction (``cdportal.pipeline.ingest``), some 20 ms apiece, so an
 envelope of 2,000 pushes took 46 s. The view stores the delivery first (WebhookDelivery.receive
 commits it), answers 202, and hands the rest to this thread; the delivery row says how it ended.
 

@@ -1,9 +1,8 @@
 """The Distribution registry's notifications: `POST /api/webhooks/registry`.
 
 Reference: https://distribution.github.io/distribution/about/notifications/ (the envelope,
-`application/vnd.docker.distribution.events.v1+json`) and docs/guide/registry.md in the team's
-shared guide (how registry 2.8.2 delivers: one event per POST, redelivered forever on anything
-but 2xx/3xx, a 3xx counts as delivered).
+`application/vnd.docker.distribution.events.v1+json`) and docs/registry.md (how registry 2.8.2 delivers: one event per POST, redelivered forever
+on anything but 2xx/3xx, a 3xx counts as delivered).
 
 The registry is configured with an endpoint whose `headers` carry `Authorization: Bearer
 <REGISTRY_WEBHOOK_TOKEN>`; the token is compared in constant time. An envelope of pulls only is

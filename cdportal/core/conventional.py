@@ -4,7 +4,7 @@ Shared by the parser (``cdportal.core.parsing``), versioning (``cdportal.core.ve
 the changelog (``cdportal.core.changelog``), the configuration (``cdportal.core.release_config``)
 and the planner (``cdportal.core.plan``). Plain Python, no Django.
 
-Reference behaviour: release-please 17.1.3 (../shared/guide/release-please.md lists its rules).
+Reference behaviour: release-please 17.1.3 (docs/release-please.md lists its rules).
 Release Please's own types (src/commit.ts): ``Commit`` {sha, message, files, pullRequest} and
 ``ConventionalCommit`` {type, scope, notes, references, bareMessage, breaking, ...}.
 """

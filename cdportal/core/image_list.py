@@ -7,7 +7,7 @@ Two sources, as in argocd-image-updater v1.x:
 - the `ImageUpdater` custom resource (`policies_from_image_updater`).
 
 Both give `tag_policy.ImagePolicy` objects, the effective per-image settings after the updater's own
-merging. Semantics: ../shared/guide/image-updater.md §2–§3 (pkg/argocd/annotations.go, argocd.go,
+merging. Semantics: docs/image-updater.md §2–§3 (pkg/argocd/annotations.go, argocd.go,
 update.go; registry-scanner/pkg/image/image.go, credentials.go).
 
 `tracked_images` / `tag_parameter` keep serving ingest's simpler question: which image repositories,

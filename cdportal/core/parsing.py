@@ -5,7 +5,7 @@ preprocessCommitMessage, toConventionalChangelogFormat, postProcessCommits) and 
 bundles, @conventional-commits/parser 0.4.1 (lib/parser.js). That parser is a character scanner;
 this module reproduces its results line by line with a few precompiled regexes, which is what
 keeps 100 000 commits to a couple of seconds. Rules 3, 4, 5, 8, 9 and 10 of
-../shared/guide/release-please.md come out of this code; the comments name the upstream quirk
+docs/release-please.md come out of this code; the comments name the upstream quirk
 each branch reproduces.
 
 Pure Python, no Django.

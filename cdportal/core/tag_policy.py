@@ -1,10 +1,10 @@
 """Which tag Argo CD Image Updater would pick now, and why every other tag loses.
 
 A pure-Python model of argocd-image-updater v1.3's tag selection (registry-scanner `GetTags`,
-`GetNewestVersionFromTags`, the tag sorters and `needsUpdate`), specified in
-`docs`-style detail in ../shared/guide/image-updater.md and checked by the vectors in
+`GetNewestVersionFromTags`, the tag sorters and `needsUpdate`), summarized in
+docs/image-updater.md and checked by the vectors in
 tests/fixtures/image-policy/. Older releases differ in a few places; `select(..., regime=...)`
-reproduces them (guide §0).
+reproduces them (docs/image-updater.md §0).
 
 The configuration side (annotations, the ImageUpdater custom resource) lives in `image_list`;
 this module takes an `ImagePolicy` and the registry's tag list and returns a `Selection`. Go's

@@ -5,7 +5,7 @@ changelogEmpty), src/versioning-strategies/{default,always-bump-*,prerelease}.ts
 src/versioning-strategy.ts (the updaters keep a prerelease suffix), src/version.ts, and the
 visibility rules of conventional-changelog-conventionalcommits 6.1.0 writer-opts.js (`transform`,
 `findTypeEntry`, add-bang-notes.js). Rules 1, 2, 3, 4, 6, 7 and 17 of
-../shared/guide/release-please.md.
+docs/release-please.md.
 
 Pure Python, no Django.
 """

@@ -1,7 +1,7 @@
 """A simulated Argo CD application controller, a client of the (emulated) Kubernetes API like the
 real one: it reads the Applications and merge-patches them with a resourceVersion precondition,
 so what cdportal patches in (a sync, a refresh, a termination) and what the simulated Image
-Updater writes are handled the way ../shared/guide/argo-cd.md §2 describes:
+Updater writes are handled the way docs/argo-cd.md §2 describes:
 
 - spec.source ≠ status.sync.comparedTo.source (the updater wrote image.tag): refresh → OutOfSync;
   with auto-sync on, an automated `.operation` (never twice for the same source after a failure);

@@ -1,7 +1,7 @@
 """A Kubernetes API server emulator for the official client: kmock (pinned) in its own thread and
 loop, with the behaviours cdportal relies on added (list resourceVersions, watches that resume
 after a resourceVersion, 410 Gone for expired ones, optimistic concurrency on writes, pod logs).
-The tests use it (tests/kube_stub.py, ../shared/guide/testing.md §2) and so does `make demo`,
+The tests use it (tests/kube_stub.py, docs/testing.md §2) and so does `make demo`,
 whose simulated Argo CD runs against it (cdportal.demo.cluster).
 
 kmock merges patches but keeps no resourceVersions; the emulator adds what the API server does

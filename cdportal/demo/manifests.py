@@ -1,6 +1,6 @@
 """The objects of the simulated Argo CD installation, shaped like the real ones (the fixtures in
 tests/fixtures/argocd: 01-controller-synced-healthy.yaml, image-updater-deployment.yaml,
-image-updater-events.yaml; ../shared/guide/argo-cd.md §1 and §3).
+image-updater-events.yaml; docs/argo-cd.md §1 and §3).
 
 Plain dicts as the API server stores them; the controllers in cdportal.demo.controller and
 cdportal.demo.updater change them through the API like the real controllers do.

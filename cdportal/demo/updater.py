@@ -11,7 +11,7 @@ Kubernetes deployment controller that rolls its Deployment out.
   start-up lines, an update cycle every `cycle_seconds`, and the write-back lines for each new tag.
 - The argocd write-back (`write_back`): merge image.name/image.tag into spec.source.helm.parameters
   with the resourceVersion it read (retrying on 409, as the updater's Update does), then the
-  core/v1 Event `ImagesUpdated` — ../shared/guide/argo-cd.md §3.
+  core/v1 Event `ImagesUpdated` — docs/argo-cd.md §3.
 - The pull secret argocd/ghcr-pull-secret its registry credentials live in.
 
 Pod logs have no write API: lines go straight into the emulator (Kube.push_log), which the log

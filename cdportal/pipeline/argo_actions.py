@@ -7,7 +7,7 @@ what to send, merge-patch it (application/merge-patch+json), then ingest the obj
 returned so the application page shows the operation at once. The sync and terminate patches
 carry the resourceVersion that was read: a change in between (another operator's sync, the
 controller) makes the API server answer 409, so two operators clicking at once make one
-operation. Shapes and checks: /work/shared/guide/argo-cd.md §2.
+operation. Shapes and checks: docs/argo-cd.md §2.
 
 Every attempt that passes the permission check is in the action log, refused ones included
 (the issue: "every attempt is in the action log with its outcome"). A refusal the person can act

@@ -24,7 +24,7 @@ DIGEST = "sha256:e2ea1afd6fa44a861910ea2c3cb21ce11431d037389be4dd591683b52b75fbf
 
 def envelope(*, action: str = "push", tag: str | None = "v0.10.0", host: str = "registry.example.com",
              event_id: str | None = None) -> dict:
-    """One event as registry 2.8.2 sends it (the shared guide's captured index push)."""
+    """One event as registry 2.8.2 sends it (a captured index push, docs/registry.md)."""
     target = {"mediaType": "application/vnd.oci.image.index.v1+json", "size": 491, "digest": DIGEST,
               "length": 491, "repository": "5dlabs/controller",
               "url": f"http://{host}/v2/5dlabs/controller/manifests/{DIGEST}"}

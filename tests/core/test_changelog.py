@@ -28,7 +28,7 @@ from cdportal.core.conventional import (
 
 REPO = Repo("O", "R")
 DAY = datetime.date(2024, 5, 6)
-# A copy of ../shared/reference/5dlabs-cto (tests must not depend on files outside the repo).
+# 5dlabs/cto's Release Please files and history, committed (docs/release-please.md).
 REFERENCE = Path(__file__).resolve().parents[1] / "fixtures" / "reference" / "5dlabs-cto"
 
 _shas = (f"{n:040x}" for n in range(1, 10**9))

@@ -1,8 +1,8 @@
 """The tag policy engine against argocd-image-updater v1.3's behaviour.
 
-The vectors in tests/fixtures/image-policy/ are a copy of ../shared/vectors/image-policy/ (checked
-there by running the updater's own selection code). `expected` is v1.3's answer; `expected_by_version`
-gives the older releases where they differ, and `legacy_v0` what v0.x's annotation parser read.
+The vectors in tests/fixtures/image-policy/ were checked by running the updater's own selection
+code (docs/image-updater.md). `expected` is v1.3's answer; `expected_by_version` gives the older
+releases where they differ, and `legacy_v0` what v0.x's annotation parser read.
 """
 
 from __future__ import annotations

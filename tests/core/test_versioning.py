@@ -17,7 +17,7 @@ from cdportal.core.versioning import (
     next_version,
 )
 
-# 5dlabs/cto's release-please-config.json (../shared/reference/5dlabs-cto).
+# 5dlabs/cto's release-please-config.json (tests/fixtures/reference/5dlabs-cto).
 FIVEDLABS_SECTIONS = (
     ChangelogSection("feat", "✨ Features"),
     ChangelogSection("fix", "🐛 Bug Fixes"),

@@ -63,7 +63,7 @@ from cdportal.core.conventional import Repo
 from cdportal.core.plan import plan, release_history
 
 ROOT = Path(__file__).resolve().parents[2]
-# A copy of ../shared/reference/5dlabs-cto (tests must not depend on files outside the repo).
+# 5dlabs/cto's Release Please files and history, committed (docs/release-please.md).
 REFERENCE = ROOT / "tests" / "fixtures" / "reference" / "5dlabs-cto"
 GITHUB = Repo("5dlabs", "cto")
 URL = "https://github.com/5dlabs/cto"

@@ -10,7 +10,7 @@ import pytest
 from gitrepos import git
 
 ROOT = Path(__file__).resolve().parents[2]
-# A copy of ../shared/reference/5dlabs-cto (tests must not depend on files outside the repo).
+# 5dlabs/cto's Release Please files and history, committed (docs/release-please.md).
 REFERENCE = ROOT / "tests" / "fixtures" / "reference" / "5dlabs-cto"
 DATE = "2026-11-28"
 
