@@ -373,7 +373,7 @@ def _timed(label: str, fn):
 
 def bench(path: Path, cache_file: Path) -> None:
     sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
-    from cdportal.adapters.git import CommitCache, GitRepository
+    from cdportal.adapters.git.repository import CommitCache, GitRepository
 
     repo = GitRepository(path)
     commits = _timed("GitRepository.log() of everything, with files", repo.log)

@@ -6,7 +6,7 @@ What is measured
 Debian's `docker-registry` (anonymous, on 127.0.0.1, its data in a temp dir) is filled over the
 registry API with N small images (default 200 repositories, each with `v1.0.0`, a two-platform
 `v1.1.0` index and `latest` pointing at the same index). cdportal's scanner
-(`cdportal.adapters.registry_source.scan`, ingesting into a throwaway SQLite database) then
+(`cdportal.adapters.registry.scanner.scan`, ingesting into a throwaway SQLite database) then
 reads them through a counting proxy, so every figure is what reached the registry:
 
 1. first scan: every tag is new (tag list, HEAD, manifest, config; an index adds its child);
@@ -80,8 +80,8 @@ def run(registry, proxy, args) -> None:
 
     from registry_fixtures import Pusher
 
-    from cdportal.adapters.registry import RegistryClient
-    from cdportal.adapters.registry_source import scan
+    from cdportal.adapters.registry.client import RegistryClient
+    from cdportal.adapters.registry.scanner import scan
     from cdportal.adapters.sinks import LocalSink
     from cdportal.live import broadcast
 

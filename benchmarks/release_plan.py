@@ -10,7 +10,7 @@ squash commits, a `release-please-config.json`, a `chore(main): release X.Y.Z` c
 1. release history, cold: a new `CommitCache` reads the whole history from git (parsing each
    commit while git is still writing), `snapshot()` reads the config and tags, and
    `release_history()` cuts, parses and renders the changelog of every tagged release. This is
-   the git source's path (cdportal/adapters/git_source.py) on its first scan.
+   the git source's path (cdportal/adapters/git/source.py) on its first scan.
 2. next release, cold: the `release-plan` command's path, `snapshot(unreleased_only=True)` (`git
    log` read only as far as Release Please reads: down to the latest release's commit, at most
    commit-search-depth commits) then `plan()`: the commits since the last tag, the version, the
@@ -134,8 +134,8 @@ def _timed(fn):
 def _engine():
     if str(ROOT) not in sys.path:
         sys.path.insert(0, str(ROOT))
-    from cdportal.adapters import release_source
-    from cdportal.adapters.git import CommitCache, GitRepository
+    from cdportal.adapters.git import release_source
+    from cdportal.adapters.git.repository import CommitCache, GitRepository
     from cdportal.core import plan as planner
     from cdportal.core.conventional import Repo
     from cdportal.core.release_config import ConfigError, default_config

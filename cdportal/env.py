@@ -172,7 +172,7 @@ def env_registry_credentials(name: str, environ: Mapping[str, str] = os.environ)
         host = host.strip().lower()
         if not sep or not host or "/" in host:
             raise ImproperlyConfigured(f"{name} entries must be HOST=REFERENCE, got one for {host or '?'!r}")
-        from cdportal.adapters.registry import check_credentials_reference
+        from cdportal.adapters.registry.client import check_credentials_reference
 
         try:
             pairs[host] = check_credentials_reference(reference)

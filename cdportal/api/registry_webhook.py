@@ -15,7 +15,7 @@ a tag becomes an `image_push` event, ingested through the one ingestion path. Ta
 The event's image is `HOST/REPOSITORY`. HOST is REGISTRY_PUBLIC_HOST when set (a registry that
 is reached under an internal name but known by another); otherwise the host the push was sent to
 (`request.host`), which is the name the pusher — and so the Image Updater — uses. Its source id is
-`IMAGE:TAG@DIGEST`, exactly what the scanner (``cdportal.adapters.registry_source``) gives the
+`IMAGE:TAG@DIGEST`, exactly what the scanner (``cdportal.adapters.registry.scanner``) gives the
 same push, so the two paths never record it twice.
 
 The envelope carries no created time. The view asks the registry for it (the manifest and its
@@ -57,13 +57,13 @@ from django.utils import timezone
 from django.views.decorators.csrf import csrf_exempt
 from django.views.decorators.http import require_POST
 
-from cdportal.adapters.registry import (
+from cdportal.adapters.registry.client import (
     RegistryClient,
     RegistryError,
     parse_credentials,
     parse_timestamp,
 )
-from cdportal.adapters.registry_source import push_event
+from cdportal.adapters.registry.scanner import push_event
 from cdportal.api import deliveries
 from cdportal.core.events import InvalidEvent
 from cdportal.core.text import first_unstorable, storable

@@ -5,7 +5,7 @@ https://docs.github.com/en/webhooks/webhook-events-and-payloads#delivery-headers
 
 A delivery is verified (HMAC-SHA256 of the raw body with GITHUB_WEBHOOK_SECRET, compared in
 constant time), stored as a WebhookDelivery before anything else happens, turned into pipeline
-events by ``cdportal.adapters.github_events`` and ingested one by one through the one ingestion
+events by ``cdportal.adapters.github.events`` and ingested one by one through the one ingestion
 path; the delivery then records what came of it. The same delivery id twice is answered
 `{"duplicate": true}` and changes nothing — unless the first attempt failed: GitHub's
 "Redeliver" keeps the delivery id, so a failed delivery is processed again.
@@ -43,7 +43,7 @@ from django.http import HttpRequest, JsonResponse
 from django.views.decorators.csrf import csrf_exempt
 from django.views.decorators.http import require_POST
 
-from cdportal.adapters.github_events import from_webhook
+from cdportal.adapters.github.events import from_webhook
 from cdportal.api import deliveries
 from cdportal.api.inputs import CONTROL
 from cdportal.core.events import InvalidEvent

@@ -27,7 +27,7 @@ from django.conf import settings
 from django.utils import timezone
 from github import GithubException
 
-from cdportal.adapters.github_client import GitHubError, client, explain
+from cdportal.adapters.github.client import GitHubError, client, explain
 from cdportal.pipeline.actions import ActionRefused, perform
 from cdportal.pipeline.models import Action, Component, Repository
 

@@ -11,7 +11,7 @@ from pathlib import Path
 
 import pytest
 
-from cdportal.adapters.github_events import from_release, from_workflow_run
+from cdportal.adapters.github.events import from_release, from_workflow_run
 from cdportal.pipeline.ingest import ingest
 from cdportal.pipeline.models import (
     BuildRun,

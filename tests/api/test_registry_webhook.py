@@ -11,8 +11,8 @@ import httpx
 import pytest
 from registry_fixtures import WEBHOOK_TOKEN, start_registry, wait_for
 
-from cdportal.adapters.registry import RegistryClient
-from cdportal.adapters.registry_source import push_source_id
+from cdportal.adapters.registry.client import RegistryClient
+from cdportal.adapters.registry.scanner import push_source_id
 from cdportal.pipeline.models import ImageTag, PipelineEvent, WebhookDelivery
 
 pytest_plugins = ["registry_fixtures"]  # tests/registry_fixtures.py: the registry fixtures

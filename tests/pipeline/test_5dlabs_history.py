@@ -56,8 +56,8 @@ from pathlib import Path
 import pytest
 from gitrepos import Work, git
 
-from cdportal.adapters.git import GitRepository
-from cdportal.adapters.release_source import snapshot
+from cdportal.adapters.git.release_source import snapshot
+from cdportal.adapters.git.repository import GitRepository
 from cdportal.core.changelog import insert_entry, split_entries
 from cdportal.core.conventional import Repo
 from cdportal.core.plan import plan, release_history

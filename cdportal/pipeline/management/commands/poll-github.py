@@ -15,8 +15,8 @@ from django.conf import settings
 from django.core.management.base import BaseCommand, CommandError
 from django.utils import timezone
 
-from cdportal.adapters.github_poller import next_due, poll_all
-from cdportal.adapters.release_source import OWNER_REPO
+from cdportal.adapters.git.release_source import OWNER_REPO
+from cdportal.adapters.github.poller import next_due, poll_all
 from cdportal.adapters.sinks import LocalSink
 from cdportal.live import broadcast
 

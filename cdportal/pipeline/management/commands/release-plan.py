@@ -13,8 +13,8 @@ from datetime import UTC, date, datetime
 from django.core.management.base import BaseCommand, CommandError
 
 from cdportal.adapters.errors import AdapterError
-from cdportal.adapters.git import GitRepository
-from cdportal.adapters.release_source import parse_github, snapshot
+from cdportal.adapters.git.release_source import parse_github, snapshot
+from cdportal.adapters.git.repository import GitRepository
 from cdportal.core.plan import PackagePlan, ReleasePlan, plan
 from cdportal.core.release_config import ConfigError
 

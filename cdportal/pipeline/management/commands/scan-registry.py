@@ -1,7 +1,7 @@
 """`python manage.py scan-registry [--image HOST/NAMESPACE/NAME ...] [--once | --watch] [--full]`
 
 Scans container registries for tags the push notifications may have missed and records them
-through the ingestion path (``cdportal.adapters.registry_source``). Prints one line per image
+through the ingestion path (``cdportal.adapters.registry.scanner``). Prints one line per image
 and round: requests, tags, new tags, events recorded, status. An unchanged image costs one
 request. `--watch` keeps going every REGISTRY_POLL_SECONDS (the clients, and their token and
 digest caches, live as long as the command). `--full` re-reads every tag's digest (one HEAD per
@@ -16,7 +16,7 @@ import time
 from django.conf import settings
 from django.core.management.base import BaseCommand, CommandError
 
-from cdportal.adapters.registry_source import scan, split_image
+from cdportal.adapters.registry.scanner import scan, split_image
 from cdportal.adapters.sinks import LocalSink
 from cdportal.live import broadcast
 

@@ -16,9 +16,9 @@ from django.conf import settings
 from django.core.management.base import BaseCommand, CommandError
 
 from cdportal.adapters.errors import AdapterError
-from cdportal.adapters.git import CommitCache, GitRepository, mirror
-from cdportal.adapters.git_source import DEFAULT_HISTORY, GitSource, sync
-from cdportal.adapters.release_source import parse_github
+from cdportal.adapters.git.release_source import parse_github
+from cdportal.adapters.git.repository import CommitCache, GitRepository, mirror
+from cdportal.adapters.git.source import DEFAULT_HISTORY, GitSource, sync
 from cdportal.adapters.sinks import LocalSink
 from cdportal.core.events import InvalidEvent
 from cdportal.core.plan import PlanError
@@ -85,7 +85,7 @@ def _cache_dir() -> Path:
 
 
 def _origin_name(git: GitRepository) -> str:
-    from cdportal.adapters.git import github_repo
+    from cdportal.adapters.git.repository import github_repo
 
     url = git.origin_url()
     found = github_repo(url) if url else None

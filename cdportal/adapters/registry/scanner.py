@@ -39,7 +39,7 @@ from django.conf import settings
 from django.utils import timezone
 
 from cdportal.adapters.errors import AdapterError
-from cdportal.adapters.registry import RegistryClient, RegistryError, parse_credentials
+from cdportal.adapters.registry.client import RegistryClient, RegistryError, parse_credentials
 from cdportal.core.events import IMAGE_RE, InvalidEvent
 from cdportal.pipeline.models import PollState
 

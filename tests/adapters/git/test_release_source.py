@@ -12,8 +12,8 @@ from datetime import date
 import pytest
 from gitrepos import T0, Work, git
 
-from cdportal.adapters.git import GitRepository
-from cdportal.adapters.release_source import snapshot
+from cdportal.adapters.git.release_source import snapshot
+from cdportal.adapters.git.repository import GitRepository
 from cdportal.core.plan import plan
 
 MESSAGES = ["feat: a", "fix: b", "chore: c", "docs: d", "feat!: e", "perf: f", "refactor: g", "wip"]

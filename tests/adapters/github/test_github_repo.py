@@ -1,4 +1,4 @@
-"""The GitHub read side (cdportal.adapters.github) against a GitHub API stand-in on 127.0.0.1
+"""The GitHub read side (cdportal.adapters.github.repo) against a GitHub API stand-in on 127.0.0.1
 serving GitHub's documented examples; PyGithub talks to it through `base_url`."""
 
 from __future__ import annotations
@@ -9,8 +9,8 @@ from datetime import UTC, datetime
 import pytest
 from github_stub import example, stand_in
 
-from cdportal.adapters.github import GitHubRepo, RateLimited, is_release_pull_request
-from cdportal.adapters.github_client import GitHubError, client
+from cdportal.adapters.github.client import GitHubError, client
+from cdportal.adapters.github.repo import GitHubRepo, RateLimited, is_release_pull_request
 
 REPO = "5dlabs/cto"
 TOKEN = "ghs_installation-token-for-tests"

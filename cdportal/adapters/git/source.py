@@ -14,8 +14,8 @@ from collections.abc import Iterator
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime
 
-from cdportal.adapters.git import CommitCache, GitRepository
-from cdportal.adapters.release_source import Snapshot, snapshot
+from cdportal.adapters.git.release_source import Snapshot, snapshot
+from cdportal.adapters.git.repository import CommitCache, GitRepository
 from cdportal.core.changelog import split_entries
 from cdportal.core.conventional import Commit, Repo
 from cdportal.core.plan import HistoricalRelease, PackagePlan, plan, release_history

@@ -14,7 +14,7 @@ import pytest
 from registry_fixtures import PASSWORD, USER, counting, start_registry
 from werkzeug import Response
 
-from cdportal.adapters.registry import (
+from cdportal.adapters.registry.client import (
     ACCEPT_MANIFESTS,
     Credentials,
     Platform,

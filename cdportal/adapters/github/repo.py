@@ -2,7 +2,7 @@
 their commits, workflow runs and their jobs, and a conditional GET for the poller.
 
 Everything comes back as the REST API's JSON objects (dicts), the same shapes webhooks carry, so
-``cdportal.adapters.github_events`` turns a polled release and a delivered one into the same
+``cdportal.adapters.github.events`` turns a polled release and a delivered one into the same
 event. PyGithub does the talking: the base URL (GitHub Enterprise: ``https://HOST/api/v3``), the
 token, pagination and its exceptions.
 
@@ -27,8 +27,8 @@ from github.GithubObject import NonCompletableGithubObject
 from github.PaginatedList import PaginatedList
 from github.Requester import Requester
 
-from cdportal.adapters.github_client import GitHubError, client, explain
-from cdportal.adapters.github_events import RELEASE_PR_BRANCH, RELEASE_PR_LABELS
+from cdportal.adapters.github.client import GitHubError, client, explain
+from cdportal.adapters.github.events import RELEASE_PR_BRANCH, RELEASE_PR_LABELS
 
 PER_PAGE = 100
 BY_UPDATE = {"sort": "updated", "direction": "desc"}

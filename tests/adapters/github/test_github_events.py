@@ -17,7 +17,7 @@ from pathlib import Path
 import jsonschema
 import pytest
 
-from cdportal.adapters.github_events import (
+from cdportal.adapters.github.events import (
     from_container_package,
     from_pull_request,
     from_push,
@@ -29,7 +29,7 @@ from cdportal.adapters.github_events import (
 )
 from cdportal.core.events import parse_event
 
-FIXTURES = Path(__file__).parents[1] / "fixtures" / "github"
+FIXTURES = Path(__file__).parents[2] / "fixtures" / "github"
 WEBHOOKS = FIXTURES / "webhooks"
 PAYLOADS = sorted(str(p.relative_to(WEBHOOKS)) for p in WEBHOOKS.rglob("*.json"))
 # The examples' workflows, named as a deployment would: by file or by name.

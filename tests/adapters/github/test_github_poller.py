@@ -16,15 +16,15 @@ from django.core.management.base import CommandError
 from django.utils import timezone as dj_timezone
 from github_stub import example, stand_in
 
-from cdportal.adapters import github_events
-from cdportal.adapters.github import GitHubRepo
-from cdportal.adapters.github_client import client
-from cdportal.adapters.github_poller import next_due, poll, poll_all
+from cdportal.adapters.github import events as github_events
+from cdportal.adapters.github.client import client
+from cdportal.adapters.github.poller import next_due, poll, poll_all
+from cdportal.adapters.github.repo import GitHubRepo
 from cdportal.adapters.sinks import LocalSink
 from cdportal.pipeline.ingest import ingest
 from cdportal.pipeline.models import BuildRun, PipelineEvent, PollState
 
-ROOT = Path(__file__).resolve().parents[2]
+ROOT = Path(__file__).resolve().parents[3]
 REPO = "5dlabs/cto"
 TOKEN = "ghs_installation-token-for-tests"
 RUN_ID = 30433642

@@ -1,4 +1,4 @@
-"""cdportal.adapters.git against real repositories that the tests build with the git CLI."""
+"""cdportal.adapters.git.repository against real repositories that the tests build with the git CLI."""
 
 from __future__ import annotations
 
@@ -10,8 +10,8 @@ from datetime import UTC, datetime, timedelta
 import pytest
 from gitrepos import T0, Work, git
 
-import cdportal.adapters.git as gitmod
-from cdportal.adapters.git import (
+import cdportal.adapters.git.repository as gitmod
+from cdportal.adapters.git.repository import (
     CommitCache,
     GitError,
     GitRepository,

@@ -8,9 +8,9 @@ from pathlib import Path
 import pytest
 from gitrepos import git
 
-from cdportal.adapters.git import CommitCache, GitRepository, _walk
+from cdportal.adapters.git.repository import CommitCache, GitRepository, _walk
 
-sys.path.insert(0, str(Path(__file__).resolve().parents[2] / "benchmarks"))
+sys.path.insert(0, str(Path(__file__).resolve().parents[3] / "benchmarks"))
 from make_repo import build_repo
 
 

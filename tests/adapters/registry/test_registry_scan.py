@@ -16,8 +16,8 @@ from django.utils import timezone
 from registry_fixtures import PASSWORD, USER, counting, sha256, wait_for
 from werkzeug import Response
 
-from cdportal.adapters.registry import Credentials, RegistryClient
-from cdportal.adapters.registry_source import push_source_id, scan
+from cdportal.adapters.registry.client import Credentials, RegistryClient
+from cdportal.adapters.registry.scanner import push_source_id, scan
 from cdportal.adapters.sinks import LocalSink
 from cdportal.pipeline.models import ImageTag, PipelineEvent, PollState
 
@@ -286,7 +286,7 @@ def test_the_other_images_of_a_rate_limiting_registry_wait_too(httpserver):
 @pytest.mark.django_db
 def test_credentials_that_need_kubernetes_are_an_error_for_that_image(settings):
     settings.REGISTRY_CREDENTIALS = {"registry.example.com": "pullsecret:argocd/ghcr-pull"}
-    from cdportal.adapters import registry_source
+    from cdportal.adapters.registry import scanner as registry_source
 
     registry_source._CLIENTS.pop("registry.example.com", None)
     report = scan(["registry.example.com/team/app"], sink=LocalSink())

@@ -7,8 +7,8 @@ import pytest
 from django.core.management import CommandError, call_command
 from gitrepos import git
 
-from cdportal.adapters.git import CommitCache, GitRepository
-from cdportal.adapters.git_source import GitSource, sync
+from cdportal.adapters.git.repository import CommitCache, GitRepository
+from cdportal.adapters.git.source import GitSource, sync
 from cdportal.adapters.sinks import LocalSink
 from cdportal.core.conventional import Repo
 from cdportal.pipeline.models import Commit, Component, Release

@@ -1,6 +1,6 @@
 """A git repository as the release engine reads it: configuration, tags and history at a revision.
 
-Glue between the git adapter (``cdportal.adapters.git``) and the pure planner
+Glue between the git adapter (``cdportal.adapters.git.repository``) and the pure planner
 (``cdportal.core.plan``); used by the ``release-plan`` command and the git source.
 """
 
@@ -12,7 +12,7 @@ from datetime import UTC, date
 
 import semver
 
-from cdportal.adapters.git import CommitCache, GitRepository, github_repo
+from cdportal.adapters.git.repository import CommitCache, GitRepository, github_repo
 from cdportal.core.conventional import Repo
 from cdportal.core.plan import History, release_commits
 from cdportal.core.release_config import ReleaseConfig, default_config, load_config

@@ -33,10 +33,10 @@ from typing import Any
 from django.conf import settings
 from django.utils import timezone
 
-from cdportal.adapters import github_events
 from cdportal.adapters.errors import AdapterError
-from cdportal.adapters.github import Budget, GitHubRepo, RateLimited, Response
-from cdportal.adapters.github_client import GitHubError, client
+from cdportal.adapters.github import events as github_events
+from cdportal.adapters.github.client import GitHubError, client
+from cdportal.adapters.github.repo import Budget, GitHubRepo, RateLimited, Response
 from cdportal.core.events import InvalidEvent
 from cdportal.pipeline.models import PollState
 
