@@ -1,33 +1,31 @@
 """Releasers' actions on GitHub: a manual tag (the seed's "Manual Release"), the build it can
 start, and a re-run of Release Please. Each goes through `perform` (permission, Action row before
-the call, GitHub's answer after, one action per idempotency key).
-
-The seed's manual release, done through GitHub's API instead of a clone:
-
-    git tag -a v0.3.0 -m "Release v0.3.0" && git push origin v0.3.0
-    gh workflow run binaries-release.yaml -f version=0.3.0
-
-References: https://docs.github.com/en/rest/git/tags#create-a-tag-object (an annotated tag is a
-tag object *and* a ref pointing at it), https://docs.github.com/en/rest/git/refs#create-a-reference
-(422 "Reference already exists"; 422 "Repository rule violations found" under a ruleset),
-https://docs.github.com/en/rest/actions/workflows#create-a-workflow-dispatch-event (204; 422
-"Workflow does not have 'workflow_dispatch' trigger").
+the call, GitHub's answer after, one action per idempotency key); the calls themselves are
+``cdportal.adapters.github.writes``, and GitHub's refusals arrive typed
+(``cdportal.adapters.github.errors``), so they are worded here by type, never by their text.
 """
 
 from __future__ import annotations
 
 import logging
-from collections.abc import Iterator
-from contextlib import contextmanager
-from typing import NamedTuple
+from dataclasses import dataclass
 
-import requests
 import semver
 from django.conf import settings
 from django.utils import timezone
-from github import GithubException
 
-from cdportal.adapters.github.client import GitHubError, client, explain
+from cdportal.adapters.github import writes as github
+from cdportal.adapters.github.errors import (
+    Forbidden,
+    GitHubError,
+    MissingObject,
+    NoDispatchTrigger,
+    NotFound,
+    RefExists,
+    RuleViolation,
+    UnexpectedInputs,
+)
+from cdportal.adapters.github.writes import Head
 from cdportal.pipeline.actions import ActionRefused, perform
 from cdportal.pipeline.models import Action, Component, Repository
 
@@ -35,11 +33,6 @@ log = logging.getLogger(__name__)
 
 PERMISSION = "pipeline.create_tag"
 TAG_PREFIX = "v"
-
-
-class Head(NamedTuple):
-    branch: str
-    sha: str
 
 
 # --- what the pages and the command show before anyone confirms -----------------------------
@@ -79,8 +72,7 @@ def describe_tag(*, repository: str, version: str, sha: str, dispatch_build: boo
 
 def default_head(repository: str) -> Head:
     """The default branch and its head commit, as GitHub has them now. Raises GitHubError."""
-    with _answer(f"reading the default branch of {repository}"):
-        return _head(_repo(repository))
+    return github.default_head(repository)
 
 
 def dispatch_of(action: Action) -> Action | None:
@@ -109,63 +101,18 @@ def create_tag(
     earlier = _earlier(by, idempotency_key)
     if earlier is not None:  # a double click: before validation, which the first click changed
         return earlier
-    repo_row = _known(repository)
-    version = valid_version(version)
-    sha = valid_sha(sha)
-    component = component_of(repo_row)
-    latest = latest_version(component)
-    not_greater = not is_greater(version, latest)
-    if not_greater and not allow_not_greater:
-        raise ActionRefused(
-            f"{version} is not greater than the latest release of {repository} ({latest}); "
-            "confirm explicitly to tag it anyway"
-        )
-    tag = f"{TAG_PREFIX}{version}"
-    text = message.strip() if message and message.strip() else f"Release {tag}"
-    found: dict[str, str] = {}
-    ran = []
-
-    def call() -> str:
-        ran.append(True)
-        gh_repo = _repo(repository)
-        if sha is None:
-            with _answer(f"reading the default branch of {repository}"):
-                found["branch"], found["commit"] = _head(gh_repo)
-        elif len(sha) < 40:  # the Git Data API wants the full object name
-            with _answer(f"looking up commit {sha} in {repository}"):
-                # complete(): a lazy Commit would answer .sha from its own URL, unresolved
-                found["commit"] = gh_repo.get_commit(sha).complete().sha
-        else:
-            found["commit"] = sha
-        commit = found["commit"]
-        with _answer(f"creating tag {tag} in {repository}", _tag_refusal(repository, tag, commit)):
-            tag_object = gh_repo.create_git_tag(tag, text, commit, "commit")
-            gh_repo.create_git_ref(f"refs/tags/{tag}", tag_object.sha)
-        _observe_tag(repo_row, component, version, tag, commit)
-        return f"created annotated tag {tag} on {commit[:7]} in {repository}"
-
-    action = perform(
-        kind=Action.Kind.CREATE_TAG,
-        target=f"{repository}:{tag}",
-        by=by,
-        permission=PERMISSION,
-        parameters={
-            "repository": repository, "version": version, "tag": tag, "sha": sha, "message": text,
-            "dispatch_build": dispatch_build, "not_greater_than": latest if not_greater else None,
-        },
-        call=call,
-        idempotency_key=idempotency_key,
-    )
-    if not ran:  # another request with this key got there first and did the work
+    tagging = _Tagging.checked(repository, version, sha, message, allow_not_greater, dispatch_build)
+    action = perform(kind=Action.Kind.CREATE_TAG, target=f"{repository}:{tagging.tag}", by=by,
+                     permission=PERMISSION, parameters=tagging.parameters(), call=tagging,
+                     idempotency_key=idempotency_key)
+    if not tagging.ran:  # another request with this key got there first and did the work
         return action
-    if "commit" in found:
-        _note(action, commit=found["commit"])
+    if tagging.commit:
+        _note(action, commit=tagging.commit)
     if dispatch_build and action.status == Action.Status.SUCCEEDED:
-        _dispatch(
-            repository=repository, workflow=settings.GITHUB_BUILD_WORKFLOW, inputs={"version": version},
-            by=by, branch=found.get("branch"), tag_action=action,
-            idempotency_key=f"{idempotency_key}:dispatch" if idempotency_key else "",
-        )
+        _dispatch(repository=repository, workflow=settings.GITHUB_BUILD_WORKFLOW,
+                  inputs={"version": tagging.version}, by=by, branch=tagging.branch, tag_action=action,
+                  idempotency_key=f"{idempotency_key}:dispatch" if idempotency_key else "")
     return action
 
 
@@ -181,29 +128,92 @@ def rerun_release_please(*, repository: str, by, idempotency_key: str = "") -> A
 
 def _dispatch(*, repository: str, workflow: str, inputs: dict, by, idempotency_key: str,
               branch: str | None = None, tag_action: Action | None = None) -> Action:
-    ref: dict[str, str] = {}
-
-    def call() -> str:
-        gh_repo = _repo(repository)
-        ref["branch"] = branch or _default_branch(gh_repo, repository)
-        with _answer(f"running {workflow} in {repository}", _dispatch_refusal(repository, workflow, inputs)):
-            accepted = gh_repo.get_workflow(workflow).create_dispatch(ref["branch"], inputs, throw=True)
-        if accepted is not True:  # throw=False answers False for any refusal; guard the default
-            raise GitHubError(f"GitHub did not accept running {workflow} in {repository}")
-        shown = ", ".join(f"{k}={v}" for k, v in inputs.items())
-        return (f"GitHub accepted running {workflow} on {ref['branch']}"
-                f"{' with ' + shown if shown else ''} in {repository}; the run appears in a moment")
-
+    run = _Dispatch(repository, workflow, inputs, branch)
     parameters = {"repository": repository, "workflow": workflow, "inputs": inputs, "ref": branch}
     if tag_action is not None:
         parameters["tag_action"] = tag_action.pk
     action = perform(
         kind=Action.Kind.DISPATCH_WORKFLOW, target=f"{repository}:{workflow}", by=by, permission=PERMISSION,
-        parameters=parameters, call=call, idempotency_key=idempotency_key,
+        parameters=parameters, call=run, idempotency_key=idempotency_key,
     )
-    if ref and not branch:
-        _note(action, ref=ref["branch"])
+    if run.ref and not branch:
+        _note(action, ref=run.ref)
     return action
+
+
+@dataclass
+class _Tagging:
+    """A checked manual tag, and what calling GitHub for it learned (the commit, the branch)."""
+
+    repo_row: Repository
+    component: Component | None
+    version: str
+    sha: str | None
+    text: str
+    dispatch_build: bool
+    not_greater_than: str | None
+    ran: bool = False
+    branch: str | None = None
+    commit: str | None = None
+
+    @classmethod
+    def checked(cls, repository: str, version: str, sha: str | None, message: str | None,
+                allow_not_greater: bool, dispatch_build: bool) -> _Tagging:
+        repo_row = _known(repository)
+        version, sha = valid_version(version), valid_sha(sha)
+        component = component_of(repo_row)
+        latest = latest_version(component)
+        not_greater = not is_greater(version, latest)
+        if not_greater and not allow_not_greater:
+            raise ActionRefused(
+                f"{version} is not greater than the latest release of {repository} ({latest}); "
+                "confirm explicitly to tag it anyway"
+            )
+        text = message.strip() if message and message.strip() else f"Release {TAG_PREFIX}{version}"
+        return cls(repo_row, component, version, sha, text, dispatch_build, latest if not_greater else None)
+
+    @property
+    def tag(self) -> str:
+        return f"{TAG_PREFIX}{self.version}"
+
+    def parameters(self) -> dict:
+        return {
+            "repository": self.repo_row.full_name, "version": self.version, "tag": self.tag, "sha": self.sha,
+            "message": self.text, "dispatch_build": self.dispatch_build, "not_greater_than": self.not_greater_than,
+        }
+
+    def __call__(self) -> str:
+        self.ran = True
+        repository = self.repo_row.full_name
+        if self.sha is None:
+            self.branch, self.commit = github.default_head(repository)
+        else:
+            self.commit = github.full_sha(repository, self.sha)
+        try:
+            github.create_annotated_tag(repository, self.tag, self.text, self.commit)
+        except GitHubError as e:
+            raise _tag_refused(e, repository, self.tag, self.commit) from None
+        _observe_tag(self.repo_row, self.component, self.version, self.tag, self.commit)
+        return f"created annotated tag {self.tag} on {self.commit[:7]} in {repository}"
+
+
+@dataclass
+class _Dispatch:
+    repository: str
+    workflow: str
+    inputs: dict
+    branch: str | None
+    ref: str | None = None
+
+    def __call__(self) -> str:
+        self.ref = self.branch or github.default_branch(self.repository)
+        try:
+            github.dispatch_workflow(self.repository, self.workflow, ref=self.ref, inputs=self.inputs)
+        except GitHubError as e:
+            raise _dispatch_refused(e, self.repository, self.workflow, self.inputs) from None
+        shown = ", ".join(f"{k}={v}" for k, v in self.inputs.items())
+        return (f"GitHub accepted running {self.workflow} on {self.ref}"
+                f"{' with ' + shown if shown else ''} in {self.repository}; the run appears in a moment")
 
 
 # --- checks before anything is recorded -----------------------------------------------------
@@ -250,80 +260,38 @@ def valid_sha(sha: str | None) -> str | None:
     return sha
 
 
-# --- GitHub ---------------------------------------------------------------------------------
+# --- GitHub's refusals, worded for the person who asked ----------------------------------------
 
 
-def _repo(repository: str):
-    # Lazy: no request until one is needed, and the write paths are exactly /repos/{o}/{r}/….
-    return _client().withLazy(True).get_repo(repository)
+def _tag_refused(error: GitHubError, repository: str, tag: str, commit: str) -> GitHubError:
+    said = error.said
+    if isinstance(error, RefExists):
+        text = f"tag {tag} already exists in {repository}: pick another version, or delete the tag on GitHub first"
+    elif isinstance(error, RuleViolation):
+        text = (f"tag {tag} is protected in {repository}: a ruleset or tag protection rule keeps this "
+                f"token from creating it (GitHub: {said})")
+    elif isinstance(error, MissingObject):
+        text = f"commit {commit[:7]} does not exist in {repository}"
+    elif isinstance(error, Forbidden):
+        text = (f"GitHub refused to create tag {tag} in {repository} (403{': ' + said if said else ''}): "
+                "the token needs contents: write, or a rule protects the tag")
+    else:  # a rate limit, a bad token, an unreachable GitHub: its own sentence says it
+        return error
+    return type(error)(text, status=error.status, permanent=True)
 
 
-def _client():
-    # PyGithub pauses between requests (1 s between writes) as GitHub asks of API clients;
-    # the tests' stand-in switches that off with GITHUB_PAUSE = False.
-    return client(pause=settings.GITHUB_PAUSE)
-
-
-def _head(gh_repo) -> Head:
-    branch = gh_repo.default_branch
-    return Head(branch, gh_repo.get_branch(branch).commit.sha)
-
-
-def _default_branch(gh_repo, repository: str) -> str:
-    with _answer(f"reading the default branch of {repository}"):
-        return gh_repo.default_branch
-
-
-@contextmanager
-def _answer(doing: str, refusal=None) -> Iterator[None]:
-    """GitHub's refusals and an unreachable GitHub as GitHubError (the Action's message).
-    `refusal(status, said)` may word a known refusal better than `explain` does."""
-    try:
-        yield
-    except GithubException as e:
-        better = refusal(e.status, _said(e)) if refusal else None
-        raise (GitHubError(better, status=e.status, permanent=True) if better else explain(e, doing=doing)) from None
-    except requests.RequestException as e:
-        raise GitHubError(f"{doing}: could not reach GitHub ({type(e).__name__})") from None
-
-
-def _said(error: GithubException) -> str:
-    data = error.data if isinstance(error.data, dict) else {}
-    return " ".join(str(data.get("message", "")).split())[:300]
-
-
-def _tag_refusal(repository: str, tag: str, commit: str):
-    def word(status: int, said: str) -> str | None:
-        lowered = said.lower()
-        if status == 422 and "already exists" in lowered:
-            return f"tag {tag} already exists in {repository}: pick another version, or delete the tag on GitHub first"
-        if status == 422 and ("rule" in lowered or "protect" in lowered):
-            return (f"tag {tag} is protected in {repository}: a ruleset or tag protection rule keeps this "
-                    f"token from creating it (GitHub: {said})")
-        if status == 422 and "object does not exist" in lowered:
-            return f"commit {commit[:7]} does not exist in {repository}"
-        if status == 403:
-            return (f"GitHub refused to create tag {tag} in {repository} (403{': ' + said if said else ''}): "
-                    "the token needs contents: write, or a rule protects the tag")
-        return None
-
-    return word
-
-
-def _dispatch_refusal(repository: str, workflow: str, inputs: dict):
-    def word(status: int, said: str) -> str | None:
-        lowered = said.lower()
-        if status == 422 and "workflow_dispatch" in lowered:
-            wanted = f" (with {', '.join(f'a {k!r} input' for k in inputs)})" if inputs else ""
-            return (f"{workflow} in {repository} has no workflow_dispatch trigger, so GitHub cannot run it "
-                    f"on request: add `workflow_dispatch:`{wanted} under `on:` in .github/workflows/{workflow}")
-        if status == 422 and "unexpected inputs" in lowered:
-            return f"{workflow} in {repository} does not declare the inputs cdportal sends (GitHub: {said})"
-        if status == 404:
-            return f"no workflow {workflow} in {repository} (404): check the workflow file name in cdportal's settings"
-        return None
-
-    return word
+def _dispatch_refused(error: GitHubError, repository: str, workflow: str, inputs: dict) -> GitHubError:
+    if isinstance(error, NoDispatchTrigger):
+        wanted = f" (with {', '.join(f'a {k!r} input' for k in inputs)})" if inputs else ""
+        text = (f"{workflow} in {repository} has no workflow_dispatch trigger, so GitHub cannot run it "
+                f"on request: add `workflow_dispatch:`{wanted} under `on:` in .github/workflows/{workflow}")
+    elif isinstance(error, UnexpectedInputs):
+        text = f"{workflow} in {repository} does not declare the inputs cdportal sends (GitHub: {error.said})"
+    elif isinstance(error, NotFound):
+        text = f"no workflow {workflow} in {repository} (404): check the workflow file name in cdportal's settings"
+    else:
+        return error
+    return type(error)(text, status=error.status, permanent=True)
 
 
 # --- after GitHub's answer ------------------------------------------------------------------

@@ -12,7 +12,7 @@ from django.contrib.auth.decorators import permission_required
 from django.shortcuts import get_object_or_404, render
 from django.views.decorators.http import require_GET, require_POST
 
-from cdportal.adapters.github.client import GitHubError
+from cdportal.adapters.github.errors import GitHubError
 from cdportal.pipeline import release_actions as actions
 from cdportal.pipeline.actions import ActionRefused
 from cdportal.pipeline.models import Release, Repository

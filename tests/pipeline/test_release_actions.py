@@ -438,3 +438,29 @@ def test_the_command_with_yes_and_a_refusal(rita, bob, cto, github):
     assert refused.value.returncode == 2
     with pytest.raises(CommandError, match="releaser role"):
         call_command("create-tag", "--repository", REPO, "--version", "0.4.0", "--user", "bob", "--yes")
+
+
+SPENT = {"X-RateLimit-Limit": "5000", "X-RateLimit-Remaining": "0", "X-RateLimit-Reset": "1796119200"}
+
+
+def test_a_spent_rate_limit_while_tagging_reads_as_a_rate_limit(rita, cto, github):
+    # GitHub answers a spent budget with 403, like a missing permission; its headers tell them apart.
+    github.server.expect_request(f"{github.repo}/git/tags", method="POST").respond_with_json(
+        {"message": "API rate limit exceeded for installation ID 1.",
+         "documentation_url": "https://docs.github.com/rest/overview/rate-limits-for-the-rest-api"},
+        status=403, headers=SPENT)
+    action = release_actions.create_tag(repository=REPO, version="0.3.0", sha=HEAD, by=rita)
+    assert action.status == "failed"
+    assert action.message == (f"creating tag v0.3.0 in {REPO}: GitHub's rate limit answered 403 (API rate limit "
+                              "exceeded for installation ID 1.); the budget resets at 2026-12-01 10:00:00Z")
+
+
+def test_a_secondary_rate_limit_while_tagging_says_when_to_retry(rita, cto, github):
+    github.server.expect_request(f"{github.repo}/git/tags", method="POST").respond_with_json(
+        {"message": "You have exceeded a secondary rate limit. Please wait a few minutes before you try again."},
+        status=403, headers={"Retry-After": "60"})
+    action = release_actions.create_tag(repository=REPO, version="0.3.0", sha=HEAD, by=rita)
+    assert action.status == "failed"
+    assert action.message == (f"creating tag v0.3.0 in {REPO}: GitHub's rate limit answered 403 (You have exceeded "
+                              "a secondary rate limit. Please wait a few minutes before you try again.); "
+                              "retry after 60 s")

@@ -35,8 +35,9 @@ from django.utils import timezone
 
 from cdportal.adapters.errors import AdapterError
 from cdportal.adapters.github import events as github_events
-from cdportal.adapters.github.client import GitHubError, client
-from cdportal.adapters.github.repo import Budget, GitHubRepo, RateLimited, Response
+from cdportal.adapters.github.client import client
+from cdportal.adapters.github.errors import Budget, GitHubError, RateLimited
+from cdportal.adapters.github.repo import GitHubRepo, Response
 from cdportal.core.events import InvalidEvent
 from cdportal.pipeline.models import PollState
 

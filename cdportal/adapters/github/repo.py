@@ -17,7 +17,7 @@ from __future__ import annotations
 import json
 import re
 from collections.abc import Iterator, Mapping
-from datetime import UTC, datetime
+from datetime import datetime
 from itertools import islice
 from typing import Any, NamedTuple
 
@@ -27,25 +27,12 @@ from github.GithubObject import NonCompletableGithubObject
 from github.PaginatedList import PaginatedList
 from github.Requester import Requester
 
-from cdportal.adapters.github.client import GitHubError, client, explain
+from cdportal.adapters.github.client import client
+from cdportal.adapters.github.errors import failure, unreachable
 from cdportal.adapters.github.events import RELEASE_PR_BRANCH, RELEASE_PR_LABELS
 
 PER_PAGE = 100
 BY_UPDATE = {"sort": "updated", "direction": "desc"}
-
-
-class RateLimited(GitHubError):
-    """GitHub's primary or secondary rate limit answered (403/429). Never permanent: it says when
-    to come back (``retry_after`` seconds, or ``reset`` when the hourly budget is spent)."""
-
-    def __init__(self, message: str, *, status: int, retry_after: float | None = None,
-                 reset: datetime | None = None, remaining: int | None = None,
-                 limit: int | None = None):
-        super().__init__(message, status=status, permanent=False)
-        self.retry_after = retry_after
-        self.reset = reset
-        self.remaining = remaining
-        self.limit = limit
 
 
 class Response(NamedTuple):
@@ -60,24 +47,6 @@ class Response(NamedTuple):
     @property
     def last_modified(self) -> str:
         return self.headers.get("last-modified", "")
-
-
-class Budget(NamedTuple):
-    """The X-RateLimit-* headers of one response (all None when GitHub sent none: GHE with rate
-    limiting off)."""
-
-    limit: int | None
-    remaining: int | None
-    reset: datetime | None
-
-    @classmethod
-    def of(cls, headers: Mapping[str, Any]) -> Budget:
-        reset = _int(headers.get("x-ratelimit-reset"))
-        return cls(
-            _int(headers.get("x-ratelimit-limit")),
-            _int(headers.get("x-ratelimit-remaining")),
-            datetime.fromtimestamp(reset, UTC) if reset is not None else None,
-        )
 
 
 class GitHubRepo:
@@ -181,8 +150,7 @@ class GitHubRepo:
                 "GET", path, parameters=dict(params or {}), headers=headers
             )
         except requests.RequestException as e:
-            # The message may hold the URL but never the token: it travels in a header.
-            raise GitHubError(f"{doing}: GitHub is unreachable ({type(e).__name__})") from None
+            raise unreachable(e, doing=doing) from None
         data = _json(body) if status != 304 else None
         if status >= 400:
             raise failure(Requester.createException(status, answer_headers, data), doing=doing)
@@ -196,7 +164,7 @@ class GitHubRepo:
         except GithubException as e:
             raise failure(e, doing=doing) from None
         except requests.RequestException as e:
-            raise GitHubError(f"{doing}: GitHub is unreachable ({type(e).__name__})") from None
+            raise unreachable(e, doing=doing) from None
 
     def _iter(self, path: str, params: Mapping[str, Any] | None = None, *, item: str = "items",
               doing: str) -> Iterator[dict]:
@@ -208,7 +176,7 @@ class GitHubRepo:
         except GithubException as e:
             raise failure(e, doing=doing) from None
         except requests.RequestException as e:
-            raise GitHubError(f"{doing}: GitHub is unreachable ({type(e).__name__})") from None
+            raise unreachable(e, doing=doing) from None
 
     def _list(self, path: str, params: Mapping[str, Any] | None = None, *, limit: int | None = None,
               item: str = "items", doing: str) -> list[dict]:
@@ -251,39 +219,6 @@ def title_matcher(pattern: str) -> re.Pattern[str]:
     return re.compile("^" + "".join(placeholders.get(p) or re.escape(p) for p in parts) + "$")
 
 
-def failure(error: GithubException, *, doing: str) -> GitHubError:
-    """A GithubException in cdportal's terms; rate limits become RateLimited (never permanent)."""
-    headers = {k.lower(): v for k, v in (error.headers or {}).items()}
-    explained = explain(error, doing=doing)
-    if not is_rate_limited(error.status, headers, error.data):
-        return explained
-    budget = Budget.of(headers)
-    retry_after = _int(headers.get("retry-after"))
-    message = f"{doing}: GitHub's rate limit answered {error.status}"
-    if retry_after is not None:
-        message += f"; retry after {retry_after} s"
-    if budget.remaining == 0 and budget.reset:
-        message += f"; budget resets at {budget.reset:%H:%M:%S}Z"
-    return RateLimited(
-        message,
-        status=error.status, retry_after=retry_after, reset=budget.reset,
-        remaining=budget.remaining, limit=budget.limit,
-    )
-
-
-def is_rate_limited(status: int, headers: Mapping[str, Any], data: Any) -> bool:
-    """GitHub answers a spent primary budget with 403/429 and `x-ratelimit-remaining: 0`, and a
-    secondary limit with 403/429, usually with `retry-after`, and a message saying so."""
-    if status not in (403, 429):
-        return False
-    if status == 429 or "retry-after" in headers:
-        return True
-    if str(headers.get("x-ratelimit-remaining")) == "0":
-        return True
-    message = str(data.get("message", "")) if isinstance(data, Mapping) else ""
-    return Requester.isRateLimitError(message) or "rate limit" in message.lower()
-
-
 def _json(body: str | bytes) -> Any:
     if not body:
         return None
@@ -291,13 +226,6 @@ def _json(body: str | bytes) -> Any:
         return json.loads(body)
     except ValueError:
         return {"message": str(body[:200])}
-
-
-def _int(value: Any) -> int | None:
-    try:
-        return int(float(value))
-    except (TypeError, ValueError):
-        return None
 
 
 def _time(value: str) -> datetime:

@@ -9,8 +9,9 @@ from datetime import UTC, datetime
 import pytest
 from github_stub import example, stand_in
 
-from cdportal.adapters.github.client import GitHubError, client
-from cdportal.adapters.github.repo import GitHubRepo, RateLimited, is_release_pull_request
+from cdportal.adapters.github.client import client
+from cdportal.adapters.github.errors import GitHubError, RateLimited
+from cdportal.adapters.github.repo import GitHubRepo, is_release_pull_request
 
 REPO = "5dlabs/cto"
 TOKEN = "ghs_installation-token-for-tests"
@@ -238,7 +239,7 @@ def test_an_unreachable_github_is_a_transient_error():
         repo.get_conditional(f"/repos/{REPO}/releases")
 
     assert not caught.value.permanent
-    assert "unreachable" in str(caught.value) and TOKEN not in str(caught.value)
+    assert "could not reach GitHub" in str(caught.value) and TOKEN not in str(caught.value)
 
 
 def test_the_token_never_reaches_the_logs(github_api, cto, caplog):
