@@ -69,7 +69,7 @@ class TimedSink:
     """LocalSink, noting when each event's ingestion committed."""
 
     def __init__(self):
-        from cdportal.adapters.sinks import LocalSink
+        from cdportal.pipeline.sinks import LocalSink
 
         self.sink, self.done, self.new = LocalSink(), {}, 0
         self.changed = threading.Condition()

@@ -82,8 +82,9 @@ def run(registry, proxy, args) -> None:
 
     from cdportal.adapters.registry.client import RegistryClient
     from cdportal.adapters.registry.scanner import scan
-    from cdportal.adapters.sinks import LocalSink
     from cdportal.live import broadcast
+    from cdportal.pipeline.sinks import LocalSink
+    from cdportal.pipeline.sources import PollStates
 
     n = args.images
     push = Pusher(registry)
@@ -116,7 +117,7 @@ def run(registry, proxy, args) -> None:
     def phase(name, factory, **options):
         proxy.reset()
         t0 = time.perf_counter()
-        report = scan(images, sink=sink, client_factory=factory, **options)
+        report = scan(images, sink=sink, store=PollStates(), client_factory=factory, **options)
         wall = time.perf_counter() - t0
         broadcast.flush()
         methods = Counter(method for method, _ in proxy.requests)
@@ -135,7 +136,7 @@ def run(registry, proxy, args) -> None:
     # The proxy's own cost, out of the way: straight to the registry, counted by the client.
     direct = RegistryClient(registry.url, max_rps=args.max_rps or None)
     t0 = time.perf_counter()
-    report = scan(images, sink=sink, client_factory=lambda host: direct)
+    report = scan(images, sink=sink, store=PollStates(), client_factory=lambda host: direct)
     wall = time.perf_counter() - t0
     print(f"{'6. rescan, no proxy (client count)':<34} {direct.requests:>8} "
           f"{direct.requests / len(images):>9.2f} {wall:>7.2f}s  {report.events:>6}")

@@ -1,72 +1,18 @@
-"""Where a source delivers its normalized events.
+"""Where a source delivers its normalized events: the protocol every source writes to.
 
-Every source — the demo simulator today; GitHub, the registry and Kubernetes next — writes to
-an ``EventSink``. In the server process that is ``LocalSink`` (straight into the ingestion
-service); from another process it is ``HttpSink`` (``POST /api/events``), so the event is
-ingested, and broadcast, by the server that holds the browsers' websockets.
+Every source — the demo simulator, GitHub, the registry, Kubernetes — writes to an
+``EventSink`` passed in. The pipeline provides them (``cdportal.pipeline.sinks``): ``LocalSink``
+in the server process (straight into the ingestion service), ``HttpSink`` from another process
+(``POST /api/events``), so the event is ingested, and broadcast, by the server that holds the
+browsers' websockets.
 """
 
 from __future__ import annotations
 
-import time
 from collections.abc import Mapping
 from typing import Any, Protocol
-
-import httpx
-
-from cdportal.adapters.errors import AdapterError
-from cdportal.core.events import InvalidEvent
 
 
 class EventSink(Protocol):
     def emit(self, event: Mapping[str, Any]) -> bool:
         """Deliver one event; True when it was new, False when already recorded."""
-
-
-class LocalSink:
-    def emit(self, event: Mapping[str, Any]) -> bool:
-        from cdportal.pipeline.ingest import ingest
-
-        return ingest(dict(event)).created
-
-
-class HttpSink:
-    """POSTs events to a cdportal server with a bearer token, retrying while it is unreachable."""
-
-    def __init__(self, base_url: str, token: str, *, timeout: float = 10.0, retries: int = 5):
-        self.url = base_url.rstrip("/") + "/api/events"
-        self.retries = retries
-        self.client = httpx.Client(timeout=timeout, headers={"Authorization": f"Bearer {token}"})
-
-    def emit(self, event: Mapping[str, Any]) -> bool:
-        delay = 0.5
-        for attempt in range(self.retries + 1):
-            try:
-                response = self.client.post(self.url, json=dict(event))
-            except httpx.TransportError as e:
-                if attempt == self.retries:
-                    raise AdapterError(f"cdportal at {self.url} is unreachable: {type(e).__name__}") from None
-                time.sleep(delay)
-                delay = min(delay * 2, 8)
-                continue
-            return self._result(response)
-        raise AssertionError("unreachable")
-
-    def _result(self, response: httpx.Response) -> bool:
-        if response.status_code in (200, 201):
-            return response.status_code == 201
-        detail = _detail(response)
-        if response.status_code == 422:
-            raise InvalidEvent(detail)
-        permanent = response.status_code in (401, 403, 404)
-        raise AdapterError(f"POST {self.url} answered {response.status_code}: {detail}", permanent=permanent)
-
-    def close(self) -> None:
-        self.client.close()
-
-
-def _detail(response: httpx.Response) -> str:
-    try:
-        return str(response.json().get("detail", ""))[:500]
-    except ValueError:
-        return response.text[:200]

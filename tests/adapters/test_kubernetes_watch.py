@@ -21,8 +21,8 @@ from kubernetes import client
 
 from cdportal.adapters.errors import AdapterError
 from cdportal.adapters.kubernetes import ApplicationWatcher
-from cdportal.adapters.sinks import LocalSink
 from cdportal.pipeline.models import Application, PipelineEvent
+from cdportal.pipeline.sinks import LocalSink
 
 
 @pytest.fixture

@@ -8,10 +8,10 @@ from kube_stub import Kube
 
 from cdportal.adapters.argocd import images_updated_events
 from cdportal.adapters.kubernetes import UpdaterEventWatcher
-from cdportal.adapters.sinks import LocalSink
 from cdportal.core.events import parse_event
 from cdportal.live import broadcast
 from cdportal.pipeline.models import PipelineEvent
+from cdportal.pipeline.sinks import LocalSink
 
 EVENTS = yaml.safe_load((Path(__file__).parents[1] / "fixtures" / "argocd" / "image-updater-events.yaml").read_text())
 

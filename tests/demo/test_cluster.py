@@ -16,7 +16,6 @@ from kubernetes import client
 
 from cdportal.adapters import updater
 from cdportal.adapters.kubernetes import ApplicationWatcher, UpdaterEventWatcher
-from cdportal.adapters.sinks import LocalSink
 from cdportal.core import argo_application, updater_deployment
 from cdportal.demo import runner
 from cdportal.demo.cluster import Cluster, ClusterSink
@@ -24,6 +23,7 @@ from cdportal.demo.manifests import GITOPS_REVISION, IMAGE, UPDATER_DEPLOYMENT
 from cdportal.demo.simulator import APPLICATIONS, Simulator, fake_clock
 from cdportal.pipeline import argo_actions, updater_actions
 from cdportal.pipeline.models import Action, Application, Release
+from cdportal.pipeline.sinks import LocalSink
 
 pytestmark = pytest.mark.django_db
 

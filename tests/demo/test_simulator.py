@@ -3,11 +3,11 @@ from datetime import UTC, datetime
 
 import pytest
 
-from cdportal.adapters.sinks import LocalSink
 from cdportal.core.events import parse_event
 from cdportal.demo import runner
 from cdportal.demo.simulator import APPLICATIONS, Simulator, fake_clock
 from cdportal.pipeline.models import Application, PipelineEvent, Release
+from cdportal.pipeline.sinks import LocalSink
 
 
 def simulated(cycles=3, **options):

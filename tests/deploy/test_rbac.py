@@ -20,11 +20,11 @@ from cdportal.adapters.kubernetes import (
     UpdaterDeploymentWatcher,
     UpdaterEventWatcher,
 )
-from cdportal.adapters.sinks import LocalSink
 from cdportal.asgi import application
 from cdportal.live import broadcast, logs
 from cdportal.pipeline import argo_actions, updater_actions
 from cdportal.pipeline.models import Application
+from cdportal.pipeline.sinks import LocalSink
 
 RBAC = Path(__file__).resolve().parents[2] / "deploy" / "kubernetes" / "rbac.yaml"
 UPDATER = "argocd-image-updater-controller"

@@ -17,12 +17,12 @@ from kube_stub import Kube, load
 
 from cdportal.adapters.argocd import application_event, image_updater_event
 from cdportal.adapters.kubernetes import ImageUpdaterWatcher, NotInstalled
-from cdportal.adapters.sinks import LocalSink
 from cdportal.core.events import parse_event
 from cdportal.pipeline import queries
 from cdportal.pipeline.ingest import ingest
 from cdportal.pipeline.models import Application, ImageUpdaterConfig, PipelineEvent
 from cdportal.pipeline.policies import policies_for
+from cdportal.pipeline.sinks import LocalSink
 
 CR = yaml.safe_load((Path(__file__).parents[1] / "fixtures" / "image-policy" / "image-updater-cr.yaml").read_text())
 RESOURCE = "argocd-image-updater.argoproj.io/v1alpha1/imageupdaters"

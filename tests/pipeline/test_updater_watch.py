@@ -16,12 +16,12 @@ from kubernetes import client
 
 from cdportal.adapters import updater
 from cdportal.adapters.kubernetes import UpdaterDeploymentWatcher
-from cdportal.adapters.sinks import LocalSink
 from cdportal.core import updater_deployment
 from cdportal.live import broadcast
 from cdportal.pipeline import updater_actions
 from cdportal.pipeline.ingest import Changes
 from cdportal.pipeline.models import Action, PipelineEvent, UpdaterDeployment
+from cdportal.pipeline.sinks import LocalSink
 
 NAME = "argocd-image-updater-controller"
 TARGET = f"argocd/{NAME}"

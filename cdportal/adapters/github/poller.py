@@ -3,11 +3,12 @@
 Each round asks GitHub, per repository, for the first page of its releases, pull requests (by
 last update), tags, the default branch's commits (down to the latest release's commit) and the
 build workflow's runs (GITHUB_BUILD_WORKFLOW), plus the jobs of runs still under way. Every request is conditional (`If-None-Match` with the ETag of the last answer,
-from ``PollState``), so an idle repository costs one 304 per list and, asked with a token, no
+from the state store), so an idle repository costs one 304 per list and, asked with a token, no
 rate budget. What did change goes through the same ``github_events`` functions the webhooks
 use, so a fact seen by both is one event (the ingestion service keeps one per source id).
 
-State lives in ``PollState`` rows (source "github"): one per repository (`OWNER/NAME`: last
+State lives in the `StateStore` passed in (source "github"; the pipeline keeps it in
+``PollState`` rows): one per repository (`OWNER/NAME`: last
 poll, budget left, when to ask next, back-off strikes) and one per list (`OWNER/NAME:releases`,
 `…:runs:<file>`, `…:jobs:<run id>`: validators and what was seen). A restarted poller picks
 them up and goes on sending conditional requests.
@@ -38,8 +39,9 @@ from cdportal.adapters.github import events as github_events
 from cdportal.adapters.github.client import client
 from cdportal.adapters.github.errors import Budget, GitHubError, RateLimited
 from cdportal.adapters.github.repo import GitHubRepo, Response
+from cdportal.adapters.sinks import EventSink
+from cdportal.adapters.state import ETAG_LENGTH, LAST_MODIFIED_LENGTH, PollRecord, StateStore
 from cdportal.core.events import InvalidEvent
-from cdportal.pipeline.models import PollState
 
 log = logging.getLogger(__name__)
 
@@ -79,11 +81,11 @@ class PollReport:
         return text
 
 
-def poll(repo: str, *, sink, now: datetime | None = None,
+def poll(repo: str, *, sink: EventSink, store: StateStore, now: datetime | None = None,
          api: GitHubRepo | None = None) -> PollReport:
     """One round for OWNER/NAME: conditional requests, events for what changed, state saved."""
     now = now or timezone.now()
-    state = _state(repo)
+    state = store.load(SOURCE, repo)
     if state.next_poll_at and state.next_poll_at > now:
         return PollReport(repo, status="skipped", detail=state.detail or state.status,
                           budget=Budget(state.rate_limit, state.rate_remaining, state.rate_reset),
@@ -92,7 +94,7 @@ def poll(repo: str, *, sink, now: datetime | None = None,
     # courtesy sleep is dropped; its secondary limits are honoured below instead.
     own = api is None
     api = api or GitHubRepo(repo, gh=client(pause=False))
-    round_ = _Round(api, repo, sink, now)
+    round_ = _Round(api, repo, sink, store, now)
     try:
         round_.run()
     except RateLimited as e:
@@ -113,32 +115,30 @@ def poll(repo: str, *, sink, now: datetime | None = None,
     return _finish(state, round_, status="ok" if round_.changed else "not_modified")
 
 
-def poll_all(now: datetime | None = None, *, sink=None,
+def poll_all(now: datetime | None = None, *, sink: EventSink, store: StateStore,
              repositories: Iterable[str] | None = None) -> list[PollReport]:
     """One round over GITHUB_REPOSITORIES. They share the token, hence its limits: once one is
     rate limited the rest wait as long."""
-    from cdportal.adapters.sinks import LocalSink
-
-    sink = sink or LocalSink()
     reports: list[PollReport] = []
     limited: PollReport | None = None
     for repo in repositories if repositories is not None else settings.GITHUB_REPOSITORIES:
         if limited is not None:
-            reports.append(_defer(repo, limited))
+            reports.append(_defer(store, repo, limited))
             continue
-        report = poll(repo, sink=sink, now=now)
+        report = poll(repo, sink=sink, store=store, now=now)
         reports.append(report)
         if report.status == "rate_limited":
             limited = report
     return reports
 
 
-def next_due(repositories: Iterable[str], *, now: datetime, interval: float) -> datetime:
+def next_due(repositories: Iterable[str], *, store: StateStore, now: datetime,
+             interval: float) -> datetime:
     """When the next round should start: every GITHUB_POLL_SECONDS, later for repositories
     told to wait (the earliest of them all)."""
     regular = now + timedelta(seconds=interval)
-    rows = PollState.objects.filter(source=SOURCE, key__in=list(repositories))
-    waits = dict(rows.values_list("key", "next_poll_at"))
+    repositories = list(repositories)
+    waits = {repo: store.load(SOURCE, repo).next_poll_at for repo in repositories}
     return min((max(regular, waits.get(repo) or regular) for repo in repositories), default=regular)
 
 
@@ -152,8 +152,8 @@ class _LowBudget(Exception):
 
 
 class _Round:
-    def __init__(self, api: GitHubRepo, repo: str, sink, now: datetime):
-        self.api, self.repo, self.sink, self.now = api, repo, sink, now
+    def __init__(self, api: GitHubRepo, repo: str, sink: EventSink, store: StateStore, now: datetime):
+        self.api, self.repo, self.sink, self.store, self.now = api, repo, sink, store, now
         self.requests = self.not_modified = self.events = self.duplicates = self.rejected = 0
         self.budget = Budget(None, None, None)
         self.changed = False
@@ -181,7 +181,7 @@ class _Round:
     def _list(self, name: str, path: str, params: dict, to_events: Callable[[dict], list[dict]], *,
               key: Callable[[dict], Any] = lambda item: item["id"], item: str | None = None,
               remember: Callable[[dict, Any], None] | None = None) -> Any:
-        state = _state(f"{self.repo}:{name}")
+        state = self._state(name)
         answer = self._get(state, path, params)
         if answer is None:
             return None
@@ -199,10 +199,10 @@ class _Round:
         if remember is not None:
             remember(state.cursor, answer.data)
         _validators(state, answer, self.now)
-        state.save()
+        self.store.save(state)
         return answer.data
 
-    def _get(self, state: PollState, path: str, params: dict) -> Response | None:
+    def _get(self, state: PollRecord, path: str, params: dict) -> Response | None:
         self._guard()
         state.polled_at = self.now
         try:
@@ -213,7 +213,7 @@ class _Round:
             state.requests += 1
             state.status = "rate_limited" if isinstance(e, RateLimited) else "error"
             state.detail = str(e)
-            state.save()
+            self.store.save(state)
             if not e.permanent:
                 raise
             # e.g. a workflow file that does not exist: the other lists still count.
@@ -228,7 +228,7 @@ class _Round:
             self.not_modified += 1
             state.not_modified += 1
             state.status = "not_modified"
-            state.save()
+            self.store.save(state)
             return None
         self.changed = True
         return answer
@@ -247,7 +247,7 @@ class _Round:
         """The default branch's newest commits (stage 1 when a push webhook was missed), down to
         the commit of the latest release tag: the ones below it shipped already, and a commit
         event without a version would count them in the next release."""
-        released = set((_state(f"{self.repo}:tags").cursor or {}).get("release_commits", []))
+        released = set((self._state("tags").cursor or {}).get("release_commits", []))
         below_a_release = False
 
         def to_events(commit: dict) -> list[dict]:
@@ -278,13 +278,13 @@ class _Round:
                    {"per_page": PAGE["runs"]},
                    lambda run: github_events.from_workflow_run(self.repo, run, workflows=(workflow,)),
                    item="workflow_runs", remember=remember)
-        state = _state(f"{self.repo}:{name}")
+        state = self._state(name)
         for run_id, run in dict((state.cursor or {}).get("active", {})).items():
             gone = self._jobs(int(run_id), run["workflow"])
             if run["done"] or gone:
-                PollState.objects.filter(source=SOURCE, key=f"{self.repo}:jobs:{run_id}").delete()
+                self.store.delete(SOURCE, f"{self.repo}:jobs:{run_id}")
                 state.cursor["active"].pop(run_id)
-                state.save(update_fields=["cursor"])
+                self.store.save(state, ["cursor"])
 
     def _jobs(self, run_id: int, workflow: str) -> bool:
         """One run's jobs (steps included); True when the run is gone (404)."""
@@ -293,7 +293,10 @@ class _Round:
                    {"filter": "latest", "per_page": PAGE["jobs"]},
                    lambda job: github_events.from_workflow_job(self.repo, job, workflow=workflow),
                    item="jobs")
-        return _state(f"{self.repo}:{key}").status == "error"
+        return self._state(key).status == "error"
+
+    def _state(self, name: str) -> PollRecord:
+        return self.store.load(SOURCE, f"{self.repo}:{name}")
 
     def _emit(self, events: Iterable[Mapping[str, Any]]) -> None:
         for event in events:
@@ -322,21 +325,16 @@ def _release_commits(cursor: dict, tags: list) -> None:
 # --- state -------------------------------------------------------------------------------------
 
 
-def _state(key: str) -> PollState:
-    state, _ = PollState.objects.get_or_create(source=SOURCE, key=key)
-    return state
-
-
-def _validators(state: PollState, answer: Response, now: datetime) -> None:
-    state.etag = answer.etag[:200]
-    state.last_modified = answer.last_modified[:100]
+def _validators(state: PollRecord, answer: Response, now: datetime) -> None:
+    state.etag = answer.etag[:ETAG_LENGTH]
+    state.last_modified = answer.last_modified[:LAST_MODIFIED_LENGTH]
     state.changed_at = now
     state.status = "ok"
 
 
-def _finish(state: PollState, round_: _Round, *, status: str, detail: str = "",
+def _finish(state: PollRecord, round_: _Round, *, status: str, detail: str = "",
             wait: float | None = None, until: datetime | None = None) -> PollReport:
-    state.refresh_from_db()
+    state = round_.store.load(SOURCE, round_.repo)  # as the round's lists left it
     now = round_.now
     strikes = int((state.cursor or {}).get("strikes", 0))
     state.cursor = {**(state.cursor or {}), "strikes": strikes + 1 if wait is not None else 0}
@@ -354,7 +352,7 @@ def _finish(state: PollState, round_: _Round, *, status: str, detail: str = "",
         until = round_.budget.reset
         state.status, state.detail = status, detail = "rate_limited", _waiting(round_.budget)
     state.next_poll_at = until
-    state.save()
+    round_.store.save(state)
     report = PollReport(round_.repo, round_.requests, round_.not_modified, round_.events,
                         round_.duplicates, round_.rejected, status, detail,
                         Budget(state.rate_limit, state.rate_remaining, state.rate_reset), until)
@@ -363,19 +361,19 @@ def _finish(state: PollState, round_: _Round, *, status: str, detail: str = "",
     return report
 
 
-def _defer(repo: str, limited: PollReport) -> PollReport:
-    state = _state(repo)
+def _defer(store: StateStore, repo: str, limited: PollReport) -> PollReport:
+    state = store.load(SOURCE, repo)
     later = limited.next_poll_at
     if later and (state.next_poll_at is None or state.next_poll_at < later):
         state.next_poll_at = later
         state.status = "rate_limited"
         state.detail = f"the token's rate limit (seen on {limited.repository})"
-        state.save(update_fields=["next_poll_at", "status", "detail"])
+        store.save(state, ["next_poll_at", "status", "detail"])
     return PollReport(repo, status="skipped", detail=state.detail, budget=limited.budget,
                       next_poll_at=state.next_poll_at)
 
 
-def _backoff(state: PollState, error: RateLimited, now: datetime) -> float:
+def _backoff(state: PollRecord, error: RateLimited, now: datetime) -> float:
     """Seconds to wait after a rate-limit answer: what GitHub says, and at least doubling for
     every further limit in a row."""
     strikes = int((state.cursor or {}).get("strikes", 0)) + 1

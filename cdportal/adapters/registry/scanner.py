@@ -6,7 +6,7 @@ webhook (``cdportal.api.registry_webhook``) gives the same push, so a push seen 
 recorded once, and a tag moved to another digest is a new event.
 
 Why a rescan of an unchanged image costs one request: what a scan has seen lives in the image's
-``PollState`` row (source "registry", key = the image): the tag → digest map it recorded, the
+record in the `StateStore` passed in (source "registry", key = the image): the tag → digest map it recorded, the
 tag list's validator and when the digests were last verified. A round asks for the tag list
 (one GET, conditional with ``If-None-Match`` when the registry gave an ETag — the Distribution
 registry gives none, ghcr.io's answers are compared instead). When the tags are the ones already
@@ -21,7 +21,7 @@ changed.
 
 The first scan of an image (its backfill) dates each tag by its image's created time when that
 is plausible, since the push itself is long past; later scans date a new tag by when it was
-first seen. Each round records in the PollState when it ran, how it went and the requests it
+first seen. Each round records in the image's record when it ran, how it went and the requests it
 cost.
 """
 
@@ -40,8 +40,9 @@ from django.utils import timezone
 
 from cdportal.adapters.errors import AdapterError
 from cdportal.adapters.registry.client import RegistryClient, RegistryError, parse_credentials
+from cdportal.adapters.sinks import EventSink
+from cdportal.adapters.state import ETAG_LENGTH, PollRecord, StateStore
 from cdportal.core.events import IMAGE_RE, InvalidEvent
-from cdportal.pipeline.models import PollState
 
 log = logging.getLogger(__name__)
 
@@ -160,7 +161,7 @@ class ScanReport:
 # --- the scan -----------------------------------------------------------------------------------
 
 
-def scan(images: Iterable[str], *, sink, client_factory: ClientFactory = client_for,
+def scan(images: Iterable[str], *, sink: EventSink, store: StateStore, client_factory: ClientFactory = client_for,
          now: datetime | None = None, full: bool = False) -> ScanReport:
     """One round over the images; see the module docstring for what it asks and records."""
     now = now or timezone.now()
@@ -170,19 +171,19 @@ def scan(images: Iterable[str], *, sink, client_factory: ClientFactory = client_
         host = image.partition("/")[0]
         if host in limited:
             # Its other images would only collect a 429 each: they wait as long.
-            report.images.append(_defer(image, limited[host], now))
+            report.images.append(_defer(store, image, limited[host], now))
             continue
-        result = _scan_image(image, sink, client_factory, now, full)
+        result = _scan_image(image, sink, store, client_factory, now, full)
         if result.status == "rate_limited":
             limited[host] = result
         report.images.append(result)
     return report
 
 
-def _scan_image(image: str, sink, client_factory: ClientFactory, now: datetime,
-                full: bool) -> ImageScan:
+def _scan_image(image: str, sink: EventSink, store: StateStore, client_factory: ClientFactory,
+                now: datetime, full: bool) -> ImageScan:
     result = ImageScan(image)
-    state, _ = PollState.objects.get_or_create(source=SOURCE, key=image)
+    state = store.load(SOURCE, image)
     if state.status == "rate_limited" and state.next_poll_at and state.next_poll_at > now:
         result.status, result.detail = "skipped", state.detail
         result.next_poll_at = state.next_poll_at
@@ -205,7 +206,7 @@ def _scan_image(image: str, sink, client_factory: ClientFactory, now: datetime,
             if not verify and set(tags) == set(known):
                 state.etag = _validator(listing.etag) or state.etag
                 state.not_modified += 1
-                return _finish(state, result, client.requests - before, now, "unchanged")
+                return _finish(store, state, result, client.requests - before, now, "unchanged")
             recorded = {tag: digest for tag, digest in known.items() if tag in tags}
             for tag in tags:
                 if tag in known and not verify:
@@ -218,7 +219,7 @@ def _scan_image(image: str, sink, client_factory: ClientFactory, now: datetime,
             state.cursor = cursor
             state.etag = _validator(listing.etag)
             state.changed_at = now
-            return _finish(state, result, client.requests - before, now, "ok")
+            return _finish(store, state, result, client.requests - before, now, "ok")
         finally:
             result.requests = client.requests - before
     except RegistryError as e:
@@ -227,25 +228,25 @@ def _scan_image(image: str, sink, client_factory: ClientFactory, now: datetime,
             state.cursor = {**cursor, "tags": recorded}
         limited = e.status == 429
         wait = e.retry_after if limited and e.retry_after else None
-        return _finish(state, result, result.requests, now, "rate_limited" if limited else "error",
+        return _finish(store, state, result, result.requests, now, "rate_limited" if limited else "error",
                        detail=str(e), wait=wait)
     except (AdapterError, ValueError) as e:  # the sink failed, or the image is malformed
         if client is not None:
             state.cursor = {**cursor, "tags": recorded}
-        return _finish(state, result, result.requests, now, "error", detail=str(e))
+        return _finish(store, state, result, result.requests, now, "error", detail=str(e))
 
 
-def _defer(image: str, limited: ImageScan, now: datetime) -> ImageScan:
-    state, _ = PollState.objects.get_or_create(source=SOURCE, key=image)
+def _defer(store: StateStore, image: str, limited: ImageScan, now: datetime) -> ImageScan:
+    state = store.load(SOURCE, image)
     detail = f"the registry is rate limiting (seen on {limited.image})"
     state.status, state.detail = "rate_limited", detail
     state.next_poll_at = max(filter(None, [state.next_poll_at, limited.next_poll_at]), default=None)
-    state.save(update_fields=["status", "detail", "next_poll_at"])
+    store.save(state, ["status", "detail", "next_poll_at"])
     return ImageScan(image, status="skipped", detail=detail, next_poll_at=state.next_poll_at)
 
 
 def _look_up(client: RegistryClient, image: str, repository: str, tag: str,
-             known_digest: str | None, recorded: dict[str, str], sink, result: ImageScan,
+             known_digest: str | None, recorded: dict[str, str], sink: EventSink, result: ImageScan,
              now: datetime, backfill: bool) -> None:
     """One tag: its digest (HEAD); for a digest not recorded for it, the manifest and an event."""
     try:
@@ -268,7 +269,7 @@ def _look_up(client: RegistryClient, image: str, repository: str, tag: str,
     recorded[tag] = manifest.digest
 
 
-def _emit(sink, event: Mapping[str, Any], result: ImageScan) -> None:
+def _emit(sink: EventSink, event: Mapping[str, Any], result: ImageScan) -> None:
     try:
         created = sink.emit(event)
     except InvalidEvent as e:
@@ -282,8 +283,8 @@ def _emit(sink, event: Mapping[str, Any], result: ImageScan) -> None:
         result.duplicates += 1
 
 
-def _finish(state: PollState, result: ImageScan, requests: int, now: datetime, status: str, *,
-            detail: str = "", wait: float | None = None) -> ImageScan:
+def _finish(store: StateStore, state: PollRecord, result: ImageScan, requests: int, now: datetime,
+            status: str, *, detail: str = "", wait: float | None = None) -> ImageScan:
     result.requests, result.status, result.detail = requests, status, detail
     state.polled_at = now
     state.status, state.detail = status, detail[:2000]
@@ -291,14 +292,14 @@ def _finish(state: PollState, result: ImageScan, requests: int, now: datetime, s
     interval = wait if wait is not None else settings.REGISTRY_POLL_SECONDS
     state.next_poll_at = now + timedelta(seconds=interval)
     result.next_poll_at = state.next_poll_at
-    state.save()
+    store.save(state)
     level = logging.WARNING if status in ("error", "rate_limited") else logging.DEBUG
     log.log(level, "registry scan %s", result)
     return result
 
 
 def _validator(etag: str) -> str:
-    return etag if len(etag) <= PollState._meta.get_field("etag").max_length else ""
+    return etag if len(etag) <= ETAG_LENGTH else ""
 
 
 def _stale(verified_at: str | None, now: datetime) -> bool:

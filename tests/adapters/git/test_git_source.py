@@ -9,9 +9,9 @@ from gitrepos import git
 
 from cdportal.adapters.git.repository import CommitCache, GitRepository
 from cdportal.adapters.git.source import GitSource, sync
-from cdportal.adapters.sinks import LocalSink
 from cdportal.core.conventional import Repo
 from cdportal.pipeline.models import Commit, Component, Release
+from cdportal.pipeline.sinks import LocalSink
 
 pytestmark = pytest.mark.django_db
 

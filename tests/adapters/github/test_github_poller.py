@@ -20,9 +20,10 @@ from cdportal.adapters.github import events as github_events
 from cdportal.adapters.github.client import client
 from cdportal.adapters.github.poller import next_due, poll, poll_all
 from cdportal.adapters.github.repo import GitHubRepo
-from cdportal.adapters.sinks import LocalSink
 from cdportal.pipeline.ingest import ingest
 from cdportal.pipeline.models import BuildRun, PipelineEvent, PollState
+from cdportal.pipeline.sinks import LocalSink
+from cdportal.pipeline.sources import PollStates
 
 ROOT = Path(__file__).resolve().parents[3]
 REPO = "5dlabs/cto"
@@ -96,7 +97,7 @@ def conditional(request) -> str | None:
 
 
 def test_the_first_poll_reads_every_list_once_and_records_what_it_shows(github, now):
-    report = poll(REPO, sink=LocalSink(), now=now)
+    report = poll(REPO, sink=LocalSink(), store=PollStates(), now=now)
 
     assert github.asked() == [
         f"GET /repos/{REPO}/releases?per_page=30",
@@ -119,12 +120,12 @@ def test_the_first_poll_reads_every_list_once_and_records_what_it_shows(github, 
 
 
 def test_an_idle_second_poll_is_answered_by_304s_only(github, now):
-    poll(REPO, sink=LocalSink(), now=now)
+    poll(REPO, sink=LocalSink(), store=PollStates(), now=now)
     etags = [response.headers["ETag"] for _, response in github.server.log]
     recorded = PipelineEvent.objects.count()
     github.forget()
 
-    report = poll(REPO, sink=LocalSink(), now=now + timedelta(minutes=1))
+    report = poll(REPO, sink=LocalSink(), store=PollStates(), now=now + timedelta(minutes=1))
 
     assert [conditional(r) for r in github.requests] == etags
     assert github.statuses == [304, 304, 304, 304, 304]
@@ -137,11 +138,11 @@ def test_an_idle_second_poll_is_answered_by_304s_only(github, now):
 
 
 def test_a_new_release_is_one_event_and_the_same_release_by_webhook_is_a_duplicate(github, now):
-    poll(REPO, sink=LocalSink(), now=now)
+    poll(REPO, sink=LocalSink(), store=PollStates(), now=now)
     github.serve(RELEASES, [new_release(), *example("releases", api=github.url)])
     github.forget()
 
-    report = poll(REPO, sink=LocalSink(), now=now + timedelta(minutes=1))
+    report = poll(REPO, sink=LocalSink(), store=PollStates(), now=now + timedelta(minutes=1))
 
     assert github.statuses == [200, 304, 304, 304, 304]
     assert (report.events, report.duplicates) == (1, 0)
@@ -157,7 +158,7 @@ def test_a_release_the_webhook_recorded_first_is_not_recorded_again_by_the_polle
     [first] = github_events.from_release(REPO, example("releases")[0])
     assert ingest(first).created
 
-    report = poll(REPO, sink=LocalSink(), now=now)
+    report = poll(REPO, sink=LocalSink(), store=PollStates(), now=now)
 
     assert (report.events, report.duplicates) == (3, 1)
     assert PipelineEvent.objects.filter(source_id=f"{REPO}/release/1").count() == 1
@@ -167,13 +168,13 @@ def test_it_follows_the_jobs_of_a_run_under_way_until_it_completes(github, now):
     github.serve(RUNS, runs(status="in_progress"))
     github.serve(JOBS, jobs(steps_done=1))
 
-    poll(REPO, sink=LocalSink(), now=now)
+    poll(REPO, sink=LocalSink(), store=PollStates(), now=now)
     assert github.asked()[-1] == f"GET {JOBS}?filter=latest&per_page=100"
     assert steps() == ["completed", "queued", "queued"]
 
     github.serve(JOBS, jobs(steps_done=3))
     github.forget()
-    poll(REPO, sink=LocalSink(), now=now + timedelta(minutes=1))
+    poll(REPO, sink=LocalSink(), store=PollStates(), now=now + timedelta(minutes=1))
     # The runs list did not change (304), the jobs did.
     assert github.statuses == [304, 304, 304, 304, 304, 200]
     assert steps() == ["completed", "completed", "completed"]
@@ -181,13 +182,13 @@ def test_it_follows_the_jobs_of_a_run_under_way_until_it_completes(github, now):
     github.serve(RUNS, runs(status="completed", conclusion="success"))
     github.serve(JOBS, jobs(status="completed", steps_done=99))
     github.forget()
-    poll(REPO, sink=LocalSink(), now=now + timedelta(minutes=2))
+    poll(REPO, sink=LocalSink(), store=PollStates(), now=now + timedelta(minutes=2))
     assert github.statuses == [304, 304, 304, 304, 200, 200]  # one last look at the jobs
     run = BuildRun.objects.get()
     assert (run.status, run.conclusion, run.jobs[0]["conclusion"]) == ("completed", "success", "success")
 
     github.forget()
-    poll(REPO, sink=LocalSink(), now=now + timedelta(minutes=3))
+    poll(REPO, sink=LocalSink(), store=PollStates(), now=now + timedelta(minutes=3))
     assert github.asked()[-1] == f"GET {RUNS}?per_page=20"  # the run is done: no more jobs requests
     assert not PollState.objects.filter(key=f"{REPO}:jobs:{RUN_ID}").exists()
 
@@ -195,12 +196,12 @@ def test_it_follows_the_jobs_of_a_run_under_way_until_it_completes(github, now):
 def test_a_restarted_poller_resumes_from_the_database_with_conditional_requests(github, now):
     github.serve(RUNS, runs(status="in_progress"))
     github.serve(JOBS, jobs())
-    poll(REPO, sink=LocalSink(), now=now)
+    poll(REPO, sink=LocalSink(), store=PollStates(), now=now)
     github.forget()
 
     # A new process: a new client and poller objects; only the database remembers.
     api = GitHubRepo(REPO, gh=client(base_url=github.url, token=TOKEN, pause=False))
-    report = poll(REPO, sink=LocalSink(), now=now + timedelta(minutes=1), api=api)
+    report = poll(REPO, sink=LocalSink(), store=PollStates(), now=now + timedelta(minutes=1), api=api)
 
     assert all(conditional(r) for r in github.requests)
     assert github.asked()[-1] == f"GET {JOBS}?filter=latest&per_page=100"  # still following the run
@@ -212,7 +213,7 @@ def test_a_restarted_poller_resumes_from_the_database_with_conditional_requests(
 
 
 def test_it_stores_the_rate_limit_github_reports(github, now):
-    report = poll(REPO, sink=LocalSink(), now=now)
+    report = poll(REPO, sink=LocalSink(), store=PollStates(), now=now)
 
     state = PollState.objects.get(source="github", key=REPO)
     reset = datetime.fromtimestamp(github.reset, UTC)
@@ -227,7 +228,7 @@ def test_it_stores_the_rate_limit_github_reports(github, now):
 def test_a_secondary_limit_with_retry_after_defers_the_repository(github, now):
     github.limit_next(429, retry_after=120)
 
-    report = poll(REPO, sink=LocalSink(), now=now)
+    report = poll(REPO, sink=LocalSink(), store=PollStates(), now=now)
 
     assert (report.status, report.requests) == ("rate_limited", 1)
     assert report.next_poll_at == now + timedelta(seconds=120)
@@ -236,11 +237,11 @@ def test_a_secondary_limit_with_retry_after_defers_the_repository(github, now):
     assert (state.status, state.next_poll_at) == ("rate_limited", now + timedelta(seconds=120))
 
     github.forget()
-    skipped = poll(REPO, sink=LocalSink(), now=now + timedelta(seconds=60))
+    skipped = poll(REPO, sink=LocalSink(), store=PollStates(), now=now + timedelta(seconds=60))
     assert skipped.status == "skipped" and github.requests == []
     assert str(skipped).startswith(f"{REPO}: skipped until ")
 
-    again = poll(REPO, sink=LocalSink(), now=now + timedelta(seconds=121))
+    again = poll(REPO, sink=LocalSink(), store=PollStates(), now=now + timedelta(seconds=121))
     assert again.status == "ok" and len(github.requests) == 5
 
 
@@ -249,19 +250,19 @@ def test_secondary_limits_in_a_row_back_off_exponentially(github, now):
     moment = now
     for _ in range(3):
         github.limit_next(403)  # no Retry-After: a minute, then doubling
-        report = poll(REPO, sink=LocalSink(), now=moment)
+        report = poll(REPO, sink=LocalSink(), store=PollStates(), now=moment)
         waits.append((report.next_poll_at - moment).total_seconds())
         moment = report.next_poll_at
 
     assert waits == [60, 120, 240]
-    assert poll(REPO, sink=LocalSink(), now=moment).status == "ok"
+    assert poll(REPO, sink=LocalSink(), store=PollStates(), now=moment).status == "ok"
     assert PollState.objects.get(source="github", key=REPO).cursor["strikes"] == 0
 
 
 def test_a_spent_budget_waits_for_the_reset(github, now):
     github.limit_next(403, spent=True)
 
-    report = poll(REPO, sink=LocalSink(), now=now)
+    report = poll(REPO, sink=LocalSink(), store=PollStates(), now=now)
 
     reset = datetime.fromtimestamp(github.reset, UTC)
     assert report.status == "rate_limited"
@@ -272,7 +273,7 @@ def test_a_spent_budget_waits_for_the_reset(github, now):
 def test_it_stops_short_of_a_spent_budget(github, now):
     github.remaining = 60  # the reserve is 100 of 5000
 
-    report = poll(REPO, sink=LocalSink(), now=now)
+    report = poll(REPO, sink=LocalSink(), store=PollStates(), now=now)
 
     reset = datetime.fromtimestamp(github.reset, UTC)
     assert (report.requests, report.status, report.next_poll_at) == (1, "rate_limited", reset)
@@ -283,20 +284,20 @@ def test_one_rate_limited_repository_defers_the_others(github, now):
     github.repository("5dlabs/other")
     github.limit_next(429, retry_after=30)
 
-    reports = poll_all(now, repositories=[REPO, "5dlabs/other"])
+    reports = poll_all(now, sink=LocalSink(), store=PollStates(), repositories=[REPO, "5dlabs/other"])
 
     assert [r.status for r in reports] == ["rate_limited", "skipped"]
     assert len(github.requests) == 1
     other = PollState.objects.get(source="github", key="5dlabs/other")
     assert other.next_poll_at == now + timedelta(seconds=30)
-    assert next_due([REPO, "5dlabs/other"], now=now, interval=10) == now + timedelta(seconds=30)
-    assert next_due([REPO, "5dlabs/other"], now=now, interval=60) == now + timedelta(seconds=60)
+    assert next_due([REPO, "5dlabs/other"], store=PollStates(), now=now, interval=10) == now + timedelta(seconds=30)
+    assert next_due([REPO, "5dlabs/other"], store=PollStates(), now=now, interval=60) == now + timedelta(seconds=60)
 
 
 def test_a_missing_workflow_is_reported_and_the_rest_still_polled(github, now):
     github.resources.pop(RUNS)
 
-    report = poll(REPO, sink=LocalSink(), now=now)
+    report = poll(REPO, sink=LocalSink(), store=PollStates(), now=now)
 
     assert report.status == "error" and "not found on GitHub (404)" in report.detail
     assert report.requests == 5 and report.events == 3
@@ -308,7 +309,7 @@ def test_a_missing_workflow_is_reported_and_the_rest_still_polled(github, now):
 def test_a_refused_token_is_reported_without_the_token(github, now):
     github.fail_next(401, "Bad credentials")
 
-    report = poll(REPO, sink=LocalSink(), now=now)
+    report = poll(REPO, sink=LocalSink(), store=PollStates(), now=now)
 
     assert report.status == "error" and "refused the token (401)" in report.detail
     assert TOKEN not in report.detail
@@ -367,7 +368,7 @@ def test_commits_above_the_latest_release_tag_are_recorded_and_the_released_ones
         rest_commit(released, "chore(main): release 1.0.0", "2026-11-28T10:00:00Z"),
         rest_commit(older, "fix: shipped in 1.0.0", "2026-11-28T09:00:00Z"),
     ])
-    poll(REPO, sink=LocalSink(), now=now)
+    poll(REPO, sink=LocalSink(), store=PollStates(), now=now)
     assert list(PipelineEvent.objects.filter(kind="commit").values_list("source_id", flat=True)) == [
         f"{REPO}@{'c' * 40}"]
 
@@ -379,7 +380,7 @@ def test_commits_above_the_latest_release_tag_are_recorded_and_the_released_ones
         rest_commit(older, "fix: shipped in 1.0.0", "2026-11-28T09:00:00Z"),
     ])
     github.forget()
-    report = poll(REPO, sink=LocalSink(), now=now + timedelta(minutes=1))
+    report = poll(REPO, sink=LocalSink(), store=PollStates(), now=now + timedelta(minutes=1))
     assert report.events == 1
     assert sorted(PipelineEvent.objects.filter(kind="commit").values_list("source_id", flat=True)) == [
         f"{REPO}@{'c' * 40}", f"{REPO}@{'d' * 40}"]

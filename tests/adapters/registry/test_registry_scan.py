@@ -18,8 +18,9 @@ from werkzeug import Response
 
 from cdportal.adapters.registry.client import Credentials, RegistryClient
 from cdportal.adapters.registry.scanner import push_source_id, scan
-from cdportal.adapters.sinks import LocalSink
 from cdportal.pipeline.models import ImageTag, PipelineEvent, PollState
+from cdportal.pipeline.sinks import LocalSink
+from cdportal.pipeline.sources import PollStates
 
 pytest_plugins = ["registry_fixtures"]  # tests/registry_fixtures.py: the registry fixtures
 
@@ -52,7 +53,7 @@ def test_the_first_scan_records_every_tag(anonymous_registry, pusher, unique):
     index = push.index(repo, "v2.0.0", created="2025-06-02T12:00:00Z", attestation=True)
     push.manifest(repo, "latest", json.loads(push.last_manifest))
 
-    report = scan([image], sink=LocalSink(), client_factory=clients(anonymous_registry.url))
+    report = scan([image], sink=LocalSink(), store=PollStates(), client_factory=clients(anonymous_registry.url))
 
     [line] = report.images
     assert (line.status, line.tags, line.new_tags, line.events) == ("ok", 3, 3, 3)
@@ -76,7 +77,7 @@ def test_a_reproducible_build_is_dated_by_when_it_was_seen(anonymous_registry, p
     pusher(anonymous_registry).image(repo, "v1", created="1970-01-01T00:00:00Z")
     before = timezone.now()
 
-    scan([anonymous_registry.image(repo)], sink=LocalSink(), client_factory=clients(anonymous_registry.url))
+    scan([anonymous_registry.image(repo)], sink=LocalSink(), store=PollStates(), client_factory=clients(anonymous_registry.url))
 
     tag = ImageTag.objects.get(image__name=anonymous_registry.image(repo))
     assert tag.created_at == datetime(1970, 1, 1, tzinfo=UTC)
@@ -98,13 +99,13 @@ def test_a_rescan_of_unchanged_images_costs_one_request_each(request, mode, push
 
     with counting(registry) as proxy:
         factory = clients(proxy.url, credentials)
-        first = scan(images, sink=LocalSink(), client_factory=factory)
+        first = scan(images, sink=LocalSink(), store=PollStates(), client_factory=factory)
         assert first.events == 6
         recorded = PipelineEvent.objects.count()
         tokens = len(registry.issuer.issued) if registry.issuer else 0
         proxy.reset()
 
-        again = scan(images, sink=LocalSink(), client_factory=factory)
+        again = scan(images, sink=LocalSink(), store=PollStates(), client_factory=factory)
 
     assert proxy.requests == [("GET", f"/v2/{image.split('/', 1)[1]}/tags/list?n=1000") for image in images]
     assert [(line.requests, line.new_tags, line.status) for line in again.images] == [(1, 0, "unchanged")] * 3
@@ -121,10 +122,10 @@ def test_a_new_process_rescans_from_the_recorded_state(anonymous_registry, pushe
         repo = unique()
         pusher(anonymous_registry).image(repo, "v1")
         images.append(anonymous_registry.image(repo))
-    scan(images, sink=LocalSink(), client_factory=clients(anonymous_registry.url))
+    scan(images, sink=LocalSink(), store=PollStates(), client_factory=clients(anonymous_registry.url))
 
     with counting(anonymous_registry) as proxy:
-        report = scan(images, sink=LocalSink(), client_factory=clients(proxy.url))
+        report = scan(images, sink=LocalSink(), store=PollStates(), client_factory=clients(proxy.url))
 
     assert proxy.count() == 2 == report.requests
     assert PollState.objects.get(key=images[0]).not_modified == 1
@@ -138,12 +139,12 @@ def test_a_new_tag_is_one_event(anonymous_registry, pusher, unique):
     push.image(repo, "v1.0.0")
     with counting(anonymous_registry) as proxy:
         factory = clients(proxy.url)
-        scan([image], sink=LocalSink(), client_factory=factory)
+        scan([image], sink=LocalSink(), store=PollStates(), client_factory=factory)
         before = timezone.now()
         digest = push.image(repo, "v1.1.0", created=CREATED)
         proxy.reset()
 
-        report = scan([image], sink=LocalSink(), client_factory=factory)
+        report = scan([image], sink=LocalSink(), store=PollStates(), client_factory=factory)
 
     assert [m for m, _ in proxy.requests] == ["GET", "HEAD", "GET", "GET"]  # tags, digest, manifest, config
     assert (report.images[0].new_tags, report.images[0].events) == (1, 1)
@@ -160,11 +161,11 @@ def test_a_promotion_to_a_known_digest_costs_a_head(anonymous_registry, pusher, 
     digest = push.index(repo, "v2.0.0")
     with counting(anonymous_registry) as proxy:
         factory = clients(proxy.url)
-        scan([image], sink=LocalSink(), client_factory=factory)
+        scan([image], sink=LocalSink(), store=PollStates(), client_factory=factory)
         push.manifest(repo, "prod", json.loads(push.last_manifest))
         proxy.reset()
 
-        scan([image], sink=LocalSink(), client_factory=factory)
+        scan([image], sink=LocalSink(), store=PollStates(), client_factory=factory)
 
     assert [m for m, _ in proxy.requests] == ["GET", "HEAD"]
     assert ImageTag.objects.get(image__name=image, tag="prod").digest == digest
@@ -178,11 +179,11 @@ def test_a_moved_tag_is_found_by_a_full_scan(anonymous_registry, pusher, unique)
     push.image(repo, "latest", content="one")
     push.image(repo, "v1", content="v1")
     factory = clients(anonymous_registry.url)
-    scan([image], sink=LocalSink(), client_factory=factory)
+    scan([image], sink=LocalSink(), store=PollStates(), client_factory=factory)
     moved = push.image(repo, "latest", content="two")
 
-    quick = scan([image], sink=LocalSink(), client_factory=factory)
-    full = scan([image], sink=LocalSink(), client_factory=factory, full=True)
+    quick = scan([image], sink=LocalSink(), store=PollStates(), client_factory=factory)
+    full = scan([image], sink=LocalSink(), store=PollStates(), client_factory=factory, full=True)
 
     assert quick.images[0].status == "unchanged"  # the tag list cannot show it
     assert (full.images[0].new_tags, full.images[0].events) == (1, 1)
@@ -196,10 +197,10 @@ def test_tags_are_reverified_after_a_while(anonymous_registry, pusher, unique):
     push = pusher(anonymous_registry)
     push.image(repo, "latest", content="one")
     factory = clients(anonymous_registry.url)
-    scan([image], sink=LocalSink(), client_factory=factory)
+    scan([image], sink=LocalSink(), store=PollStates(), client_factory=factory)
     moved = push.image(repo, "latest", content="two")
 
-    scan([image], sink=LocalSink(), client_factory=factory, now=timezone.now() + timedelta(hours=7))
+    scan([image], sink=LocalSink(), store=PollStates(), client_factory=factory, now=timezone.now() + timedelta(hours=7))
 
     assert ImageTag.objects.get(image__name=image, tag="latest").digest == moved
 
@@ -208,7 +209,7 @@ def test_tags_are_reverified_after_a_while(anonymous_registry, pusher, unique):
 def test_a_missing_repository_is_recorded_as_an_error(anonymous_registry):
     image = anonymous_registry.image("team/never-pushed")
 
-    report = scan([image], sink=LocalSink(), client_factory=clients(anonymous_registry.url))
+    report = scan([image], sink=LocalSink(), store=PollStates(), client_factory=clients(anonymous_registry.url))
 
     assert report.failed == [image]
     state = PollState.objects.get(source="registry", key=image)
@@ -240,8 +241,8 @@ def test_a_registry_with_etags_is_asked_conditionally(httpserver):
     httpserver.expect_request(f"/v2/team/app/blobs/{sha256(config)}").respond_with_data(config)
     image = "ghcr.io/team/app"
 
-    scan([image], sink=LocalSink(), client_factory=clients(httpserver.url_for("")))
-    again = scan([image], sink=LocalSink(), client_factory=clients(httpserver.url_for("")))
+    scan([image], sink=LocalSink(), store=PollStates(), client_factory=clients(httpserver.url_for("")))
+    again = scan([image], sink=LocalSink(), store=PollStates(), client_factory=clients(httpserver.url_for("")))
 
     assert asked == [None, '"tags-1"']
     assert (again.images[0].requests, again.images[0].status) == (1, "unchanged")
@@ -257,8 +258,8 @@ def test_a_rate_limited_registry_is_left_alone_until_it_says(httpserver):
     image = "registry.example.com/team/app"
     now = timezone.now()
 
-    first = scan([image], sink=LocalSink(), client_factory=factory, now=now)
-    second = scan([image], sink=LocalSink(), client_factory=factory, now=now + timedelta(seconds=60))
+    first = scan([image], sink=LocalSink(), store=PollStates(), client_factory=factory, now=now)
+    second = scan([image], sink=LocalSink(), store=PollStates(), client_factory=factory, now=now + timedelta(seconds=60))
 
     assert first.images[0].status == "rate_limited"
     state = PollState.objects.get(source="registry", key=image)
@@ -274,7 +275,7 @@ def test_the_other_images_of_a_rate_limiting_registry_wait_too(httpserver):
     images = ["registry.example.com/team/app", "registry.example.com/team/other"]
     now = timezone.now()
 
-    report = scan(images, sink=LocalSink(), client_factory=clients(httpserver.url_for("")), now=now)
+    report = scan(images, sink=LocalSink(), store=PollStates(), client_factory=clients(httpserver.url_for("")), now=now)
 
     assert [line.status for line in report.images] == ["rate_limited", "skipped"]
     assert "rate limiting (seen on registry.example.com/team/app)" in str(report)
@@ -289,7 +290,7 @@ def test_credentials_that_need_kubernetes_are_an_error_for_that_image(settings):
     from cdportal.adapters.registry import scanner as registry_source
 
     registry_source._CLIENTS.pop("registry.example.com", None)
-    report = scan(["registry.example.com/team/app"], sink=LocalSink())
+    report = scan(["registry.example.com/team/app"], sink=LocalSink(), store=PollStates())
 
     assert report.images[0].status == "error"
     assert "need the Kubernetes adapter (not configured)" in report.images[0].detail
@@ -304,7 +305,7 @@ def test_a_push_the_webhook_recorded_is_not_recorded_again(notifying_registry, p
     digest = pusher(notifying_registry).index(repo, "v0.10.0")
     assert wait_for(lambda: ImageTag.objects.filter(image__name=image, tag="v0.10.0").exists())
 
-    report = scan([image], sink=LocalSink(), client_factory=clients(notifying_registry.url))
+    report = scan([image], sink=LocalSink(), store=PollStates(), client_factory=clients(notifying_registry.url))
 
     assert (report.images[0].events, report.images[0].duplicates) == (0, 1)
     [event] = events_of(image)

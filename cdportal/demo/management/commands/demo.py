@@ -29,12 +29,12 @@ from django.core.management import call_command
 from django.core.management.base import BaseCommand, CommandError
 
 from cdportal.adapters.errors import AdapterError
-from cdportal.adapters.sinks import HttpSink
 from cdportal.api.models import ApiToken
 from cdportal.demo import runner
 from cdportal.demo.simulator import REPOSITORY, Simulator
 from cdportal.pipeline.models import Release
 from cdportal.pipeline.roles import OPERATOR, RELEASER, SOURCE
+from cdportal.pipeline.sinks import HttpSink
 
 DEMO_USER, DEMO_PASSWORD = "demo", "demo"
 SIMULATOR_USER = "demo-simulator"

@@ -17,8 +17,9 @@ from django.utils import timezone
 
 from cdportal.adapters.git.release_source import OWNER_REPO
 from cdportal.adapters.github.poller import next_due, poll_all
-from cdportal.adapters.sinks import LocalSink
 from cdportal.live import broadcast
+from cdportal.pipeline.sinks import LocalSink
+from cdportal.pipeline.sources import PollStates
 
 BAD_INPUT = 2
 
@@ -43,12 +44,12 @@ class Command(BaseCommand):
             if not OWNER_REPO.fullmatch(name):
                 raise CommandError(f"--repository must look like OWNER/NAME, got {name!r}",
                                    returncode=BAD_INPUT)
-        sink = LocalSink()
+        sink, store = LocalSink(), PollStates()
         if watch and broadcast.isolated():
             self.stderr.write(f"warning: {broadcast.ISOLATED}")
         try:
             while True:
-                reports = poll_all(sink=sink, repositories=repositories)
+                reports = poll_all(sink=sink, store=store, repositories=repositories)
                 broadcast.flush()
                 for report in reports:
                     self.stdout.write(str(report))
@@ -57,7 +58,7 @@ class Command(BaseCommand):
                     if failed:
                         raise CommandError(f"polling failed for {', '.join(failed)}", returncode=1)
                     return
-                due = next_due(repositories, now=timezone.now(),
+                due = next_due(repositories, store=store, now=timezone.now(),
                                interval=settings.GITHUB_POLL_SECONDS)
                 time.sleep(max((due - timezone.now()).total_seconds(), 0))
         except KeyboardInterrupt:

@@ -17,8 +17,9 @@ from django.conf import settings
 from django.core.management.base import BaseCommand, CommandError
 
 from cdportal.adapters.registry.scanner import scan, split_image
-from cdportal.adapters.sinks import LocalSink
 from cdportal.live import broadcast
+from cdportal.pipeline.sinks import LocalSink
+from cdportal.pipeline.sources import PollStates
 
 BAD_INPUT = 2
 
@@ -47,13 +48,13 @@ class Command(BaseCommand):
                 split_image(name)
             except ValueError as e:
                 raise CommandError(f"--image: {e}", returncode=BAD_INPUT) from None
-        sink = LocalSink()
+        sink, store = LocalSink(), PollStates()
         if watch and broadcast.isolated():
             self.stderr.write(f"warning: {broadcast.ISOLATED}")
         try:
             while True:
                 started = time.monotonic()
-                report = scan(images, sink=sink, full=full)
+                report = scan(images, sink=sink, store=store, full=full)
                 full = False
                 broadcast.flush()
                 for line in report.images:

@@ -19,11 +19,11 @@ from cdportal.adapters.errors import AdapterError
 from cdportal.adapters.git.release_source import parse_github
 from cdportal.adapters.git.repository import CommitCache, GitRepository, mirror
 from cdportal.adapters.git.source import DEFAULT_HISTORY, GitSource, sync
-from cdportal.adapters.sinks import LocalSink
 from cdportal.core.events import InvalidEvent
 from cdportal.core.plan import PlanError
 from cdportal.core.release_config import ConfigError
 from cdportal.live import broadcast
+from cdportal.pipeline.sinks import LocalSink
 
 BAD_INPUT = 2
 

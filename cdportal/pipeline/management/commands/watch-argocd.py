@@ -32,9 +32,9 @@ from cdportal.adapters.kubernetes import (
     UpdaterEventWatcher,
     kube_client,
 )
-from cdportal.adapters.sinks import LocalSink
 from cdportal.live import broadcast
 from cdportal.pipeline import updater_actions
+from cdportal.pipeline.sinks import LocalSink
 
 BAD_INPUT = 2
 REAP_INTERVAL = 30.0
