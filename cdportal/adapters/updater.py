@@ -26,7 +26,8 @@ from kubernetes.client.exceptions import ApiException
 from urllib3.exceptions import HTTPError
 
 from cdportal.adapters.errors import AdapterError, kubernetes_reason
-from cdportal.adapters.registry.client import Credentials, RegistryClient, RegistryError
+from cdportal.adapters.registry.client import Credentials, RegistryClient
+from cdportal.adapters.registry.errors import RegistryError
 from cdportal.core import pull_secret, updater_deployment
 from cdportal.core.credentials import CredentialReferenceError, parse_credential_reference, shape
 from cdportal.core.events import parse_event

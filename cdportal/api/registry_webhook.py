@@ -59,10 +59,10 @@ from django.views.decorators.http import require_POST
 
 from cdportal.adapters.registry.client import (
     RegistryClient,
-    RegistryError,
     parse_credentials,
     parse_timestamp,
 )
+from cdportal.adapters.registry.errors import RegistryError
 from cdportal.adapters.registry.scanner import push_event
 from cdportal.api import deliveries
 from cdportal.core.events import InvalidEvent

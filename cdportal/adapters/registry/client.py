@@ -32,7 +32,7 @@ What it does:
   asks for longer than `max_wait`, which fails at once with the wait in the error. All requests
   to a registry share one rate limit (`max_rps`).
 
-Errors are `RegistryError` (an `AdapterError`) and name the registry, the repository and what
+Errors are `RegistryError`s (typed in ``cdportal.adapters.registry.errors``) and name the registry, the repository and what
 went wrong; credentials and tokens appear in no message, repr or log line.
 """
 
@@ -56,6 +56,7 @@ from urllib.parse import urljoin, urlsplit
 import httpx
 
 from cdportal.adapters.errors import AdapterError
+from cdportal.adapters.registry.errors import RegistryError, answered
 from cdportal.core.credentials import (
     CredentialReference,
     CredentialReferenceError,
@@ -82,16 +83,6 @@ MAX_BODY = 8 * 1024 * 1024  # manifests and config blobs are kilobytes; refuse a
 
 DIGEST_RE = re.compile(r"^[a-z0-9]+(?:[.+_-][a-z0-9]+)*:[a-zA-Z0-9=_-]+$")
 LOOPBACK = {"localhost", "127.0.0.1", "::1", "[::1]"}
-
-
-class RegistryError(AdapterError):
-    """A registry (or its token service) refused, failed or could not be reached."""
-
-    def __init__(self, message: str, *, permanent: bool = False, status: int | None = None,
-                 retry_after: float | None = None):
-        super().__init__(message, permanent=permanent)
-        self.status = status
-        self.retry_after = retry_after
 
 
 # --- credentials ---------------------------------------------------------------------------------
@@ -561,12 +552,11 @@ class RegistryClient:
         if response.status_code in (401, 403):
             who = f"the credentials of {self.credentials.username!r}" if self.credentials else (
                 "anonymous access (no credentials are configured for this registry)")
-            raise RegistryError(f"the token service {realm} refused {who} for {scope} "
-                                f"({response.status_code})", permanent=True,
-                                status=response.status_code)
+            raise answered(f"the token service {realm} refused {who} for {scope} "
+                           f"({response.status_code})", permanent=True, status=response.status_code)
         if response.status_code != 200:
-            raise RegistryError(f"{what}: the token service answered {response.status_code}",
-                                status=response.status_code)
+            raise answered(f"{what}: the token service answered {response.status_code}",
+                           status=response.status_code)
         body = _json(response, what)
         token = (body.get("token") or body.get("access_token")) if isinstance(body, dict) else None
         if not isinstance(token, str) or not token:
@@ -607,16 +597,15 @@ class RegistryClient:
                            else f"{self.host} answered {status}")
                 if retry_after is not None:
                     if retry_after > self.max_wait:
-                        raise RegistryError(f"{what}: {problem}, retry after {retry_after:g} s",
-                                            status=status, retry_after=retry_after)
+                        raise answered(f"{what}: {problem}, retry after {retry_after:g} s",
+                                       status=status, retry_after=retry_after)
                     wait = retry_after
                     self._limiter.pause(retry_after)
             if attempt >= self.retries:
                 tries = f"{attempt + 1} attempts" if attempt else "1 attempt"
                 status = response.status_code if response is not None else None
                 retry_after = _retry_after(response) if response is not None else None
-                raise RegistryError(f"{what}: {problem} ({tries})", status=status,
-                                    retry_after=retry_after)
+                raise answered(f"{what}: {problem} ({tries})", status=status, retry_after=retry_after)
             log.info("registry %s: %s, retrying in %.1f s", self.host, problem, wait)
             time.sleep(wait)
             attempt += 1
@@ -640,11 +629,11 @@ class RegistryClient:
                 hint = f"the credentials of {self.credentials.username!r} were not accepted"
             if error == "insufficient_scope":
                 hint = f"insufficient_scope: {hint}"
-            raise RegistryError(f"{what}: {self.host} answered 401 Unauthorized{realm}; {hint}",
-                                permanent=True, status=401)
+            raise answered(f"{what}: {self.host} answered 401 Unauthorized{realm}; {hint}",
+                           permanent=True, status=401)
         if status == 403:
-            raise RegistryError(f"{what}: {self.host} answered 403 Forbidden{_detail(message)}",
-                                permanent=True, status=403)
+            raise answered(f"{what}: {self.host} answered 403 Forbidden{_detail(message)}",
+                           permanent=True, status=403)
         if status == 404:
             if "NAME_UNKNOWN" in codes or not reference:
                 text = f"repository {repository} not found on {self.host}"
@@ -652,9 +641,9 @@ class RegistryClient:
                 text = f"{reference} not found in {self.host}/{repository}"
             else:
                 text = f"tag {reference} not found in {self.host}/{repository}"
-            raise RegistryError(text + _detail(message), permanent=True, status=404)
-        raise RegistryError(f"{what}: {self.host} answered {status}{_detail(message)}",
-                            permanent=400 <= status < 500, status=status)
+            raise answered(text + _detail(message), permanent=True, status=404)
+        raise answered(f"{what}: {self.host} answered {status}{_detail(message)}",
+                       permanent=400 <= status < 500, status=status)
 
 
 # --- helpers ------------------------------------------------------------------------------------
@@ -788,7 +777,6 @@ __all__ = [
     "Manifest",
     "Platform",
     "RegistryClient",
-    "RegistryError",
     "TagList",
     "check_credentials_reference",
     "parse_credentials",

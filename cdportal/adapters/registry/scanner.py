@@ -39,7 +39,8 @@ from django.conf import settings
 from django.utils import timezone
 
 from cdportal.adapters.errors import AdapterError
-from cdportal.adapters.registry.client import RegistryClient, RegistryError, parse_credentials
+from cdportal.adapters.registry.client import RegistryClient, parse_credentials
+from cdportal.adapters.registry.errors import NotFound, RateLimited, RegistryError
 from cdportal.adapters.sinks import EventSink
 from cdportal.adapters.state import ETAG_LENGTH, PollRecord, StateStore
 from cdportal.core.events import IMAGE_RE, InvalidEvent
@@ -226,7 +227,7 @@ def _scan_image(image: str, sink: EventSink, store: StateStore, client_factory: 
         if client is not None:
             # Keep what was recorded before the failure: the next round goes on from there.
             state.cursor = {**cursor, "tags": recorded}
-        limited = e.status == 429
+        limited = isinstance(e, RateLimited)
         wait = e.retry_after if limited and e.retry_after else None
         return _finish(store, state, result, result.requests, now, "rate_limited" if limited else "error",
                        detail=str(e), wait=wait)
@@ -255,7 +256,7 @@ def _look_up(client: RegistryClient, image: str, repository: str, tag: str,
             return
         manifest = client.manifest(repository, digest or tag)
     except RegistryError as e:
-        if e.status == 404:  # deleted between the list and the HEAD
+        if isinstance(e, NotFound):  # deleted between the list and the HEAD
             recorded.pop(tag, None)
             return
         raise

@@ -19,9 +19,9 @@ from cdportal.adapters.registry.client import (
     Credentials,
     Platform,
     RegistryClient,
-    RegistryError,
     parse_credentials,
 )
+from cdportal.adapters.registry.errors import RegistryError
 
 pytest_plugins = ["registry_fixtures"]  # tests/registry_fixtures.py: the registry fixtures
 
