@@ -45,13 +45,9 @@ from pathlib import Path
 from typing import NamedTuple
 from urllib.parse import unquote, urlsplit, urlunsplit
 
-from cdportal.adapters.errors import AdapterError
+from cdportal.adapters.git.errors import Forbidden, GitError, NotFound, Unavailable
 from cdportal.core.conventional import Commit
 from cdportal.core.parsing import parse_commit
-
-
-class GitError(AdapterError):
-    pass
 
 
 @dataclass(frozen=True)
@@ -145,7 +141,7 @@ def _run(
             capture_output=True,
         )
     except FileNotFoundError:
-        raise GitError("git is not installed", permanent=True) from None
+        raise NotFound("git is not installed", permanent=True) from None
     if proc.returncode not in ok:
         raise GitError(f"git {args[0]} failed: {_first_error(proc.stderr)}")
     return proc
@@ -162,7 +158,7 @@ def _first_error(stderr: bytes) -> str:
 def _check_rev(rev: str) -> str:
     # A revision that starts with '-' would be read as an option by some git commands.
     if not rev or rev.startswith("-") or "\0" in rev:
-        raise GitError(f"unknown revision {rev!r}", permanent=True)
+        raise NotFound(f"unknown revision {rev!r}", permanent=True)
     return rev
 
 
@@ -178,12 +174,12 @@ class GitRepository:
         )
         if proc.returncode != 0:
             if b"dubious ownership" in proc.stderr:
-                raise GitError(
+                raise Forbidden(
                     f"git refuses {self.path}: it belongs to another user "
                     "(see git config safe.directory)",
                     permanent=True,
                 )
-            raise GitError(f"not a git repository: {self.path}", permanent=True)
+            raise NotFound(f"not a git repository: {self.path}", permanent=True)
         self.git_dir = Path(proc.stdout.decode().strip())
 
     def __repr__(self) -> str:
@@ -201,8 +197,8 @@ class GitRepository:
         if proc.returncode == 0:
             return proc.stdout.decode().strip()
         if rev == "HEAD" and not self._has_commits():
-            raise GitError("the repository has no commits", permanent=True)
-        raise GitError(f"unknown revision {rev!r}", permanent=True)
+            raise NotFound("the repository has no commits", permanent=True)
+        raise NotFound(f"unknown revision {rev!r}", permanent=True)
 
     def head(self) -> str:
         return self.resolve("HEAD")
@@ -288,7 +284,7 @@ class GitRepository:
                     cmd, env=self._env, stdin=subprocess.DEVNULL, stdout=subprocess.PIPE, stderr=err
                 )
             except FileNotFoundError:
-                raise GitError("git is not installed", permanent=True) from None
+                raise NotFound("git is not installed", permanent=True) from None
             try:
                 yield from _parse_log(_tokens(proc.stdout))
             except BaseException:  # a parse error, or the caller stopped reading early
@@ -502,7 +498,7 @@ def mirror(url: str, cache_dir: Path | str) -> GitRepository:
         if (target / "HEAD").is_file():
             proc = _run(["remote", "update", "--prune"], cwd=target, env=env, ok=_ANY)
             if proc.returncode != 0:
-                raise GitError(f"could not fetch {redact(url)}: {_first_error(proc.stderr)}")
+                raise Unavailable(f"could not fetch {redact(url)}: {_first_error(proc.stderr)}")
         else:
             if target.exists():  # not a repository: nothing worth keeping
                 shutil.rmtree(target)
@@ -512,7 +508,7 @@ def mirror(url: str, cache_dir: Path | str) -> GitRepository:
                     ["clone", "--mirror", "--quiet", "--", clean, str(tmp)], env=env, ok=_ANY
                 )
                 if proc.returncode != 0:
-                    raise GitError(f"could not clone {redact(url)}: {_first_error(proc.stderr)}")
+                    raise Unavailable(f"could not clone {redact(url)}: {_first_error(proc.stderr)}")
                 tmp.rename(target)
             finally:
                 shutil.rmtree(tmp, ignore_errors=True)

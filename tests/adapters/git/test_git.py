@@ -11,9 +11,9 @@ import pytest
 from gitrepos import T0, Work, git
 
 import cdportal.adapters.git.repository as gitmod
+from cdportal.adapters.git.errors import GitError
 from cdportal.adapters.git.repository import (
     CommitCache,
-    GitError,
     GitRepository,
     Tag,
     github_repo,
