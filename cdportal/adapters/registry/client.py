@@ -55,7 +55,6 @@ from urllib.parse import urljoin, urlsplit
 
 import httpx
 
-from cdportal.adapters.errors import AdapterError
 from cdportal.adapters.registry.errors import RegistryError, answered
 from cdportal.core.credentials import (
     CredentialReference,
