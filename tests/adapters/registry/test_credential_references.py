@@ -7,7 +7,8 @@ import pytest
 from django.core.exceptions import ImproperlyConfigured
 
 from cdportal.adapters import updater
-from cdportal.adapters.registry import RegistryError, parse_credentials
+from cdportal.adapters.registry.client import parse_credentials
+from cdportal.adapters.registry.errors import RegistryError
 from cdportal.core.credentials import parse_credential_reference
 from cdportal.core.image_list import pull_secret_source
 from cdportal.core.tag_policy import ImagePolicy
