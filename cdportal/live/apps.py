@@ -1,17 +1,17 @@
 from django.apps import AppConfig
 from django.contrib.auth.signals import user_logged_out
 
+from cdportal.pipeline import publish
+
 
 class LiveConfig(AppConfig):
     name = "cdportal.live"
     label = "live"
 
     def ready(self) -> None:
-        user_logged_out.connect(_close_live_sockets, dispatch_uid="cdportal-live-logout")
+        # Data flows one way: pipeline publishes committed changes to whoever registered,
+        # and never imports live. broadcast reads the models, so it loads once they are ready.
+        from cdportal.live import broadcast
 
-
-def _close_live_sockets(sender, request, user, **kwargs):
-    from cdportal.live.broadcast import end_session
-
-    # Sent before the session is flushed: the key still names the sockets to close.
-    end_session(request.session.session_key)
+        publish.register(broadcast.PUBLISHER)
+        user_logged_out.connect(broadcast.close_live_sockets, dispatch_uid="cdportal-live-logout")

@@ -1,6 +1,8 @@
 """Push changed fragments to the browsers that show them. Owns the group names.
 
-The ingestion service calls ``publish(changes)`` after its transaction commits. Publishing runs
+The live app registers ``publish`` with ``cdportal.pipeline.publish`` when Django is ready
+(cdportal/live/apps.py); ingest, and an Action starting or finishing, hand it the changed ids
+after their transaction commits. pipeline never imports this module. Publishing runs
 off the caller's thread: in a process that serves websockets it is handed to the server's event
 loop, elsewhere to a background thread. Either way the changes that arrive while a render is
 under way are merged and rendered once, from the database as it is then — so a burst of a hundred
@@ -26,12 +28,16 @@ from functools import reduce
 
 from asgiref.sync import async_to_sync
 from channels.layers import get_channel_layer
+from django.conf import settings
 from django.db import close_old_connections, connections
 from django.db.models import Q
 from django.template.loader import render_to_string
 
 from cdportal.pipeline import queries
-from cdportal.pipeline.models import Application, Component, UpdaterDeployment
+from cdportal.pipeline.attention import problems
+from cdportal.pipeline.changes import Changes
+from cdportal.pipeline.models import Action, Application, Component, UpdaterDeployment
+from cdportal.pipeline.publish import Publisher
 
 log = logging.getLogger(__name__)
 
@@ -62,7 +68,7 @@ def session_group(session_key: str) -> str:
 Fragments = dict[str, dict[str, str]]
 
 
-def publish(changes) -> None:
+def publish(changes: Changes) -> None:
     """Queue what an ingested event changed for the browsers. Returns at once."""
     loop = _server_loop
     if loop is not None and loop.is_running():
@@ -82,7 +88,7 @@ def flush(timeout: float = 10.0) -> bool:
     return _thread_publisher.flush(timeout)
 
 
-def publish_now(changes) -> None:
+def publish_now(changes: Changes) -> None:
     """Render and send, waiting for both. Never raises: the events are already committed, and a
     broken channel layer must not break ingestion; open pages catch up on their next update."""
     try:
@@ -100,9 +106,11 @@ ISOLATED = ("the channel layer is in-memory (no REDIS_URL): this process records
 
 def isolated() -> bool:
     """True when broadcasts from this process cannot reach another process's browsers."""
-    from django.conf import settings
-
     return settings.CHANNEL_LAYERS.get("default", {}).get("BACKEND", "").endswith("InMemoryChannelLayer")
+
+
+def isolation() -> str:
+    return ISOLATED if isolated() else ""
 
 
 def close_connections() -> None:
@@ -110,7 +118,7 @@ def close_connections() -> None:
     _renderer.submit(connections.close_all).result()
 
 
-def _render_batch(changes) -> Fragments:
+def _render_batch(changes: Changes) -> Fragments:
     try:
         return render_fragments(changes)
     finally:
@@ -123,6 +131,12 @@ async def send_fragments(fragments: Fragments) -> None:
         await layer.group_send(group, {"type": MESSAGE_TYPE, "fragments": by_id})
 
 
+def close_live_sockets(sender, request, user, **kwargs) -> None:
+    """user_logged_out's receiver (connected in cdportal/live/apps.py). It is sent before the
+    session is flushed: the key still names the sockets to close."""
+    end_session(request.session.session_key)
+
+
 def end_session(session_key: str | None) -> None:
     """Close every live socket of a login session that just ended (logout)."""
     if not session_key:
@@ -133,7 +147,7 @@ def end_session(session_key: str | None) -> None:
         log.exception("could not close the live sockets of an ended session")
 
 
-def render_fragments(changes) -> Fragments:
+def render_fragments(changes: Changes) -> Fragments:
     fragments: Fragments = defaultdict(dict)
     overview = {}
     if changes.releases:
@@ -145,8 +159,6 @@ def render_fragments(changes) -> Fragments:
     if changes.events:
         overview["events"] = {"events": queries.recent_events()}
     if changes.applications or changes.releases or changes.updaters:
-        from cdportal.pipeline.attention import problems
-
         overview["attention"] = {"problems": problems()}
     for partial, context in overview.items():
         fragments[OVERVIEW][partial] = _partial("web/overview.html", partial, context)
@@ -176,8 +188,6 @@ def render_fragments(changes) -> Fragments:
 
 def _render_actions(fragments: Fragments, pks: set[int]) -> None:
     """The action log page (unfiltered), and the on-call card of the applications acted on."""
-    from cdportal.pipeline.models import Action
-
     fragments[ACTIONS]["action-log"] = _partial("web/actions.html", "action-table",
                                                 {"actions": list(queries.actions()[:ACTION_LOG_LIMIT])})
     targets = set(Action.objects.filter(pk__in=pks).values_list("target", flat=True))
@@ -188,23 +198,12 @@ def _render_actions(fragments: Fragments, pks: set[int]) -> None:
                 {"app": app, "recent_actions": list(queries.actions(target=app.key)[:5])})
 
 
-def publish_action(action_id: int) -> None:
-    """An action started or finished: show it on the pages that list it, once committed."""
-    from django.db import transaction
-
-    from cdportal.pipeline.ingest import Changes
-
-    transaction.on_commit(lambda: publish(Changes(actions={action_id})))
-
-
 ACTION_LOG_LIMIT = 200
 
 
 def updater_context(row) -> dict:
     """The updater status partial's context from what the watcher recorded."""
-    from cdportal.pipeline.updater_actions import latest_restart
-
-    return {"status": row, "last_restart": latest_restart(row.namespace, row.name)}
+    return {"status": row, "last_restart": queries.latest_restart(row.namespace, row.name)}
 
 
 def _partial(template: str, partial: str, context: dict) -> str:
@@ -218,9 +217,9 @@ class _LoopPublisher:
         self._pending = None
         self._task: asyncio.Task | None = None
 
-    def submit(self, changes) -> None:
+    def submit(self, changes: Changes) -> None:
         if self._pending is None:
-            self._pending = type(changes)()
+            self._pending = Changes()
         self._pending.merge(changes)
         if self._task is None or self._task.done():
             self._task = asyncio.get_running_loop().create_task(self._drain())
@@ -247,10 +246,10 @@ class _ThreadPublisher:
         self._busy = False
         self._thread: threading.Thread | None = None
 
-    def submit(self, changes) -> None:
+    def submit(self, changes: Changes) -> None:
         with self._lock:
             if self._pending is None:
-                self._pending = type(changes)()
+                self._pending = Changes()
             self._pending.merge(changes)
             if self._thread is None or not self._thread.is_alive():
                 self._thread = threading.Thread(target=self._run, name="cdportal-live-publisher", daemon=True)
@@ -281,6 +280,7 @@ _server_loop: asyncio.AbstractEventLoop | None = None
 _loop_publisher = _LoopPublisher()
 _thread_publisher = _ThreadPublisher()
 atexit.register(flush, 5.0)
+PUBLISHER = Publisher(publish=publish, flush=flush, isolation=isolation)
 
 
 def publish_fragment(group: str, dom_id: str, html: str) -> None:

@@ -16,6 +16,7 @@ from django.utils import timezone
 from cdportal.core import durations
 from cdportal.core.stages import format_duration
 from cdportal.pipeline.models import Application, ImageUpdaterConfig, UpdaterDeployment
+from cdportal.pipeline.queries import release_failure, releases_in_flight, shipped, stage_stats
 
 BAD, WARN = "bad", "warn"
 FAILED_OPERATIONS = ("Failed", "Error")
@@ -66,8 +67,6 @@ def _applications() -> list[Problem]:
 
 
 def _releases() -> list[Problem]:
-    from cdportal.pipeline.queries import release_failure, releases_in_flight
-
     found, usual, now = [], None, timezone.now()
     for release in releases_in_flight():
         url = reverse("web:release", args=[release.pk])
@@ -99,8 +98,6 @@ def _stalls(release, usual, now, url: str) -> list[Problem]:
 
 def _usual_durations() -> dict:
     """Each stage's 90th percentile over the last RECENT_RELEASES shipped releases."""
-    from cdportal.pipeline.queries import shipped, stage_stats
-
     rows = stage_stats(shipped()[:RECENT_RELEASES])
     return durations.usual_durations(row["stat"] for row in rows)
 

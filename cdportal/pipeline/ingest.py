@@ -2,9 +2,10 @@
 
 ``ingest(data)`` validates a normalized event (``cdportal.core.events``), records it once per
 ``(source, source_id)``, updates the models it concerns in the same transaction, correlates it
-to its release and rollout, and — after commit, never before — hands the changed object ids to
-``cdportal.live.broadcast``. A malformed event raises ``InvalidEvent`` before anything is
-written; any other failure rolls the whole transaction back.
+to its release and rollout, and — after commit, never before — hands the changed object ids
+(``Changes``) to ``cdportal.pipeline.publish``, where the live layer registered its
+broadcaster. A malformed event raises ``InvalidEvent`` before anything is written; any other
+failure rolls the whole transaction back.
 
 Concurrent writers (the API's request threads and processes, webhooks, pollers, watchers) are
 serialised: every ingest transaction first takes one database-wide lock and holds it until it
@@ -35,7 +36,7 @@ second, and parsing and the duplicate check stay outside the lock
 from __future__ import annotations
 
 import re
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
@@ -49,6 +50,8 @@ from cdportal.core.events import InvalidEvent, parse_event, split_image_referenc
 from cdportal.core.image_list import tag_parameter, tracked_images
 from cdportal.core.parsing import parse_commit
 from cdportal.core.stages import Stage
+from cdportal.pipeline import publish
+from cdportal.pipeline.changes import Changes
 from cdportal.pipeline.models import (
     Application,
     BuildRun,
@@ -65,37 +68,12 @@ from cdportal.pipeline.models import (
     UpdaterDeployment,
 )
 from cdportal.pipeline.policies import policies_for, tracked_from_resource
+from cdportal.pipeline.updater_actions import settle_restarts
 
-__all__ = ["Changes", "IngestResult", "InvalidEvent", "ingest"]
+__all__ = ["IngestResult", "InvalidEvent", "ingest"]
 
 FAILED_CONCLUSIONS = {"failure", "cancelled", "timed_out", "startup_failure", "action_required"}
 STATUS_ORDER = {"queued": 0, "in_progress": 1, "completed": 2}
-
-
-@dataclass
-class Changes:
-    """What an ingested event changed: the live layer re-renders exactly these."""
-
-    releases: set[int] = field(default_factory=set)
-    components: set[int] = field(default_factory=set)
-    applications: set[int] = field(default_factory=set)
-    images: set[int] = field(default_factory=set)
-    updaters: set[int] = field(default_factory=set)  # UpdaterDeployment rows
-    actions: set[int] = field(default_factory=set)  # Action rows started or finished
-    events: list[int] = field(default_factory=list)
-
-    def __bool__(self) -> bool:
-        return bool(self.releases or self.components or self.applications or self.images or self.updaters
-                    or self.actions or self.events)
-
-    def merge(self, other: Changes) -> None:
-        self.releases |= other.releases
-        self.components |= other.components
-        self.applications |= other.applications
-        self.images |= other.images
-        self.updaters |= other.updaters
-        self.actions |= other.actions
-        self.events.extend(other.events)
 
 
 @dataclass(frozen=True)
@@ -122,7 +100,7 @@ def ingest(data: Any, *, broadcast: bool = True) -> IngestResult:
         row.save(force_insert=True)
         changes.events.append(row.pk)
         if broadcast:
-            transaction.on_commit(lambda: _publish(changes))
+            publish.after_commit(changes)
     return IngestResult(row, True, changes)
 
 
@@ -139,12 +117,6 @@ def _one_writer_at_a_time() -> None:
 
 def _recorded(event) -> PipelineEvent | None:
     return PipelineEvent.objects.filter(source=event.source, source_id=event.source_id).first()
-
-
-def _publish(changes: Changes) -> None:
-    from cdportal.live import broadcast
-
-    broadcast.publish(changes)
 
 
 def _row(event, **links) -> PipelineEvent:
@@ -643,8 +615,6 @@ def _on_release_plan(event: ev.ReleasePlanned, changes: Changes) -> PipelineEven
 
 
 def _on_updater_deployment(event: ev.UpdaterDeploymentObserved, changes: Changes) -> PipelineEvent:
-    from cdportal.pipeline.updater_actions import settle_restarts  # it imports the live layer
-
     row, created = UpdaterDeployment.objects.get_or_create(namespace=event.namespace, name=event.name)
     if not created and row.observed_at > event.occurred_at:
         return _row(event)  # an older snapshot arriving late: recorded, not applied

@@ -4,11 +4,13 @@
 from __future__ import annotations
 
 from django.conf import settings
-from django.db import models
+from django.db import IntegrityError, models, transaction
 from django.db.models import Q
 from django.utils import timezone
 
 from cdportal.core.stages import RELEASE_STAGES, ROLLOUT_STAGES, Stage
+from cdportal.pipeline import publish
+from cdportal.pipeline.changes import Changes
 
 STAGE_CHOICES = [(s.value, s.label) for s in Stage]
 
@@ -474,9 +476,7 @@ class Action(models.Model):
 
     def announce(self) -> None:
         """Show this action's new state on the open pages that list it (after commit)."""
-        from cdportal.live import broadcast
-
-        broadcast.publish_action(self.pk)
+        publish.after_commit(Changes(actions={self.pk}))
 
 
 class WebhookDelivery(models.Model):
@@ -513,8 +513,6 @@ class WebhookDelivery(models.Model):
         """Store a delivery and commit it before anything else happens (no transaction encloses
         a webhook request). None when it was received before and did not fail: a replay. A
         failed delivery is claimed again by its redelivery; of two concurrent ones, one wins."""
-        from django.db import IntegrityError, transaction
-
         fields = {"event": event[:64], "action": action[:64], "payload": payload}
         stored = cls.objects.filter(source=source, delivery_id=delivery_id)
         if stored.exists():

@@ -6,16 +6,27 @@ from here: a fragment pushed live is byte-for-byte what a reload would show.
 
 from __future__ import annotations
 
-from django.db.models import Count, Prefetch, QuerySet
+from datetime import timedelta
 
+from django.db.models import Count, Max, Prefetch, QuerySet
+from django.utils import timezone
+
+from cdportal.core.durations import stats
+from cdportal.core.events import split_image_reference
 from cdportal.core.stages import Stage
+from cdportal.core.tag_policy import TagInfo, select
 from cdportal.pipeline.models import (
+    Action,
     Application,
+    ImageRepository,
     ImageTag,
     PipelineEvent,
+    PollState,
     Release,
     Rollout,
+    WebhookDelivery,
 )
+from cdportal.pipeline.policies import policies_for
 
 IN_FLIGHT_LIMIT = 12
 RECENT_EVENTS = 25
@@ -71,8 +82,6 @@ def release_failure(release: Release) -> tuple[Stage | None, str]:
 def stage_stats(releases) -> list[dict]:
     """How long each stage took over `releases` (a shipped() queryset): median, p90 and the
     slowest, with the release it was — core.durations does the counting."""
-    from cdportal.core.durations import stats
-
     rows = list(releases.prefetch_related(Prefetch("rollouts", queryset=Rollout.objects.select_related("application"))))
     by_pk = {release.pk: release for release in rows}
     release_samples = [(release.pk, release.own_stage_times()) for release in rows]
@@ -88,18 +97,19 @@ def stage_stats(releases) -> list[dict]:
 
 def actions(*, kind: str = "", status: str = "", by: str = "", target: str = "", since=None):
     """The action log, newest first: who did what to which target, and how it ended."""
-    from cdportal.pipeline.models import Action
-
     given = {"kind": kind, "status": status, "by_name": by, "target": target, "started_at__date__gte": since}
     return Action.objects.filter(**{lookup: value for lookup, value in given.items() if value}).order_by(
         "-started_at", "-pk")
 
 
-def overview_context() -> dict:
-    from cdportal.pipeline.attention import problems
+def latest_restart(namespace: str, name: str) -> Action | None:
+    """The newest restart of the Image Updater's Deployment on-call asked for."""
+    return Action.objects.filter(kind=Action.Kind.RESTART_UPDATER, target=f"{namespace}/{name}").first()
 
+
+def overview_context() -> dict:
+    """The overview's panels but "Needs attention" (pipeline.attention, which reads these)."""
     return {
-        "problems": problems(),
         "releases": releases_in_flight(),
         "deployed": recently_deployed(),
         "applications": applications(),
@@ -140,8 +150,6 @@ def release_context(release: Release) -> dict:
 
 
 def application_context(app: Application) -> dict:
-    from cdportal.pipeline.policies import policies_for
-
     found = policies_for(app)
     outlook, outlook_error = image_outlook(app, found)
     return {
@@ -205,13 +213,6 @@ def as_markdown(releases) -> str:
 
 
 def sources_context() -> dict:
-    from datetime import timedelta
-
-    from django.db.models import Count, Max
-    from django.utils import timezone
-
-    from cdportal.pipeline.models import PollState, WebhookDelivery
-
     day_ago = timezone.now() - timedelta(days=1)
     deliveries = (
         WebhookDelivery.objects.filter(received_at__gte=day_ago)
@@ -237,10 +238,6 @@ def sources_context() -> dict:
 def image_outlook(app: Application, found=None) -> tuple[list[dict], str]:
     """Per tracked image: the tag the updater would pick from the tags cdportal knows, the tag
     running now, and why every other tag is not chosen. Second value: a configuration error."""
-    from cdportal.core.tag_policy import TagInfo, select
-    from cdportal.pipeline.models import ImageRepository
-    from cdportal.pipeline.policies import policies_for
-
     found = found or policies_for(app)
     if found.error:
         return [], found.error
@@ -267,8 +264,6 @@ def image_outlook(app: Application, found=None) -> tuple[list[dict], str]:
 
 
 def _running_tag(app: Application, image: str) -> str:
-    from cdportal.core.events import split_image_reference
-
     for reference in app.live_images or []:
         name, tag = split_image_reference(reference)
         if name == image.lower() and tag:

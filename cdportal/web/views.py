@@ -14,6 +14,7 @@ from django.views.decorators.http import require_GET
 
 from cdportal.live import broadcast
 from cdportal.pipeline import queries
+from cdportal.pipeline.attention import problems
 from cdportal.pipeline.models import Application, Component, Release
 from cdportal.pipeline.roles import roles_of
 from cdportal.web.forms import ActionFilter, DiffForm, HistoryFilter
@@ -25,7 +26,8 @@ def _page(request, template: str, context: dict, *, status: int = 200):
 
 @require_GET
 def overview(request):
-    return _page(request, "web/overview.html", {**queries.overview_context(), **queries.sources_context()})
+    context = {**queries.overview_context(), "problems": problems(), **queries.sources_context()}
+    return _page(request, "web/overview.html", context)
 
 
 @require_GET

@@ -7,7 +7,8 @@ from kube_stub import load
 from cdportal.adapters.argocd import application_event
 from cdportal.live import broadcast
 from cdportal.pipeline.attention import BAD, WARN, problems
-from cdportal.pipeline.ingest import Changes, ingest
+from cdportal.pipeline.changes import Changes
+from cdportal.pipeline.ingest import ingest
 from cdportal.pipeline.models import UpdaterDeployment
 
 

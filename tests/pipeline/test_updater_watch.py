@@ -19,7 +19,7 @@ from cdportal.adapters.kubernetes import UpdaterDeploymentWatcher
 from cdportal.core import updater_deployment
 from cdportal.live import broadcast
 from cdportal.pipeline import updater_actions
-from cdportal.pipeline.ingest import Changes
+from cdportal.pipeline.changes import Changes
 from cdportal.pipeline.models import Action, PipelineEvent, UpdaterDeployment
 from cdportal.pipeline.sinks import LocalSink
 

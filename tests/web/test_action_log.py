@@ -73,7 +73,8 @@ def test_an_applications_recent_actions_are_rendered_for_its_page_group(alice, d
 
     from cdportal.adapters.argocd import application_event
     from cdportal.live import broadcast
-    from cdportal.pipeline.ingest import Changes, ingest
+    from cdportal.pipeline.changes import Changes
+    from cdportal.pipeline.ingest import ingest
 
     app = ingest(application_event(load("01"))).event.application
     action = record(alice, Action.Kind.FORCE_SYNC, app.key, message="sync requested on argocd/controller")

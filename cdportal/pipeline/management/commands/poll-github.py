@@ -17,7 +17,7 @@ from django.utils import timezone
 
 from cdportal.adapters.git.release_source import OWNER_REPO
 from cdportal.adapters.github.poller import next_due, poll_all
-from cdportal.live import broadcast
+from cdportal.pipeline import publish
 from cdportal.pipeline.sinks import LocalSink
 from cdportal.pipeline.sources import PollStates
 
@@ -45,12 +45,12 @@ class Command(BaseCommand):
                 raise CommandError(f"--repository must look like OWNER/NAME, got {name!r}",
                                    returncode=BAD_INPUT)
         sink, store = LocalSink(), PollStates()
-        if watch and broadcast.isolated():
-            self.stderr.write(f"warning: {broadcast.ISOLATED}")
+        if watch and (isolation := publish.isolation()):
+            self.stderr.write(f"warning: {isolation}")
         try:
             while True:
                 reports = poll_all(sink=sink, store=store, repositories=repositories)
-                broadcast.flush()
+                publish.flush()
                 for report in reports:
                     self.stdout.write(str(report))
                 if not watch:

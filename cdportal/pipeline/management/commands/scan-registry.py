@@ -17,7 +17,7 @@ from django.conf import settings
 from django.core.management.base import BaseCommand, CommandError
 
 from cdportal.adapters.registry.scanner import scan, split_image
-from cdportal.live import broadcast
+from cdportal.pipeline import publish
 from cdportal.pipeline.sinks import LocalSink
 from cdportal.pipeline.sources import PollStates
 
@@ -49,14 +49,14 @@ class Command(BaseCommand):
             except ValueError as e:
                 raise CommandError(f"--image: {e}", returncode=BAD_INPUT) from None
         sink, store = LocalSink(), PollStates()
-        if watch and broadcast.isolated():
-            self.stderr.write(f"warning: {broadcast.ISOLATED}")
+        if watch and (isolation := publish.isolation()):
+            self.stderr.write(f"warning: {isolation}")
         try:
             while True:
                 started = time.monotonic()
                 report = scan(images, sink=sink, store=store, full=full)
                 full = False
-                broadcast.flush()
+                publish.flush()
                 for line in report.images:
                     self.stdout.write(str(line))
                 if not watch:

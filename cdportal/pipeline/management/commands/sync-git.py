@@ -17,12 +17,12 @@ from django.core.management.base import BaseCommand, CommandError
 
 from cdportal.adapters.errors import AdapterError
 from cdportal.adapters.git.release_source import parse_github
-from cdportal.adapters.git.repository import CommitCache, GitRepository, mirror
+from cdportal.adapters.git.repository import CommitCache, GitRepository, github_repo, mirror
 from cdportal.adapters.git.source import DEFAULT_HISTORY, GitSource, sync
 from cdportal.core.events import InvalidEvent
 from cdportal.core.plan import PlanError
 from cdportal.core.release_config import ConfigError
-from cdportal.live import broadcast
+from cdportal.pipeline import publish
 from cdportal.pipeline.sinks import LocalSink
 
 BAD_INPUT = 2
@@ -56,7 +56,7 @@ class Command(BaseCommand):
                     mirror(repo, _cache_dir())  # fetches what is new into the same mirror
                 rounds += 1
                 report = sync(source, LocalSink())
-                broadcast.flush()
+                publish.flush()
                 self.stdout.write(f"{name}: {report}")
                 if watch is None:
                     return
@@ -85,8 +85,6 @@ def _cache_dir() -> Path:
 
 
 def _origin_name(git: GitRepository) -> str:
-    from cdportal.adapters.git.repository import github_repo
-
     url = git.origin_url()
     found = github_repo(url) if url else None
     if not found:

@@ -32,8 +32,7 @@ from cdportal.adapters.kubernetes import (
     UpdaterEventWatcher,
     kube_client,
 )
-from cdportal.live import broadcast
-from cdportal.pipeline import updater_actions
+from cdportal.pipeline import publish, updater_actions
 from cdportal.pipeline.sinks import LocalSink
 
 BAD_INPUT = 2
@@ -64,12 +63,12 @@ class Command(BaseCommand):
         watchers = (configs, watcher, updates, deployment)
         for each in watchers:
             # Each list or watch connection is a batch: push its changes to the browsers now.
-            each.on_batch = broadcast.flush
+            each.on_batch = publish.flush
         if once:
             self._once(namespaces, configs, watcher, updates, deployment)
             return
-        if broadcast.isolated():
-            self.stderr.write(f"warning: {broadcast.ISOLATED}")
+        if isolation := publish.isolation():
+            self.stderr.write(f"warning: {isolation}")
         stop = threading.Event()
         helpers = [
             threading.Thread(target=configs.run, args=(stop,), name="imageupdater-watch", daemon=True),
@@ -112,7 +111,7 @@ class Command(BaseCommand):
             self.stdout.write(f"{updater_ns}: Image Updater " + (f"Deployment {deployment.name}" if seen else "not found"))
         except (AdapterError, Gone) as e:
             self.stdout.write(f"{updater_ns}: Image Updater: {e}")
-        broadcast.flush()
+        publish.flush()
         if failed:
             raise CommandError(f"listing failed in {', '.join(failed)}", returncode=1)
 
