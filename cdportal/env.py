@@ -19,6 +19,8 @@ from urllib.parse import urlsplit
 
 from django.core.exceptions import ImproperlyConfigured
 
+from cdportal.adapters.registry.client import check_credentials_reference
+
 # name -> one-line description (README "Configuration" mirrors this table).
 KNOWN: dict[str, str] = {
     "DEBUG": "true/false. Development mode: detailed errors, no SECRET_KEY required. Default false.",
@@ -172,8 +174,6 @@ def env_registry_credentials(name: str, environ: Mapping[str, str] = os.environ)
         host = host.strip().lower()
         if not sep or not host or "/" in host:
             raise ImproperlyConfigured(f"{name} entries must be HOST=REFERENCE, got one for {host or '?'!r}")
-        from cdportal.adapters.registry.client import check_credentials_reference
-
         try:
             pairs[host] = check_credentials_reference(reference)
         except ValueError as e:

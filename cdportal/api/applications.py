@@ -6,6 +6,7 @@ from ninja.pagination import paginate
 from cdportal.api.inputs import Filter, Page, Segment
 from cdportal.api.schemas import ApplicationOut, ErrorOut
 from cdportal.pipeline.models import Application
+from cdportal.pipeline.queries import image_outlook
 
 router = Router(tags=["applications"])
 
@@ -63,8 +64,6 @@ class ImagePolicyOut(Schema):
 def image_policy(request, namespace: Segment, name: Segment):
     """Per tracked image: the tag Argo CD Image Updater would pick now from the tags cdportal
     knows, the running tag, and why each other tag is not chosen."""
-    from cdportal.pipeline.queries import image_outlook
-
     app = get_object_or_404(Application, namespace=namespace, name=name)
     images, error = image_outlook(app)
     return {"error": error, "images": images}

@@ -112,6 +112,10 @@ class Cluster:
         for watcher in self.watchers:
             self._thread(watcher.run, self.stop, name=f"watch-{type(watcher).__name__}")
 
+    def feeding(self, sink: EventSink) -> ClusterSink:
+        """`sink`, with the simulator's Argo CD events turned into changes to this cluster."""
+        return ClusterSink(sink, self)
+
     def kubeconfig(self, directory: Path) -> str:
         return self.kube.kubeconfig(directory)
 

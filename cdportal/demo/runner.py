@@ -69,9 +69,7 @@ def simulate(sink: EventSink, *, start_version: str | None, speed: float = 1.0,
         sim.version = start_version
         sim.reset_running(f"v{start_version}")
     if cluster is not None:
-        from cdportal.demo.cluster import ClusterSink  # kmock: only when there is a cluster
-
         cluster.install_applications(sim.running)
         cluster.watch(sink)
-        sink = ClusterSink(sink, cluster)
+        sink = cluster.feeding(sink)
     drive(sim.run(), sink, stop=stop)

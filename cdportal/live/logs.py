@@ -27,8 +27,9 @@ from channels.generic.websocket import AsyncWebsocketConsumer
 from django.conf import settings
 from django.utils.html import format_html
 
+from cdportal.adapters.kubernetes import kube_client
 from cdportal.core.updater_deployment import UPDATER_POD_LABEL
-from cdportal.core.updater_logs import LogLine, matches, parse_line
+from cdportal.core.updater_logs import LogLine, matches, parse_line, redact
 from cdportal.live import broadcast, consumers
 from cdportal.pipeline.updater_actions import namespace as updater_namespace
 
@@ -46,8 +47,6 @@ following: set[threading.Thread] = set()
 def _api_client():
     if client_factory is not None:
         return client_factory()
-    from cdportal.adapters.kubernetes import kube_client
-
     return kube_client(settings.KUBECONFIG or None, settings.KUBE_CONTEXT or None)
 
 
@@ -243,8 +242,6 @@ def _shutdown(response) -> None:
 
 
 def _reason(e: Exception) -> str:
-    from cdportal.core.updater_logs import redact
-
     status = getattr(e, "status", None)
     reason = getattr(e, "reason", None)
     if status and reason:

@@ -1,6 +1,9 @@
 from django.apps import AppConfig
 from django.db.models.signals import post_migrate
 
+from cdportal.pipeline import checks  # noqa: F401  (registers the system checks)
+from cdportal.pipeline.roles import ensure_roles
+
 
 class PipelineConfig(AppConfig):
     name = "cdportal.pipeline"
@@ -8,8 +11,5 @@ class PipelineConfig(AppConfig):
     verbose_name = "Pipeline"
 
     def ready(self) -> None:
-        from cdportal.pipeline import checks  # noqa: F401  (registers the system checks)
-        from cdportal.pipeline.roles import ensure_roles
-
         # After migrate: permissions exist only once post_migrate has created them.
         post_migrate.connect(ensure_roles, sender=self, dispatch_uid="cdportal-roles")

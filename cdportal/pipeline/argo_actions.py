@@ -33,6 +33,7 @@ from cdportal.adapters.errors import AdapterError, kubernetes_reason
 from cdportal.adapters.kubernetes import kube_client
 from cdportal.core import argo_application
 from cdportal.pipeline.actions import ActionRefused, perform
+from cdportal.pipeline.ingest import ingest
 from cdportal.pipeline.models import Action, Application
 
 log = logging.getLogger(__name__)
@@ -224,8 +225,6 @@ def _answer(doing: str, app: Application, request: Callable[[], dict]) -> dict:
 
 def _observe(obj: dict) -> None:
     """Ingest the object the API server answered with, so the page shows it at once."""
-    from cdportal.pipeline.ingest import ingest
-
     try:
         ingest(application_event(obj, observed_at=datetime.now(UTC)))
     except Exception:  # the patch landed either way; the watcher records the object soon

@@ -27,6 +27,7 @@ from cdportal.adapters.github.errors import (
 )
 from cdportal.adapters.github.writes import Head
 from cdportal.pipeline.actions import ActionRefused, perform
+from cdportal.pipeline.ingest import ingest
 from cdportal.pipeline.models import Action, Component, Repository
 
 log = logging.getLogger(__name__)
@@ -300,8 +301,6 @@ def _dispatch_refused(error: GitHubError, repository: str, workflow: str, inputs
 def _observe_tag(repo_row: Repository, component: Component | None, version: str, tag: str, commit: str) -> None:
     """Record the tag as the release's tag stage now, under the id the webhook normalizer gives a
     created tag, so the webhook that follows is a duplicate instead of a second observation."""
-    from cdportal.pipeline.ingest import ingest
-
     base = repo_row.url or f"https://github.com/{repo_row.full_name}"
     try:
         ingest({
