@@ -110,6 +110,7 @@ def isolated() -> bool:
 
 
 def isolation() -> str:
+    """The warning for commands whose changes no open page sees ("" when pages see them)."""
     return ISOLATED if isolated() else ""
 
 
@@ -188,17 +189,14 @@ def render_fragments(changes: Changes) -> Fragments:
 
 def _render_actions(fragments: Fragments, pks: set[int]) -> None:
     """The action log page (unfiltered), and the on-call card of the applications acted on."""
-    fragments[ACTIONS]["action-log"] = _partial("web/actions.html", "action-table",
-                                                {"actions": list(queries.actions()[:ACTION_LOG_LIMIT])})
+    newest = list(queries.actions()[:queries.ACTION_LOG_LIMIT])
+    fragments[ACTIONS]["action-log"] = _partial("web/actions.html", "action-table", {"actions": newest})
     targets = set(Action.objects.filter(pk__in=pks).values_list("target", flat=True))
     acted_on = [Q(namespace=ns, name=name) for ns, _, name in (t.partition("/") for t in targets)]
     for app in Application.objects.filter(reduce(operator.or_, acted_on, Q(pk__in=[]))):
         fragments[application_group(app.pk)][f"app-{app.pk}-recent-actions"] = _partial(
                 "web/application.html", "app-recent-actions",
                 {"app": app, "recent_actions": list(queries.actions(target=app.key)[:5])})
-
-
-ACTION_LOG_LIMIT = 200
 
 
 def updater_context(row) -> dict:

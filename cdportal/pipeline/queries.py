@@ -33,6 +33,8 @@ RECENT_EVENTS = 25
 NEWEST_TAGS = 12
 # A release page lists this many commits (newest first); the API has them all.
 RELEASE_COMMITS = 100
+# The action log page (and its live update) shows this many actions, newest first.
+ACTION_LOG_LIMIT = 200
 
 
 def releases_queryset() -> QuerySet[Release]:
@@ -104,7 +106,8 @@ def actions(*, kind: str = "", status: str = "", by: str = "", target: str = "",
 
 def latest_restart(namespace: str, name: str) -> Action | None:
     """The newest restart of the Image Updater's Deployment on-call asked for."""
-    return Action.objects.filter(kind=Action.Kind.RESTART_UPDATER, target=f"{namespace}/{name}").first()
+    restarts = Action.objects.filter(kind=Action.Kind.RESTART_UPDATER, target=f"{namespace}/{name}")
+    return restarts.first()
 
 
 def overview_context() -> dict:

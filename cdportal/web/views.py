@@ -12,7 +12,6 @@ from django.http import Http404, HttpResponse, JsonResponse
 from django.shortcuts import get_object_or_404, render
 from django.views.decorators.http import require_GET
 
-from cdportal.live import broadcast
 from cdportal.pipeline import queries
 from cdportal.pipeline.attention import problems
 from cdportal.pipeline.models import Application, Component, Release
@@ -88,11 +87,12 @@ def action_log(request):
         found, errors = [], " ".join(e for errs in form.errors.values() for e in errs)
     else:
         filters = form.cleaned_data if form.is_bound else {}
-        found, errors = list(queries.actions(**{k: v for k, v in filters.items() if v})[:broadcast.ACTION_LOG_LIMIT]), ""
+        chosen = {k: v for k, v in filters.items() if v}
+        found, errors = list(queries.actions(**chosen)[:queries.ACTION_LOG_LIMIT]), ""
     # Unfiltered, the page follows the log live (filtered ones would need their own groups).
     live = not request.GET
     return _page(request, "web/actions.html", {"form": form, "actions": found, "errors": errors,
-                                                "limit": broadcast.ACTION_LOG_LIMIT, "live": live},
+                                                "limit": queries.ACTION_LOG_LIMIT, "live": live},
                  status=400 if errors else 200)
 
 

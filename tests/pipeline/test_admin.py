@@ -54,7 +54,8 @@ def test_a_superuser_may_read_but_not_change_or_delete_one(admin_client, model, 
 
 
 def test_a_release_stays_as_ingest_left_it(admin_client, shipped):
-    response = admin_client.post(url(Release, "change", shipped.pk), {"version": "9.9.9", "state": "failed"})
+    edit = {"version": "9.9.9", "state": "failed"}
+    response = admin_client.post(url(Release, "change", shipped.pk), edit)
     assert response.status_code == 403
     shipped.refresh_from_db()
     assert (shipped.version, shipped.state) == ("0.3.0", Release.State.DEPLOYED)

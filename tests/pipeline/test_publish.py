@@ -16,8 +16,8 @@ pytestmark = pytest.mark.django_db(transaction=True)
 @pytest.fixture
 def published(monkeypatch):
     seen = []
-    monkeypatch.setattr(publish, "_publisher",
-                        publish.Publisher(publish=seen.append, flush=lambda timeout: True, isolation=lambda: ""))
+    recorder = publish.Publisher(publish=seen.append, flush=lambda timeout: True, isolation=lambda: "")
+    monkeypatch.setattr(publish, "_publisher", recorder)
     return seen
 
 
