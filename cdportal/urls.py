@@ -1,3 +1,5 @@
+"""The site's URLs: the admin, the two webhooks, the API and the pages."""
+
 from django.contrib import admin
 from django.contrib.auth.decorators import login_not_required
 from django.urls import include, path

@@ -1,3 +1,5 @@
+"""GET /api/applications: Argo CD Applications, one by namespace/name, and what its policy would update to."""
+
 
 from django.shortcuts import get_object_or_404
 from ninja import Query, Router, Schema

@@ -1,3 +1,5 @@
+"""The API app: API tokens and their commands."""
+
 from django.apps import AppConfig
 
 

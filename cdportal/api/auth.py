@@ -1,3 +1,5 @@
+"""Who calls the API: a logged-in session (with its CSRF token) or a bearer API token."""
+
 from __future__ import annotations
 
 from datetime import timedelta

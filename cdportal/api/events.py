@@ -1,3 +1,5 @@
+"""POST /api/events (a source hands in one normalized event) and GET /api/events (the event log)."""
+
 
 from ninja import Query, Router, Schema, Status
 from ninja.pagination import paginate

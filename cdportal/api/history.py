@@ -1,3 +1,5 @@
+"""What shipped: components and their next-release plan, release history, stage durations, the Markdown changelog and the diff between two releases."""
+
 from collections import Counter
 from datetime import datetime
 from typing import Any

@@ -1,3 +1,5 @@
+"""API tokens: stored hashed, shown once, each acting as one user (and so with that user's role)."""
+
 from __future__ import annotations
 
 import hashlib

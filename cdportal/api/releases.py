@@ -1,3 +1,5 @@
+"""GET /api/releases and /api/rollouts: releases with their seven stages, and per-application rollouts."""
+
 
 from django.shortcuts import get_object_or_404
 from ninja import Query, Router, Schema

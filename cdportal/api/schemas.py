@@ -1,3 +1,5 @@
+"""The shapes the API answers with (ninja Schemas), shared by its routers."""
+
 
 from datetime import datetime
 from typing import Any

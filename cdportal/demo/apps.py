@@ -1,3 +1,5 @@
+"""The demo app: the simulated pipeline and cluster behind `make demo`."""
+
 from django.apps import AppConfig
 
 

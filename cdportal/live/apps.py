@@ -1,3 +1,5 @@
+"""The live app; registers the broadcaster as pipeline's publisher when Django is ready."""
+
 from django.apps import AppConfig
 from django.contrib.auth.signals import user_logged_out
 

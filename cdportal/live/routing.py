@@ -1,3 +1,5 @@
+"""The websocket URLs: one live socket per page kind, and the updater log stream."""
+
 from django.urls import path
 
 from cdportal.live.consumers import LiveConsumer

@@ -1,3 +1,5 @@
+"""The pipeline app: the models, ingest and the action verbs."""
+
 from django.apps import AppConfig
 from django.db.models.signals import post_migrate
 

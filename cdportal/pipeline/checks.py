@@ -1,3 +1,5 @@
+"""System checks: no start without a signing key when DEBUG is off."""
+
 from django.conf import settings
 from django.core import checks
 from django.core.exceptions import ImproperlyConfigured

@@ -1,3 +1,5 @@
+"""The web app: pages, their views and template tags."""
+
 from django.apps import AppConfig
 
 

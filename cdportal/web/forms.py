@@ -1,3 +1,5 @@
+"""The forms pages read their filters and action inputs with."""
+
 from django import forms
 
 from cdportal.pipeline.models import Action, Component, Release

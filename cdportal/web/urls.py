@@ -1,3 +1,5 @@
+"""The pages' URLs."""
+
 from django.contrib.auth import views as auth_views
 from django.urls import path
 

@@ -1,3 +1,5 @@
+"""`manage.py create_api_token USER`: a new bearer token for a user (printed once)."""
+
 from django.contrib.auth import get_user_model
 from django.core.management.base import BaseCommand, CommandError
 

@@ -1,3 +1,5 @@
+"""`manage.py create_user NAME --role ROLE`: a local user with one of cdportal's roles."""
+
 from django.contrib.auth import get_user_model
 from django.contrib.auth.models import Group
 from django.core.management.base import BaseCommand, CommandError
