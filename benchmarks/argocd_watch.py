@@ -5,7 +5,7 @@ What is measured
 ----------------
 The Kubernetes API emulator of `make demo` (kmock over HTTP, cluster-wide resourceVersions)
 holds N Applications shaped like tests/fixtures/argocd/01 (default 300). cdportal's watcher
-(`cdportal.adapters.kubernetes.ApplicationWatcher`, the official client) ingests them into a
+(`cdportal.adapters.kubernetes.watchers.ApplicationWatcher`, the official client) ingests them into a
 throwaway SQLite database through the one ingestion path, as `watch-argocd` does:
 
 1. first list: N Applications become N `application` events and rows;
@@ -92,7 +92,7 @@ class TimedSink:
 def run(kube, args) -> None:
     from kube_stub import APPS, load
 
-    from cdportal.adapters.kubernetes import ApplicationWatcher
+    from cdportal.adapters.kubernetes.watchers import ApplicationWatcher
     from cdportal.live import broadcast
     from cdportal.pipeline.models import Application
 

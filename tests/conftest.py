@@ -74,23 +74,33 @@ def work(git_identity, tmp_path):
     return Work(tmp_path / "work")
 
 
+@pytest.fixture(scope="session")
+def kube_session():
+    """One Kubernetes API emulator for the session; `argocd_cluster` resets it for each test."""
+    from kube_stub import Kube
+
+    k = Kube()
+    yield k
+    k.close()
+
+
 @pytest.fixture
-def argocd_cluster(settings, tmp_path, db):
+def argocd_cluster(kube_session, settings, tmp_path, db):
     """The Kubernetes API emulator with argocd/controller (no operation) and argocd/api-gateway (a
     sync running), known to cdportal, and KUBECONFIG pointing at it: what the web process and the
-    API act on."""
-    from kube_stub import Kube, load
+    API act on. The session's emulator, reset: nothing from an earlier test is left in it."""
+    from kube_stub import load
 
     from cdportal.pipeline.models import Application
 
-    k = Kube()
+    k = kube_session
+    k.reset()
     k.seed(load("01"))
     k.seed(load("06"))
     settings.KUBECONFIG, settings.KUBE_CONTEXT = k.kubeconfig(tmp_path), ""
     for name in ("controller", "api-gateway"):
         Application.objects.get_or_create(namespace="argocd", name=name)
     yield k
-    k.close()
 
 
 @pytest.fixture

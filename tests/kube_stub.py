@@ -7,6 +7,7 @@ fixtures. See docs/testing.md §2.
 
 from __future__ import annotations
 
+import threading
 from pathlib import Path
 
 import yaml
@@ -29,3 +30,18 @@ class Kube(_kube.Kube):
 
     def _emulator(self) -> Emulator:
         return Emulator()  # looked up here at call time: the test's replacement, if any
+
+    def reset(self) -> None:
+        """Forget every object and recorded request: the emulator as a new one is, kept running
+        so one serves a whole test session (open watch streams are the test's to end)."""
+        done = threading.Event()
+
+        def clear():
+            k = self.k
+            k.objects.clear()
+            for recorded in (k.patches, k.content_types, k.log_requests, k.pod_logs, k.logs_ended, k.gone):
+                recorded.clear()
+            done.set()
+
+        self.loop.call_soon_threadsafe(clear)
+        assert done.wait(5)

@@ -5,7 +5,6 @@ from typing import Any
 
 from ninja import Field, Router, Schema, Status
 
-from cdportal.adapters import updater
 from cdportal.adapters.errors import AdapterError
 from cdportal.api import actions
 from cdportal.api.inputs import Key
@@ -43,18 +42,14 @@ class CredentialsOut(Schema):
     action: actions.ActionOut
 
 
-@router.get("", response={200: dict[str, Any], 404: ErrorOut, 503: ErrorOut})
+@router.get("", response={200: dict[str, Any], 404: ErrorOut})
 def status(request):
-    """The updater's Deployment: name, namespace, image and version, replicas, paused, rollout."""
-    try:
-        deployment = updater_actions.current()
-    except AdapterError as e:
-        return Status(503, {"detail": str(e)})
-    if deployment is None:
+    """The updater's Deployment as last observed: name, namespace, image and version, replicas,
+    paused, rollout."""
+    row = updater_actions.observed()
+    if row is None:
         return Status(404, {"detail": "no Image Updater Deployment found"})
-    observed = updater.status(deployment)
-    updater_actions.settle_restarts(observed)  # a restart nobody follows any more ends here
-    return observed
+    return updater_actions.status_of(row)
 
 
 @router.post("/restart", response={202: RestartOut, 400: ErrorOut, 403: ErrorOut, 404: ErrorOut, 503: ErrorOut})

@@ -5,7 +5,7 @@
 The web process gets its kubeconfig, so the on-call buttons (force sync, hard refresh,
 terminate; restart the updater, follow its logs, check its pull secret) act on this cluster
 through the real code paths. What happens in the cluster reaches the dashboard the way it would
-from a real one: cdportal's own watchers (cdportal.adapters.kubernetes) list and watch it and
+from a real one: cdportal's own watchers (cdportal.adapters.kubernetes.watchers) list and watch it and
 deliver `updater_config`, `application`, `updater` and `updater_deployment` events to the
 server (`watch`).
 
@@ -28,7 +28,7 @@ from typing import Any
 from kubernetes.client.exceptions import ApiException
 from urllib3.exceptions import HTTPError
 
-from cdportal.adapters.kubernetes import (
+from cdportal.adapters.kubernetes.watchers import (
     ApplicationWatcher,
     ImageUpdaterWatcher,
     UpdaterDeploymentWatcher,

@@ -2,7 +2,7 @@
 Kubernetes deployment controller that rolls its Deployment out.
 
 - Its Deployment, ReplicaSet and a Running pod labelled app.kubernetes.io/name=argocd-image-updater,
-  linked by ownerReferences (how cdportal.adapters.updater.find discovers it), and the Deployment's
+  linked by ownerReferences (how cdportal.adapters.kubernetes.updater.find discovers it), and the Deployment's
   status kept truthful from its pods. A new pod template — `kubectl rollout restart` sets
   kubectl.kubernetes.io/restartedAt — makes a new ReplicaSet and pod beside the old one (maxSurge
   1, maxUnavailable 0); once the new pod is ready the old one is deleted, and only then does

@@ -24,18 +24,17 @@ from urllib.parse import parse_qs
 
 from channels.db import database_sync_to_async
 from channels.generic.websocket import AsyncWebsocketConsumer
-from django.conf import settings
 from django.utils.html import format_html
 
-from cdportal.adapters.kubernetes import kube_client
-from cdportal.core.updater_deployment import UPDATER_POD_LABEL
-from cdportal.core.updater_logs import LogLine, matches, parse_line, redact
+from cdportal.adapters.kubernetes import client as kube
+from cdportal.adapters.kubernetes import logs as kube_logs
+from cdportal.core.updater_logs import LogLine, matches, parse_line
 from cdportal.live import broadcast, consumers
 from cdportal.pipeline.updater_actions import namespace as updater_namespace
 
 log = logging.getLogger(__name__)
 
-TAIL_LINES = 200
+TAIL_LINES = kube_logs.TAIL_LINES
 BATCH_LINES = 50  # lines per frame at most
 BATCH_SECONDS = 0.1  # how long a frame waits for more lines
 # Tests set this to a function returning a kubernetes ApiClient (the emulator's).
@@ -47,7 +46,7 @@ following: set[threading.Thread] = set()
 def _api_client():
     if client_factory is not None:
         return client_factory()
-    return kube_client(settings.KUBECONFIG or None, settings.KUBE_CONTEXT or None)
+    return kube.configured()
 
 
 class UpdaterLogConsumer(AsyncWebsocketConsumer):
@@ -88,7 +87,7 @@ class UpdaterLogConsumer(AsyncWebsocketConsumer):
         with self.lock:
             responses, self.responses = self.responses, []
         for response in responses:
-            _shutdown(response)
+            kube_logs.shutdown(response)
 
     async def receive(self, text_data=None, bytes_data=None):
         """Filters change by reconnecting with another query string; ignore what htmx sends."""
@@ -101,10 +100,10 @@ class UpdaterLogConsumer(AsyncWebsocketConsumer):
     async def _start(self):
         try:
             api_client = await asyncio.to_thread(_api_client)
-            pods = await asyncio.to_thread(_updater_pods, api_client, [updater_namespace()])
+            pods = await asyncio.to_thread(kube_logs.updater_pods, api_client, [updater_namespace()])
         except Exception as e:  # noqa: BLE001  (AdapterError, ApiException, connection errors: told to the page)
             log.warning("cannot list the argocd-image-updater pods: %s", e)
-            await self._note(f"Cannot list the argocd-image-updater pods: {_reason(e)}", error=True)
+            await self._note(f"Cannot list the argocd-image-updater pods: {kube_logs.reason(e)}", error=True)
             return
         if not pods:
             await self._note(f"No running argocd-image-updater pod in {updater_namespace()}.")
@@ -118,15 +117,11 @@ class UpdaterLogConsumer(AsyncWebsocketConsumer):
 
     def _follow(self, api_client, namespace: str, name: str) -> None:
         """In a worker thread: read one pod's log until it ends or the socket closes."""
-        from kubernetes import client
-
         try:
-            response = client.CoreV1Api(api_client).read_namespaced_pod_log(
-                name, namespace, follow=True, _preload_content=False, tail_lines=TAIL_LINES
-            )
+            response = kube_logs.follow(api_client, namespace, name, tail_lines=TAIL_LINES)
             with self.lock:
                 if self.stop.is_set():
-                    _shutdown(response)
+                    kube_logs.shutdown(response)
                     return
                 self.responses.append(response)
             pending = b""
@@ -143,7 +138,7 @@ class UpdaterLogConsumer(AsyncWebsocketConsumer):
         except Exception as e:  # noqa: BLE001  (a broken stream is told to the page, not raised in a thread)
             if not self.stop.is_set():
                 log.warning("cannot follow the log of %s/%s: %s", namespace, name, e)
-                self._call(self._note, f"Cannot follow the log of {name}: {_reason(e)}", True)
+                self._call(self._note, f"Cannot follow the log of {name}: {kube_logs.reason(e)}", True)
         finally:
             following.discard(threading.current_thread())
 
@@ -215,35 +210,3 @@ def render_line(pod: str, line: LogLine) -> str:
 
 def _append(items_html: str) -> str:
     return f'<ol id="updater-log" hx-swap-oob="beforeend">{items_html}</ol>'
-
-
-def _updater_pods(api_client, namespaces) -> list[tuple[str, str]]:
-    from kubernetes import client
-
-    label, value = UPDATER_POD_LABEL
-    core = client.CoreV1Api(api_client)
-    found = []
-    for namespace in dict.fromkeys(namespaces):
-        for pod in core.list_namespaced_pod(namespace, label_selector=f"{label}={value}").items:
-            labels = pod.metadata.labels or {}
-            phase = pod.status.phase if pod.status else None
-            if labels.get(label) == value and phase in ("Running", None):
-                found.append((pod.metadata.namespace or namespace, pod.metadata.name))
-    return found
-
-
-def _shutdown(response) -> None:
-    # shutdown() wakes a read blocked in another thread; close() alone does not.
-    for method in ("shutdown", "close", "release_conn"):
-        try:
-            getattr(response, method, lambda: None)()
-        except Exception:  # noqa: BLE001, S110  (best effort: the stream is being dropped anyway)
-            pass
-
-
-def _reason(e: Exception) -> str:
-    status = getattr(e, "status", None)
-    reason = getattr(e, "reason", None)
-    if status and reason:
-        return f"{status} {reason}"
-    return redact(str(e))[:200]

@@ -1,7 +1,8 @@
 """What people do to the pipeline. One keyword-only function per verb (in the modules that own
 the outside system's calls); all of them go through `perform`, which:
 
-- refuses without the permission, before anything is written;
+- records every attempt: one refused without the permission, with invalid input or a failed
+  precondition (an operation already running) is an Action with status `refused` and the reason;
 - records the Action row *before* calling out (outside any enclosing transaction, so a failure
   still leaves it), and finishes it with the outside system's answer;
 - is idempotent per (user, idempotency key): a double click or a retried POST returns the first
@@ -10,11 +11,12 @@ the outside system's calls); all of them go through `perform`, which:
 
 from __future__ import annotations
 
+import hashlib
 import logging
 from collections.abc import Callable
 from typing import Any
 
-from django.db import IntegrityError, transaction
+from django.db import IntegrityError, connection, transaction
 
 from cdportal.adapters.errors import AdapterError
 from cdportal.pipeline.models import Action
@@ -28,11 +30,15 @@ class Pending(str):
 
 
 class ActionRefused(Exception):
-    """The action was not attempted; the message says why, for the person who asked."""
+    """The action was not attempted; the message says why, for the person who asked. `status`
+    is the HTTP status that fits (403 without the role, 400 invalid input, 404/409 a
+    precondition); `action` is the refused attempt as recorded, once `perform` recorded it."""
 
-    def __init__(self, message: str, *, status: int = 400):
+    def __init__(self, message: str, *, status: int = 400, action: Action | None = None, why: str = ""):
         super().__init__(message)
         self.status = status
+        self.action = action
+        self.why = why  # a code callers may decide by (e.g. argo_actions.OPERATION_RUNNING)
 
 
 def perform(
@@ -45,35 +51,52 @@ def perform(
     call: Callable[[], str],
     idempotency_key: str = "",
     guard: Callable[[Action], str | None] | None = None,
+    prepare: Callable[[], tuple[str, dict[str, Any]]] | None = None,
 ) -> Action:
-    """Record, call, finish. `call` returns a short success message or raises AdapterError.
+    """Check, record, call, finish. `call` returns a short success message, raises AdapterError
+    (the outside system failed: a failed Action) or ActionRefused (not attempted: a refused one).
 
-    `guard(action)`, when given, runs after the Action is recorded and before the call: a
-    message from it fails the Action without calling out. Recorded first, so that two requests at
-    once see each other (e.g. "another restart is still running")."""
-    if not by.has_perm(permission):
-        raise ActionRefused(f"{by.get_username()} may not do this: it needs the {permission} permission",
-                            status=403)
+    Every attempt is recorded, refused ones included: without the permission, when `prepare`
+    (after the permission check, before the row: the target and parameters found, e.g. which
+    Deployment) or `call` raise ActionRefused, and when `guard(action)` — run after the row is
+    written, so two requests at once see each other — returns a reason. A refused attempt is
+    stored with status `refused` and its reason, and ActionRefused is raised carrying it — except
+    a guard's refusal, which is returned like a failed call (the request was well formed)."""
     by_name = by.get_username()
     if idempotency_key:
         earlier = Action.objects.filter(by_name=by_name, idempotency_key=idempotency_key).first()
         if earlier is not None:
-            return earlier
+            return _replay(earlier)
+    if not by.has_perm(permission):
+        return _refuse(kind, target, by, parameters, status=403,
+                       message=f"{by_name} may not do this: it needs the {permission} permission")
+    if prepare is not None:
+        try:
+            target, parameters = prepare()
+        except ActionRefused as e:
+            return _refuse(kind, target, by, parameters, message=str(e), status=e.status)
     try:
         with transaction.atomic():
+            if guard is not None:
+                _one_writer(kind, target)
             action = Action.objects.create(
                 kind=kind, target=target, by=by, by_name=by_name, parameters=parameters,
                 idempotency_key=idempotency_key,
             )
+            # Under the lock: a concurrent attempt on the same target sees this row, or this
+            # guard sees that one's — never neither.
+            problem = guard(action) if guard is not None else None
     except IntegrityError:  # the same key, a moment ago, from a concurrent request
-        return Action.objects.get(by_name=by_name, idempotency_key=idempotency_key)
+        return _replay(Action.objects.get(by_name=by_name, idempotency_key=idempotency_key))
     action.announce()  # "running" shows on the pages that list actions
-    problem = guard(action) if guard is not None else None
     if problem:
         log.info("%s on %s by %s refused: %s", kind, target, by_name, problem)
-        return action.finish(error=problem)
+        return _refused(action, problem, status=409, raising=False)
     try:
         message = call()
+    except ActionRefused as e:
+        log.info("%s on %s by %s refused: %s", kind, target, by_name, e)
+        return _refused(action, str(e), status=e.status, why=e.why)
     except AdapterError as e:
         log.info("%s on %s by %s failed: %s", kind, target, by_name, e)
         return action.finish(error=str(e))
@@ -87,3 +110,38 @@ def perform(
         action.announce()
         return action
     return action.finish(message=message)
+
+
+def _one_writer(kind: str, target: str) -> None:
+    """Serialize guarded attempts on one target until the transaction ends (PostgreSQL: an
+    advisory lock; SQLite serializes writers itself)."""
+    if connection.vendor == "postgresql":
+        key = int.from_bytes(hashlib.blake2b(f"action:{kind}:{target}".encode(), digest_size=8).digest(), "big",
+                             signed=True)
+        with connection.cursor() as cursor:
+            cursor.execute("SELECT pg_advisory_xact_lock(%s)", [key])
+
+
+def _refuse(kind: str, target: str, by, parameters: dict, *, message: str, status: int):
+    """Record an attempt refused before anything was written, then raise."""
+    log.info("%s on %s by %s refused: %s", kind, target, by.get_username(), message)
+    action = Action.objects.create(kind=kind, target=target[:300], by=by, by_name=by.get_username(),
+                                   parameters=parameters)
+    return _refused(action, message, status=status)
+
+
+def _refused(action: Action, message: str, *, status: int, why: str = "", raising: bool = True):
+    if not raising:
+        return action.finish(refused=message)
+    action.parameters = {**action.parameters, "refused": status, **({"refused_why": why} if why else {})}
+    Action.objects.filter(pk=action.pk).update(parameters=action.parameters)
+    action.finish(refused=message)
+    raise ActionRefused(action.message, status=status, action=action, why=why)
+
+
+def _replay(earlier: Action) -> Action:
+    """The same request again (a double click, a retried POST): the first answer."""
+    if earlier.status == Action.Status.REFUSED and "refused" in earlier.parameters:  # raised the first time
+        raise ActionRefused(earlier.message, status=earlier.parameters.get("refused", 409), action=earlier,
+                            why=earlier.parameters.get("refused_why", ""))
+    return earlier

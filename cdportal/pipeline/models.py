@@ -420,6 +420,7 @@ class Action(models.Model):
         RUNNING = "running", "Running"
         SUCCEEDED = "succeeded", "Succeeded"
         FAILED = "failed", "Failed"
+        REFUSED = "refused", "Refused"  # not attempted: no role, invalid input, a precondition
 
     kind = models.CharField(max_length=32, choices=Kind.choices)
     target = models.CharField(max_length=300, help_text="e.g. argocd/cto-controller")
@@ -459,16 +460,17 @@ class Action(models.Model):
         """How long from the request to its outcome (None while running)."""
         return self.finished_at - self.started_at if self.finished_at else None
 
-    def finish(self, *, error: str = "", message: str = "") -> Action:
+    def finish(self, *, error: str = "", message: str = "", refused: str = "") -> Action:
         """Record the outcome — once. Whoever finishes first wins (the request, a background
         follower, the watcher settling a restart); a later call leaves the row as it is and
-        returns it as stored."""
-        status = self.Status.FAILED if error else self.Status.SUCCEEDED
+        returns it as stored. `refused`: not attempted, and why."""
+        status = self.Status.REFUSED if refused else self.Status.FAILED if error else self.Status.SUCCEEDED
+        said = refused or error or message
         finished_at = timezone.now()
         done = Action.objects.filter(pk=self.pk, finished_at__isnull=True).update(
-            status=status, message=error or message, finished_at=finished_at)
+            status=status, message=said, finished_at=finished_at)
         if done:
-            self.status, self.message, self.finished_at = status, error or message, finished_at
+            self.status, self.message, self.finished_at = status, said, finished_at
             self.announce()
         else:
             self.refresh_from_db(fields=["status", "message", "finished_at"])

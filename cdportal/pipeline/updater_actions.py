@@ -14,16 +14,14 @@ from datetime import datetime, timedelta
 
 from django.conf import settings
 from django.db import connection
-from django.template.loader import render_to_string
 from django.utils import timezone
 
-from cdportal.adapters import updater
-from cdportal.adapters.errors import AdapterError
-from cdportal.adapters.kubernetes import kube_client
+from cdportal.adapters.errors import AdapterError, NotFound
+from cdportal.adapters.kubernetes import client as kube
+from cdportal.adapters.kubernetes import updater
 from cdportal.core import pull_secret, updater_deployment
-from cdportal.live import broadcast
 from cdportal.pipeline.actions import ActionRefused, Pending, perform
-from cdportal.pipeline.models import Action
+from cdportal.pipeline.models import Action, UpdaterDeployment
 
 log = logging.getLogger(__name__)
 
@@ -44,12 +42,31 @@ def rollout_timeout() -> float:
 
 
 def client():
-    return kube_client(settings.KUBECONFIG or None, settings.KUBE_CONTEXT or None)
+    return kube.configured()
 
 
 def current(api_client=None) -> dict | None:
     """The updater's Deployment as the cluster has it now (None: not found). Raises AdapterError."""
     return updater.find(api_client or client(), namespace(), configured_name())
+
+
+STATUS_FIELDS = ("name", "namespace", "image", "version", "replicas_desired", "replicas_ready",
+                 "replicas_updated", "replicas_available", "paused", "restarted_at", "rollout_complete",
+                 "rollout_message")
+
+
+def observed() -> UpdaterDeployment | None:
+    """The updater's Deployment as the watcher (or an action) last recorded it: what pages show.
+    The configured name, else the one observed last in the updater's namespace."""
+    rows = UpdaterDeployment.objects.filter(namespace=namespace())
+    if configured_name():
+        rows = rows.filter(name=configured_name())
+    return rows.order_by("-observed_at", "-pk").first()
+
+
+def status_of(row: UpdaterDeployment) -> dict:
+    """The recorded Deployment in adapters.kubernetes.updater.status()'s shape (the API's)."""
+    return {field: getattr(row, field) for field in STATUS_FIELDS}
 
 
 def describe_restart(deployment: dict) -> str:
@@ -58,111 +75,110 @@ def describe_restart(deployment: dict) -> str:
             "the updater checks every image at start")
 
 
-def push_status(deployment: dict | None, *, action: Action | None = None, message: str = "") -> None:
-    """The viewer-neutral status partial, to every open updater page."""
-    html = render_to_string("web/updater.html#updater-status", {
-        "status": updater.status(deployment) if deployment else None,
-        "last_restart": action or (latest_restart(*_key(deployment)) if deployment else None),
-        "progress": message, "oob": True,
-    })
-    broadcast.publish_fragment(broadcast.UPDATER, "updater-status", html)
+def record(deployment: dict | None) -> None:
+    """Record the Deployment the API server answered with (an `updater_deployment` event), so the
+    updater pages show it through the normal after-commit broadcast, as the watcher's would."""
+    if not deployment:
+        return
+    from cdportal.pipeline.ingest import ingest
+
+    try:
+        ingest(updater.deployment_event(deployment, observed_at=timezone.now()))
+    except Exception:  # the restart goes on either way; the watcher records the Deployment soon
+        log.exception("recording the Image Updater's Deployment after an action failed")
 
 
 def restart_updater(*, by, idempotency_key: str = "", api_client=None, timeout: float | None = None,
                     poll: float = 1.0, wait: bool = True) -> Action:
     """Restart the updater's Deployment and follow the rollout: the Action succeeds only once
     the new ReplicaSet's pods are updated and available; on timeout it fails with kubectl's
-    message. Refused before anything is written when the updater cannot be found.
+    message. Refused (and recorded) when the updater cannot be found or another restart rolls out.
 
     wait=False (the page and the API) returns as soon as the restart is requested, with the
     Action still running; a background thread follows the rollout, pushes its progress to the
     page and finishes the Action."""
-    if not by.has_perm(PERMISSION):
-        raise ActionRefused(f"{by.get_username()} may not do this: it needs the {PERMISSION} permission",
-                            status=403)
     api = api_client or client()
-    try:
-        deployment = updater.find(api, namespace(), configured_name())
-    except AdapterError as e:
-        raise ActionRefused(f"cannot find the Image Updater: {e}", status=502) from None
-    if deployment is None:
-        raise ActionRefused(f"no argocd-image-updater Deployment in namespace {namespace()}", status=404)
-    # An earlier restart nobody finished (its follower gone, no watcher) would block this one:
-    # settle it from what the Deployment shows now.
-    settle_restarts(updater.status(deployment))
-    meta = deployment["metadata"]
-    target = f"{meta['namespace']}/{meta['name']}"
+    found: dict = {}
     now = timezone.now()
     stamp = updater_deployment.restart_stamp(now)
 
+    def prepare() -> tuple[str, dict]:
+        try:
+            deployment = updater.find(api, namespace(), configured_name())
+        except AdapterError as e:
+            raise ActionRefused(f"cannot find the Image Updater: {e}", status=502) from None
+        if deployment is None:
+            raise ActionRefused(f"no argocd-image-updater Deployment in namespace {namespace()}", status=404)
+        # An earlier restart nobody finished (its follower gone, no watcher) would block this
+        # one: settle it from what the Deployment shows now.
+        settle_restarts(updater.status(deployment))
+        found.update(deployment["metadata"], deployment=deployment)
+        return (f"{found['namespace']}/{found['name']}",
+                {"namespace": found["namespace"], "deployment": found["name"], "restarted_at": stamp})
+
     def follow() -> str:
         done, message, _ = updater.wait_for_rollout(
-            api, meta["namespace"], meta["name"], timeout=timeout if timeout is not None else rollout_timeout(),
-            poll=poll, on_progress=lambda d, m: push_status(d, message=m),
+            api, found["namespace"], found["name"], timeout=timeout if timeout is not None else rollout_timeout(),
+            poll=poll, on_progress=lambda d, m: record(d),
         )
         if not done:
             raise AdapterError(message)
         return message
 
     def call() -> str:
-        restarted = updater.restart(api, deployment, now)
-        push_status(restarted, message=f"restart requested at {stamp}")
-        if not wait:
-            return Pending(f"restart requested at {stamp}; following the rollout")
-        return follow()
+        restarted = updater.restart(api, found["deployment"], now)
+        record(restarted)
+        return Pending(f"restart requested at {stamp}; following the rollout") if not wait else follow()
 
-    action = perform(kind=Action.Kind.RESTART_UPDATER, target=target, by=by, permission=PERMISSION,
-                     parameters={"namespace": meta["namespace"], "deployment": meta["name"], "restarted_at": stamp},
-                     call=call, idempotency_key=idempotency_key, guard=_one_at_a_time)
+    action = perform(kind=Action.Kind.RESTART_UPDATER, target=namespace(), by=by, permission=PERMISSION,
+                     parameters={"namespace": namespace()}, prepare=prepare, call=call,
+                     idempotency_key=idempotency_key, guard=lambda action: _paused(found) or _one_at_a_time(action))
     if not wait and action.status == Action.Status.RUNNING and action.finished_at is None:
-        threading.Thread(target=_finish_in_background, args=(action, follow, api, meta),
+        threading.Thread(target=_finish_in_background, args=(action, follow, api, found),
                          name="updater-rollout", daemon=True).start()
         return action
-    try:
-        push_status(updater.read(api, meta["namespace"], meta["name"]), action=action)
-    except AdapterError:
-        pass  # the page catches up on its next load
+    if found:
+        _push_current(api, found, action)
     return action
 
 
 def check_credentials(*, by, secret: str, registry: str = "", api_client=None) -> Action:
-    """Check a pull secret against a registry it is for (adapters.updater.check_credentials): the
-    Action succeeds when the registry accepts the credentials and fails with the reason otherwise.
+    """Check a pull secret against a registry it is for (adapters.kubernetes.updater.check_credentials):
+    the Action succeeds when the registry accepts the credentials and fails with the reason otherwise.
 
     A registry the credentials are not for — not in the secret's auths, not configured for a
     secret: reference in REGISTRY_CREDENTIALS — is refused before anything is sent: the Action is
-    recorded as failed and ActionRefused (400, carrying it as `.action`) says which ones are."""
+    recorded as refused and ActionRefused (400, carrying it as `.action`) says which ones are."""
     try:
         namespace, name, _ = updater.parse_reference(secret)
         target, reference = f"{namespace}/{name}", secret.strip()
     except ValueError:  # recorded without the value: it may be a pasted secret
         target = reference = "(not a pull secret reference)"
     asked = pull_secret.registry_host(registry)[:200] if (registry or "").strip() else ""
-    refused: list[updater.RegistryNotAllowed] = []
-    checked: list[str] = []
+    checked: dict = {}
 
     def call() -> str:
         try:
             result = updater.check_credentials(api_client or client(), secret, registry,
                                                configured=settings.REGISTRY_CREDENTIALS)
         except updater.RegistryNotAllowed as e:
-            refused.append(e)
-            raise
-        checked.append(result.registry)
+            raise ActionRefused(str(e), status=400) from None
+        checked["registry"] = result.registry
         if not result.ok:
             raise AdapterError(result.reason)
         return result.reason
 
     action = perform(kind=Action.Kind.CHECK_CREDENTIALS, target=target, by=by, permission=CHECK_PERMISSION,
                      parameters={"secret": reference, "registry": asked}, call=call)
-    if checked and checked[0] and checked[0] != asked:  # the registry actually checked
-        action.parameters = {**action.parameters, "registry": checked[0]}
+    if checked.get("registry") and checked["registry"] != asked:  # the registry actually checked
+        action.parameters = {**action.parameters, "registry": checked["registry"]}
         Action.objects.filter(pk=action.pk).update(parameters=action.parameters)
-    if refused:
-        error = ActionRefused(str(refused[0]), status=400)
-        error.action = action
-        raise error
     return action
+
+
+def _paused(found: dict) -> str | None:
+    """A paused Deployment takes the annotation only at `rollout resume`: kubectl refuses too."""
+    return updater_deployment.restart_refusal(found["deployment"])
 
 
 def _one_at_a_time(action: Action) -> str | None:
@@ -177,6 +193,13 @@ def _one_at_a_time(action: Action) -> str | None:
             "it finishes by itself")
 
 
+def _push_current(api, meta, action: Action) -> None:
+    try:
+        record(updater.read(api, meta["namespace"], meta["name"]))
+    except AdapterError:
+        pass  # the page catches up on its next load
+
+
 def _finish_in_background(action: Action, follow, api, meta) -> None:
     """Follow the rollout off the request, then finish the Action and show the result."""
     try:
@@ -187,10 +210,7 @@ def _finish_in_background(action: Action, follow, api, meta) -> None:
         log.exception("following the Image Updater rollout failed")
         action.finish(error="cdportal failed while following the rollout; the error is in its log")
     finally:
-        try:
-            push_status(updater.read(api, meta["namespace"], meta["name"]), action=action)
-        except AdapterError:
-            pass
+        _push_current(api, meta, action)
         connection.close()  # this thread's own connection: the thread ends here
 
 
@@ -218,11 +238,6 @@ def settle_restarts(observed: Mapping, *, now: datetime | None = None) -> list[A
     return finished
 
 
-def _key(deployment: dict) -> tuple[str, str]:
-    meta = deployment.get("metadata") or {}
-    return meta.get("namespace", ""), meta.get("name", "")
-
-
 def latest_restart(namespace: str, name: str) -> Action | None:
     return Action.objects.filter(kind=Action.Kind.RESTART_UPDATER, target=f"{namespace}/{name}").first()
 
@@ -243,13 +258,13 @@ def reap_overdue_restarts(api_client=None, *, now: datetime | None = None) -> li
         ns, _, name = target.partition("/")
         try:
             deployment = updater.read(api, ns, name)
-        except AdapterError as e:
-            if "answered 404" not in str(e):
-                log.warning("cannot settle the restarts of %s: %s", target, e)
-                continue
+        except NotFound:
             for action in overdue.filter(target=target):
                 finished.append(action.finish(error=f"the Deployment {target} no longer exists"))
             continue
+        except AdapterError as e:
+            log.warning("cannot settle the restarts of %s: %s", target, e)
+            continue
         finished += settle_restarts(updater.status(deployment), now=now)
-        push_status(deployment)
+        record(deployment)
     return finished

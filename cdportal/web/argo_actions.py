@@ -44,7 +44,7 @@ def review(request, namespace: str, name: str, verb: str):
 
 @require_POST
 def act(request, namespace: str, name: str, verb: str):
-    app, kind = _allowed(request, namespace, name, verb)
+    app, kind = _allowed(request, namespace, name, verb, check=False)  # the action checks and records
     form = ConfirmForm(request.POST)
     if not form.is_valid():
         return _page(request, app, verb, kind, step="confirm", status=400,
@@ -62,15 +62,15 @@ def act(request, namespace: str, name: str, verb: str):
             action = actions.terminate(app=app, by=request.user, idempotency_key=key)
     except ActionRefused as e:
         return _page(request, app, verb, kind, step="done", action=getattr(e, "action", None), error=str(e),
-                     confirm=data, offer_terminate=verb == "sync" and "terminate" in str(e), status=e.status)
+                     confirm=data, offer_terminate=e.why == actions.OPERATION_RUNNING, status=e.status)
     return _page(request, app, verb, kind, step="done", action=action, confirm=data)
 
 
-def _allowed(request, namespace: str, name: str, verb: str):
+def _allowed(request, namespace: str, name: str, verb: str, *, check: bool = True):
     if verb not in VERBS:
         raise Http404("no such action")
     kind, permission = VERBS[verb]
-    if not request.user.has_perm(permission):
+    if check and not request.user.has_perm(permission):
         raise PermissionDenied(f"it needs the {permission} permission")
     return get_object_or_404(Application, namespace=namespace, name=name), kind
 

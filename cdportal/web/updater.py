@@ -11,8 +11,8 @@ from django.contrib.auth.decorators import login_required, permission_required
 from django.shortcuts import render
 from django.views.decorators.http import require_GET, require_POST
 
-from cdportal.adapters import updater
 from cdportal.adapters.errors import AdapterError
+from cdportal.adapters.kubernetes import updater
 from cdportal.pipeline import updater_actions as actions
 from cdportal.pipeline.actions import ActionRefused
 from cdportal.pipeline.models import ImageUpdaterConfig
@@ -46,7 +46,7 @@ def review_restart(request):
 
 
 @require_POST
-@permission_required(actions.PERMISSION, raise_exception=True)
+@login_required  # the action checks the role and records a refusal
 def restart(request):
     form = ConfirmForm(request.POST)
     if not form.is_valid():
@@ -62,7 +62,7 @@ def restart(request):
 
 
 @require_POST
-@permission_required(actions.CHECK_PERMISSION, raise_exception=True)
+@login_required  # the action checks the role and records a refusal
 def check_credentials(request):
     form = CredentialsForm(request.POST)
     if not form.is_valid():
@@ -84,17 +84,15 @@ def _current():
 
 
 def _page(request, *, status: int = 200, deployment=None, **context):
-    problem = ""
-    if deployment is None:
-        deployment, problem = _current()
-    observed = updater.status(deployment) if deployment else None
+    """The page from the recorded rows (the watcher's and the actions' events); the restart
+    confirmation passes the Deployment it just read. Restarts are settled by ingestion."""
+    observed = updater.status(deployment) if deployment else actions.observed()
     last_restart = None
     if observed:
-        # What the cluster shows now may finish a restart nobody is following any more.
-        actions.settle_restarts(observed)
-        last_restart = context.get("action") or actions.latest_restart(observed["namespace"], observed["name"])
+        key = (observed["namespace"], observed["name"]) if deployment else (observed.namespace, observed.name)
+        last_restart = context.get("action") or actions.latest_restart(*key)
     return render(request, "web/updater.html", {
-        "status": observed, "problem": problem, "last_restart": last_restart,
+        "status": observed, "problem": "", "last_restart": last_restart,
         "configs": ImageUpdaterConfig.objects.all(),
         "can_restart": request.user.has_perm(actions.PERMISSION), "roles": roles_of(request.user),
         "can_check_credentials": request.user.has_perm(actions.CHECK_PERMISSION),

@@ -61,14 +61,14 @@ def test_a_sync_while_an_operation_runs_is_409_with_the_reason_and_logged(client
 
     assert response.status_code == 409
     assert "Another operation is already in progress" in response.json()["detail"]
-    assert Action.objects.get().status == Action.Status.FAILED
+    assert Action.objects.get().status == Action.Status.REFUSED
 
 
 def test_bob_the_viewer_gets_403_and_nothing_is_patched(client, bob, kube):
     response = post(client, "/api/applications/argocd/controller/sync", {}, token_of(bob))
     assert response.status_code == 403
     assert "operation" not in live(kube, "controller")
-    assert Action.objects.count() == 0
+    assert Action.objects.get().status == Action.Status.REFUSED  # the attempt is logged
 
 
 def test_an_unknown_application_is_404(client, alice, kube):

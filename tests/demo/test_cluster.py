@@ -14,8 +14,8 @@ from datetime import UTC, datetime
 import pytest
 from kubernetes import client
 
-from cdportal.adapters import updater
-from cdportal.adapters.kubernetes import ApplicationWatcher, UpdaterEventWatcher
+from cdportal.adapters.kubernetes import updater
+from cdportal.adapters.kubernetes.watchers import ApplicationWatcher, UpdaterEventWatcher
 from cdportal.core import argo_application, updater_deployment
 from cdportal.demo import runner
 from cdportal.demo.cluster import Cluster, ClusterSink

@@ -14,7 +14,7 @@ from channels.testing import WebsocketCommunicator
 from django.test import Client
 from kube_stub import FIXTURES, Kube, load
 
-from cdportal.adapters.kubernetes import (
+from cdportal.adapters.kubernetes.watchers import (
     ApplicationWatcher,
     ImageUpdaterWatcher,
     UpdaterDeploymentWatcher,

@@ -111,7 +111,7 @@ def test_force_sync_while_api_gateways_sync_runs_is_refused_and_recorded(alice, 
     assert "terminate it first" in str(refused.value)
     assert patches(kube) == []
     action = Action.objects.get(kind=Action.Kind.FORCE_SYNC)
-    assert action.status == Action.Status.FAILED
+    assert action.status == Action.Status.REFUSED
     assert action.message == str(refused.value)
     assert refused.value.action == action
 
@@ -124,7 +124,7 @@ def test_a_change_between_read_and_patch_is_a_409_and_a_clear_retry(alice, kube)
 
     assert refused.value.status == 409
     assert str(refused.value) == "the application changed since it was read; try again"
-    assert Action.objects.get().status == Action.Status.FAILED
+    assert Action.objects.get().status == Action.Status.REFUSED
     assert "operation" not in live(kube, "controller")
 
 
@@ -144,7 +144,7 @@ def test_two_operators_clicking_at_once_make_one_operation(alice, django_user_mo
     # and olga clicking again now is refused because alice's operation is set
     with pytest.raises(ActionRefused, match="requested by alice has not been started"):
         argo_actions.force_sync(app=app_row("controller"), by=olga, api_client=kube.api_client)
-    assert Action.objects.filter(by_name="olga", status=Action.Status.FAILED).count() == 2
+    assert Action.objects.filter(by_name="olga", status=Action.Status.REFUSED).count() == 2
 
 
 def test_one_after_the_other_the_second_operator_is_refused(alice, django_user_model, kube):
@@ -181,7 +181,12 @@ def test_bob_the_viewer_may_not_sync_and_nothing_is_patched(bob, kube):
     with pytest.raises(ActionRefused) as refused:
         argo_actions.force_sync(app=app_row("controller"), by=bob, api_client=kube.api_client)
     assert refused.value.status == 403
-    assert patches(kube) == [] and Action.objects.count() == 0
+    assert patches(kube) == []
+    # the attempt is in the action log, with the reason (README: every attempt is logged)
+    action = Action.objects.get()
+    assert (action.by_name, action.kind, action.status) == ("bob", Action.Kind.FORCE_SYNC, Action.Status.REFUSED)
+    assert action.message == "bob may not do this: it needs the pipeline.force_sync permission"
+    assert refused.value.action == action
 
 
 def test_hard_refresh_sets_the_annotation_and_says_argo_cd_has_not_reconciled(alice, kube, monkeypatch):
@@ -220,7 +225,7 @@ def test_terminate_stops_api_gateways_running_sync(alice, kube):
 def test_terminate_without_an_operation_is_refused_with_argo_cds_words(alice, kube):
     with pytest.raises(ActionRefused, match="No operation is in progress"):
         argo_actions.terminate(app=app_row("controller"), by=alice, api_client=kube.api_client)
-    assert Action.objects.get().status == Action.Status.FAILED
+    assert Action.objects.get().status == Action.Status.REFUSED
 
 
 def test_an_application_gone_from_the_cluster_is_a_clear_404(alice, kube):
@@ -238,7 +243,7 @@ def test_an_unreachable_api_server_is_a_failed_action_not_an_error(alice, db):
     nowhere.configuration.retries = 0
     action = argo_actions.force_sync(app=app_row("controller"), by=alice, api_client=nowhere)
     assert action.status == Action.Status.FAILED
-    assert "could not reach the Kubernetes API while reading argocd/controller" in action.message
+    assert "reading argocd/controller: cannot reach the Kubernetes API" in action.message
 
 
 def test_the_command_syncs_with_yes_and_refuses_with_exit_status_2(alice, kube, settings, tmp_path):
@@ -260,4 +265,4 @@ def test_the_command_syncs_with_yes_and_refuses_with_exit_status_2(alice, kube, 
     with pytest.raises(CommandError, match="Another operation is already in progress") as refused:
         call_command("argocd-action", "sync", "--app", "argocd/api-gateway", "--user", "alice", "--yes")
     assert refused.value.returncode == 2
-    assert [a.status for a in Action.objects.order_by("pk")] == [Action.Status.SUCCEEDED, Action.Status.FAILED]
+    assert [a.status for a in Action.objects.order_by("pk")] == [Action.Status.SUCCEEDED, Action.Status.REFUSED]

@@ -30,7 +30,7 @@ from django.test import Client
 from kmock._internal.k8s import KubernetesError
 from kube_stub import APPS, FIXTURES, Kube, load
 
-from cdportal.adapters import updater
+from cdportal.adapters.kubernetes import applications, updater
 from cdportal.api.models import ApiToken
 from cdportal.pipeline import argo_actions, updater_actions
 from cdportal.pipeline.models import Action, Application
@@ -65,6 +65,11 @@ def invalid(kind: str, group: str, name: str, field: str) -> ApiServerError:
         status=422, reason="Invalid", message=f'{kind}.{group} "{name}" is invalid: {why}',
         details={"name": name, "group": group, "kind": kind,
                  "causes": [{"reason": "FieldValueInvalid", "message": why, "field": field}]})
+
+
+def unauthorized() -> ApiServerError:
+    """What kube-apiserver answers a token it does not accept (expired, revoked, another cluster's)."""
+    return ApiServerError(status=401, reason="Unauthorized", message="Unauthorized")
 
 
 def timed_out() -> ApiServerError:
@@ -134,7 +139,7 @@ def rows(db):
 
 @pytest.fixture
 def fast_timeout(monkeypatch):
-    monkeypatch.setattr(argo_actions, "REQUEST_TIMEOUT", TIMEOUT)
+    monkeypatch.setattr(applications, "REQUEST_TIMEOUT", TIMEOUT)
     monkeypatch.setattr(updater, "REQUEST_TIMEOUT", TIMEOUT)
 
 
@@ -147,10 +152,11 @@ ARGO = {  # verb: (application, action, kind)
 }
 ARGO_ANSWERS = {
     "forbidden": (lambda name: forbidden("applications", "argoproj.io", name),
-                  lambda name: f"the Kubernetes API refused cdportal (403 while patching argocd/{name}): its "
-                               "service account needs get and patch on applications.argoproj.io in argocd"),
+                  lambda name: f"patching argocd/{name}: the Kubernetes API answered 403 Forbidden: "
+                               f'applications.argoproj.io "{name}" is forbidden: User "{ACCOUNT}" cannot patch '
+                               'resource "applications" in API group "argoproj.io" in the namespace "argocd"'),
     "invalid": (lambda name: invalid("Application", "argoproj.io", name, "operation"),
-                lambda name: f"the Kubernetes API rejected the patch (422 while patching argocd/{name}): "
+                lambda name: f"patching argocd/{name}: the Kubernetes API answered 422 Unprocessable Entity: "
                              f'Application.argoproj.io "{name}" is invalid: operation: Invalid value: '
                              '"object": rejected by the admission webhook'),
 }
@@ -264,8 +270,7 @@ def test_an_api_server_that_does_not_answer_fails_the_action_at_the_timeout(alic
     elapsed = time.monotonic() - started
 
     assert elapsed < TIMEOUT + 3, f"took {elapsed:.1f}s"
-    assert message == (f"the Kubernetes API did not answer within {TIMEOUT:g}s while patching argocd/{name}; "
-                       "check the application before trying again")
+    assert message == f"patching argocd/{name}: the Kubernetes API did not answer within {TIMEOUT:g}s"
     assert Action.objects.get().status == Action.Status.FAILED
     assert_clean(message, caplog)
     assert_sent_once_with_the_token(kube)
@@ -362,3 +367,28 @@ def test_the_api_answers_a_restart_the_api_server_does_not_answer_within_the_tim
     assert_sent_once_with_the_token(kube)
     release(kube)
     assert deployment(kube) == before
+
+
+# --- a token the API server does not accept ---------------------------------------------------
+
+
+@pytest.mark.parametrize("verb", ["sync", "restart"])
+def test_a_bad_token_reads_as_bad_credentials_not_a_missing_rbac_verb(alice, rows, kube, verb, caplog,
+                                                                     fast_timeout):
+    """Issue 12: a 401 used to be reported as "its service account needs get and patch" — sending
+    the on-call engineer to RBAC when the token is what is wrong."""
+    if verb == "sync":
+        kube.k.refuse = ("applications", unauthorized())
+        action = argo_actions.force_sync(app=Application.objects.get(name="controller"), by=alice)
+        doing = "patching argocd/controller"
+    else:
+        kube.k.refuse = ("deployments", unauthorized())
+        action = updater_actions.restart_updater(by=alice, timeout=2, poll=0.05)
+        doing = f"restarting deployment argocd/{UPDATER}"
+
+    assert action.status == Action.Status.FAILED
+    assert action.message == (f"{doing}: the Kubernetes API did not accept cdportal's credentials "
+                              "(401 Unauthorized); check its token or kubeconfig")
+    assert "service account needs" not in action.message and "permission" not in action.message
+    assert_clean(action.message, caplog)
+    assert_sent_once_with_the_token(kube)

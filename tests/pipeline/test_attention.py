@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from kube_stub import load
 
-from cdportal.adapters.argocd import application_event
+from cdportal.adapters.kubernetes.argocd import application_event
 from cdportal.live import broadcast
 from cdportal.pipeline.attention import BAD, WARN, problems
 from cdportal.pipeline.changes import Changes

@@ -70,7 +70,7 @@ def test_it_refuses_a_registry_the_secret_does_not_name_and_sends_nothing(kube, 
                                   f"not {bystander.host_port}. Nothing was sent.")
     assert bystander.log == []
     (action,) = Action.objects.all()
-    assert (action.kind, action.by_name, action.status) == (Action.Kind.CHECK_CREDENTIALS, "alice", "failed")
+    assert (action.kind, action.by_name, action.status) == (Action.Kind.CHECK_CREDENTIALS, "alice", "refused")
     assert action.message == str(refused.value)
 
 
@@ -86,7 +86,7 @@ def test_the_reported_request_sends_the_secret_nowhere(kube, alice, bystander):
     assert "REGISTRY_CREDENTIALS names secret:argocd/ghcr-pull-secret#.dockerconfigjson for no registry" in str(
         refused.value)
     assert bystander.log == []
-    assert Action.objects.get().status == Action.Status.FAILED
+    assert Action.objects.get().status == Action.Status.REFUSED
 
 
 def test_a_path_in_the_registry_value_is_never_requested(kube, alice, bystander):
@@ -159,4 +159,5 @@ def test_the_command_checks_as_the_operator_it_names(kube, alice, bob, bystander
     out = StringIO()
     call_command("updater", "check-credentials", "--user", "alice", "--secret", PULL_SECRET, stdout=out)
     assert out.getvalue().startswith(f"pass: secret argocd/ghcr-pull-secret has credentials for {bystander.host_port}")
-    assert Action.objects.get().by_name == "alice"
+    assert [(a.by_name, a.status) for a in Action.objects.order_by("pk")] == [
+        ("bob", Action.Status.REFUSED), ("alice", Action.Status.SUCCEEDED)]

@@ -15,8 +15,8 @@ import pytest
 import yaml
 from kube_stub import Kube, load
 
-from cdportal.adapters.argocd import application_event, image_updater_event
-from cdportal.adapters.kubernetes import ImageUpdaterWatcher, NotInstalled
+from cdportal.adapters.kubernetes.argocd import application_event, image_updater_event
+from cdportal.adapters.kubernetes.watchers import ImageUpdaterWatcher, NotInstalled
 from cdportal.core.events import parse_event
 from cdportal.pipeline import queries
 from cdportal.pipeline.ingest import ingest

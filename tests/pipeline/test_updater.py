@@ -16,7 +16,7 @@ from kube_stub import FIXTURES, Kube
 from kubernetes import client
 from registry_fixtures import PASSWORD, USER
 
-from cdportal.adapters import updater
+from cdportal.adapters.kubernetes import updater
 from cdportal.live import broadcast
 from cdportal.pipeline import updater_actions
 from cdportal.pipeline.actions import ActionRefused
@@ -80,7 +80,7 @@ def test_it_refuses_a_paused_deployment_and_records_it(kube, alice):
     paused["spec"]["paused"] = True
     kube.seed_object("apps/v1/deployments", paused)
     action = updater_actions.restart_updater(by=alice, api_client=kube.api_client, timeout=1, poll=0.05)
-    assert action.status == Action.Status.FAILED
+    assert action.status == Action.Status.REFUSED
     assert "paused" in action.message
     back = updater.read(kube.api_client, "argocd", "argocd-image-updater-controller")
     assert back["spec"]["template"]["metadata"]["annotations"]["kubectl.kubernetes.io/restartedAt"] == \
@@ -89,9 +89,15 @@ def test_it_refuses_a_paused_deployment_and_records_it(kube, alice):
 
 def test_it_forbids_viewers(kube, bob):
     kube.seed_object("apps/v1/deployments", fixture("image-updater-deployment.yaml"))
-    with pytest.raises(ActionRefused):
+    with pytest.raises(ActionRefused) as refused:
         updater_actions.restart_updater(by=bob, api_client=kube.api_client)
-    assert not Action.objects.exists()
+    assert refused.value.status == 403
+    action = Action.objects.get()  # refused, and in the action log with the reason
+    assert (action.by_name, action.status) == ("bob", Action.Status.REFUSED)
+    assert "pipeline.restart_updater" in action.message
+    back = updater.read(kube.api_client, "argocd", "argocd-image-updater-controller")
+    assert back["spec"]["template"]["metadata"]["annotations"]["kubectl.kubernetes.io/restartedAt"] == \
+        "2026-08-22T16:01:12Z"  # not restarted
 
 
 def _controller(kube, stop_when_restarted):

@@ -14,12 +14,13 @@ from django.utils import timezone
 from kube_stub import FIXTURES, Kube
 from kubernetes import client
 
-from cdportal.adapters import updater
-from cdportal.adapters.kubernetes import UpdaterDeploymentWatcher
+from cdportal.adapters.kubernetes import updater
+from cdportal.adapters.kubernetes.watchers import UpdaterDeploymentWatcher
 from cdportal.core import updater_deployment
 from cdportal.live import broadcast
 from cdportal.pipeline import updater_actions
 from cdportal.pipeline.changes import Changes
+from cdportal.pipeline.ingest import ingest
 from cdportal.pipeline.models import Action, PipelineEvent, UpdaterDeployment
 from cdportal.pipeline.sinks import LocalSink
 
@@ -174,21 +175,26 @@ def test_the_reaper_ends_restarts_of_a_deployment_that_is_gone(alice, settings):
     assert action.message == f"the Deployment {TARGET} no longer exists"
 
 
-def test_opening_the_updater_page_settles_a_finished_restart(kube, alice, client, settings, tmp_path):
-    settings.KUBECONFIG = kube.kubeconfig(tmp_path)
+def test_the_updater_page_reads_rows_and_the_watchers_event_settles_a_restart(kube, alice, client, settings,
+                                                                              tmp_path):
+    settings.KUBECONFIG = str(tmp_path / "no-such-kubeconfig")  # the page must not need the cluster
     settings.UPDATER_DEPLOYMENT = NAME
     stamp = "2026-11-29T01:00:00Z"
     roll_out(kube, stamp, ready=True)
     action = restart_action(alice, stamp)
-
     client.force_login(alice)
-    page = client.get("/updater/")
 
-    assert page.status_code == 200
+    client.get("/updater/")
+    action.refresh_from_db()
+    assert action.status == Action.Status.RUNNING  # a GET settles nothing
+
+    ingest(updater.deployment_event(updater.read(kube.api_client, "argocd", NAME), observed_at=timezone.now()))
+    page = client.get("/updater/").content.decode()
+
     action.refresh_from_db()
     assert action.status == Action.Status.SUCCEEDED
-    assert "Last restart by alice" in page.content.decode()
-    assert "successfully rolled out" in page.content.decode()
+    assert "Last restart by alice" in page and "successfully rolled out" in page
+    assert f"argocd/{NAME}" in page
 
 
 def test_finishing_twice_keeps_the_first_outcome(alice):
@@ -252,7 +258,7 @@ def test_a_second_restart_while_one_rolls_out_is_refused_and_logged(kube, alice,
 
     second = updater_actions.restart_updater(by=olga, api_client=kube.api_client, timeout=1, poll=0.05)
 
-    assert second.status == Action.Status.FAILED and second.by_name == "olga"
+    assert second.status == Action.Status.REFUSED and second.by_name == "olga"
     assert second.message == (f"a restart of {TARGET} requested by alice at 2026-11-29T01:00:00Z is still "
                               "rolling out; it finishes by itself")
     assert updater.read(kube.api_client, "argocd", NAME) == before  # nothing patched

@@ -51,7 +51,7 @@ def test_the_api_lists_and_reads_actions(alice, bob, client):
 def test_the_application_page_shows_its_recent_actions_to_operators(alice, client):
     from kube_stub import load
 
-    from cdportal.adapters.argocd import application_event
+    from cdportal.adapters.kubernetes.argocd import application_event
     from cdportal.pipeline.ingest import ingest
 
     app = ingest(application_event(load("01"))).event.application
@@ -71,7 +71,7 @@ def test_the_unfiltered_log_follows_live_and_a_filtered_one_does_not(bob, client
 def test_an_applications_recent_actions_are_rendered_for_its_page_group(alice, db):
     from kube_stub import load
 
-    from cdportal.adapters.argocd import application_event
+    from cdportal.adapters.kubernetes.argocd import application_event
     from cdportal.live import broadcast
     from cdportal.pipeline.changes import Changes
     from cdportal.pipeline.ingest import ingest

@@ -91,7 +91,7 @@ def test_a_sync_while_an_operation_runs_is_refused_with_the_reason_and_offers_te
     assert response.status_code == 409
     assert "Another operation is already in progress" in html
     assert "Terminate the running operation…" in html
-    assert Action.objects.get().status == Action.Status.FAILED
+    assert Action.objects.get().status == Action.Status.REFUSED
 
 
 def test_alice_terminates_api_gateways_sync(alice, kube):

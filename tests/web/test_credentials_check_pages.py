@@ -79,7 +79,7 @@ def test_an_operator_naming_another_host_gets_400_and_it_is_logged(client, alice
 
     (item,) = client.get("/api/actions", {"kind": "check_credentials"},
                          HTTP_AUTHORIZATION=f"Bearer {ApiToken.issue(user=alice, name='log')[1]}").json()["items"]
-    assert (item["by"], item["target"], item["status"]) == ("alice", "argocd/ghcr-pull-secret", "failed")
+    assert (item["by"], item["target"], item["status"]) == ("alice", "argocd/ghcr-pull-secret", "refused")
     assert item["message"] == response.json()["detail"]
 
 

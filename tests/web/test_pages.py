@@ -158,7 +158,7 @@ def test_the_application_page_says_which_tag_the_updater_would_pick(client, bob,
 def _observe(stem: str):
     from kube_stub import load
 
-    from cdportal.adapters.argocd import application_event
+    from cdportal.adapters.kubernetes.argocd import application_event
     from cdportal.pipeline.ingest import ingest
 
     return ingest(application_event(load(stem))).event.application

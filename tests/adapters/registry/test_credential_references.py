@@ -6,7 +6,7 @@ from __future__ import annotations
 import pytest
 from django.core.exceptions import ImproperlyConfigured
 
-from cdportal.adapters import updater
+from cdportal.adapters.kubernetes import updater
 from cdportal.adapters.registry.client import parse_credentials
 from cdportal.adapters.registry.errors import RegistryError
 from cdportal.core.credentials import parse_credential_reference

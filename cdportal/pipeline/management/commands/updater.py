@@ -11,8 +11,8 @@ import uuid
 from django.contrib.auth import get_user_model
 from django.core.management.base import BaseCommand, CommandError
 
-from cdportal.adapters import updater
 from cdportal.adapters.errors import AdapterError
+from cdportal.adapters.kubernetes import updater
 from cdportal.pipeline import updater_actions
 from cdportal.pipeline.actions import ActionRefused
 from cdportal.pipeline.management.acting import acting_user

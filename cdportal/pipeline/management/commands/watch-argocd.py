@@ -1,7 +1,7 @@
 """`python manage.py watch-argocd [--namespace NS ...] [--once]`
 
 Lists the Argo CD Applications of each namespace (default ARGOCD_NAMESPACES, "argocd") and
-records them through the ingestion path (``cdportal.adapters.kubernetes``); then watches them
+records them through the ingestion path (``cdportal.adapters.kubernetes.watchers``); then watches them
 until interrupted, reconnecting from the last resourceVersion and relisting on 410 Gone. The
 client comes from KUBECONFIG/KUBE_CONTEXT, or the pod's service account in a cluster. `--once`
 lists, prints one line per namespace and exits. Exit status: 2 on bad configuration, 1 when a
@@ -23,14 +23,14 @@ from django.core.management.base import BaseCommand, CommandError
 from django.db import connection
 
 from cdportal.adapters.errors import AdapterError
-from cdportal.adapters.kubernetes import (
+from cdportal.adapters.kubernetes import client as kube
+from cdportal.adapters.kubernetes.watchers import (
     ApplicationWatcher,
     Gone,
     ImageUpdaterWatcher,
     NotInstalled,
     UpdaterDeploymentWatcher,
     UpdaterEventWatcher,
-    kube_client,
 )
 from cdportal.pipeline import publish, updater_actions
 from cdportal.pipeline.sinks import LocalSink
@@ -50,7 +50,7 @@ class Command(BaseCommand):
     def handle(self, *args, namespace, once, **options):
         namespaces = list(dict.fromkeys(namespace or settings.ARGOCD_NAMESPACES))
         try:
-            api_client = kube_client(settings.KUBECONFIG or None, settings.KUBE_CONTEXT or None)
+            api_client = kube.configured()
         except AdapterError as e:
             raise CommandError(str(e), returncode=BAD_INPUT) from None
         # ImageUpdater resources first: they decide which images an Application follows.

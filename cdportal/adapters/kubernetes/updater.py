@@ -20,12 +20,10 @@ from collections.abc import Callable, Mapping
 from datetime import datetime
 from typing import NamedTuple
 
-import urllib3
 from kubernetes import client
-from kubernetes.client.exceptions import ApiException
-from urllib3.exceptions import HTTPError
 
-from cdportal.adapters.errors import AdapterError, kubernetes_reason
+from cdportal.adapters.errors import AdapterError, NotFound
+from cdportal.adapters.kubernetes.errors import CLIENT_ERRORS, api_error
 from cdportal.adapters.registry.client import Credentials, RegistryClient
 from cdportal.adapters.registry.errors import RegistryError
 from cdportal.core import pull_secret, updater_deployment
@@ -40,20 +38,14 @@ _HOST_RE = re.compile(r"^(?:[a-z0-9](?:[a-z0-9.-]*[a-z0-9])?|\[[0-9a-f:]+\])(?::
 
 
 def _call(what: str, fn, *args, **kwargs):
-    """One API call, its JSON body as a dict; errors as AdapterError (status and reason only).
+    """One API call, its JSON body as a dict; errors typed by kubernetes.errors, in the server's words.
     An API server that does not answer within REQUEST_TIMEOUT fails the call: an on-call action
     must end with a message, not hang."""
     try:
         response = fn(*args, _preload_content=False, _request_timeout=REQUEST_TIMEOUT, **kwargs)
         return json.loads(response.data)
-    except ApiException as e:
-        why = kubernetes_reason(e.body) if e.status in (403, 422) else ""
-        raise AdapterError(f"{what}: the Kubernetes API answered {e.status} {e.reason}" + (f": {why}" if why else ""),
-                           permanent=e.status in (401, 403, 404, 422)) from None
-    except (TimeoutError, urllib3.exceptions.TimeoutError):
-        raise AdapterError(f"{what}: the Kubernetes API did not answer within {REQUEST_TIMEOUT:g}s") from None
-    except (HTTPError, OSError) as e:
-        raise AdapterError(f"{what}: cannot reach the Kubernetes API ({type(e).__name__})") from None
+    except CLIENT_ERRORS as e:
+        raise api_error(e, what, timeout=REQUEST_TIMEOUT) from None
 
 
 # --- find and show ------------------------------------------------------------------------------
@@ -244,9 +236,9 @@ def check_credentials(api_client: client.ApiClient, pull_secret_ref: str, regist
     core = client.CoreV1Api(api_client)
     try:
         secret = _call(f"reading secret {namespace}/{name}", core.read_namespaced_secret, name, namespace)
+    except NotFound:
+        return CredentialsCheck(False, f"secret {namespace}/{name} does not exist", "")
     except AdapterError as e:
-        if "answered 404" in str(e):
-            return CredentialsCheck(False, f"secret {namespace}/{name} does not exist", "")
         return CredentialsCheck(False, str(e), "")
     if field is None:
         hosts, problem = pull_secret.pull_secret_registries(secret)

@@ -1,6 +1,6 @@
 """Argo CD Application objects → ``application`` events (pure mapping, no network).
 
-The Kubernetes watcher (``cdportal.adapters.kubernetes``) hands every Application it sees, as
+The Kubernetes watcher (``cdportal.adapters.kubernetes.watchers``) hands every Application it sees, as
 the API returns it, to ``application_event``. One event per ``resourceVersion``: the same
 object seen by the list and again by the watch, or again after a relist, is ingested once.
 

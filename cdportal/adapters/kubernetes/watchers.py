@@ -23,20 +23,23 @@ from __future__ import annotations
 
 import json
 import logging
-import os
 import threading
 from collections.abc import Iterable
 from datetime import UTC, datetime
 from typing import Any
 
 import urllib3
-from kubernetes import client, config, watch
+from kubernetes import client, watch
 from kubernetes.client.exceptions import ApiException
-from kubernetes.config.config_exception import ConfigException
 
-from cdportal.adapters import updater
-from cdportal.adapters.argocd import application_event, image_updater_event, images_updated_events
 from cdportal.adapters.errors import AdapterError
+from cdportal.adapters.kubernetes import updater
+from cdportal.adapters.kubernetes.argocd import (
+    application_event,
+    image_updater_event,
+    images_updated_events,
+)
+from cdportal.adapters.kubernetes.errors import api_error
 from cdportal.adapters.sinks import EventSink
 from cdportal.core.events import InvalidEvent
 
@@ -49,7 +52,6 @@ __all__ = [
     "NotInstalled",
     "UpdaterDeploymentWatcher",
     "UpdaterEventWatcher",
-    "kube_client",
 ]
 
 GROUP, VERSION, PLURAL = "argoproj.io", "v1alpha1", "applications"
@@ -65,23 +67,6 @@ class NotInstalled(AdapterError):
 
     def __init__(self, message: str):
         super().__init__(message, permanent=True)
-
-
-def kube_client(kubeconfig: str | None = None, context: str | None = None) -> client.ApiClient:
-    """An API client from a kubeconfig file (and context), or the pod's service account.
-
-    In-cluster configuration is used when no kubeconfig or context is given and the process
-    runs in a pod (KUBERNETES_SERVICE_HOST is set); otherwise the kubeconfig (default
-    ~/.kube/config, or $KUBECONFIG as kubectl reads it).
-    """
-    try:
-        if not kubeconfig and not context and os.environ.get("KUBERNETES_SERVICE_HOST"):
-            configuration = client.Configuration()
-            config.load_incluster_config(client_configuration=configuration)
-            return client.ApiClient(configuration)
-        return config.new_client_from_config(config_file=kubeconfig, context=context, persist_config=False)
-    except (ConfigException, OSError) as e:
-        raise AdapterError(f"cannot configure the Kubernetes client: {e}", permanent=True) from None
 
 
 class ApplicationWatcher:
@@ -235,15 +220,12 @@ class ApplicationWatcher:
         except ApiException as e:
             raise self._error(e, args[2] if len(args) > 2 else "?") from None
         except urllib3.exceptions.HTTPError as e:
-            raise AdapterError(f"Kubernetes API unreachable: {type(e).__name__}") from None
+            raise api_error(e, f"listing {self.what}") from None
 
     def _error(self, e: ApiException, namespace: str) -> Exception:
         if e.status == GONE:
             return Gone()
-        permanent = e.status in (401, 403, 404)
-        return AdapterError(
-            f"Kubernetes API answered {e.status} {e.reason} for {self.what} in {namespace}", permanent=permanent
-        )
+        return api_error(e, f"watching {self.what} in {namespace}")
 
     # -- the loop ---------------------------------------------------------------------------
 
@@ -321,7 +303,7 @@ class UpdaterDeploymentWatcher(ApplicationWatcher):
     replicas and rollout reach the updater page live, and a restart on-call asked for is finished
     when its rollout completes (ingestion settles the Action; see pipeline.updater_actions).
 
-    Which Deployment: the configured `name`, else the one `adapters.updater.find` follows the
+    Which Deployment: the configured `name`, else the one `adapters.kubernetes.updater.find` follows the
     updater's pods to (found again at every list, so an install that appears later is picked up).
     Every other Deployment of the namespace is ignored."""
 

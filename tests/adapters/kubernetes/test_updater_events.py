@@ -6,14 +6,14 @@ import pytest
 import yaml
 from kube_stub import Kube
 
-from cdportal.adapters.argocd import images_updated_events
-from cdportal.adapters.kubernetes import UpdaterEventWatcher
+from cdportal.adapters.kubernetes.argocd import images_updated_events
+from cdportal.adapters.kubernetes.watchers import UpdaterEventWatcher
 from cdportal.core.events import parse_event
 from cdportal.live import broadcast
 from cdportal.pipeline.models import PipelineEvent
 from cdportal.pipeline.sinks import LocalSink
 
-EVENTS = yaml.safe_load((Path(__file__).parents[1] / "fixtures" / "argocd" / "image-updater-events.yaml").read_text())
+EVENTS = yaml.safe_load((Path(__file__).parents[2] / "fixtures" / "argocd" / "image-updater-events.yaml").read_text())
 
 
 def test_every_fixture_event_maps_to_updater_events():

@@ -20,7 +20,7 @@ from kube_stub import APPS, Kube, free_port, load  # noqa: F401
 from kubernetes import client
 
 from cdportal.adapters.errors import AdapterError
-from cdportal.adapters.kubernetes import ApplicationWatcher
+from cdportal.adapters.kubernetes.watchers import ApplicationWatcher
 from cdportal.pipeline.models import Application, PipelineEvent
 from cdportal.pipeline.sinks import LocalSink
 

@@ -8,10 +8,10 @@ from pathlib import Path
 import pytest
 import yaml
 
-from cdportal.adapters.argocd import application_event
+from cdportal.adapters.kubernetes.argocd import application_event
 from cdportal.core.events import ApplicationObserved, parse_event
 
-FIXTURES = Path(__file__).parent.parent / "fixtures" / "argocd"
+FIXTURES = Path(__file__).parents[2] / "fixtures" / "argocd"
 APPLICATIONS = sorted(FIXTURES.glob("0*.yaml"))
 
 
