@@ -22,10 +22,27 @@ def main(requirements: str) -> int:
     with tempfile.TemporaryDirectory() as tmp:
         report = Path(tmp) / "audit.json"
         run = subprocess.run(
-            [sys.executable, "-m", "pip_audit", "--disable-pip", "--require-hashes",
-             "--requirement", requirements, "--vulnerability-service", "pypi", "--timeout", "15",
-             "--progress-spinner", "off", "--format", "json", "--output", str(report)],
-            capture_output=True, text=True,
+            [
+                sys.executable,
+                "-m",
+                "pip_audit",
+                "--disable-pip",
+                "--require-hashes",
+                "--requirement",
+                requirements,
+                "--vulnerability-service",
+                "pypi",
+                "--timeout",
+                "15",
+                "--progress-spinner",
+                "off",
+                "--format",
+                "json",
+                "--output",
+                str(report),
+            ],
+            capture_output=True,
+            text=True,
         )
         if not report.exists():
             return unreachable_or_error(run)
@@ -39,25 +56,40 @@ def main(requirements: str) -> int:
             fixed = ", ".join(vuln.get("fix_versions") or []) or "no fixed release yet"
             print(f"VULNERABLE {dep['name']} {dep['version']}: {vuln['id']} (fixed in {fixed})")
     if vulnerable:
-        print(f"dependency audit FAILED: {len(vulnerable)} of {len(audited)} locked packages have "
-              "known vulnerabilities. Bump them: make lock LOCK_ARGS=\"--upgrade-package NAME\"")
+        print(
+            f"dependency audit FAILED: {len(vulnerable)} of {len(audited)} locked packages have "
+            'known vulnerabilities. Bump them: make lock LOCK_ARGS="--upgrade-package NAME"'
+        )
         return 1
     if not audited:
         reason = skipped[0]["skip_reason"] if skipped else "nothing to audit"
-        print(f"SKIPPED dependency audit: the vulnerability database answered for none of the "
-              f"{len(skipped)} locked packages (first: {reason})")
+        print(
+            f"SKIPPED dependency audit: the vulnerability database answered for none of the "
+            f"{len(skipped)} locked packages (first: {reason})"
+        )
         return 0
-    print(f"dependency audit: no known vulnerabilities in {len(audited)} locked packages"
-          + (f" ({len(skipped)} could not be looked up: "
-             f"{', '.join(d['name'] for d in skipped)})" if skipped else ""))
+    print(
+        f"dependency audit: no known vulnerabilities in {len(audited)} locked packages"
+        + (
+            f" ({len(skipped)} could not be looked up: {', '.join(d['name'] for d in skipped)})"
+            if skipped
+            else ""
+        )
+    )
     return 0
 
 
 def unreachable_or_error(run: subprocess.CompletedProcess) -> int:
     """pip-audit wrote no report: a network failure is a skip, anything else is an error."""
     output = (run.stderr or "") + (run.stdout or "")
-    network = ("ConnectionError", "ConnectTimeout", "ReadTimeout", "Max retries exceeded",
-               "Name or service not known", "Temporary failure in name resolution")
+    network = (
+        "ConnectionError",
+        "ConnectTimeout",
+        "ReadTimeout",
+        "Max retries exceeded",
+        "Name or service not known",
+        "Temporary failure in name resolution",
+    )
     if any(word in output for word in network):
         last = output.strip().splitlines()[-1] if output.strip() else ""
         print(f"SKIPPED dependency audit: the vulnerability database did not answer ({last[:200]})")

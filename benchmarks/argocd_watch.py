@@ -112,8 +112,10 @@ def run(kube, args) -> None:
     listed = watcher.list("argocd")
     wall = time.perf_counter() - t0
     broadcast.flush()
-    print(f"1. first list      {listed:>6} events  {wall:6.2f} s  {listed / wall:8.1f} events/s  "
-          f"({Application.objects.count()} rows)")
+    print(
+        f"1. first list      {listed:>6} events  {wall:6.2f} s  {listed / wall:8.1f} events/s  "
+        f"({Application.objects.count()} rows)"
+    )
 
     stop = threading.Event()
     thread = threading.Thread(target=watcher.run, args=(stop,), daemon=True)
@@ -123,8 +125,12 @@ def run(kube, args) -> None:
     def patch(name: str, n: int) -> str:
         health = ("Healthy", "Progressing", "Degraded")[n % 3]
         obj = kube.api.patch_namespaced_custom_object(
-            *APPS[:2], "argocd", APPS[2], name,
-            {"status": {"health": {"status": health, "message": f"change {n}"}}})
+            *APPS[:2],
+            "argocd",
+            APPS[2],
+            name,
+            {"status": {"health": {"status": health, "message": f"change {n}"}}},
+        )
         return f"argocd/{name}@{obj['metadata']['resourceVersion']}"
 
     latencies = []
@@ -133,8 +139,10 @@ def run(kube, args) -> None:
         answered = time.perf_counter()
         latencies.append((sink.wait_for(source_id) - answered) * 1000)
     q = statistics.quantiles(latencies, n=100)
-    print(f"2. one at a time   {args.single:>6} changes  patch answered → event committed: "
-          f"p50 {q[49]:.1f} ms  p95 {q[94]:.1f} ms  p99 {q[98]:.1f} ms")
+    print(
+        f"2. one at a time   {args.single:>6} changes  patch answered → event committed: "
+        f"p50 {q[49]:.1f} ms  p95 {q[94]:.1f} ms  p99 {q[98]:.1f} ms"
+    )
 
     stop.set()
     watcher.stop_streams()
@@ -143,8 +151,10 @@ def run(kube, args) -> None:
     t0 = time.perf_counter()
     relisted = watcher.list("argocd")
     wall = time.perf_counter() - t0
-    print(f"3. relist (410)    {relisted:>6} events  {wall:6.2f} s  {sink.new - before} new "
-          "(each namespace/name@resourceVersion is recorded once)")
+    print(
+        f"3. relist (410)    {relisted:>6} events  {wall:6.2f} s  {sink.new - before} new "
+        "(each namespace/name@resourceVersion is recorded once)"
+    )
     broadcast.flush()
 
 

@@ -58,9 +58,15 @@ def one_run(label: str, mib: int, max_request_bytes: int | None) -> None:
             httpx.get(f"{url}/healthz")
             before = rss_mib(proc.pid)
             chunk = b"x" * (1024 * 1024)
-            response = httpx.post(f"{url}/api/events", content=(chunk for _ in range(mib)), timeout=120,
-                                  headers={"Content-Length": str(mib * len(chunk)),
-                                           "Content-Type": "application/json"})
+            response = httpx.post(
+                f"{url}/api/events",
+                content=(chunk for _ in range(mib)),
+                timeout=120,
+                headers={
+                    "Content-Length": str(mib * len(chunk)),
+                    "Content-Type": "application/json",
+                },
+            )
             after = rss_mib(proc.pid)
             for _ in range(40):  # daphne drops finished requests once a second
                 httpx.get(f"{url}/healthz")
@@ -68,9 +74,11 @@ def one_run(label: str, mib: int, max_request_bytes: int | None) -> None:
             later = rss_mib(proc.pid)
         finally:
             stop(proc)
-    print(f"{label:<10} answer {response.status_code}  RSS before {before:7.1f} MiB  "
-          f"right after {after:7.1f} MiB (+{after - before:.1f})  10 s later {later:7.1f} MiB "
-          f"(+{later - before:.1f})")
+    print(
+        f"{label:<10} answer {response.status_code}  RSS before {before:7.1f} MiB  "
+        f"right after {after:7.1f} MiB (+{after - before:.1f})  10 s later {later:7.1f} MiB "
+        f"(+{later - before:.1f})"
+    )
 
 
 def main() -> None:

@@ -43,19 +43,31 @@ sys.path[:0] = [str(ROOT)]
 
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
-    parser.add_argument("--cycles", type=int, default=10, help="release cycles simulated (default 10)")
+    parser.add_argument(
+        "--cycles", type=int, default=10, help="release cycles simulated (default 10)"
+    )
     parser.add_argument("--writers", type=int, default=4, help="concurrent threads (default 4)")
-    parser.add_argument("--rounds", type=int, default=3, help="runs per phase; the best counts (default 3)")
-    parser.add_argument("--database-url", default="", help="a scratch database (default: SQLite in a temp dir)")
-    parser.add_argument("--without-lock", action="store_true", help="also run the threads without the lock")
+    parser.add_argument(
+        "--rounds", type=int, default=3, help="runs per phase; the best counts (default 3)"
+    )
+    parser.add_argument(
+        "--database-url", default="", help="a scratch database (default: SQLite in a temp dir)"
+    )
+    parser.add_argument(
+        "--without-lock", action="store_true", help="also run the threads without the lock"
+    )
     args = parser.parse_args()
 
     tmp = Path(tempfile.mkdtemp(prefix="cdportal-bench-"))
     for name in list(os.environ):
         if name.startswith(("DATABASE_URL", "REDIS_URL")):
             del os.environ[name]
-    os.environ.update(DJANGO_SETTINGS_MODULE="cdportal.settings", DEBUG="true", LOG_LEVEL="WARNING",
-                      DATABASE_URL=args.database_url or f"sqlite:///{tmp / 'db.sqlite3'}")
+    os.environ.update(
+        DJANGO_SETTINGS_MODULE="cdportal.settings",
+        DEBUG="true",
+        LOG_LEVEL="WARNING",
+        DATABASE_URL=args.database_url or f"sqlite:///{tmp / 'db.sqlite3'}",
+    )
     import django
 
     django.setup()
@@ -66,8 +78,12 @@ def main() -> int:
 
     call_command("migrate", verbosity=0)
     events = simulated(args.cycles)
-    print(f"{connection.vendor}, {len(events)} events ({args.cycles} release cycles), best of {args.rounds}")
-    print(f"{'phase':<28}{'wall s':>8}{'events/s':>10}{'released':>10}{'rollouts':>10}{'failed':>8}")
+    print(
+        f"{connection.vendor}, {len(events)} events ({args.cycles} release cycles), best of {args.rounds}"
+    )
+    print(
+        f"{'phase':<28}{'wall s':>8}{'events/s':>10}{'released':>10}{'rollouts':>10}{'failed':>8}"
+    )
 
     phases = [("serial", 1, True), (f"{args.writers} threads", args.writers, True)]
     if args.without_lock:
@@ -83,7 +99,9 @@ def main() -> int:
             if errors and lock:
                 raise SystemExit(f"{len(errors)} events failed, the first with: {errors[0]!r}")
         ingestion._one_writer_at_a_time = locked
-        print(f"{label:<28}{best:>8.2f}{len(events) / best:>10.0f}{rows[0]:>10}{rows[1]:>10}{failed:>8}")
+        print(
+            f"{label:<28}{best:>8.2f}{len(events) / best:>10.0f}{rows[0]:>10}{rows[1]:>10}{failed:>8}"
+        )
     return 0
 
 
@@ -144,8 +162,19 @@ def wipe() -> None:
         Rollout,
     )
 
-    for model in (PipelineEvent, Rollout, DeployedTag, Application, ImageTag, ImageRepository, BuildRun,
-                  Commit, Release, Component, Repository):
+    for model in (
+        PipelineEvent,
+        Rollout,
+        DeployedTag,
+        Application,
+        ImageTag,
+        ImageRepository,
+        BuildRun,
+        Commit,
+        Release,
+        Component,
+        Repository,
+    ):
         model.objects.all().delete()
 
 

@@ -75,8 +75,18 @@ ROOT = Path(__file__).resolve().parent.parent
 # Settings cdportal reads from the environment (cdportal/env.py KNOWN): the benchmark sets the
 # ones it needs and drops the rest, so a developer's shell cannot leak into the measurement.
 CDPORTAL_SETTINGS = (
-    "DEBUG", "SECRET_KEY", "ALLOWED_HOSTS", "CSRF_TRUSTED_ORIGINS", "DATABASE_URL", "REDIS_URL",
-    "TIME_ZONE", "LOG_LEVEL", "LIVE_COALESCE_MS", "SESSION_COOKIE_AGE", "SECURE_COOKIES", "PORT",
+    "DEBUG",
+    "SECRET_KEY",
+    "ALLOWED_HOSTS",
+    "CSRF_TRUSTED_ORIGINS",
+    "DATABASE_URL",
+    "REDIS_URL",
+    "TIME_ZONE",
+    "LOG_LEVEL",
+    "LIVE_COALESCE_MS",
+    "SESSION_COOKIE_AGE",
+    "SECURE_COOKIES",
+    "PORT",
 )
 CONCURRENT_POSTERS = 8
 WARMUP_EVENTS = 3
@@ -278,7 +288,7 @@ def clean_channel_layer(url: str) -> int:
     try:
         keys = list(r.scan_iter(match="asgi:*", count=1000))
         for i in range(0, len(keys), 500):
-            r.delete(*keys[i:i + 500])
+            r.delete(*keys[i : i + 500])
         return len(keys)
     finally:
         r.close()
@@ -325,7 +335,9 @@ def log_tail(path: Path, lines: int = 30) -> str:
 
 
 class Bench:
-    def __init__(self, args, tracker: Tracker, http: httpx.AsyncClient, token: str, clients: list[Client]):
+    def __init__(
+        self, args, tracker: Tracker, http: httpx.AsyncClient, token: str, clients: list[Client]
+    ):
         self.args = args
         self.tracker = tracker
         self.http = http
@@ -342,10 +354,14 @@ class Bench:
             await self.http.get("/login/")
             csrf = self.http.cookies.get("csrftoken")
             if not csrf or "sessionid" in self.http.cookies:
-                raise SetupError("bearer-only POST /api/events is refused (CSRF) and no CSRF cookie to work around it")
+                raise SetupError(
+                    "bearer-only POST /api/events is refused (CSRF) and no CSRF cookie to work around it"
+                )
             self.headers["X-CSRFToken"] = csrf
-            print("  NOTE: POST /api/events with only a bearer token -> 403 'CSRF check Failed' (app bug, "
-                  "cdportal/api/auth.py AUTH order); posting with a CSRF cookie+header as a workaround")
+            print(
+                "  NOTE: POST /api/events with only a bearer token -> 403 'CSRF check Failed' (app bug, "
+                "cdportal/api/auth.py AUTH order); posting with a CSRF cookie+header as a workaround"
+            )
         elif r.status_code not in (400, 422):
             raise SetupError(f"probe POST /api/events answered {r.status_code}: {r.text[:200]}")
 
@@ -390,8 +406,15 @@ class Bench:
             if len(latencies) == len(self.clients):
                 slowest.append(max(latencies))
                 fastest.append(min(latencies))
-        return {"pairs": per_pair, "slowest": slowest, "fastest": fastest, "post": post_times,
-                "missed": missed, "failed": failed, "before_reply": before_reply}
+        return {
+            "pairs": per_pair,
+            "slowest": slowest,
+            "fastest": fastest,
+            "post": post_times,
+            "missed": missed,
+            "failed": failed,
+            "before_reply": before_reply,
+        }
 
     async def flood(self, count: int, posters: int) -> dict:
         """Post `count` events as fast as `posters` concurrent posters can."""
@@ -422,14 +445,22 @@ class Bench:
             if time.perf_counter() - self.tracker.last_frame_at > 5:
                 break
             await asyncio.sleep(0.02)
-        seen_all = [max((c.seen[n] for n in numbers if n in c.seen), default=math.nan) for c in self.clients]
+        seen_all = [
+            max((c.seen[n] for n in numbers if n in c.seen), default=math.nan) for c in self.clients
+        ]
         complete = sum(1 for c in self.clients if all(n in c.seen for n in numbers))
         visible = [sum(1 for n in numbers if n in c.seen) for c in self.clients]
         frames = [c.frames - before for c, before in zip(self.clients, frames_before)]
         drained = max(seen_all) - start if complete == len(self.clients) else math.nan
         return {
-            "posted": done, "failed": failed, "seconds": posted, "drained": drained,
-            "complete": complete, "visible": visible, "frames": frames, "count": count,
+            "posted": done,
+            "failed": failed,
+            "seconds": posted,
+            "drained": drained,
+            "complete": complete,
+            "visible": visible,
+            "frames": frames,
+            "count": count,
         }
 
 
@@ -439,30 +470,46 @@ class Bench:
 def report_latency(args, result: dict, frames: list[int], cpu: str) -> None:
     pairs, slowest, post = result["pairs"], result["slowest"], result["post"]
     n_clients = args.clients
-    print(f"\nLatency: {args.events} events one at a time, ingest call -> fragment at each of {n_clients} clients")
-    print(f"  (event, client) pairs measured: {len(pairs)}   missed (timeout {args.timeout:g}s): "
-          f"{result['missed']}   failed ingest calls: {result['failed']}")
+    print(
+        f"\nLatency: {args.events} events one at a time, ingest call -> fragment at each of {n_clients} clients"
+    )
+    print(
+        f"  (event, client) pairs measured: {len(pairs)}   missed (timeout {args.timeout:g}s): "
+        f"{result['missed']}   failed ingest calls: {result['failed']}"
+    )
     print("                                 p50      p95      p99      max   (ms)")
-    print(f"  per client (all pairs)    {ms(percentile(pairs, 50))} {ms(percentile(pairs, 95))} "
-          f"{ms(percentile(pairs, 99))} {ms(max(pairs) if pairs else math.nan)}")
-    print(f"  slowest client per event  {ms(percentile(slowest, 50))} {ms(percentile(slowest, 95))} "
-          f"{ms(percentile(slowest, 99))} {ms(max(slowest) if slowest else math.nan)}")
+    print(
+        f"  per client (all pairs)    {ms(percentile(pairs, 50))} {ms(percentile(pairs, 95))} "
+        f"{ms(percentile(pairs, 99))} {ms(max(pairs) if pairs else math.nan)}"
+    )
+    print(
+        f"  slowest client per event  {ms(percentile(slowest, 50))} {ms(percentile(slowest, 95))} "
+        f"{ms(percentile(slowest, 99))} {ms(max(slowest) if slowest else math.nan)}"
+    )
     fastest = result["fastest"]
-    print(f"  fastest client per event  {ms(percentile(fastest, 50))} {ms(percentile(fastest, 95))} "
-          f"{ms(percentile(fastest, 99))} {ms(max(fastest) if fastest else math.nan)}")
-    print(f"  ingest call (POST->201)   {ms(percentile(post, 50))} {ms(percentile(post, 95))} "
-          f"{ms(percentile(post, 99))} {ms(max(post) if post else math.nan)}")
+    print(
+        f"  fastest client per event  {ms(percentile(fastest, 50))} {ms(percentile(fastest, 95))} "
+        f"{ms(percentile(fastest, 99))} {ms(max(fastest) if fastest else math.nan)}"
+    )
+    print(
+        f"  ingest call (POST->201)   {ms(percentile(post, 50))} {ms(percentile(post, 95))} "
+        f"{ms(percentile(post, 99))} {ms(max(post) if post else math.nan)}"
+    )
     if pairs:
         early = 100 * result["before_reply"] / len(pairs)
         why = " (the broadcast runs inside the ingest request)" if early >= 50 else ""
         print(f"  fragment arrived before the ingest call returned: {early:.0f}% of pairs{why}")
     if len(slowest) >= 10:
-        fifths = [slowest[i * len(slowest) // 5:(i + 1) * len(slowest) // 5] for i in range(5)]
-        print("  slowest-client p50 by fifth of the run (ms): "
-              + " / ".join(f"{percentile(f, 50) * 1000:.0f}" for f in fifths))
+        fifths = [slowest[i * len(slowest) // 5 : (i + 1) * len(slowest) // 5] for i in range(5)]
+        print(
+            "  slowest-client p50 by fifth of the run (ms): "
+            + " / ".join(f"{percentile(f, 50) * 1000:.0f}" for f in fifths)
+        )
     if frames:
-        print(f"  frames per client: {statistics.median(frames):g} median (min {min(frames)}, max {max(frames)}) "
-              f"for {args.events} events = {statistics.median(frames) / max(args.events, 1):.2f} frames/event")
+        print(
+            f"  frames per client: {statistics.median(frames):g} median (min {min(frames)}, max {max(frames)}) "
+            f"for {args.events} events = {statistics.median(frames) / max(args.events, 1):.2f} frames/event"
+        )
     print(f"  CPU: {cpu}")
 
 
@@ -472,16 +519,24 @@ def report_flood(label: str, posters: int, result: dict, n_clients: int, cpu: st
     frames = result["frames"]
     med_frames = statistics.median(frames) if frames else 0
     print(f"\nThroughput, {label} ({posters} poster{'s' if posters > 1 else ''}): {count} events")
-    print(f"  ingest calls: {result['posted']} ok, {result['failed']} failed in {result['seconds']:.2f}s "
-          f"= {rate:.1f} events/s")
+    print(
+        f"  ingest calls: {result['posted']} ok, {result['failed']} failed in {result['seconds']:.2f}s "
+        f"= {rate:.1f} events/s"
+    )
     if math.isnan(result["drained"]):
-        print(f"  delivery: {result['complete']}/{n_clients} clients saw every event "
-              f"(seen per client: min {min(result['visible'])}, median {statistics.median(result['visible']):g})")
+        print(
+            f"  delivery: {result['complete']}/{n_clients} clients saw every event "
+            f"(seen per client: min {min(result['visible'])}, median {statistics.median(result['visible']):g})"
+        )
     else:
-        print(f"  delivery: every client saw every event {result['drained']:.2f}s after the first post "
-              f"= {count / result['drained']:.1f} events/s end to end")
-    print(f"  frames per client: {med_frames:g} median (min {min(frames)}, max {max(frames)}) for {count} events "
-          f"= {med_frames / max(count, 1):.2f} frames/event")
+        print(
+            f"  delivery: every client saw every event {result['drained']:.2f}s after the first post "
+            f"= {count / result['drained']:.1f} events/s end to end"
+        )
+    print(
+        f"  frames per client: {med_frames:g} median (min {min(frames)}, max {max(frames)}) for {count} events "
+        f"= {med_frames / max(count, 1):.2f} frames/event"
+    )
     print(f"  CPU: {cpu}")
 
 
@@ -489,21 +544,43 @@ def report_flood(label: str, posters: int, result: dict, n_clients: int, cpu: st
 
 
 def parse_args(argv=None):
-    p = argparse.ArgumentParser(description=__doc__.split("\n\n")[0], formatter_class=argparse.RawDescriptionHelpFormatter)
+    p = argparse.ArgumentParser(
+        description=__doc__.split("\n\n")[0], formatter_class=argparse.RawDescriptionHelpFormatter
+    )
     p.add_argument("--clients", type=int, default=200, help="websocket clients (default 200)")
-    p.add_argument("--events", type=int, default=200, help="events for the latency phase (default 200)")
-    p.add_argument("--throughput-events", type=int, default=200, help="events per throughput run (default 200)")
-    p.add_argument("--redis", default="redis://127.0.0.1:6379/15", help="channel layer Redis (default DB 15)")
-    p.add_argument("--coalesce-ms", type=int, default=0, help="LIVE_COALESCE_MS for the server (default 0)")
+    p.add_argument(
+        "--events", type=int, default=200, help="events for the latency phase (default 200)"
+    )
+    p.add_argument(
+        "--throughput-events", type=int, default=200, help="events per throughput run (default 200)"
+    )
+    p.add_argument(
+        "--redis", default="redis://127.0.0.1:6379/15", help="channel layer Redis (default DB 15)"
+    )
+    p.add_argument(
+        "--coalesce-ms", type=int, default=0, help="LIVE_COALESCE_MS for the server (default 0)"
+    )
     p.add_argument("--port", type=int, default=0, help="daphne port (default: a free one)")
-    p.add_argument("--timeout", type=float, default=10.0, help="seconds to wait for each event (default 10)")
-    p.add_argument("--commits-per-release", type=int, default=10,
-                   help="commits per release before the next component starts one (default 10; 0: all in one)")
+    p.add_argument(
+        "--timeout", type=float, default=10.0, help="seconds to wait for each event (default 10)"
+    )
+    p.add_argument(
+        "--commits-per-release",
+        type=int,
+        default=10,
+        help="commits per release before the next component starts one (default 10; 0: all in one)",
+    )
     p.add_argument("--keep", action="store_true", help="keep the temp dir (database, daphne.log)")
     args = p.parse_args(argv)
-    if args.clients < 1 or args.events < 1 or min(args.throughput_events, args.coalesce_ms, args.commits_per_release) < 0:
-        p.error("--clients and --events must be >= 1; --throughput-events, --coalesce-ms, "
-                "--commits-per-release >= 0")
+    if (
+        args.clients < 1
+        or args.events < 1
+        or min(args.throughput_events, args.coalesce_ms, args.commits_per_release) < 0
+    ):
+        p.error(
+            "--clients and --events must be >= 1; --throughput-events, --coalesce-ms, "
+            "--commits-per-release >= 0"
+        )
     return args
 
 
@@ -516,11 +593,20 @@ async def login(base: str, username: str, password: str) -> str:
         csrf = match.group(1) if match else c.cookies.get("csrftoken")
         if not csrf:
             raise SetupError("GET /login/ gave no CSRF token")
-        r = await c.post("/login/", data={"csrfmiddlewaretoken": csrf, "username": username,
-                                          "password": password, "next": "/"})
+        r = await c.post(
+            "/login/",
+            data={
+                "csrfmiddlewaretoken": csrf,
+                "username": username,
+                "password": password,
+                "next": "/",
+            },
+        )
         session = c.cookies.get("sessionid")
         if r.status_code != 302 or not session:
-            raise SetupError(f"login failed: POST /login/ answered {r.status_code}, sessionid={bool(session)}")
+            raise SetupError(
+                f"login failed: POST /login/ answered {r.status_code}, sessionid={bool(session)}"
+            )
         return session
 
 
@@ -538,7 +624,9 @@ async def wait_healthy(base: str, daphne: subprocess.Popen, log: Path, timeout: 
     raise SetupError(f"daphne did not answer /healthz within {timeout:g}s:\n{log_tail(log)}")
 
 
-async def open_clients(n: int, tracker: Tracker, url: str, origin: str, cookie: str) -> list[Client]:
+async def open_clients(
+    n: int, tracker: Tracker, url: str, origin: str, cookie: str
+) -> list[Client]:
     clients = [Client(i, tracker) for i in range(n)]
     gate = asyncio.Semaphore(50)
 
@@ -562,12 +650,17 @@ async def wait_live(clients: list[Client], timeout: float = 60) -> None:
         w.cancel()
     if pending:
         closed = [c for c in clients if not c.live.is_set() and c.ended.is_set()]
-        why = f"; e.g. closed with code {closed[0].close_code} ({closed[0].error})" if closed else ""
-        raise SetupError(f"{len(pending)}/{len(clients)} clients got no 'live' frame within {timeout:g}s{why}")
+        why = (
+            f"; e.g. closed with code {closed[0].close_code} ({closed[0].error})" if closed else ""
+        )
+        raise SetupError(
+            f"{len(pending)}/{len(clients)} clients got no 'live' frame within {timeout:g}s{why}"
+        )
 
 
-async def run(args, base: str, daphne: subprocess.Popen, log: Path, password: str, token: str,
-              cleanup: list) -> None:
+async def run(
+    args, base: str, daphne: subprocess.Popen, log: Path, password: str, token: str, cleanup: list
+) -> None:
     await wait_healthy(base, daphne, log)
     print(f"  daphne pid {daphne.pid} healthy at {base}")
     session = await login(base, "bench", password)
@@ -576,15 +669,20 @@ async def run(args, base: str, daphne: subprocess.Popen, log: Path, password: st
     tracker = Tracker(secrets.token_hex(3))
     port = urlsplit(base).port
     t = time.perf_counter()
-    clients = await open_clients(args.clients, tracker, f"ws://127.0.0.1:{port}{WS_PATH}", base,
-                                 f"sessionid={session}")
+    clients = await open_clients(
+        args.clients, tracker, f"ws://127.0.0.1:{port}{WS_PATH}", base, f"sessionid={session}"
+    )
     cleanup.append(clients)
     await wait_live(clients)
     extensions = clients[0].ws.response.headers.get("Sec-WebSocket-Extensions") or "none"
-    print(f"  {len(clients)} websocket clients live in {time.perf_counter() - t:.2f}s "
-          f"(overview group size in Redis: {group_size(args.redis)}; ws extensions: {extensions})")
+    print(
+        f"  {len(clients)} websocket clients live in {time.perf_counter() - t:.2f}s "
+        f"(overview group size in Redis: {group_size(args.redis)}; ws extensions: {extensions})"
+    )
 
-    limits = httpx.Limits(max_connections=CONCURRENT_POSTERS, max_keepalive_connections=CONCURRENT_POSTERS)
+    limits = httpx.Limits(
+        max_connections=CONCURRENT_POSTERS, max_keepalive_connections=CONCURRENT_POSTERS
+    )
     async with httpx.AsyncClient(base_url=base, trust_env=False, timeout=60, limits=limits) as http:
         bench = Bench(args, tracker, http, token, clients)
         await bench.check_bearer_only()
@@ -592,7 +690,9 @@ async def run(args, base: str, daphne: subprocess.Popen, log: Path, password: st
         if warm["failed"] == WARMUP_EVENTS:
             raise SetupError(f"ingesting events fails: {bench.http_errors[:1]}")
         if warm["missed"] == WARMUP_EVENTS * len(clients):
-            raise SetupError("events are ingested but no client receives them (see daphne.log)\n" + log_tail(log))
+            raise SetupError(
+                "events are ingested but no client receives them (see daphne.log)\n" + log_tail(log)
+            )
 
         print("\n== Results ==")
         frames_before = [c.frames for c in clients]
@@ -612,8 +712,10 @@ async def run(args, base: str, daphne: subprocess.Popen, log: Path, password: st
             print(f"\nIngest errors: {len(bench.http_errors)}, e.g. {bench.http_errors[0]}")
     dropped = [c for c in clients if c.ended.is_set()]
     if dropped:
-        print(f"\nWebsockets closed by the server during the run: {len(dropped)}, e.g. code "
-              f"{dropped[0].close_code} ({dropped[0].error})")
+        print(
+            f"\nWebsockets closed by the server during the run: {len(dropped)}, e.g. code "
+            f"{dropped[0].close_code} ({dropped[0].error})"
+        )
 
 
 def main(argv=None) -> int:
@@ -622,8 +724,11 @@ def main(argv=None) -> int:
     base = f"http://127.0.0.1:{port}"
     workdir = Path(tempfile.mkdtemp(prefix="cdportal-bench-"))
     log = workdir / "daphne.log"
-    env = {k: v for k, v in os.environ.items()
-           if k not in CDPORTAL_SETTINGS and k.removesuffix("_FILE") not in CDPORTAL_SETTINGS}
+    env = {
+        k: v
+        for k, v in os.environ.items()
+        if k not in CDPORTAL_SETTINGS and k.removesuffix("_FILE") not in CDPORTAL_SETTINGS
+    }
     env.update(
         DJANGO_SETTINGS_MODULE="cdportal.settings",
         DEBUG="true",
@@ -637,11 +742,15 @@ def main(argv=None) -> int:
     cleanup: list = []
     status = 0
     print("cdportal live-update benchmark")
-    print(f"  clients={args.clients} events={args.events} throughput-events={args.throughput_events} "
-          f"coalesce={args.coalesce_ms}ms commits/release={args.commits_per_release or 'all'}")
+    print(
+        f"  clients={args.clients} events={args.events} throughput-events={args.throughput_events} "
+        f"coalesce={args.coalesce_ms}ms commits/release={args.commits_per_release or 'all'}"
+    )
     print(f"  redis={args.redis} port={port} DEBUG=true SQLite, one daphne process")
     print(f"  workdir {workdir}")
-    print(f"  machine: {os.cpu_count()} cores, load average {load_average()} (other processes skew the figures)")
+    print(
+        f"  machine: {os.cpu_count()} cores, load average {load_average()} (other processes skew the figures)"
+    )
     loop = None
     try:
         check_redis(args.redis)
@@ -653,13 +762,30 @@ def main(argv=None) -> int:
         password = secrets.token_urlsafe(16)
         manage(env, "create_user", "bench", "--password", password, "--role", "viewer")
         manage(env, "create_user", "bench-source", "--role", "source")
-        token = manage(env, "create_api_token", "bench-source", "--name", "bench").strip().splitlines()[-1]
+        token = (
+            manage(env, "create_api_token", "bench-source", "--name", "bench")
+            .strip()
+            .splitlines()[-1]
+        )
         print(f"  migrated, users and API token created in {time.perf_counter() - t:.1f}s")
 
         with open(log, "wb") as out:
             daphne = subprocess.Popen(
-                [sys.executable, "-m", "daphne", "-b", "127.0.0.1", "-p", str(port), "cdportal.asgi:application"],
-                cwd=ROOT, env=env, stdout=out, stderr=subprocess.STDOUT, start_new_session=True,
+                [
+                    sys.executable,
+                    "-m",
+                    "daphne",
+                    "-b",
+                    "127.0.0.1",
+                    "-p",
+                    str(port),
+                    "cdportal.asgi:application",
+                ],
+                cwd=ROOT,
+                env=env,
+                stdout=out,
+                stderr=subprocess.STDOUT,
+                start_new_session=True,
             )
         loop = asyncio.new_event_loop()
         loop.run_until_complete(run(args, base, daphne, log, password, token, cleanup))
@@ -685,12 +811,17 @@ def main(argv=None) -> int:
                 daphne.kill()
                 daphne.wait(5)
         if daphne is not None:
-            problems = [line for line in log.read_text(errors="replace").splitlines()
-                        if ("Traceback" in line or " ERROR " in line or " WARNING " in line)
-                        # the probe's expected 422 (or 403, see check_bearer_only)
-                        and not (("Forbidden" in line or "Unprocessable" in line) and "/api/events" in line)]
+            problems = [
+                line
+                for line in log.read_text(errors="replace").splitlines()
+                if ("Traceback" in line or " ERROR " in line or " WARNING " in line)
+                # the probe's expected 422 (or 403, see check_bearer_only)
+                and not (("Forbidden" in line or "Unprocessable" in line) and "/api/events" in line)
+            ]
             if problems:
-                print(f"\ndaphne.log: {len(problems)} warning/error lines, first: {problems[0][:300]}")
+                print(
+                    f"\ndaphne.log: {len(problems)} warning/error lines, first: {problems[0][:300]}"
+                )
         with contextlib.suppress(Exception):
             clean_channel_layer(args.redis)
         if args.keep:

@@ -49,8 +49,12 @@ import throwaway_django  # noqa: E402  (benchmarks/, beside this file)
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--images", type=int, default=200)
-    parser.add_argument("--max-rps", type=float, default=0, help="the client's rate limit (0: none)")
-    parser.add_argument("--keep", action="store_true", help="keep the temp dir (registry data, database)")
+    parser.add_argument(
+        "--max-rps", type=float, default=0, help="the client's rate limit (0: none)"
+    )
+    parser.add_argument(
+        "--keep", action="store_true", help="keep the temp dir (registry data, database)"
+    )
     args = parser.parse_args()
 
     if not shutil.which("docker-registry"):
@@ -96,8 +100,10 @@ def run(registry, proxy, args) -> None:
         push.index(repo, "v1.1.0")
         push.manifest(repo, "latest", json.loads(push.last_manifest))
         images.append(registry.image(repo))
-    print(f"pushed {n} images (3 tags each: an image, a two-platform index, latest) "
-          f"in {time.perf_counter() - started:.1f} s to {registry.url}")
+    print(
+        f"pushed {n} images (3 tags each: an image, a two-platform index, latest) "
+        f"in {time.perf_counter() - started:.1f} s to {registry.url}"
+    )
     print(f"client rate limit: {f'{args.max_rps:g} requests/s' if args.max_rps else 'none'}\n")
 
     def clients():
@@ -123,8 +129,10 @@ def run(registry, proxy, args) -> None:
         methods = Counter(method for method, _ in proxy.requests)
         count = proxy.count()
         failed = f"  FAILED: {report.failed[:3]}" if report.failed else ""
-        print(f"{name:<34} {count:>8} {count / len(images):>9.2f} {wall:>7.2f}s  {report.events:>6}  "
-              f"{dict(sorted(methods.items()))}{failed}")
+        print(
+            f"{name:<34} {count:>8} {count / len(images):>9.2f} {wall:>7.2f}s  {report.events:>6}  "
+            f"{dict(sorted(methods.items()))}{failed}"
+        )
 
     phase("1. first scan", watching)
     phase("2. rescan, same process", watching)
@@ -138,8 +146,10 @@ def run(registry, proxy, args) -> None:
     t0 = time.perf_counter()
     report = scan(images, sink=sink, store=PollStates(), client_factory=lambda host: direct)
     wall = time.perf_counter() - t0
-    print(f"{'6. rescan, no proxy (client count)':<34} {direct.requests:>8} "
-          f"{direct.requests / len(images):>9.2f} {wall:>7.2f}s  {report.events:>6}")
+    print(
+        f"{'6. rescan, no proxy (client count)':<34} {direct.requests:>8} "
+        f"{direct.requests / len(images):>9.2f} {wall:>7.2f}s  {report.events:>6}"
+    )
 
 
 if __name__ == "__main__":

@@ -42,15 +42,31 @@ DIGEST = "sha256:" + "ab" * 32
 
 
 def envelope(pushes: int, run: str) -> bytes:
-    events = [{
-        "id": f"{run}-{n}", "timestamp": "2026-11-28T22:20:40.691061541Z", "action": "push",
-        "target": {"mediaType": "application/vnd.oci.image.manifest.v1+json", "size": 475,
-                   "digest": DIGEST, "length": 475, "repository": "5dlabs/controller",
-                   "tag": f"{run}-{n}"},
-        "request": {"id": f"r-{n}", "addr": "127.0.0.1:39444", "host": "registry.example.com",
-                    "method": "PUT", "useragent": "push-client"},
-        "actor": {"name": "ci"}, "source": {"addr": "vm:5000", "instanceID": "bench"},
-    } for n in range(pushes)]
+    events = [
+        {
+            "id": f"{run}-{n}",
+            "timestamp": "2026-11-28T22:20:40.691061541Z",
+            "action": "push",
+            "target": {
+                "mediaType": "application/vnd.oci.image.manifest.v1+json",
+                "size": 475,
+                "digest": DIGEST,
+                "length": 475,
+                "repository": "5dlabs/controller",
+                "tag": f"{run}-{n}",
+            },
+            "request": {
+                "id": f"r-{n}",
+                "addr": "127.0.0.1:39444",
+                "host": "registry.example.com",
+                "method": "PUT",
+                "useragent": "push-client",
+            },
+            "actor": {"name": "ci"},
+            "source": {"addr": "vm:5000", "instanceID": "bench"},
+        }
+        for n in range(pushes)
+    ]
     return json.dumps({"events": events}).encode()
 
 
@@ -60,15 +76,22 @@ def measure(client, pushes: int, run: str) -> tuple[float, float, str]:
 
     body = envelope(pushes, run)
     started = time.perf_counter()
-    answer = client.post("/api/webhooks/registry", data=body,
-                         content_type="application/vnd.docker.distribution.events.v1+json",
-                         headers={"Authorization": f"Bearer {TOKEN}"})
+    answer = client.post(
+        "/api/webhooks/registry",
+        data=body,
+        content_type="application/vnd.docker.distribution.events.v1+json",
+        headers={"Authorization": f"Bearer {TOKEN}"},
+    )
     answered = time.perf_counter() - started
     deliveries.drain(timeout=3600)
     done = time.perf_counter() - started
     delivery = WebhookDelivery.objects.get(delivery_id=f"{run}-0")
-    return answered, done, f"HTTP {answer.status_code} {answer.json().get('status')} → " \
-                           f"{delivery.status}, {delivery.events_recorded} recorded"
+    return (
+        answered,
+        done,
+        f"HTTP {answer.status_code} {answer.json().get('status')} → "
+        f"{delivery.status}, {delivery.events_recorded} recorded",
+    )
 
 
 def main() -> int:
@@ -78,15 +101,23 @@ def main() -> int:
     args = parser.parse_args()
 
     with tempfile.TemporaryDirectory() as tmp:
-        os.environ.update(ALLOWED_HOSTS="testserver", REGISTRY_WEBHOOK_TOKEN=TOKEN,
-                          REGISTRY_PUBLIC_HOST="", REGISTRY_IMAGES="")
+        os.environ.update(
+            ALLOWED_HOSTS="testserver",
+            REGISTRY_WEBHOOK_TOKEN=TOKEN,
+            REGISTRY_PUBLIC_HOST="",
+            REGISTRY_IMAGES="",
+        )
         if args.database_url:  # a database of your own, migrated here; nothing else leaks in
             import django
             from django.core.management import call_command
 
             os.environ.pop("REDIS_URL", None)
-            os.environ.update(DJANGO_SETTINGS_MODULE="cdportal.settings", DEBUG="true",
-                              LOG_LEVEL="WARNING", DATABASE_URL=args.database_url)
+            os.environ.update(
+                DJANGO_SETTINGS_MODULE="cdportal.settings",
+                DEBUG="true",
+                LOG_LEVEL="WARNING",
+                DATABASE_URL=args.database_url,
+            )
             django.setup()
             call_command("migrate", verbosity=0)
         else:
@@ -97,14 +128,18 @@ def main() -> int:
 
         client = Client()
         shipped = deliveries.INLINE_EVENTS
-        print(f"one registry envelope of {args.pushes} pushes, "
-              f"{os.environ.get('DATABASE_URL', '').split(':')[0]}")
+        print(
+            f"one registry envelope of {args.pushes} pushes, "
+            f"{os.environ.get('DATABASE_URL', '').split(':')[0]}"
+        )
         for mode, inline in (("inline (before)", 10**9), ("as shipped", shipped)):
             deliveries.INLINE_EVENTS = inline
             run = f"{mode.split()[0]}-{time.time_ns()}"
             answered, done, outcome = measure(client, args.pushes, run=run)
-            print(f"  {mode:16} answered in {answered:7.2f} s, all recorded after {done:7.2f} s"
-                  f"  ({outcome})")
+            print(
+                f"  {mode:16} answered in {answered:7.2f} s, all recorded after {done:7.2f} s"
+                f"  ({outcome})"
+            )
         deliveries.INLINE_EVENTS = shipped
     return 0
 

@@ -263,8 +263,11 @@ def child_fold(repo: str, trace: bool) -> dict:
         unreleased = [dataclasses.replace(p, current_version=None) for p in snap.config.packages]
         # Release Please would read only its commit-search-depth (500); raised to the whole
         # history here, to measure the engine on 100 000 commits in one entry.
-        config = dataclasses.replace(snap.config, packages=tuple(unreleased),
-                                     commit_search_depth=len(snap.history.commits) + 1)
+        config = dataclasses.replace(
+            snap.config,
+            packages=tuple(unreleased),
+            commit_search_depth=len(snap.history.commits) + 1,
+        )
         result, planned = _timed(
             lambda: planner.plan(config, snap.history, repo=snap.repo, date=_today())
         )

@@ -12,8 +12,12 @@ def setup(tmp: Path, *, clear: tuple[str, ...] = ()) -> None:
     for name in list(os.environ):
         if name.startswith(("DATABASE_URL", "REDIS_URL", *clear)):
             del os.environ[name]
-    os.environ.update(DJANGO_SETTINGS_MODULE="cdportal.settings", DEBUG="true", LOG_LEVEL="WARNING",
-                      DATABASE_URL=f"sqlite:///{tmp / 'db.sqlite3'}")
+    os.environ.update(
+        DJANGO_SETTINGS_MODULE="cdportal.settings",
+        DEBUG="true",
+        LOG_LEVEL="WARNING",
+        DATABASE_URL=f"sqlite:///{tmp / 'db.sqlite3'}",
+    )
     import django
 
     django.setup()

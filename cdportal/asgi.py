@@ -24,7 +24,9 @@ router = ProtocolTypeRouter(
     {
         "http": django_asgi_app,
         # The Origin must be one of ALLOWED_HOSTS: another site cannot ride a user's cookie.
-        "websocket": AllowedHostsOriginValidator(AuthMiddlewareStack(URLRouter(websocket_urlpatterns))),
+        "websocket": AllowedHostsOriginValidator(
+            AuthMiddlewareStack(URLRouter(websocket_urlpatterns))
+        ),
     }
 )
 

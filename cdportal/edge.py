@@ -30,7 +30,9 @@ App = Callable[[Scope, Receive, Send], Awaitable[None]]
 
 def _header(scope: Scope, name: bytes) -> str | None:
     """All values of one header joined as one comma-separated list (RFC 9110 §5.3)."""
-    values = [value.decode("latin-1") for key, value in scope.get("headers", []) if key.lower() == name]
+    values = [
+        value.decode("latin-1") for key, value in scope.get("headers", []) if key.lower() == name
+    ]
     return ",".join(values) if values else None
 
 
@@ -59,7 +61,9 @@ class TrustedProxies:
         # Each proxy appends the address it received from; read from the right, past our own
         # proxies: the first address they did not add themselves is the client. Anything left of
         # it was written by the client and proves nothing.
-        for hop in reversed([h.strip() for h in (_header(scope, b"x-forwarded-for") or "").split(",")]):
+        for hop in reversed(
+            [h.strip() for h in (_header(scope, b"x-forwarded-for") or "").split(",")]
+        ):
             if not hop:
                 continue
             try:
@@ -151,14 +155,16 @@ async def _discard_queued(receive: Receive) -> None:
 
 async def _answer(send: Send, status: int, detail: str) -> None:
     body = json.dumps({"detail": detail}).encode()
-    await send({
-        "type": "http.response.start",
-        "status": status,
-        "headers": [
-            (b"content-type", b"application/json"),
-            (b"content-length", str(len(body)).encode()),
-            (b"cache-control", b"private, no-store"),
-            (b"connection", b"close"),
-        ],
-    })
+    await send(
+        {
+            "type": "http.response.start",
+            "status": status,
+            "headers": [
+                (b"content-type", b"application/json"),
+                (b"content-length", str(len(body)).encode()),
+                (b"cache-control", b"private, no-store"),
+                (b"connection", b"close"),
+            ],
+        }
+    )
     await send({"type": "http.response.body", "body": body})

@@ -133,18 +133,24 @@ def envchoice(
 ) -> str:
     value = envstr(name, default, environ)
     if value.upper() not in choices:
-        raise ImproperlyConfigured(f"{name} must be one of {', '.join(sorted(choices))}, got {value!r}")
+        raise ImproperlyConfigured(
+            f"{name} must be one of {', '.join(sorted(choices))}, got {value!r}"
+        )
     return value.upper()
 
 
-def envnetworks(name: str, environ: Mapping[str, str] = os.environ) -> list[IPv4Network | IPv6Network]:
+def envnetworks(
+    name: str, environ: Mapping[str, str] = os.environ
+) -> list[IPv4Network | IPv6Network]:
     """Comma-separated addresses or CIDRs -> networks (an address is a network of one)."""
     networks = []
     for item in envlist(name, [], environ):
         try:
             networks.append(ip_network(item, strict=False))
         except ValueError:
-            raise ImproperlyConfigured(f"{name} entries must be IP addresses or CIDRs, got {item!r}") from None
+            raise ImproperlyConfigured(
+                f"{name} entries must be IP addresses or CIDRs, got {item!r}"
+            ) from None
     return networks
 
 
@@ -173,7 +179,9 @@ def env_registry_credentials(name: str, environ: Mapping[str, str] = os.environ)
         host, sep, reference = item.partition("=")
         host = host.strip().lower()
         if not sep or not host or "/" in host:
-            raise ImproperlyConfigured(f"{name} entries must be HOST=REFERENCE, got one for {host or '?'!r}")
+            raise ImproperlyConfigured(
+                f"{name} entries must be HOST=REFERENCE, got one for {host or '?'!r}"
+            )
         try:
             pairs[host] = check_credentials_reference(reference)
         except ValueError as e:
@@ -208,7 +216,9 @@ def env_database(name: str, default: str, environ: Mapping[str, str] = os.enviro
         # The test database is a file too: in-memory SQLite's shared cache locks whole tables
         # and ignores the timeout, so concurrent readers fail instead of waiting. One per
         # process, in the temp dir: parallel test runs in one checkout do not collide.
-        config["TEST"] = {"NAME": str(Path(tempfile.gettempdir()) / f"cdportal-test-{os.getpid()}.sqlite3")}
+        config["TEST"] = {
+            "NAME": str(Path(tempfile.gettempdir()) / f"cdportal-test-{os.getpid()}.sqlite3")
+        }
     elif not config.get("NAME"):
         raise ImproperlyConfigured(f"{name} names no database (…/DBNAME at the end)")
     return config
@@ -228,7 +238,11 @@ def env_channel_layer(name: str, environ: Mapping[str, str] = os.environ) -> dic
         # No socket read timeout: redis-py 8 defaults to 5 s, as long as channels_redis's blocking
         # BZPOPMIN, so every idle websocket consumer died every ~5 s and lost what was sent while
         # it reconnected (django/channels_redis#422).
-        "CONFIG": {"hosts": [{"address": url, "socket_timeout": None}], "capacity": 1500, "expiry": 30},
+        "CONFIG": {
+            "hosts": [{"address": url, "socket_timeout": None}],
+            "capacity": 1500,
+            "expiry": 30,
+        },
     }
 
 

@@ -50,14 +50,17 @@ class ContentSecurityPolicy(CSPMiddleware):
     """settings.CONTENT_SECURITY_POLICY, plus this host's websocket URLs in connect-src: 'self'
     covers ws:// and wss:// only in browsers that implement CSP Level 3."""
 
-    def process_response(self, request: HttpRequest, response: HttpResponseBase) -> HttpResponseBase:
+    def process_response(
+        self, request: HttpRequest, response: HttpResponseBase
+    ) -> HttpResponseBase:
         # Django's own debug pages (DEBUG only) are styled and scripted inline.
         if settings.DEBUG and response.status_code in (404, 500):
             response._csp_exempt = True
         return super().process_response(request, response)
 
-    def get_policy_parts(self, request: HttpRequest, response: HttpResponseBase,
-                         report_only: bool = False) -> PolicyParts:
+    def get_policy_parts(
+        self, request: HttpRequest, response: HttpResponseBase, report_only: bool = False
+    ) -> PolicyParts:
         parts = super().get_policy_parts(request, response, report_only)
         try:
             host = request.get_host()

@@ -26,7 +26,9 @@ check_for_typos()
 DEBUG = envbool("DEBUG", False)
 # Required to serve (cdportal.asgi and the `cdportal.E001` check refuse to start without it when
 # DEBUG is off), but not for commands that sign nothing, such as `release-plan` in a CI job.
-SECRET_KEY = envsecret("SECRET_KEY") or ("insecure-development-key-only-used-with-DEBUG-true" if DEBUG else "")
+SECRET_KEY = envsecret("SECRET_KEY") or (
+    "insecure-development-key-only-used-with-DEBUG-true" if DEBUG else ""
+)
 
 ALLOWED_HOSTS = envlist("ALLOWED_HOSTS", ["127.0.0.1", "localhost"])
 CSRF_TRUSTED_ORIGINS = envlist("CSRF_TRUSTED_ORIGINS", [])
@@ -171,7 +173,9 @@ AXES_VERBOSE = False  # no banner on every start; lockouts are still logged
 
 # Request bodies (cdportal/edge.py refuses larger ones with 413 before they are read).
 MAX_REQUEST_BYTES = envint("MAX_REQUEST_BYTES", 2_621_440, minimum=1024)
-REQUEST_BODY_LIMITS = {"/api/webhooks/github": envint("MAX_WEBHOOK_BYTES", 26_214_400, minimum=1024)}
+REQUEST_BODY_LIMITS = {
+    "/api/webhooks/github": envint("MAX_WEBHOOK_BYTES", 26_214_400, minimum=1024)
+}
 # Django's own check, for requests that arrive some other way (tests, runserver): the largest
 # body cdportal/edge.py lets through.
 DATA_UPLOAD_MAX_MEMORY_SIZE = max(MAX_REQUEST_BYTES, *REQUEST_BODY_LIMITS.values())
@@ -244,7 +248,9 @@ REGISTRY_MAX_RPS = envint("REGISTRY_MAX_RPS", 10, minimum=0)
 REGISTRY_WEBHOOK_TOKEN = envsecret("REGISTRY_WEBHOOK_TOKEN")
 REGISTRY_PUBLIC_HOST = envstr("REGISTRY_PUBLIC_HOST", "").lower()
 if "/" in REGISTRY_PUBLIC_HOST:
-    raise ImproperlyConfigured(f"REGISTRY_PUBLIC_HOST must be HOST[:PORT], got {REGISTRY_PUBLIC_HOST!r}")
+    raise ImproperlyConfigured(
+        f"REGISTRY_PUBLIC_HOST must be HOST[:PORT], got {REGISTRY_PUBLIC_HOST!r}"
+    )
 
 # Kubernetes / Argo CD (cdportal.adapters.kubernetes, `manage.py watch-argocd`).
 KUBECONFIG = envstr("KUBECONFIG", "")

@@ -20,7 +20,9 @@ def _api_urls():
 urlpatterns = [
     path("admin/", admin.site.urls),
     path("api/webhooks/github", webhooks.github, name="github-webhook"),  # signed, not logged in
-    path("api/webhooks/registry", registry_webhook.registry, name="registry-webhook"),  # bearer token
+    path(
+        "api/webhooks/registry", registry_webhook.registry, name="registry-webhook"
+    ),  # bearer token
     path("api/", _api_urls()),
     path("", include("cdportal.web.urls")),
 ]

@@ -45,8 +45,6 @@ def feeder(db, django_user_model):
     return _user(django_user_model, "feeder", "source")
 
 
-
-
 def pytest_collection_modifyitems(config, items):
     """Browser tests last: Playwright's sync API keeps an event loop running in the main thread
     for the rest of the session, after which pytest-asyncio cannot start its own."""
@@ -114,8 +112,12 @@ def bystander():
     def registry_like(request):
         if request.headers.get("Authorization", "").startswith("Basic "):
             return Response("{}", status=200, content_type="application/json")
-        return Response("{}", status=401, content_type="application/json",
-                        headers={"WWW-Authenticate": 'Basic realm="bystander"'})
+        return Response(
+            "{}",
+            status=401,
+            content_type="application/json",
+            headers={"WWW-Authenticate": 'Basic realm="bystander"'},
+        )
 
     server = HTTPServer(host="127.0.0.1", port=0)
     server.expect_request(re.compile(".*")).respond_with_handler(registry_like)
@@ -124,4 +126,3 @@ def bystander():
     yield server
     server.clear()
     server.stop()
-

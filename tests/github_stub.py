@@ -40,9 +40,11 @@ from werkzeug import Request, Response
 FIXTURES = Path(__file__).resolve().parent / "fixtures" / "github" / "api"
 PLACEHOLDER = "{{api}}"
 DOCS = "https://docs.github.com/rest"
-SECONDARY_LIMIT = ("You have exceeded a secondary rate limit. Please wait a few minutes before you "
-                   "try again. If you reach out to GitHub Support for help, please include the "
-                   "request ID 1234:5678.")
+SECONDARY_LIMIT = (
+    "You have exceeded a secondary rate limit. Please wait a few minutes before you "
+    "try again. If you reach out to GitHub Support for help, please include the "
+    "request ID 1234:5678."
+)
 
 
 def example(name: str, *, api: str = "https://api.github.com") -> Any:
@@ -58,7 +60,12 @@ EXAMPLE_TAG_OBJECT = "940bd336248efae0f9ee5bc7b2d5c985887b16ac"
 
 def example_for(name: str, api: str, repo: str) -> Any:
     """A documented example with its API URLs on the stand-in and its repository renamed."""
-    text = (FIXTURES / f"{name}.json").read_text().replace(PLACEHOLDER, api).replace("octocat/Hello-World", repo)
+    text = (
+        (FIXTURES / f"{name}.json")
+        .read_text()
+        .replace(PLACEHOLDER, api)
+        .replace("octocat/Hello-World", repo)
+    )
     return json.loads(text)["body"]
 
 
@@ -74,8 +81,11 @@ def serve_repository(httpserver, settings, repo: str) -> str:
     path = f"/repos/{repo}"
     # The repository example's default branch is master; the branch example is main.
     httpserver.expect_request(path, method="GET").respond_with_json(
-        {**example_for("repo", api, repo), "default_branch": "main"})
-    httpserver.expect_request(f"{path}/branches/main", method="GET").respond_with_json(example_for("branch", api, repo))
+        {**example_for("repo", api, repo), "default_branch": "main"}
+    )
+    httpserver.expect_request(f"{path}/branches/main", method="GET").respond_with_json(
+        example_for("branch", api, repo)
+    )
     return api
 
 
@@ -101,8 +111,17 @@ class GitHubStub:
         self.resources[path] = copy.deepcopy(body)
         return body
 
-    def repository(self, repo: str, *, releases=None, pulls=None, tags=None, runs=None, commits=None,
-                   workflow: str = "binaries-release.yaml") -> None:
+    def repository(
+        self,
+        repo: str,
+        *,
+        releases=None,
+        pulls=None,
+        tags=None,
+        runs=None,
+        commits=None,
+        workflow: str = "binaries-release.yaml",
+    ) -> None:
         """OWNER/NAME's lists as the poller reads them, GitHub's examples unless given."""
         base = f"/repos/{repo}"
         self.serve(base, self.example("repo"))
@@ -111,18 +130,28 @@ class GitHubStub:
         self.serve(f"{base}/tags", self.example("tags") if tags is None else tags)
         # GET /commits lists the same commit objects as a pull request's commits
         self.serve(f"{base}/commits", self.example("pull-commits") if commits is None else commits)
-        self.serve(f"{base}/actions/workflows/{workflow}/runs",
-                   {"total_count": 0, "workflow_runs": []} if runs is None else runs)
+        self.serve(
+            f"{base}/actions/workflows/{workflow}/runs",
+            {"total_count": 0, "workflow_runs": []} if runs is None else runs,
+        )
 
-    def limit_next(self, status: int = 429, *, retry_after: int | None = None, spent: bool = False,
-                   message: str = SECONDARY_LIMIT) -> None:
+    def limit_next(
+        self,
+        status: int = 429,
+        *,
+        retry_after: int | None = None,
+        spent: bool = False,
+        message: str = SECONDARY_LIMIT,
+    ) -> None:
         """The next request gets a rate-limit answer: a secondary limit (with `Retry-After` when
         given), or with `spent` the primary one (403, remaining 0, GitHub's message)."""
         headers = {"Retry-After": str(retry_after)} if retry_after is not None else {}
         if spent:
             message = "API rate limit exceeded for installation ID 1."
-        body = {"message": message,
-                "documentation_url": "https://docs.github.com/rest/overview/rate-limits-for-the-rest-api"}
+        body = {
+            "message": message,
+            "documentation_url": "https://docs.github.com/rest/overview/rate-limits-for-the-rest-api",
+        }
         self.queued.append((status, headers, {"spent": spent, "body": body}))
 
     def fail_next(self, status: int, message: str) -> None:
@@ -143,8 +172,11 @@ class GitHubStub:
     def asked(self) -> list[str]:
         """'GET /repos/x/y/releases?per_page=30' for each request, the API prefix removed (PyGithub
         sends query parameters in alphabetical order)."""
-        return [f"{r.method} {r.path.removeprefix(self.prefix)}"
-                + (f"?{r.query_string.decode()}" if r.query_string else "") for r in self.requests]
+        return [
+            f"{r.method} {r.path.removeprefix(self.prefix)}"
+            + (f"?{r.query_string.decode()}" if r.query_string else "")
+            for r in self.requests
+        ]
 
     def forget(self) -> None:
         """Clear the request log (the served resources stay)."""
@@ -160,20 +192,27 @@ class GitHubStub:
             return self._json(status, limit["body"], headers, spend=False)
         path = request.path.removeprefix(self.prefix)
         if path not in self.resources:
-            return self._json(404, {"message": "Not Found", "documentation_url": DOCS, "status": "404"})
+            return self._json(
+                404, {"message": "Not Found", "documentation_url": DOCS, "status": "404"}
+            )
         body = json.dumps(self.resources[path])
         etag = 'W/"' + hashlib.sha256(body.encode()).hexdigest()[:40] + '"'
         if etag in [tag.strip() for tag in request.headers.get("If-None-Match", "").split(",")]:
             return Response(status=304, headers={"ETag": etag, **self._rate()})
         return self._json(200, body, {"ETag": etag})
 
-    def _json(self, status: int, body: Any, headers: dict[str, str] | None = None, *,
-              spend: bool = True) -> Response:
+    def _json(
+        self, status: int, body: Any, headers: dict[str, str] | None = None, *, spend: bool = True
+    ) -> Response:
         if spend and self.remaining:
             self.remaining -= 1
         text = body if isinstance(body, str) else json.dumps(body)
-        return Response(text, status=status, content_type="application/json; charset=utf-8",
-                        headers={**self._rate(), **(headers or {})})
+        return Response(
+            text,
+            status=status,
+            content_type="application/json; charset=utf-8",
+            headers={**self._rate(), **(headers or {})},
+        )
 
     def _rate(self) -> dict[str, str]:
         return {

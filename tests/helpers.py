@@ -52,32 +52,107 @@ def journey(version: str = "0.3.0", *, app: str = "cto-controller", start: float
     s = start
     sid = f"{version}-{app}"
     return [
-        dict(kind="commit", source="test", source_id=f"c-{sid}", occurred_at=at(s + 0), repository=REPO,
-             sha=(version.replace(".", "") * 40)[:40], message="feat(controller): add task retry logic",
-             author="dev"),
-        dict(kind="release_pr", source="test", source_id=f"pr-{sid}", occurred_at=at(s + 2), repository=REPO,
-             number=100, title=f"chore: release {version}", version=version, state="open"),
-        dict(kind="release", source="test", source_id=f"rel-{sid}", occurred_at=at(s + 10), repository=REPO,
-             version=version, tag=tag, changelog=f"## [{version}]\n\n### Features\n\n* add task retry logic"),
-        dict(kind="build", source="test", source_id=f"b-{sid}", occurred_at=at(s + 11), repository=REPO,
-             run_id=5000 + int(s), workflow="binaries-release", status="completed", conclusion="success",
-             version=version),
-        dict(kind="image_push", source="test", source_id=f"img-{sid}", occurred_at=at(s + 15), image=IMAGE,
-             tag=tag, digest="sha256:" + "ab" * 32),
-        dict(kind="updater", source="test", source_id=f"upd-{sid}", occurred_at=at(s + 17), namespace="argocd",
-             application=app, image=IMAGE, alias="controller", to_tag=tag),
-        dict(kind="application", source="test", source_id=f"app1-{sid}", occurred_at=at(s + 18),
-             namespace="argocd", name=app, sync_status="OutOfSync", health_status="Healthy",
-             parameters={"image.tag": tag}, annotations=POLICY),
-        dict(kind="application", source="test", source_id=f"app2-{sid}", occurred_at=at(s + 20),
-             namespace="argocd", name=app, sync_status="Synced", health_status="Healthy",
-             parameters={"image.tag": tag}, images=[f"{IMAGE}:{tag}"], annotations=POLICY),
+        dict(
+            kind="commit",
+            source="test",
+            source_id=f"c-{sid}",
+            occurred_at=at(s + 0),
+            repository=REPO,
+            sha=(version.replace(".", "") * 40)[:40],
+            message="feat(controller): add task retry logic",
+            author="dev",
+        ),
+        dict(
+            kind="release_pr",
+            source="test",
+            source_id=f"pr-{sid}",
+            occurred_at=at(s + 2),
+            repository=REPO,
+            number=100,
+            title=f"chore: release {version}",
+            version=version,
+            state="open",
+        ),
+        dict(
+            kind="release",
+            source="test",
+            source_id=f"rel-{sid}",
+            occurred_at=at(s + 10),
+            repository=REPO,
+            version=version,
+            tag=tag,
+            changelog=f"## [{version}]\n\n### Features\n\n* add task retry logic",
+        ),
+        dict(
+            kind="build",
+            source="test",
+            source_id=f"b-{sid}",
+            occurred_at=at(s + 11),
+            repository=REPO,
+            run_id=5000 + int(s),
+            workflow="binaries-release",
+            status="completed",
+            conclusion="success",
+            version=version,
+        ),
+        dict(
+            kind="image_push",
+            source="test",
+            source_id=f"img-{sid}",
+            occurred_at=at(s + 15),
+            image=IMAGE,
+            tag=tag,
+            digest="sha256:" + "ab" * 32,
+        ),
+        dict(
+            kind="updater",
+            source="test",
+            source_id=f"upd-{sid}",
+            occurred_at=at(s + 17),
+            namespace="argocd",
+            application=app,
+            image=IMAGE,
+            alias="controller",
+            to_tag=tag,
+        ),
+        dict(
+            kind="application",
+            source="test",
+            source_id=f"app1-{sid}",
+            occurred_at=at(s + 18),
+            namespace="argocd",
+            name=app,
+            sync_status="OutOfSync",
+            health_status="Healthy",
+            parameters={"image.tag": tag},
+            annotations=POLICY,
+        ),
+        dict(
+            kind="application",
+            source="test",
+            source_id=f"app2-{sid}",
+            occurred_at=at(s + 20),
+            namespace="argocd",
+            name=app,
+            sync_status="Synced",
+            health_status="Healthy",
+            parameters={"image.tag": tag},
+            images=[f"{IMAGE}:{tag}"],
+            annotations=POLICY,
+        ),
     ]
 
 
 def pull_secret(name: str, auths: dict[str, tuple[str, str]], *, namespace: str = "argocd") -> dict:
     """A kubernetes.io/dockerconfigjson Secret with `auths` {registry: (user, password)}."""
-    config = {"auths": {host: {"auth": base64.b64encode(f"{user}:{password}".encode()).decode()}
-                        for host, (user, password) in auths.items()}}
-    return {"metadata": {"name": name, "namespace": namespace}, "type": "kubernetes.io/dockerconfigjson",
-            "data": {".dockerconfigjson": base64.b64encode(json.dumps(config).encode()).decode()}}
+    config = {
+        "auths": {
+            host: {"auth": base64.b64encode(f"{user}:{password}".encode()).decode()}
+            for host, (user, password) in auths.items()
+        }
+    }
+    return {
+        "metadata": {"name": name, "namespace": namespace},
+        "type": "kubernetes.io/dockerconfigjson",
+        "data": {".dockerconfigjson": base64.b64encode(json.dumps(config).encode()).decode()},
+    }

@@ -39,7 +39,14 @@ class Kube(_kube.Kube):
         def clear():
             k = self.k
             k.objects.clear()
-            for recorded in (k.patches, k.content_types, k.log_requests, k.pod_logs, k.logs_ended, k.gone):
+            for recorded in (
+                k.patches,
+                k.content_types,
+                k.log_requests,
+                k.pod_logs,
+                k.logs_ended,
+                k.gone,
+            ):
                 recorded.clear()
             done.set()
 

@@ -45,9 +45,20 @@ def free_port() -> int:
 def server_env(tmp: Path) -> dict:
     env = dict(os.environ)
     # In-memory channel layer; nothing from the developer's shell may point the server elsewhere.
-    for name in ("REDIS_URL", "REDIS_URL_FILE", "DATABASE_URL_FILE", "SECRET_KEY_FILE", "SECURE_COOKIES",
-                 "HTTPS", "HSTS_SECONDS", "TRUSTED_PROXIES", "LOGIN_FAILURE_LIMIT", "LOGIN_LOCKOUT_SECONDS",
-                 "MAX_REQUEST_BYTES", "MAX_WEBHOOK_BYTES"):
+    for name in (
+        "REDIS_URL",
+        "REDIS_URL_FILE",
+        "DATABASE_URL_FILE",
+        "SECRET_KEY_FILE",
+        "SECURE_COOKIES",
+        "HTTPS",
+        "HSTS_SECONDS",
+        "TRUSTED_PROXIES",
+        "LOGIN_FAILURE_LIMIT",
+        "LOGIN_LOCKOUT_SECONDS",
+        "MAX_REQUEST_BYTES",
+        "MAX_WEBHOOK_BYTES",
+    ):
         env.pop(name, None)
     env.update(
         DEBUG="true",
@@ -65,8 +76,17 @@ def server_env(tmp: Path) -> dict:
 def manage(env: dict, *commands: list[str]) -> list[str]:
     """Run manage.py commands side by side against the server's database; their stdout."""
     procs = [
-        (args, subprocess.Popen([sys.executable, "manage.py", *args], cwd=REPO_ROOT, env=env,
-                                stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True))
+        (
+            args,
+            subprocess.Popen(
+                [sys.executable, "manage.py", *args],
+                cwd=REPO_ROOT,
+                env=env,
+                stdout=subprocess.PIPE,
+                stderr=subprocess.PIPE,
+                text=True,
+            ),
+        )
         for args in commands
     ]
     outputs = []
@@ -77,7 +97,9 @@ def manage(env: dict, *commands: list[str]) -> list[str]:
             proc.kill()
             stdout, stderr = proc.communicate()
         if proc.returncode != 0:
-            pytest.fail(f"manage.py {' '.join(args)} failed ({proc.returncode}):\n{stdout}\n{stderr}")
+            pytest.fail(
+                f"manage.py {' '.join(args)} failed ({proc.returncode}):\n{stdout}\n{stderr}"
+            )
         outputs.append(stdout)
     return outputs
 
@@ -89,8 +111,20 @@ def start_daphne(env: dict, tmp: Path) -> tuple[subprocess.Popen, str, int, Path
     log_path = tmp / "daphne.log"
     with open(log_path, "wb") as log:
         proc = subprocess.Popen(
-            [sys.executable, "-m", "daphne", "-b", "127.0.0.1", "-p", str(port), "cdportal.asgi:application"],
-            cwd=REPO_ROOT, env=env, stdout=log, stderr=subprocess.STDOUT,
+            [
+                sys.executable,
+                "-m",
+                "daphne",
+                "-b",
+                "127.0.0.1",
+                "-p",
+                str(port),
+                "cdportal.asgi:application",
+            ],
+            cwd=REPO_ROOT,
+            env=env,
+            stdout=log,
+            stderr=subprocess.STDOUT,
         )
     return proc, f"http://127.0.0.1:{port}", port, log_path
 
@@ -100,7 +134,9 @@ def wait_healthy(proc: subprocess.Popen, url: str, log_path: Path) -> None:
     last = "no answer"
     while time.monotonic() < deadline:
         if proc.poll() is not None:
-            pytest.fail(f"daphne exited with {proc.returncode} before answering:\n{log_path.read_text()}")
+            pytest.fail(
+                f"daphne exited with {proc.returncode} before answering:\n{log_path.read_text()}"
+            )
         try:
             response = httpx.get(f"{url}/healthz", timeout=1.0)
             if response.status_code == 200:
@@ -110,7 +146,9 @@ def wait_healthy(proc: subprocess.Popen, url: str, log_path: Path) -> None:
             last = repr(e)
         time.sleep(0.1)
     proc.kill()
-    pytest.fail(f"daphne did not answer /healthz within {STARTUP_TIMEOUT:.0f} s ({last}):\n{log_path.read_text()}")
+    pytest.fail(
+        f"daphne did not answer /healthz within {STARTUP_TIMEOUT:.0f} s ({last}):\n{log_path.read_text()}"
+    )
 
 
 def stop(proc: subprocess.Popen) -> None:

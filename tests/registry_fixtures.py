@@ -71,8 +71,11 @@ def free_port() -> int:
 
 
 def require_registry() -> None:
-    require("docker-registry", os.path.exists(REGISTRY_BIN),
-            f"{REGISTRY_BIN} (apt-get install docker-registry) is the real registry these tests use")
+    require(
+        "docker-registry",
+        os.path.exists(REGISTRY_BIN),
+        f"{REGISTRY_BIN} (apt-get install docker-registry) is the real registry these tests use",
+    )
 
 
 # --- the token issuer ----------------------------------------------------------------------------
@@ -93,13 +96,28 @@ class TokenIssuer:
         name = x509.Name([x509.NameAttribute(NameOID.COMMON_NAME, ISSUER)])
         now = datetime.now(UTC)
         self.cert = (
-            x509.CertificateBuilder().subject_name(name).issuer_name(name)
-            .public_key(self.key.public_key()).serial_number(x509.random_serial_number())
-            .not_valid_before(now - timedelta(days=1)).not_valid_after(now + timedelta(days=30))
+            x509.CertificateBuilder()
+            .subject_name(name)
+            .issuer_name(name)
+            .public_key(self.key.public_key())
+            .serial_number(x509.random_serial_number())
+            .not_valid_before(now - timedelta(days=1))
+            .not_valid_after(now + timedelta(days=30))
             .add_extension(x509.BasicConstraints(ca=True, path_length=None), critical=True)
-            .add_extension(x509.KeyUsage(digital_signature=True, key_cert_sign=True, content_commitment=False,
-                                         key_encipherment=False, data_encipherment=False, key_agreement=False,
-                                         crl_sign=False, encipher_only=False, decipher_only=False), critical=True)
+            .add_extension(
+                x509.KeyUsage(
+                    digital_signature=True,
+                    key_cert_sign=True,
+                    content_commitment=False,
+                    key_encipherment=False,
+                    data_encipherment=False,
+                    key_agreement=False,
+                    crl_sign=False,
+                    encipher_only=False,
+                    decipher_only=False,
+                ),
+                critical=True,
+            )
             .sign(self.key, hashes.SHA256())
         )
         self.cert_path = directory / "token.crt"
@@ -128,11 +146,23 @@ class TokenIssuer:
         for scope in scopes:
             kind, _, rest = scope.partition(":")
             name, _, actions = rest.rpartition(":")
-            granted = sorted(set(actions.split(",")) & self.rights(user, name)) if kind == "repository" else []
+            granted = (
+                sorted(set(actions.split(",")) & self.rights(user, name))
+                if kind == "repository"
+                else []
+            )
             access.append({"type": kind, "name": name, "actions": granted})
         now = int(time.time())
-        claims = {"iss": ISSUER, "sub": user, "aud": SERVICE, "exp": now + self.expires_in, "nbf": now - 10,
-                  "iat": now, "jti": uuid.uuid4().hex, "access": access}
+        claims = {
+            "iss": ISSUER,
+            "sub": user,
+            "aud": SERVICE,
+            "exp": now + self.expires_in,
+            "nbf": now - 10,
+            "iat": now,
+            "jti": uuid.uuid4().hex,
+            "access": access,
+        }
         return jwt.encode(claims, self.key, "RS256", headers={"x5c": [self._x5c]})
 
     def _handler(self):
@@ -150,13 +180,23 @@ class TokenIssuer:
                     given = base64.b64decode(header[6:]).decode(errors="replace")
                     if given != f"{USER}:{PASSWORD}":
                         issuer.refused += 1
-                        return self._send(401, {"errors": [{"code": "UNAUTHORIZED", "message": "bad credentials"}]})
+                        return self._send(
+                            401,
+                            {"errors": [{"code": "UNAUTHORIZED", "message": "bad credentials"}]},
+                        )
                     user = USER
                 scopes = query.get("scope", [])
                 issuer.issued.append((user, tuple(scopes)))
                 token = issuer.token(user, scopes)
-                self._send(200, {"token": token, "access_token": token, "expires_in": issuer.expires_in,
-                                 "issued_at": datetime.now(UTC).isoformat()})
+                self._send(
+                    200,
+                    {
+                        "token": token,
+                        "access_token": token,
+                        "expires_in": issuer.expires_in,
+                        "issued_at": datetime.now(UTC).isoformat(),
+                    },
+                )
 
             def _send(self, status: int, body: dict) -> None:
                 data = json.dumps(body).encode()
@@ -207,44 +247,74 @@ class Registry:
             self.issuer.close()
 
 
-def start_registry(directory: Path, *, mode: str = "anonymous", notify_url: str | None = None,
-                   notify_token: str = WEBHOOK_TOKEN, token_expires_in: int = 300) -> Registry:
+def start_registry(
+    directory: Path,
+    *,
+    mode: str = "anonymous",
+    notify_url: str | None = None,
+    notify_token: str = WEBHOOK_TOKEN,
+    token_expires_in: int = 300,
+) -> Registry:
     require_registry()
     directory.mkdir(parents=True, exist_ok=True)
     port = free_port()
     config: dict = {
         "version": 0.1,
         "log": {"level": "warn", "accesslog": {"disabled": True}},
-        "storage": {"filesystem": {"rootdirectory": str(directory / "data")}, "delete": {"enabled": True}},
+        "storage": {
+            "filesystem": {"rootdirectory": str(directory / "data")},
+            "delete": {"enabled": True},
+        },
         "http": {"addr": f"127.0.0.1:{port}", "secret": "test-only"},
     }
     issuer = None
     if mode == "htpasswd":
         htpasswd = shutil.which("htpasswd")
-        require("htpasswd", htpasswd is not None, "apache2-utils writes the registry's bcrypt htpasswd file")
-        entry = subprocess.run([htpasswd, "-Bbn", USER, PASSWORD], check=True, capture_output=True, text=True)
+        require(
+            "htpasswd",
+            htpasswd is not None,
+            "apache2-utils writes the registry's bcrypt htpasswd file",
+        )
+        entry = subprocess.run(
+            [htpasswd, "-Bbn", USER, PASSWORD], check=True, capture_output=True, text=True
+        )
         (directory / "htpasswd").write_text(entry.stdout)
-        config["auth"] = {"htpasswd": {"realm": "cdportal-test", "path": str(directory / "htpasswd")}}
+        config["auth"] = {
+            "htpasswd": {"realm": "cdportal-test", "path": str(directory / "htpasswd")}
+        }
     elif mode == "token":
         issuer = TokenIssuer(directory, expires_in=token_expires_in)
-        config["auth"] = {"token": {"realm": issuer.realm, "service": SERVICE, "issuer": ISSUER,
-                                    "rootcertbundle": str(issuer.cert_path)}}
+        config["auth"] = {
+            "token": {
+                "realm": issuer.realm,
+                "service": SERVICE,
+                "issuer": ISSUER,
+                "rootcertbundle": str(issuer.cert_path),
+            }
+        }
     elif mode != "anonymous":
         raise ValueError(mode)
     if notify_url:
         config["notifications"] = {
             "events": {"includereferences": True},
-            "endpoints": [{
-                "name": "cdportal", "url": notify_url, "timeout": "2s", "threshold": 3, "backoff": "1s",
-                "headers": {"Authorization": [f"Bearer {notify_token}"]},
-                "ignoredmediatypes": ["application/octet-stream"],
-            }],
+            "endpoints": [
+                {
+                    "name": "cdportal",
+                    "url": notify_url,
+                    "timeout": "2s",
+                    "threshold": 3,
+                    "backoff": "1s",
+                    "headers": {"Authorization": [f"Bearer {notify_token}"]},
+                    "ignoredmediatypes": ["application/octet-stream"],
+                }
+            ],
         }
     config_path = directory / "config.yml"
     config_path.write_text(yaml.safe_dump(config))
     with open(directory / "registry.log", "wb") as log:
-        process = subprocess.Popen([REGISTRY_BIN, "serve", str(config_path)], stdout=log,
-                                   stderr=subprocess.STDOUT)
+        process = subprocess.Popen(
+            [REGISTRY_BIN, "serve", str(config_path)], stdout=log, stderr=subprocess.STDOUT
+        )
     registry = Registry(mode, f"http://127.0.0.1:{port}", process, directory, issuer)
     deadline = time.monotonic() + 15
     while time.monotonic() < deadline:
@@ -292,15 +362,32 @@ class Pusher:
     def close(self) -> None:
         self.client.close()
 
-    def image(self, repository: str, tag: str | None, *, created: str = "2026-11-03T10:00:00Z",
-              os_name: str = "linux", arch: str = "amd64", variant: str = "", docker: bool = False,
-              content: str | None = None) -> str:
+    def image(
+        self,
+        repository: str,
+        tag: str | None,
+        *,
+        created: str = "2026-11-03T10:00:00Z",
+        os_name: str = "linux",
+        arch: str = "amd64",
+        variant: str = "",
+        docker: bool = False,
+        content: str | None = None,
+    ) -> str:
         """One single-platform image; pushed by digest when tag is None. Its manifest digest."""
-        layer_tar = _tar({"hello.txt": (content or f"{repository} {tag} {arch}{variant}\n").encode()})
+        layer_tar = _tar(
+            {"hello.txt": (content or f"{repository} {tag} {arch}{variant}\n").encode()}
+        )
         layer = gzip.compress(layer_tar, mtime=0)
-        config = {"created": created, "architecture": arch, "os": os_name,
-                  "config": {"Labels": {"org.opencontainers.image.source": "https://github.com/5dlabs/cto"}},
-                  "rootfs": {"type": "layers", "diff_ids": [sha256(layer_tar)]}}
+        config = {
+            "created": created,
+            "architecture": arch,
+            "os": os_name,
+            "config": {
+                "Labels": {"org.opencontainers.image.source": "https://github.com/5dlabs/cto"}
+            },
+            "rootfs": {"type": "layers", "diff_ids": [sha256(layer_tar)]},
+        }
         if variant:
             config["variant"] = variant
         config_bytes = json.dumps(config, sort_keys=True).encode()
@@ -309,38 +396,91 @@ class Pusher:
         manifest = {
             "schemaVersion": 2,
             "mediaType": DOCKER_MANIFEST if docker else OCI_MANIFEST,
-            "config": {"mediaType": DOCKER_CONFIG if docker else OCI_CONFIG,
-                       "digest": sha256(config_bytes), "size": len(config_bytes)},
-            "layers": [{"mediaType": DOCKER_LAYER if docker else OCI_LAYER, "digest": sha256(layer), "size": len(layer)}],
+            "config": {
+                "mediaType": DOCKER_CONFIG if docker else OCI_CONFIG,
+                "digest": sha256(config_bytes),
+                "size": len(config_bytes),
+            },
+            "layers": [
+                {
+                    "mediaType": DOCKER_LAYER if docker else OCI_LAYER,
+                    "digest": sha256(layer),
+                    "size": len(layer),
+                }
+            ],
         }
         return self.manifest(repository, tag, manifest)
 
-    def index(self, repository: str, tag: str, platforms=(("linux", "amd64", ""), ("linux", "arm64", "v8")), *,
-              created: str = "2026-11-03T10:00:00Z", docker: bool = False, attestation: bool = False) -> str:
+    def index(
+        self,
+        repository: str,
+        tag: str,
+        platforms=(("linux", "amd64", ""), ("linux", "arm64", "v8")),
+        *,
+        created: str = "2026-11-03T10:00:00Z",
+        docker: bool = False,
+        attestation: bool = False,
+    ) -> str:
         """A multi-arch image: each platform's manifest by digest, then the index under the tag."""
         entries = []
         for os_name, arch, variant in platforms:
-            digest = self.image(repository, None, created=created, os_name=os_name, arch=arch, variant=variant,
-                                docker=docker)
+            digest = self.image(
+                repository,
+                None,
+                created=created,
+                os_name=os_name,
+                arch=arch,
+                variant=variant,
+                docker=docker,
+            )
             body = self.last_manifest
-            platform = {"architecture": arch, "os": os_name, **({"variant": variant} if variant else {})}
-            entries.append({"mediaType": DOCKER_MANIFEST if docker else OCI_MANIFEST, "digest": digest,
-                            "size": len(body), "platform": platform})
+            platform = {
+                "architecture": arch,
+                "os": os_name,
+                **({"variant": variant} if variant else {}),
+            }
+            entries.append(
+                {
+                    "mediaType": DOCKER_MANIFEST if docker else OCI_MANIFEST,
+                    "digest": digest,
+                    "size": len(body),
+                    "platform": platform,
+                }
+            )
         if attestation:
-            digest = self.image(repository, None, created=created, os_name="unknown", arch="unknown")
-            entries.append({"mediaType": OCI_MANIFEST, "digest": digest, "size": len(self.last_manifest),
-                            "platform": {"architecture": "unknown", "os": "unknown"},
-                            "annotations": {"vnd.docker.reference.type": "attestation-manifest",
-                                            "vnd.docker.reference.digest": entries[0]["digest"]}})
-        index = {"schemaVersion": 2, "mediaType": DOCKER_LIST if docker else OCI_INDEX, "manifests": entries}
+            digest = self.image(
+                repository, None, created=created, os_name="unknown", arch="unknown"
+            )
+            entries.append(
+                {
+                    "mediaType": OCI_MANIFEST,
+                    "digest": digest,
+                    "size": len(self.last_manifest),
+                    "platform": {"architecture": "unknown", "os": "unknown"},
+                    "annotations": {
+                        "vnd.docker.reference.type": "attestation-manifest",
+                        "vnd.docker.reference.digest": entries[0]["digest"],
+                    },
+                }
+            )
+        index = {
+            "schemaVersion": 2,
+            "mediaType": DOCKER_LIST if docker else OCI_INDEX,
+            "manifests": entries,
+        }
         return self.manifest(repository, tag, index)
 
     def manifest(self, repository: str, reference: str | None, manifest: dict) -> str:
         body = json.dumps(manifest, sort_keys=True).encode()
         digest = sha256(body)
         self.last_manifest = body
-        response = self._request("PUT", f"/v2/{repository}/manifests/{reference or digest}", repository,
-                                 content=body, headers={"Content-Type": manifest["mediaType"]})
+        response = self._request(
+            "PUT",
+            f"/v2/{repository}/manifests/{reference or digest}",
+            repository,
+            content=body,
+            headers={"Content-Type": manifest["mediaType"]},
+        )
         assert response.status_code == 201, f"PUT manifest: {response.status_code} {response.text}"
         assert response.headers["Docker-Content-Digest"] == digest
         return digest
@@ -353,8 +493,13 @@ class Pusher:
         assert started.status_code == 202, f"start upload: {started.status_code} {started.text}"
         location = started.headers["Location"]
         location += ("&" if "?" in location else "?") + f"digest={digest}"
-        done = self._request("PUT", location, repository, content=data,
-                             headers={"Content-Type": "application/octet-stream"})
+        done = self._request(
+            "PUT",
+            location,
+            repository,
+            content=data,
+            headers={"Content-Type": "application/octet-stream"},
+        )
         assert done.status_code == 201, f"PUT blob: {done.status_code} {done.text}"
         return digest
 
@@ -379,11 +524,16 @@ class Pusher:
             return {}
         if self._challenge.startswith("Basic"):
             user, password = self.credentials
-            return {"Authorization": "Basic " + base64.b64encode(f"{user}:{password}".encode()).decode()}
+            return {
+                "Authorization": "Basic " + base64.b64encode(f"{user}:{password}".encode()).decode()
+            }
         if repository not in self.tokens:
-            answer = httpx.get(self.registry.issuer.realm,
-                               params={"service": SERVICE, "scope": f"repository:{repository}:pull,push,delete"},
-                               auth=self.credentials, timeout=10)
+            answer = httpx.get(
+                self.registry.issuer.realm,
+                params={"service": SERVICE, "scope": f"repository:{repository}:pull,push,delete"},
+                auth=self.credentials,
+                timeout=10,
+            )
             answer.raise_for_status()
             self.tokens[repository] = answer.json()["token"]
         return {"Authorization": f"Bearer {self.tokens[repository]}"}
@@ -391,8 +541,19 @@ class Pusher:
 
 # --- counting what reaches the registry ----------------------------------------------------------
 
-HOP_BY_HOP = {"connection", "keep-alive", "proxy-authenticate", "proxy-authorization", "te", "trailers",
-              "transfer-encoding", "upgrade", "host", "content-length", "content-encoding"}
+HOP_BY_HOP = {
+    "connection",
+    "keep-alive",
+    "proxy-authenticate",
+    "proxy-authorization",
+    "te",
+    "trailers",
+    "transfer-encoding",
+    "upgrade",
+    "host",
+    "content-length",
+    "content-encoding",
+}
 
 
 class CountingProxy:
@@ -436,8 +597,9 @@ class CountingProxy:
                 length = int(self.headers.get("Content-Length") or 0)
                 body = self.rfile.read(length) if length else None
                 headers = [(k, v) for k, v in self.headers.items() if k.lower() not in HOP_BY_HOP]
-                upstream = proxy._upstream.request(self.command, proxy.target + self.path, headers=headers,
-                                                   content=body)
+                upstream = proxy._upstream.request(
+                    self.command, proxy.target + self.path, headers=headers, content=body
+                )
                 self.send_response(upstream.status_code)
                 for key, value in upstream.headers.multi_items():
                     if key.lower() not in HOP_BY_HOP:

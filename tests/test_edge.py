@@ -24,8 +24,10 @@ def run(app, scope: dict, body_chunks: list[bytes] = (b"",)) -> tuple[dict, list
     """Call an ASGI app once; (the scope the inner app saw, the messages sent back)."""
     seen: dict = {}
     sent: list[dict] = []
-    messages = [{"type": "http.request", "body": c, "more_body": i < len(body_chunks) - 1}
-                for i, c in enumerate(body_chunks)]
+    messages = [
+        {"type": "http.request", "body": c, "more_body": i < len(body_chunks) - 1}
+        for i, c in enumerate(body_chunks)
+    ]
 
     async def receive():
         return messages.pop(0) if messages else {"type": "http.disconnect"}
@@ -51,12 +53,20 @@ def recording_app(seen_scopes: list):
                 break
         await send({"type": "http.response.start", "status": 200, "headers": []})
         await send({"type": "http.response.body", "body": str(len(body)).encode()})
+
     return app
 
 
-def http_scope(peer: str, headers: dict[str, str] | None = None, path: str = "/login/", kind: str = "http") -> dict:
-    return {"type": kind, "path": path, "scheme": "http" if kind == "http" else "ws",
-            "client": [peer, 51000], "headers": [(k.lower().encode(), v.encode()) for k, v in (headers or {}).items()]}
+def http_scope(
+    peer: str, headers: dict[str, str] | None = None, path: str = "/login/", kind: str = "http"
+) -> dict:
+    return {
+        "type": kind,
+        "path": path,
+        "scheme": "http" if kind == "http" else "ws",
+        "client": [peer, 51000],
+        "headers": [(k.lower().encode(), v.encode()) for k, v in (headers or {}).items()],
+    }
 
 
 def client_seen(peer: str, headers: dict[str, str], kind: str = "http") -> dict:
@@ -73,7 +83,9 @@ def test_a_trusted_proxy_names_the_client():
 
 
 def test_anyone_else_cannot():
-    scope = client_seen("198.51.100.3", {"X-Forwarded-For": "203.0.113.7", "X-Forwarded-Proto": "https"})
+    scope = client_seen(
+        "198.51.100.3", {"X-Forwarded-For": "203.0.113.7", "X-Forwarded-Proto": "https"}
+    )
     assert scope["client"][0] == "198.51.100.3"
     assert scope["scheme"] == "http"
 
@@ -95,7 +107,11 @@ def test_garbage_stops_at_the_last_address_vouched_for():
 
 
 def test_websockets_get_the_same_treatment():
-    scope = client_seen("fd00::1", {"X-Forwarded-For": "2001:db8::7", "X-Forwarded-Proto": "https"}, kind="websocket")
+    scope = client_seen(
+        "fd00::1",
+        {"X-Forwarded-For": "2001:db8::7", "X-Forwarded-Proto": "https"},
+        kind="websocket",
+    )
     assert (scope["client"][0], scope["scheme"]) == ("2001:db8::7", "wss")
 
 
@@ -105,7 +121,9 @@ def limited(scopes: list):
 
 def test_a_body_announced_too_large_is_refused_unread():
     scopes: list = []
-    _, sent = run(limited(scopes), http_scope("127.0.0.1", {"Content-Length": "1001"}, path="/api/events"))
+    _, sent = run(
+        limited(scopes), http_scope("127.0.0.1", {"Content-Length": "1001"}, path="/api/events")
+    )
     assert sent[0]["status"] == 413
     assert scopes == []  # the application never ran
 
@@ -113,8 +131,10 @@ def test_a_body_announced_too_large_is_refused_unread():
 def test_a_refused_body_already_queued_is_dropped_not_kept():
     """daphne queues the whole body before the application runs; left on the queue it stays in
     memory as long as the finished request (benchmarks/body_limit.py measures it)."""
-    queued = [{"type": "http.request", "body": b"x" * 600, "more_body": True},
-              {"type": "http.request", "body": b"x" * 600, "more_body": False}]
+    queued = [
+        {"type": "http.request", "body": b"x" * 600, "more_body": True},
+        {"type": "http.request", "body": b"x" * 600, "more_body": False},
+    ]
 
     async def receive():
         return queued.pop(0) if queued else {"type": "http.disconnect"}
@@ -132,21 +152,33 @@ def test_a_refused_body_already_queued_is_dropped_not_kept():
 
 def test_a_length_that_is_not_a_number_is_a_bad_request():
     scopes: list = []
-    _, sent = run(limited(scopes), http_scope("127.0.0.1", {"Content-Length": "1e9"}, path="/api/events"))
+    _, sent = run(
+        limited(scopes), http_scope("127.0.0.1", {"Content-Length": "1e9"}, path="/api/events")
+    )
     assert sent[0]["status"] == 400 and scopes == []
 
 
 def test_a_streamed_body_is_counted():
     scopes: list = []
-    _, sent = run(limited(scopes), http_scope("127.0.0.1", path="/api/events"), [b"x" * 600, b"x" * 600])
+    _, sent = run(
+        limited(scopes), http_scope("127.0.0.1", path="/api/events"), [b"x" * 600, b"x" * 600]
+    )
     assert sent[0]["status"] == 413
 
 
 def test_bodies_within_the_limit_pass_and_webhooks_get_more():
     scopes: list = []
-    _, sent = run(limited(scopes), http_scope("127.0.0.1", {"Content-Length": "1000"}, path="/api/events"), [b"x" * 1000])
+    _, sent = run(
+        limited(scopes),
+        http_scope("127.0.0.1", {"Content-Length": "1000"}, path="/api/events"),
+        [b"x" * 1000],
+    )
     assert (sent[0]["status"], sent[1]["body"]) == (200, b"1000")
-    _, sent = run(limited(scopes), http_scope("127.0.0.1", {"Content-Length": "4000"}, path="/api/webhooks/github"), [b"x" * 4000])
+    _, sent = run(
+        limited(scopes),
+        http_scope("127.0.0.1", {"Content-Length": "4000"}, path="/api/webhooks/github"),
+        [b"x" * 4000],
+    )
     assert sent[0]["status"] == 200
 
 
@@ -161,9 +193,14 @@ MAX_BODY = 1_048_576
 def production(tmp_path_factory):
     tmp = tmp_path_factory.mktemp("cdportal-production")
     env = server_env(tmp)
-    env.update(DEBUG="false", SECRET_KEY=secrets.token_urlsafe(50), HTTPS="true",
-               TRUSTED_PROXIES="127.0.0.1/32", LOGIN_FAILURE_LIMIT=str(FAILURE_LIMIT),
-               MAX_REQUEST_BYTES=str(MAX_BODY))
+    env.update(
+        DEBUG="false",
+        SECRET_KEY=secrets.token_urlsafe(50),
+        HTTPS="true",
+        TRUSTED_PROXIES="127.0.0.1/32",
+        LOGIN_FAILURE_LIMIT=str(FAILURE_LIMIT),
+        MAX_REQUEST_BYTES=str(MAX_BODY),
+    )
     manage(env, ["migrate", "--noinput", "-v", "0"])
     proc, url, port, log_path = start_daphne(env, tmp)
     try:
@@ -174,16 +211,26 @@ def production(tmp_path_factory):
         stop(proc)
 
 
-def log_in(url: str, port: int, password: str, *, forwarded_for: str, via: str = "127.0.0.1") -> int:
+def log_in(
+    url: str, port: int, password: str, *, forwarded_for: str, via: str = "127.0.0.1"
+) -> int:
     """One try at the login form through the proxy on `via`, for the client `forwarded_for`."""
     proxy = {"X-Forwarded-For": forwarded_for, "X-Forwarded-Proto": "https"}
-    with httpx.Client(base_url=url, timeout=10, transport=httpx.HTTPTransport(local_address=via)) as client:
+    with httpx.Client(
+        base_url=url, timeout=10, transport=httpx.HTTPTransport(local_address=via)
+    ) as client:
         form = client.get("/login/", headers=proxy)
         assert form.status_code == 200, form.text[:300]
         token = form.cookies["csrftoken"]  # Secure: the jar would not send it back over http://
-        response = client.post("/login/", headers={**proxy, "Cookie": f"csrftoken={token}",
-                                                   "Origin": f"https://127.0.0.1:{port}"},
-                               data={"username": "carol", "password": password, "csrfmiddlewaretoken": token})
+        response = client.post(
+            "/login/",
+            headers={
+                **proxy,
+                "Cookie": f"csrftoken={token}",
+                "Origin": f"https://127.0.0.1:{port}",
+            },
+            data={"username": "carol", "password": password, "csrfmiddlewaretoken": token},
+        )
     return response.status_code
 
 
@@ -203,8 +250,10 @@ def test_a_peer_that_is_not_a_trusted_proxy_cannot_claim_https(production):
     # 127.0.0.2 is not in TRUSTED_PROXIES: its X-Forwarded-Proto is ignored like its
     # X-Forwarded-For (see the ASGI-level tests above), so it is sent to https first.
     with httpx.Client(transport=httpx.HTTPTransport(local_address="127.0.0.2")) as client:
-        response = client.get(f"{url}/login/", headers={"X-Forwarded-Proto": "https",
-                                                         "X-Forwarded-For": "203.0.113.50"})
+        response = client.get(
+            f"{url}/login/",
+            headers={"X-Forwarded-Proto": "https", "X-Forwarded-For": "203.0.113.50"},
+        )
     assert response.status_code == 301
 
 
@@ -233,8 +282,12 @@ def test_a_200_mb_post_is_refused_unread(production):
         for _ in range(size // len(chunk)):
             yield chunk
 
-    response = httpx.post(f"{url}/api/events", content=body(), timeout=60,
-                          headers={**HTTPS, "Content-Length": str(size), "Content-Type": "application/json"})
+    response = httpx.post(
+        f"{url}/api/events",
+        content=body(),
+        timeout=60,
+        headers={**HTTPS, "Content-Length": str(size), "Content-Type": "application/json"},
+    )
     assert response.status_code == 413
     assert response.json() == {"detail": f"request body larger than {MAX_BODY} bytes"}
     assert httpx.get(f"{url}/healthz").status_code == 200
@@ -247,15 +300,22 @@ def test_a_streamed_body_without_length_is_cut_off(production):
         for _ in range(3):
             yield b"x" * MAX_BODY
 
-    response = httpx.post(f"{url}/api/events", content=body(), timeout=30,
-                          headers={**HTTPS, "Content-Type": "application/json"})
+    response = httpx.post(
+        f"{url}/api/events",
+        content=body(),
+        timeout=30,
+        headers={**HTTPS, "Content-Type": "application/json"},
+    )
     assert response.status_code == 413
 
 
 def test_the_github_webhook_may_send_more(production):
     _, url, _ = production
     payload = b"x" * (2 * MAX_BODY)
-    assert httpx.post(f"{url}/api/events", content=payload, headers=HTTPS, timeout=30).status_code == 413
+    assert (
+        httpx.post(f"{url}/api/events", content=payload, headers=HTTPS, timeout=30).status_code
+        == 413
+    )
     # Past the limit for everything else, within the webhook's: it reaches the view (which
     # answers 503 here, GITHUB_WEBHOOK_SECRET being unset).
     answer = httpx.post(f"{url}/api/webhooks/github", content=payload, headers=HTTPS, timeout=30)

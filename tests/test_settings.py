@@ -18,8 +18,12 @@ def start(*options, **variables):
     clean = {k: v for k, v in os.environ.items() if k not in env.KNOWN and not k.endswith("_FILE")}
     clean.pop("DJANGO_SETTINGS_MODULE", None)
     return subprocess.run(
-        [sys.executable, "manage.py", "check", *options], cwd=ROOT, env={**clean, **variables},
-        capture_output=True, text=True, timeout=60,
+        [sys.executable, "manage.py", "check", *options],
+        cwd=ROOT,
+        env={**clean, **variables},
+        capture_output=True,
+        text=True,
+        timeout=60,
     )
 
 
@@ -33,16 +37,37 @@ def test_the_embedded_defaults_start():
     [
         ({"DEBUG": "ture"}, "DEBUG must be true or false, got 'ture'"),
         ({}, "SECRET_KEY (or SECRET_KEY_FILE) is required when DEBUG is false"),
-        ({"DEBUG": "true", "DATABSE_URL": "postgres://x/y"}, "Unknown setting DATABSE_URL: did you mean DATABASE_URL?"),
-        ({"DEBUG": "true", "DATABASE_URL": "mysql://x/y"}, "DATABASE_URL must start with postgres:// or sqlite://"),
+        (
+            {"DEBUG": "true", "DATABSE_URL": "postgres://x/y"},
+            "Unknown setting DATABSE_URL: did you mean DATABASE_URL?",
+        ),
+        (
+            {"DEBUG": "true", "DATABASE_URL": "mysql://x/y"},
+            "DATABASE_URL must start with postgres:// or sqlite://",
+        ),
         ({"DEBUG": "true", "REDIS_URL": "http://x"}, "REDIS_URL must start with redis://"),
-        ({"DEBUG": "true", "LIVE_COALESCE_MS": "fast"}, "LIVE_COALESCE_MS must be a whole number, got 'fast'"),
-        ({"DEBUG": "true", "LOG_LEVEL": "LOUD"}, "LOG_LEVEL must be one of DEBUG, ERROR, INFO, WARNING"),
-        ({"DEBUG": "true", "CSRF_TRUSTED_ORIGINS": "cd.example.com"}, "CSRF_TRUSTED_ORIGINS entries need a scheme"),
+        (
+            {"DEBUG": "true", "LIVE_COALESCE_MS": "fast"},
+            "LIVE_COALESCE_MS must be a whole number, got 'fast'",
+        ),
+        (
+            {"DEBUG": "true", "LOG_LEVEL": "LOUD"},
+            "LOG_LEVEL must be one of DEBUG, ERROR, INFO, WARNING",
+        ),
+        (
+            {"DEBUG": "true", "CSRF_TRUSTED_ORIGINS": "cd.example.com"},
+            "CSRF_TRUSTED_ORIGINS entries need a scheme",
+        ),
         ({"SECRET_KEY_FILE": "/nonexistent/key"}, "SECRET_KEY_FILE: cannot read /nonexistent/key"),
-        ({"DEBUG": "true", "TRUSTED_PROXIES": "10.0.0.0/8,proxy"}, "TRUSTED_PROXIES entries must be IP addresses or CIDRs, got 'proxy'"),
+        (
+            {"DEBUG": "true", "TRUSTED_PROXIES": "10.0.0.0/8,proxy"},
+            "TRUSTED_PROXIES entries must be IP addresses or CIDRs, got 'proxy'",
+        ),
         ({"DEBUG": "true", "HTTPS": "yes please"}, "HTTPS must be true or false"),
-        ({"DEBUG": "true", "LOGIN_FAILURE_LIMIT": "0"}, "LOGIN_FAILURE_LIMIT must be at least 1, got 0"),
+        (
+            {"DEBUG": "true", "LOGIN_FAILURE_LIMIT": "0"},
+            "LOGIN_FAILURE_LIMIT must be at least 1, got 0",
+        ),
     ],
 )
 def test_a_bad_setting_stops_the_start_and_names_itself(variables, message):
@@ -66,14 +91,20 @@ def test_the_secret_value_never_appears_in_an_error(tmp_path):
 
 def test_database_and_channel_layer_urls():
     pg = env.env_database("DATABASE_URL", "", {"DATABASE_URL": "postgres://u:p@db:5432/cdportal"})
-    assert (pg["ENGINE"], pg["NAME"], pg["HOST"]) == ("django.db.backends.postgresql", "cdportal", "db")
+    assert (pg["ENGINE"], pg["NAME"], pg["HOST"]) == (
+        "django.db.backends.postgresql",
+        "cdportal",
+        "db",
+    )
     lite = env.env_database("DATABASE_URL", "sqlite:////tmp/x.sqlite3", {})
     assert lite["OPTIONS"]["transaction_mode"] == "IMMEDIATE"
     assert env.env_channel_layer("REDIS_URL", {})["BACKEND"].endswith("InMemoryChannelLayer")
     redis = env.env_channel_layer("REDIS_URL", {"REDIS_URL": "redis://127.0.0.1:6379/0"})
     assert redis["BACKEND"] == "channels_redis.core.RedisChannelLayer"
     # an idle consumer blocks on Redis longer than redis-py's default read timeout
-    assert redis["CONFIG"]["hosts"] == [{"address": "redis://127.0.0.1:6379/0", "socket_timeout": None}]
+    assert redis["CONFIG"]["hosts"] == [
+        {"address": "redis://127.0.0.1:6379/0", "socket_timeout": None}
+    ]
 
 
 def test_unrelated_variables_are_not_typos():
@@ -83,8 +114,12 @@ def test_unrelated_variables_are_not_typos():
 def test_the_server_refuses_to_start_without_a_secret_key():
     clean = {k: v for k, v in os.environ.items() if k not in env.KNOWN and not k.endswith("_FILE")}
     result = subprocess.run(
-        [sys.executable, "-c", "import cdportal.asgi"], cwd=ROOT, env={**clean, "PYTHONPATH": str(ROOT)},
-        capture_output=True, text=True, timeout=60,
+        [sys.executable, "-c", "import cdportal.asgi"],
+        cwd=ROOT,
+        env={**clean, "PYTHONPATH": str(ROOT)},
+        capture_output=True,
+        text=True,
+        timeout=60,
     )
     assert result.returncode != 0
     assert "SECRET_KEY (or SECRET_KEY_FILE) is required when DEBUG is false" in result.stderr

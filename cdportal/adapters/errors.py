@@ -50,7 +50,9 @@ class Conflict(AdapterError):
 
 
 class RateLimited(AdapterError):
-    def __init__(self, message: str, *, reset_at: datetime | None = None, status: int | None = None):
+    def __init__(
+        self, message: str, *, reset_at: datetime | None = None, status: int | None = None
+    ):
         super().__init__(message, status=status)
         self.reset_at = reset_at
 
@@ -67,8 +69,14 @@ def for_status(status: int | None) -> type[AdapterError]:
     """The error type of an HTTP status (RateLimited is the caller's to tell: GitHub answers a
     spent budget with 403 or 429 and its own headers)."""
     return {
-        400: Invalid, 401: Unauthorized, 403: Forbidden, 404: NotFound, 409: Conflict,
-        410: NotFound, 422: Invalid, 429: RateLimited,
+        400: Invalid,
+        401: Unauthorized,
+        403: Forbidden,
+        404: NotFound,
+        409: Conflict,
+        410: NotFound,
+        422: Invalid,
+        429: RateLimited,
     }.get(status or 0, Unavailable if status is None or status >= 500 else AdapterError)
 
 

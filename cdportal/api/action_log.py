@@ -14,10 +14,14 @@ router = Router(tags=["actions"])
 
 
 class ActionFilter(Schema):
-    kind: Filter | None = None  # force_sync, hard_refresh, terminate, restart_updater, create_tag, dispatch_workflow
+    kind: Filter | None = (
+        None  # force_sync, hard_refresh, terminate, restart_updater, create_tag, dispatch_workflow
+    )
     status: Filter | None = None  # running, succeeded, failed, refused
     by: Filter | None = None
-    target: Filter | None = None  # argocd/controller, argocd/argocd-image-updater-controller, 5dlabs/cto
+    target: Filter | None = (
+        None  # argocd/controller, argocd/argocd-image-updater-controller, 5dlabs/cto
+    )
     since: Day | None = None
 
 

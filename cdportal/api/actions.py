@@ -31,7 +31,9 @@ class ActionOut(Schema):
 
 class TagIn(Schema):
     version: Key = Field(..., max_length=100, description="X.Y.Z, without the leading v")
-    sha: Key | None = Field(None, max_length=40, description="Default: the head of the default branch")
+    sha: Key | None = Field(
+        None, max_length=40, description="Default: the head of the default branch"
+    )
     message: Prose | None = None
     dispatch_build: bool = False
     allow_not_greater: bool = False
@@ -45,13 +47,22 @@ class DispatchIn(Schema):
 ANSWERS = {202: list[ActionOut], 400: ErrorOut, 403: ErrorOut, 404: ErrorOut}
 
 
-@router.post("/{owner}/{name}/tags", response=ANSWERS, summary="Create the annotated tag vX.Y.Z (and run the build)")
+@router.post(
+    "/{owner}/{name}/tags",
+    response=ANSWERS,
+    summary="Create the annotated tag vX.Y.Z (and run the build)",
+)
 def create_tag(request, owner: Segment, name: Segment, body: TagIn):
     repository = get_object_or_404(Repository, full_name=f"{owner}/{name}")
     try:
         action = release_actions.create_tag(
-            repository=repository.full_name, version=body.version, sha=body.sha, by=request.user,
-            message=body.message, dispatch_build=body.dispatch_build, allow_not_greater=body.allow_not_greater,
+            repository=repository.full_name,
+            version=body.version,
+            sha=body.sha,
+            by=request.user,
+            message=body.message,
+            dispatch_build=body.dispatch_build,
+            allow_not_greater=body.allow_not_greater,
             idempotency_key=body.idempotency_key,
         )
     except ActionRefused as e:
@@ -60,13 +71,17 @@ def create_tag(request, owner: Segment, name: Segment, body: TagIn):
     return Status(202, [action] + ([dispatch] if dispatch else []))
 
 
-@router.post("/{owner}/{name}/release-please/dispatch", response=ANSWERS,
-             summary="Run the Release Please workflow on the default branch")
+@router.post(
+    "/{owner}/{name}/release-please/dispatch",
+    response=ANSWERS,
+    summary="Run the Release Please workflow on the default branch",
+)
 def rerun_release_please(request, owner: Segment, name: Segment, body: DispatchIn):
     repository = get_object_or_404(Repository, full_name=f"{owner}/{name}")
     try:
-        action = release_actions.rerun_release_please(repository=repository.full_name, by=request.user,
-                                                      idempotency_key=body.idempotency_key)
+        action = release_actions.rerun_release_please(
+            repository=repository.full_name, by=request.user, idempotency_key=body.idempotency_key
+        )
     except ActionRefused as e:
         return Status(e.status, {"detail": str(e)})
     return Status(202, [action])

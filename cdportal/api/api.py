@@ -37,7 +37,8 @@ class Api(NinjaAPI):
     def get_openapi_schema(self, *, path_prefix=None, path_params=None):
         schema = super().get_openapi_schema(path_prefix=path_prefix, path_params=path_params)
         schema["components"].setdefault("schemas", {}).setdefault(
-            "ErrorOut", ErrorOut.model_json_schema(ref_template="#/components/schemas/{model}"))
+            "ErrorOut", ErrorOut.model_json_schema(ref_template="#/components/schemas/{model}")
+        )
         for path, operations in schema["paths"].items():
             for method, operation in operations.items():
                 _document_errors(path, method, operation)
@@ -93,6 +94,10 @@ def django_validation_error(request, exc):
 def validation_error(request, exc):
     """One sentence per problem ("query.limit: Input should be less than or equal to 500"),
     the shape of every other error; the offending value is not echoed back."""
-    problems = ["{}: {}".format(".".join(str(part) for part in e.get("loc", ())), e.get("msg", "invalid"))
-                for e in exc.errors]
-    return api.create_response(request, {"detail": "; ".join(problems) or "invalid request"}, status=422)
+    problems = [
+        "{}: {}".format(".".join(str(part) for part in e.get("loc", ())), e.get("msg", "invalid"))
+        for e in exc.errors
+    ]
+    return api.create_response(
+        request, {"detail": "; ".join(problems) or "invalid request"}, status=422
+    )

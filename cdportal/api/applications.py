@@ -1,6 +1,5 @@
 """GET /api/applications: Argo CD Applications, one by namespace/name, and what its policy would update to."""
 
-
 from django.shortcuts import get_object_or_404
 from ninja import Query, Router, Schema
 from ninja.pagination import paginate
@@ -36,7 +35,9 @@ def list_applications(request, filters: Query[ApplicationFilter]):
 
 @router.get("/{namespace}/{name}", response={200: ApplicationOut, 404: ErrorOut})
 def get_application(request, namespace: Segment, name: Segment):
-    return get_object_or_404(Application.objects.prefetch_related("images"), namespace=namespace, name=name)
+    return get_object_or_404(
+        Application.objects.prefetch_related("images"), namespace=namespace, name=name
+    )
 
 
 class RejectedOut(Schema):

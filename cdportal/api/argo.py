@@ -31,23 +31,54 @@ class ActIn(Schema):
     idempotency_key: Key = Field("", max_length=90, description="The same key twice is one action")
 
 
-@router.post("/{namespace}/{name}/sync", response=ANSWERS,
-             summary="Force a sync (.operation.sync, initiated by you; refused while an operation runs)")
+@router.post(
+    "/{namespace}/{name}/sync",
+    response=ANSWERS,
+    summary="Force a sync (.operation.sync, initiated by you; refused while an operation runs)",
+)
 def sync(request, namespace: Segment, name: Segment, body: SyncIn):
-    return _do(request, namespace, name, lambda app: argo_actions.force_sync(
-        app=app, by=request.user, prune=body.prune, revision=body.revision, idempotency_key=body.idempotency_key))
+    return _do(
+        request,
+        namespace,
+        name,
+        lambda app: argo_actions.force_sync(
+            app=app,
+            by=request.user,
+            prune=body.prune,
+            revision=body.revision,
+            idempotency_key=body.idempotency_key,
+        ),
+    )
 
 
-@router.post("/{namespace}/{name}/refresh", response=ANSWERS, summary="Hard refresh (argocd.argoproj.io/refresh: hard)")
+@router.post(
+    "/{namespace}/{name}/refresh",
+    response=ANSWERS,
+    summary="Hard refresh (argocd.argoproj.io/refresh: hard)",
+)
 def refresh(request, namespace: Segment, name: Segment, body: ActIn):
-    return _do(request, namespace, name, lambda app: argo_actions.hard_refresh(
-        app=app, by=request.user, idempotency_key=body.idempotency_key))
+    return _do(
+        request,
+        namespace,
+        name,
+        lambda app: argo_actions.hard_refresh(
+            app=app, by=request.user, idempotency_key=body.idempotency_key
+        ),
+    )
 
 
-@router.post("/{namespace}/{name}/terminate", response=ANSWERS, summary="Terminate the running operation")
+@router.post(
+    "/{namespace}/{name}/terminate", response=ANSWERS, summary="Terminate the running operation"
+)
 def terminate(request, namespace: Segment, name: Segment, body: ActIn):
-    return _do(request, namespace, name, lambda app: argo_actions.terminate(
-        app=app, by=request.user, idempotency_key=body.idempotency_key))
+    return _do(
+        request,
+        namespace,
+        name,
+        lambda app: argo_actions.terminate(
+            app=app, by=request.user, idempotency_key=body.idempotency_key
+        ),
+    )
 
 
 def _do(request, namespace: str, name: str, verb):

@@ -1,6 +1,5 @@
 """POST /api/events (a source hands in one normalized event) and GET /api/events (the event log)."""
 
-
 from ninja import Query, Router, Schema, Status
 from ninja.pagination import paginate
 
@@ -48,11 +47,21 @@ def list_events(request, filters: Query[EventFilter]):
         + ". 201 when recorded, 200 when this (source, source_id) was already recorded (nothing "
         "changes), 422 with the offending field when the event is malformed."
     ),
-    openapi_extra={"requestBody": {"content": {"application/json": {"schema": {"type": "object"}}}, "required": True}},
+    openapi_extra={
+        "requestBody": {
+            "content": {"application/json": {"schema": {"type": "object"}}},
+            "required": True,
+        }
+    },
 )
 def post_event(request):
     if not request.user.has_perm("pipeline.ingest_event"):
-        return Status(403, {"detail": "ingesting events needs the pipeline.ingest_event permission (role: source)"})
+        return Status(
+            403,
+            {
+                "detail": "ingesting events needs the pipeline.ingest_event permission (role: source)"
+            },
+        )
     try:
         event = event_from_json(request.body)
     except InvalidEvent as e:

@@ -80,8 +80,9 @@ def get_component(request, component_id: Id):
 
 
 def _shipped(filters: HistoryFilter):
-    return queries.shipped(component=filters.component, since=filters.since, until=filters.until,
-                           type=filters.type)
+    return queries.shipped(
+        component=filters.component, since=filters.since, until=filters.until, type=filters.type
+    )
 
 
 @router.get("/history", response=list[ShippedOut])
@@ -108,17 +109,31 @@ def stage_durations(request, filters: Query[HistoryFilter]):
     rows = []
     for row in queries.stage_stats(_shipped(filters)):
         data = row["stat"].to_json()
-        rows.append({**{k: data[k] for k in ("name", "count", "median_seconds", "p90_seconds", "slowest_seconds")},
-                     "slowest_release": row["release"].pk if row["release"] else None,
-                     "slowest_application": row["application"]})
+        rows.append(
+            {
+                **{
+                    k: data[k]
+                    for k in ("name", "count", "median_seconds", "p90_seconds", "slowest_seconds")
+                },
+                "slowest_release": row["release"].pk if row["release"] else None,
+                "slowest_application": row["application"],
+            }
+        )
     return rows
 
 
-@router.get("/history/markdown", response={200: str}, openapi_extra={
-    "responses": {200: {"content": {"text/markdown": {"schema": {"type": "string"}}}}}})
+@router.get(
+    "/history/markdown",
+    response={200: str},
+    openapi_extra={
+        "responses": {200: {"content": {"text/markdown": {"schema": {"type": "string"}}}}}
+    },
+)
 def history_markdown(request, filters: Query[HistoryFilter]):
     """The same releases as one Markdown document (newest first)."""
-    return HttpResponse(queries.as_markdown(_shipped(filters)[:500]), content_type="text/markdown; charset=utf-8")
+    return HttpResponse(
+        queries.as_markdown(_shipped(filters)[:500]), content_type="text/markdown; charset=utf-8"
+    )
 
 
 @router.get("/history/diff", response={200: DiffOut, 404: ErrorOut, 422: ErrorOut})
@@ -132,7 +147,10 @@ def diff(request, older: Id, newer: Id):
         return Status(422, {"detail": str(e)})
     commits = [c for r in releases for c in r.commits.all()]
     return {
-        "older": first, "newer": second, "releases": releases, "commits": commits,
+        "older": first,
+        "newer": second,
+        "releases": releases,
+        "commits": commits,
         "commits_by_type": dict(Counter(c.type or "(not conventional)" for c in commits)),
         "markdown": queries.as_markdown(releases),
     }

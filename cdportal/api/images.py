@@ -1,6 +1,5 @@
 """GET /api/images/tags: the image tags seen in the registry, with push time and digest."""
 
-
 from ninja import Query, Router, Schema
 from ninja.pagination import paginate
 

@@ -41,8 +41,9 @@ PRINTABLE = r"^[^\u0000-\u001f\u007f-\u009f]*$"  # the same, as JSON Schema (ECM
 def refuse_control_characters(value: str) -> str:
     found = CONTROL.search(value)
     if found:
-        raise ValueError(f"contains the control character U+{ord(found.group()):04X} "
-                         f"at position {found.start()}")
+        raise ValueError(
+            f"contains the control character U+{ord(found.group()):04X} at position {found.start()}"
+        )
     return value
 
 
@@ -67,8 +68,14 @@ def _prose(value: str) -> str:
 
 
 # A longer text in a body, lines and tabs allowed (a tag message).
-Prose = Annotated[str, AfterValidator(_prose), Field(max_length=500, json_schema_extra={
-    "pattern": r"^[^\u0000-\u0008\u000b\u000c\u000e-\u001f\u007f-\u009f]*$"})]
+Prose = Annotated[
+    str,
+    AfterValidator(_prose),
+    Field(
+        max_length=500,
+        json_schema_extra={"pattern": r"^[^\u0000-\u0008\u000b\u000c\u000e-\u001f\u007f-\u009f]*$"},
+    ),
+]
 
 Id = Annotated[int, Field(ge=1, le=MAX_ID)]
 

@@ -19,14 +19,18 @@ def hash_token(token: str) -> str:
 class ApiToken(models.Model):
     """A bearer token for scripts and sources (the simulator). Only its hash is stored."""
 
-    user = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="api_tokens")
+    user = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="api_tokens"
+    )
     name = models.CharField(max_length=100)
     token_hash = models.CharField(max_length=64, unique=True)
     created_at = models.DateTimeField(default=timezone.now)
     last_used_at = models.DateTimeField(null=True, blank=True)
 
     class Meta:
-        constraints = [models.UniqueConstraint(fields=["user", "name"], name="apitoken_unique_name")]
+        constraints = [
+            models.UniqueConstraint(fields=["user", "name"], name="apitoken_unique_name")
+        ]
 
     def __str__(self) -> str:
         return f"{self.user} / {self.name}"
@@ -36,6 +40,8 @@ class ApiToken(models.Model):
         """Create (or replace) the user's token called `name`; the plain token is returned once."""
         token = TOKEN_PREFIX + secrets.token_urlsafe(32)
         row, _ = cls.objects.update_or_create(
-            user=user, name=name, defaults={"token_hash": hash_token(token), "created_at": timezone.now()}
+            user=user,
+            name=name,
+            defaults={"token_hash": hash_token(token), "created_at": timezone.now()},
         )
         return row, token

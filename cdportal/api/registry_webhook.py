@@ -84,13 +84,17 @@ LOOKUP_TIMEOUT = 1.0
 def registry(request: HttpRequest) -> JsonResponse:
     token = settings.REGISTRY_WEBHOOK_TOKEN
     if not token:
-        return _answer(503, "registry notifications are not configured: set REGISTRY_WEBHOOK_TOKEN "
-                            "(or REGISTRY_WEBHOOK_TOKEN_FILE) to the token the registry sends")
+        return _answer(
+            503,
+            "registry notifications are not configured: set REGISTRY_WEBHOOK_TOKEN "
+            "(or REGISTRY_WEBHOOK_TOKEN_FILE) to the token the registry sends",
+        )
     if not _authorized(request.headers.get("Authorization", ""), token):
         return _answer(401, "missing or invalid bearer token")
     if request.content_type not in CONTENT_TYPES:
-        return _answer(415, "expected Content-Type "
-                            "application/vnd.docker.distribution.events.v1+json")
+        return _answer(
+            415, "expected Content-Type application/vnd.docker.distribution.events.v1+json"
+        )
     try:
         body = request.body
     except RequestDataTooBig:
@@ -115,23 +119,29 @@ def registry(request: HttpRequest) -> JsonResponse:
     if delivery is None:
         return JsonResponse({"duplicate": True, "delivery": delivery_id}, status=200)
     if unstorable:
-        _finish(delivery, WebhookDelivery.Status.FAILED,
-                f"not processed: {unstorable} is a character the database cannot store "
-                "(a NUL or a lone surrogate)", 0)
+        _finish(
+            delivery,
+            WebhookDelivery.Status.FAILED,
+            f"not processed: {unstorable} is a character the database cannot store "
+            "(a NUL or a lone surrogate)",
+            0,
+        )
     elif len(events) > deliveries.INLINE_EVENTS:
         deliveries.later(_process_stored, delivery.pk)
         delivery.detail = f"{len(events)} events: processed after this answer"
     elif not _process(delivery, events):
-        return _answer(500, "recording the delivery's events failed; "
-                            "the registry will redeliver it")
+        return _answer(
+            500, "recording the delivery's events failed; the registry will redeliver it"
+        )
     return _outcome(delivery)
 
 
 def _authorized(header: str, token: str) -> bool:
     scheme, _, presented = header.strip().partition(" ")
     # compare_digest runs in constant time for equal lengths: it reveals only the token's length.
-    return (scheme.lower() == "bearer"
-            and hmac.compare_digest(presented.strip().encode(), token.encode()))
+    return scheme.lower() == "bearer" and hmac.compare_digest(
+        presented.strip().encode(), token.encode()
+    )
 
 
 def _delivery_id(events: list[dict], body: bytes) -> str:
@@ -159,8 +169,9 @@ def _process(delivery: WebhookDelivery, events: list[dict]) -> bool:
         try:
             data, note = _push(item)
         except (KeyError, TypeError, ValueError, AttributeError) as e:
-            problems.append(f"event {item.get('id', '?')}: unexpected shape "
-                            f"({type(e).__name__}: {e})")
+            problems.append(
+                f"event {item.get('id', '?')}: unexpected shape ({type(e).__name__}: {e})"
+            )
             continue
         if data is None:
             notes.append(note)
@@ -174,17 +185,26 @@ def _process(delivery: WebhookDelivery, events: list[dict]) -> bool:
             problems.append(f"{data['source_id']}: {e}")
             continue
         except Exception:
-            log.exception("registry delivery %s: ingesting %s failed", delivery.delivery_id,
-                          data["source_id"])
-            _finish(delivery, Status.FAILED, f"recording {data['source_id']} failed after "
-                    f"{recorded} new events; see the server log", recorded)
+            log.exception(
+                "registry delivery %s: ingesting %s failed", delivery.delivery_id, data["source_id"]
+            )
+            _finish(
+                delivery,
+                Status.FAILED,
+                f"recording {data['source_id']} failed after "
+                f"{recorded} new events; see the server log",
+                recorded,
+            )
             return False
         recorded += result.created
     if problems:
         _finish(delivery, Status.FAILED, "; ".join(problems + notes), recorded)
     elif pushes:
-        detail = ("recorded" if recorded else "already recorded") if pushes == 1 else (
-            f"{pushes} pushes, {recorded} new")
+        detail = (
+            ("recorded" if recorded else "already recorded")
+            if pushes == 1
+            else (f"{pushes} pushes, {recorded} new")
+        )
         _finish(delivery, Status.INGESTED, "; ".join([detail, *notes]), recorded)
     else:
         _finish(delivery, Status.IGNORED, "; ".join(dict.fromkeys(notes)) or "no events", 0)
@@ -192,9 +212,15 @@ def _process(delivery: WebhookDelivery, events: list[dict]) -> bool:
 
 
 def _outcome(delivery: WebhookDelivery) -> JsonResponse:
-    return JsonResponse({"delivery": delivery.delivery_id, "status": delivery.status,
-                         "events_recorded": delivery.events_recorded, "detail": delivery.detail},
-                        status=202)
+    return JsonResponse(
+        {
+            "delivery": delivery.delivery_id,
+            "status": delivery.status,
+            "events_recorded": delivery.events_recorded,
+            "detail": delivery.detail,
+        },
+        status=202,
+    )
 
 
 def _push(event: dict) -> tuple[dict | None, str]:
@@ -212,8 +238,13 @@ def _push(event: dict) -> tuple[dict | None, str]:
         raise ValueError("the event names no request.host; set REGISTRY_PUBLIC_HOST")
     occurred = parse_timestamp(event.get("timestamp")) or timezone.now()
     created, note = _created(host.lower(), repository, digest)
-    data = push_event(image=f"{host}/{repository}", tag=tag, digest=digest, occurred_at=occurred,
-                      created_at=created)
+    data = push_event(
+        image=f"{host}/{repository}",
+        tag=tag,
+        digest=digest,
+        occurred_at=occurred,
+        created_at=created,
+    )
     return data, note
 
 
@@ -242,12 +273,17 @@ def _created(host: str, repository: str, digest: str):
                 reference = settings.REGISTRY_CREDENTIALS.get(host)
                 credentials = parse_credentials(reference) if reference else None
                 client = _CLIENTS[host] = RegistryClient(
-                    host, credentials=credentials, timeout=LOOKUP_TIMEOUT, retries=0,
-                    max_rps=settings.REGISTRY_MAX_RPS or None)
+                    host,
+                    credentials=credentials,
+                    timeout=LOOKUP_TIMEOUT,
+                    retries=0,
+                    max_rps=settings.REGISTRY_MAX_RPS or None,
+                )
         return client.manifest(repository, digest).created, ""
     except (RegistryError, ValueError) as e:
-        log.info("registry notification: no created time for %s/%s@%s: %s",
-                 host, repository, digest, e)
+        log.info(
+            "registry notification: no created time for %s/%s@%s: %s", host, repository, digest, e
+        )
         return None, f"created time unavailable ({e})"
 
 

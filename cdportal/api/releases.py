@@ -1,6 +1,5 @@
 """GET /api/releases and /api/rollouts: releases with their seven stages, and per-application rollouts."""
 
-
 from django.shortcuts import get_object_or_404
 from ninja import Query, Router, Schema
 from ninja.pagination import paginate
@@ -26,7 +25,9 @@ class ReleaseFilter(Schema):
 @router.get("", response=list[ReleaseOut])
 @paginate(Page)
 def list_releases(request, filters: Query[ReleaseFilter]):
-    releases = Release.objects.select_related("component__repository").order_by("-updated_at", "-pk")
+    releases = Release.objects.select_related("component__repository").order_by(
+        "-updated_at", "-pk"
+    )
     if filters.repository:
         releases = releases.filter(component__repository__full_name=filters.repository)
     if filters.component is not None:
@@ -35,7 +36,9 @@ def list_releases(request, filters: Query[ReleaseFilter]):
         releases = releases.filter(state=filters.state)
     if filters.in_flight is not None:
         in_flight = {"state__in": Release.IN_FLIGHT}
-        releases = releases.filter(**in_flight) if filters.in_flight else releases.exclude(**in_flight)
+        releases = (
+            releases.filter(**in_flight) if filters.in_flight else releases.exclude(**in_flight)
+        )
     if filters.released_after:
         releases = releases.filter(released_at__gte=filters.released_after)
     if filters.released_before:

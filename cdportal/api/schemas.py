@@ -1,6 +1,5 @@
 """The shapes the API answers with (ninja Schemas), shared by its routers."""
 
-
 from datetime import datetime
 from typing import Any
 
@@ -81,7 +80,9 @@ class ReleaseDetailOut(ReleaseOut):
     @staticmethod
     def resolve_stages(obj) -> list[dict]:
         failed_stage, reason = release_failure(obj)
-        stepper = steps(obj.stage_times(), now=timezone.now(), failed_stage=failed_stage, failure_reason=reason)
+        stepper = steps(
+            obj.stage_times(), now=timezone.now(), failed_stage=failed_stage, failure_reason=reason
+        )
         return [
             {
                 "stage": s.stage.value,
@@ -114,8 +115,12 @@ class ApplicationOut(Schema):
     parameters: dict[str, str]
     images: list[str]
     conditions: list[dict[str, Any]]  # type, message, last_transition_time
-    operation: dict[str, Any] | None  # phase, message, initiated_by, started_at, finished_at, retry_count, revision, resources
-    sync_history: list[dict[str, Any]]  # id, revision, deployed_at, started_at, initiated_by; newest first
+    operation: (
+        dict[str, Any] | None
+    )  # phase, message, initiated_by, started_at, finished_at, retry_count, revision, resources
+    sync_history: list[
+        dict[str, Any]
+    ]  # id, revision, deployed_at, started_at, initiated_by; newest first
 
     @staticmethod
     def resolve_images(obj) -> list[str]:

@@ -31,9 +31,13 @@ class RestartIn(Schema):
 
 class CredentialsIn(Schema):
     secret: Key = Field(..., description="pullsecret:NS/NAME or secret:NS/NAME#FIELD")
-    registry: Key = Field("", description=(
-        "host[:port] among the registries the secret names (a secret: reference: those "
-        "REGISTRY_CREDENTIALS names for it); blank: the only one. Never a URL to call"))
+    registry: Key = Field(
+        "",
+        description=(
+            "host[:port] among the registries the secret names (a secret: reference: those "
+            "REGISTRY_CREDENTIALS names for it); blank: the only one. Never a URL to call"
+        ),
+    )
 
 
 class CredentialsOut(Schema):
@@ -52,12 +56,17 @@ def status(request):
     return updater_actions.status_of(row)
 
 
-@router.post("/restart", response={202: RestartOut, 400: ErrorOut, 403: ErrorOut, 404: ErrorOut, 503: ErrorOut})
+@router.post(
+    "/restart",
+    response={202: RestartOut, 400: ErrorOut, 403: ErrorOut, 404: ErrorOut, 503: ErrorOut},
+)
 def restart(request, body: RestartIn):
     """Restart it (pod-template annotation) and wait until the new pod is ready; the Action
     says how it ended."""
     try:
-        action = updater_actions.restart_updater(by=request.user, idempotency_key=body.idempotency_key, wait=False)
+        action = updater_actions.restart_updater(
+            by=request.user, idempotency_key=body.idempotency_key, wait=False
+        )
         return Status(202, action)
     except ActionRefused as e:
         return Status(e.status, {"detail": str(e)})
@@ -71,7 +80,13 @@ def credentials_check(request, body: CredentialsIn):
     them at /v2/? Operators only; recorded in the action log. A registry the credentials are not
     for is refused (400) with nothing sent. The secret's value is never returned."""
     try:
-        action = updater_actions.check_credentials(by=request.user, secret=body.secret, registry=body.registry)
+        action = updater_actions.check_credentials(
+            by=request.user, secret=body.secret, registry=body.registry
+        )
     except ActionRefused as e:
         return Status(e.status, {"detail": str(e)})
-    return {"ok": action.status == action.Status.SUCCEEDED, "reason": action.message, "action": action}
+    return {
+        "ok": action.status == action.Status.SUCCEEDED,
+        "reason": action.message,
+        "action": action,
+    }

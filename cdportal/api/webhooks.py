@@ -63,8 +63,11 @@ SIGNATURE_PREFIX = "sha256="
 def github(request: HttpRequest) -> JsonResponse:
     secret = settings.GITHUB_WEBHOOK_SECRET
     if not secret:
-        return _answer(503, "GitHub webhooks are not configured: set GITHUB_WEBHOOK_SECRET "
-                            "(or GITHUB_WEBHOOK_SECRET_FILE) to the webhook's secret")
+        return _answer(
+            503,
+            "GitHub webhooks are not configured: set GITHUB_WEBHOOK_SECRET "
+            "(or GITHUB_WEBHOOK_SECRET_FILE) to the webhook's secret",
+        )
     try:
         body = request.body
     except RequestDataTooBig:
@@ -73,14 +76,24 @@ def github(request: HttpRequest) -> JsonResponse:
         return _answer(401, "missing or invalid X-Hub-Signature-256")
     delivery_id = request.headers.get("X-GitHub-Delivery", "").strip()
     event = request.headers.get("X-GitHub-Event", "").strip()
-    if (not delivery_id or not event or len(delivery_id) > 100 or len(event) > 64
-            or CONTROL.search(delivery_id + event)):
-        return _answer(400, "X-GitHub-Delivery and X-GitHub-Event headers are required "
-                            "(printable, at most 100 and 64 characters)")
+    if (
+        not delivery_id
+        or not event
+        or len(delivery_id) > 100
+        or len(event) > 64
+        or CONTROL.search(delivery_id + event)
+    ):
+        return _answer(
+            400,
+            "X-GitHub-Delivery and X-GitHub-Event headers are required "
+            "(printable, at most 100 and 64 characters)",
+        )
     try:
         payload = json.loads(body)
     except (ValueError, UnicodeDecodeError):
-        return _answer(400, "the body is not JSON (set the webhook's content type to application/json)")
+        return _answer(
+            400, "the body is not JSON (set the webhook's content type to application/json)"
+        )
     if not isinstance(payload, dict):
         return _answer(400, "the body is not a JSON object")
 
@@ -91,9 +104,13 @@ def github(request: HttpRequest) -> JsonResponse:
     if delivery is None:
         return JsonResponse({"duplicate": True, "delivery": delivery_id}, status=200)
     if unstorable:
-        _finish(delivery, WebhookDelivery.Status.FAILED,
-                f"not processed: {unstorable} is a character the database cannot store "
-                "(a NUL or a lone surrogate)", 0)
+        _finish(
+            delivery,
+            WebhookDelivery.Status.FAILED,
+            f"not processed: {unstorable} is a character the database cannot store "
+            "(a NUL or a lone surrogate)",
+            0,
+        )
         return _outcome(delivery)
     if event == "ping":
         _finish(delivery, WebhookDelivery.Status.IGNORED, "ping", 0)
@@ -105,7 +122,7 @@ def _signed(body: bytes, header: str, secret: str) -> bool:
     if not header.startswith(SIGNATURE_PREFIX):
         return False
     expected = hmac.new(secret.encode(), body, hashlib.sha256).hexdigest()
-    return hmac.compare_digest(expected, header[len(SIGNATURE_PREFIX):].strip())
+    return hmac.compare_digest(expected, header[len(SIGNATURE_PREFIX) :].strip())
 
 
 def _receive(delivery_id: str, event: str, payload: dict) -> WebhookDelivery | None:
@@ -116,8 +133,12 @@ def _receive(delivery_id: str, event: str, payload: dict) -> WebhookDelivery | N
 def _process(delivery: WebhookDelivery, event: str, payload: dict) -> JsonResponse:
     Status = WebhookDelivery.Status
     try:
-        events = from_webhook(event, payload, build_workflows=_build_workflows(),
-                              known_runs=_known_runs(event, payload))
+        events = from_webhook(
+            event,
+            payload,
+            build_workflows=_build_workflows(),
+            known_runs=_known_runs(event, payload),
+        )
     except (KeyError, TypeError, ValueError, AttributeError) as e:
         # A payload without the fields its event documents: keep it, say so, don't make GitHub retry.
         _finish(delivery, Status.FAILED, f"unexpected {event} payload: {type(e).__name__}: {e}", 0)
@@ -150,17 +171,29 @@ def _ingest(delivery: WebhookDelivery, event: str, events: list[dict]) -> bool:
             problems.append(f"{data.get('kind')} {data.get('source_id')}: {e}")
             continue
         except Exception:
-            log.exception("GitHub delivery %s (%s): ingesting %s failed",
-                          delivery.delivery_id, event, data.get("source_id"))
-            _finish(delivery, Status.FAILED, f"recording {data.get('source_id')} failed "
-                    f"after {recorded} new events; see the server log", recorded)
+            log.exception(
+                "GitHub delivery %s (%s): ingesting %s failed",
+                delivery.delivery_id,
+                event,
+                data.get("source_id"),
+            )
+            _finish(
+                delivery,
+                Status.FAILED,
+                f"recording {data.get('source_id')} failed "
+                f"after {recorded} new events; see the server log",
+                recorded,
+            )
             return False
         recorded += result.created
     if problems:
         _finish(delivery, Status.FAILED, "invalid events: " + "; ".join(problems), recorded)
     else:
-        detail = f"{len(events)} events, {recorded} new" if len(events) > 1 else (
-            "recorded" if recorded else "already recorded")
+        detail = (
+            f"{len(events)} events, {recorded} new"
+            if len(events) > 1
+            else ("recorded" if recorded else "already recorded")
+        )
         _finish(delivery, Status.INGESTED, detail, recorded)
     return True
 
@@ -187,14 +220,21 @@ def _finish(delivery: WebhookDelivery, status: str, detail: str, recorded: int) 
     delivery.status, delivery.detail, delivery.events_recorded = status, detail[:5000], recorded
     delivery.save(update_fields=["status", "detail", "events_recorded"])
     if status == WebhookDelivery.Status.FAILED:
-        log.warning("GitHub delivery %s (%s) failed: %s", delivery.delivery_id, delivery.event, detail)
+        log.warning(
+            "GitHub delivery %s (%s) failed: %s", delivery.delivery_id, delivery.event, detail
+        )
 
 
 def _outcome(delivery: WebhookDelivery) -> JsonResponse:
-    return JsonResponse({
-        "delivery": delivery.delivery_id, "status": delivery.status,
-        "events_recorded": delivery.events_recorded, "detail": delivery.detail,
-    }, status=202)
+    return JsonResponse(
+        {
+            "delivery": delivery.delivery_id,
+            "status": delivery.status,
+            "events_recorded": delivery.events_recorded,
+            "detail": delivery.detail,
+        },
+        status=202,
+    )
 
 
 def _answer(status: int, detail: str) -> JsonResponse:

@@ -54,7 +54,9 @@ class CredentialReference:
         return f"{prefix}ext:{self.script}"
 
 
-def parse_credential_reference(value: str, *, require_registry: bool = False) -> CredentialReference:
+def parse_credential_reference(
+    value: str, *, require_registry: bool = False
+) -> CredentialReference:
     """The reference `value` names; CredentialReferenceError when it is none.
 
     `require_registry`: the `<registry>=` prefix must be there (a registry's `credentials`
@@ -81,7 +83,9 @@ def parse_credential_reference(value: str, *, require_registry: bool = False) ->
         ns_name = spec.split("/")
         if len(ns_name) != 2 or not ns_name[0] or not ns_name[1]:
             raise CredentialReferenceError(f"invalid secret definition: {tokens[1]}")
-        return CredentialReference(kind, namespace=ns_name[0], name=ns_name[1], field=field, registry=registry)
+        return CredentialReference(
+            kind, namespace=ns_name[0], name=ns_name[1], field=field, registry=registry
+        )
     if kind == "env":
         return CredentialReference("env", variable=spec, registry=registry)
     if kind == "ext":

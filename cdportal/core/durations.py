@@ -33,9 +33,14 @@ class Stat:
 
     def to_json(self) -> dict:
         seconds = lambda d: round(d.total_seconds(), 3) if d is not None else None  # noqa: E731
-        return {"name": self.name, "count": self.count, "median_seconds": seconds(self.median),
-                "p90_seconds": seconds(self.p90), "slowest_seconds": seconds(self.slowest),
-                "slowest": self.slowest_key}
+        return {
+            "name": self.name,
+            "count": self.count,
+            "median_seconds": seconds(self.median),
+            "p90_seconds": seconds(self.p90),
+            "slowest_seconds": seconds(self.slowest),
+            "slowest": self.slowest_key,
+        }
 
 
 def stage_durations(times: Times) -> dict[Stage, timedelta]:
@@ -51,10 +56,14 @@ def stage_durations(times: Times) -> dict[Stage, timedelta]:
     return durations
 
 
-def stats(releases: Iterable[tuple[Hashable, Times]], rollouts: Iterable[tuple[Hashable, Times]]) -> list[Stat]:
+def stats(
+    releases: Iterable[tuple[Hashable, Times]], rollouts: Iterable[tuple[Hashable, Times]]
+) -> list[Stat]:
     """Per stage 2–7, then the lead time. `releases`: (key, the release's times); `rollouts`:
     (key, the release's times merged with one application's rollout times)."""
-    samples: dict[Stage, list[tuple[timedelta, Hashable]]] = {stage: [] for stage in Stage if stage != Stage.MERGED}
+    samples: dict[Stage, list[tuple[timedelta, Hashable]]] = {
+        stage: [] for stage in Stage if stage != Stage.MERGED
+    }
     lead: list[tuple[timedelta, Hashable]] = []
     for key, times in releases:
         for stage, duration in stage_durations(times).items():
@@ -77,7 +86,9 @@ def _stat(name: str, values: list[tuple[timedelta, Hashable]]) -> Stat:
     ordered = sorted(values, key=lambda v: v[0])
     durations = [d for d, _ in ordered]
     slowest, key = ordered[-1]
-    return Stat(name, len(ordered), percentile(durations, 50), percentile(durations, 90), slowest, key)
+    return Stat(
+        name, len(ordered), percentile(durations, 50), percentile(durations, 90), slowest, key
+    )
 
 
 def percentile(ordered: list[timedelta], p: float) -> timedelta:
@@ -101,8 +112,12 @@ class Stall:
     usual: timedelta | None  # the 90th percentile of that stage, when there is history
 
 
-def stalled(times: Times, usual: Mapping[Stage, timedelta], now: datetime,
-            stages: tuple[Stage, ...] = AUTOMATED_STAGES) -> Stall | None:
+def stalled(
+    times: Times,
+    usual: Mapping[Stage, timedelta],
+    now: datetime,
+    stages: tuple[Stage, ...] = AUTOMATED_STAGES,
+) -> Stall | None:
     """The automated stage a release (or rollout) has waited for far longer than usual: more than
     STALL_FACTOR × its 90th percentile and at least STALL_FLOOR, or STALL_WITHOUT_HISTORY when
     nothing has been measured yet. None when it is not waiting at one of `stages`."""
@@ -115,14 +130,27 @@ def stalled(times: Times, usual: Mapping[Stage, timedelta], now: datetime,
         return None
     waited = now - times[last]
     typical = usual.get(waiting)
-    limit = max(STALL_FACTOR * typical, STALL_FLOOR) if typical is not None else STALL_WITHOUT_HISTORY
+    limit = (
+        max(STALL_FACTOR * typical, STALL_FLOOR) if typical is not None else STALL_WITHOUT_HISTORY
+    )
     return Stall(waiting, waited, typical) if waited > limit else None
 
 
 def usual_durations(rows: Iterable[Stat]) -> dict[Stage, timedelta]:
     """Stage → 90th percentile, from stats() rows."""
     by_label = {stage.label: stage for stage in Stage}
-    return {by_label[row.name]: row.p90 for row in rows if row.name in by_label and row.p90 is not None}
+    return {
+        by_label[row.name]: row.p90 for row in rows if row.name in by_label and row.p90 is not None
+    }
 
 
-__all__ = ["AUTOMATED_STAGES", "Stall", "Stat", "percentile", "stage_durations", "stalled", "stats", "usual_durations"]
+__all__ = [
+    "AUTOMATED_STAGES",
+    "Stall",
+    "Stat",
+    "percentile",
+    "stage_durations",
+    "stalled",
+    "stats",
+    "usual_durations",
+]

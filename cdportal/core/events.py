@@ -55,7 +55,9 @@ Text = Annotated[str, StringConstraints(max_length=20_000)]
 # A changelog entry can be long (a release folding thousands of commits).
 LongText = Annotated[str, StringConstraints(max_length=2_000_000)]
 Url = Annotated[str, StringConstraints(max_length=500, pattern=r"^(https?://\S+)?$")]
-RepoName = Annotated[str, StringConstraints(pattern=r"^[A-Za-z0-9_.-]+/[A-Za-z0-9_.-]+$", max_length=200)]
+RepoName = Annotated[
+    str, StringConstraints(pattern=r"^[A-Za-z0-9_.-]+/[A-Za-z0-9_.-]+$", max_length=200)
+]
 Component = Annotated[str, StringConstraints(pattern=r"^[A-Za-z0-9_./-]*$", max_length=100)]
 Sha = Annotated[str, StringConstraints(pattern=r"^[0-9a-f]{7,64}$")]
 Version = Annotated[str, AfterValidator(_semver)]
@@ -153,7 +155,9 @@ class BuildJob(BaseModel):
 
     id: int = Field(gt=0)
     name: Annotated[str, StringConstraints(max_length=300)]
-    status: Annotated[str, StringConstraints(max_length=20)]  # queued, in_progress, completed, waiting
+    status: Annotated[
+        str, StringConstraints(max_length=20)
+    ]  # queued, in_progress, completed, waiting
     conclusion: Annotated[str, StringConstraints(max_length=20)] | None = None
     started_at: AwareDatetime | None = None
     completed_at: AwareDatetime | None = None
@@ -172,8 +176,15 @@ class BuildRun(_Event):
     status: Literal["queued", "in_progress", "completed"]
     conclusion: (
         Literal[
-            "success", "failure", "cancelled", "timed_out", "skipped", "neutral",
-            "action_required", "startup_failure", "stale",
+            "success",
+            "failure",
+            "cancelled",
+            "timed_out",
+            "skipped",
+            "neutral",
+            "action_required",
+            "startup_failure",
+            "stale",
         ]
         | None
     ) = None
@@ -187,7 +198,9 @@ class BuildRun(_Event):
     def describe(self) -> str:
         if self.jobs and len(self.jobs) == 1:
             job = self.jobs[0]
-            return f"{self.workflow} job {job.name}: {job.conclusion or job.status.replace('_', ' ')}"
+            return (
+                f"{self.workflow} job {job.name}: {job.conclusion or job.status.replace('_', ' ')}"
+            )
         outcome = self.conclusion or self.status.replace("_", " ")
         version = f" v{self.version}" if self.version else ""
         return f"{self.workflow}{version}: {outcome}"
@@ -279,7 +292,9 @@ class ApplicationObserved(_Event):
     project: Annotated[str, StringConstraints(max_length=200)] = "default"
     repo_url: Url = ""
     sync_status: Literal["Synced", "OutOfSync", "Unknown"] = "Unknown"
-    health_status: Literal["Healthy", "Progressing", "Degraded", "Suspended", "Missing", "Unknown"] = "Unknown"
+    health_status: Literal[
+        "Healthy", "Progressing", "Degraded", "Suspended", "Missing", "Unknown"
+    ] = "Unknown"
     health_message: Text = ""
     operation_phase: Literal["", "Running", "Terminating", "Succeeded", "Failed", "Error"] = ""
     operation_message: Text = ""
@@ -353,7 +368,9 @@ class ImageUpdaterObserved(_Event):
     def describe(self) -> str:
         if self.deleted:
             return f"ImageUpdater {self.namespace}/{self.name} deleted"
-        refs = ", ".join(str(r.get("namePattern", "?")) for r in self.spec.get("applicationRefs") or [])
+        refs = ", ".join(
+            str(r.get("namePattern", "?")) for r in self.spec.get("applicationRefs") or []
+        )
         return f"ImageUpdater {self.namespace}/{self.name}: applications {refs or 'none'}"
 
 
@@ -405,11 +422,30 @@ class ReleasePlanned(_Event):
 
 
 Event = Annotated[
-    CommitMerged | ReleasePullRequest | ReleasePublished | BuildRun | ImagePushed | UpdaterDetected | ApplicationObserved | UpdaterDeploymentObserved | ImageUpdaterObserved | ReleasePlanned,
+    CommitMerged
+    | ReleasePullRequest
+    | ReleasePublished
+    | BuildRun
+    | ImagePushed
+    | UpdaterDetected
+    | ApplicationObserved
+    | UpdaterDeploymentObserved
+    | ImageUpdaterObserved
+    | ReleasePlanned,
     Field(discriminator="kind"),
 ]
-EVENT_KINDS = ("commit", "release_pr", "release", "build", "image_push", "updater", "application",
-               "updater_deployment", "updater_config", "release_plan")
+EVENT_KINDS = (
+    "commit",
+    "release_pr",
+    "release",
+    "build",
+    "image_push",
+    "updater",
+    "application",
+    "updater_deployment",
+    "updater_config",
+    "release_plan",
+)
 
 _adapter: TypeAdapter[Event] = TypeAdapter(Event)
 

@@ -192,7 +192,11 @@ def _glob_regex(pattern: str) -> str:
                     ranges.append((ord(lo), ord(hi)))
                 valid = [(lo, hi) for lo, hi in ranges if lo <= hi]  # Go ignores inverted ranges
                 out.append(
-                    emit_ranges(negate_ranges(normalize_ranges(valid)) if negated else normalize_ranges(valid))
+                    emit_ranges(
+                        negate_ranges(normalize_ranges(valid))
+                        if negated
+                        else normalize_ranges(valid)
+                    )
                 )
             else:
                 if c == "\\":

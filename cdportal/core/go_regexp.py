@@ -14,7 +14,14 @@ import unicodedata
 from dataclasses import dataclass
 from functools import cache, lru_cache
 
-__all__ = ["GoRegexpError", "emit_ranges", "negate_ranges", "normalize_ranges", "translate_go_regexp"]
+__all__ = [
+    "GoRegexpError",
+    "emit_ranges",
+    "negate_ranges",
+    "normalize_ranges",
+    "translate_go_regexp",
+]
+
 
 class GoRegexpError(ValueError):
     """Go's regexp.Compile would reject the expression."""

@@ -176,7 +176,12 @@ def parse_image_reference(identifier: str) -> ImageReference:
 def _source_dict(ref: CredentialReference) -> dict:
     """The reference as the Image Updater's CredentialSource fields (what the image list reports)."""
     if ref.is_secret:
-        source = {"type": ref.kind, "namespace": ref.namespace, "name": ref.name, "field": ref.field}
+        source = {
+            "type": ref.kind,
+            "namespace": ref.namespace,
+            "name": ref.name,
+            "field": ref.field,
+        }
     elif ref.kind == "env":
         source = {"type": "env", "env": ref.variable}
     else:
@@ -667,7 +672,9 @@ def selecting_ref(cr: Mapping, app: AppInfo, *, refs: list | None = None) -> Map
     if cr_namespace and app.namespace and app.namespace != cr_namespace:
         return None
     if refs is None:
-        refs = sorted((cr.get("spec") or {}).get("applicationRefs") or [], key=specificity, reverse=True)
+        refs = sorted(
+            (cr.get("spec") or {}).get("applicationRefs") or [], key=specificity, reverse=True
+        )
     for ref in refs:
         if glob_match(ref.get("namePattern") or "", app.name) and _labels_match(
             app.labels, ref.get("labelSelectors")

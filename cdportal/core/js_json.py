@@ -23,7 +23,11 @@ def parse(text: str) -> Any:
 
     def number(s: str) -> Any:
         f = float(s)
-        return int(f) if f.is_integer() and abs(f) < 2**53 and "." not in s and "e" not in s.lower() else f
+        return (
+            int(f)
+            if f.is_integer() and abs(f) < 2**53 and "." not in s and "e" not in s.lower()
+            else f
+        )
 
     def reject(name: str) -> Any:
         raise ValueError(f"Unexpected token {name[0]} in JSON")
@@ -35,10 +39,17 @@ def parse(text: str) -> Any:
         return js_ordered(obj)
 
     try:
-        return json.loads(text, parse_int=number, parse_float=number, parse_constant=reject,
-                          object_pairs_hook=js_keys)
+        return json.loads(
+            text,
+            parse_int=number,
+            parse_float=number,
+            parse_constant=reject,
+            object_pairs_hook=js_keys,
+        )
     except json.JSONDecodeError as e:
-        raise JSONSyntaxError(f"invalid JSON at line {e.lineno} column {e.colno}: {e.msg}") from None
+        raise JSONSyntaxError(
+            f"invalid JSON at line {e.lineno} column {e.colno}: {e.msg}"
+        ) from None
 
 
 _ARRAY_INDEX = re.compile(r"^(0|[1-9][0-9]*)\Z")
@@ -57,7 +68,7 @@ def stringify_like(data: Any, original: str) -> str:
     """util/json-stringify.ts: keep what surrounds the outer braces, indent as detect-indent says."""
     # content.slice(0, indexOf('{')) and slice(lastIndexOf('}') + 1), -1 included.
     head = original[: original.find("{")] if "{" in original else original[:-1]
-    tail = original[original.rfind("}") + 1:]
+    tail = original[original.rfind("}") + 1 :]
     return head + stringify(data, detect_indent(original.strip())) + tail
 
 
@@ -86,7 +97,10 @@ def stringify(value: Any, gap: str, indent: str = "") -> str:
         if not value:
             return "{}"
         sep = ": " if gap else ":"
-        items = [json.dumps(str(k), ensure_ascii=False) + sep + stringify(v, gap, inner) for k, v in value.items()]
+        items = [
+            json.dumps(str(k), ensure_ascii=False) + sep + stringify(v, gap, inner)
+            for k, v in value.items()
+        ]
         if not gap:
             return "{" + ",".join(items) + "}"
         return "{\n" + inner + (",\n" + inner).join(items) + "\n" + indent + "}"
@@ -163,4 +177,12 @@ def detect_indent(text: str) -> str:
     return (" " if best[0] == "s" else "\t") * int(best[1:])
 
 
-__all__ = ["JSONSyntaxError", "detect_indent", "js_number", "js_ordered", "parse", "stringify", "stringify_like"]
+__all__ = [
+    "JSONSyntaxError",
+    "detect_indent",
+    "js_number",
+    "js_ordered",
+    "parse",
+    "stringify",
+    "stringify_like",
+]

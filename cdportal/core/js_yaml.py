@@ -25,7 +25,9 @@ class _JsDate:
         self.moment = moment
 
     def iso(self) -> str:
-        return self.moment.strftime("%Y-%m-%dT%H:%M:%S.") + f"{self.moment.microsecond // 1000:03d}Z"
+        return (
+            self.moment.strftime("%Y-%m-%dT%H:%M:%S.") + f"{self.moment.microsecond // 1000:03d}Z"
+        )
 
 
 _YAML_INT = re.compile(r"^[-+]?(?:0b[01]+|0x[0-9a-fA-F]+|0o[0-7]+|[0-9]+)$")
@@ -72,8 +74,10 @@ def _yaml_is_float(text: str) -> bool:
 def is_ambiguous(text: str) -> bool:
     """js-yaml's testImplicitResolving: would the plain scalar read back as something else?"""
     return (
-        text in ("~", "null", "Null", "NULL", "true", "True", "TRUE", "false", "False", "FALSE", "<<")
-        or _yaml_is_int(text) or _yaml_is_float(text)
+        text
+        in ("~", "null", "Null", "NULL", "true", "True", "TRUE", "false", "False", "FALSE", "<<")
+        or _yaml_is_int(text)
+        or _yaml_is_float(text)
         or bool(_YAML_DATE.match(text) or _YAML_TIMESTAMP.match(text))
     )
 
@@ -88,7 +92,11 @@ for _tag_name, _regex, _first in (
     ("tag:yaml.org,2002:bool", re.compile(r"^(?:true|True|TRUE|false|False|FALSE)$"), list("tTfF")),
     ("tag:yaml.org,2002:int", _YAML_INT, list("-+0123456789")),
     ("tag:yaml.org,2002:float", _YAML_FLOAT, list("-+0123456789.")),
-    ("tag:yaml.org,2002:timestamp", re.compile(_YAML_DATE.pattern + "|" + _YAML_TIMESTAMP.pattern), list("0123456789")),
+    (
+        "tag:yaml.org,2002:timestamp",
+        re.compile(_YAML_DATE.pattern + "|" + _YAML_TIMESTAMP.pattern),
+        list("0123456789"),
+    ),
     ("tag:yaml.org,2002:merge", re.compile(r"^<<$"), ["<"]),
 ):
     Loader.add_implicit_resolver(_tag_name, _regex, _first)
@@ -129,7 +137,9 @@ def _construct_timestamp(loader: yaml.SafeLoader, node: yaml.Node) -> Any:
     if not m:
         return text
     fraction = int((m[7] or "")[:3].ljust(3, "0")) if m[7] else 0
-    moment = dt.datetime(int(m[1]), int(m[2]), int(m[3]), int(m[4]), int(m[5]), int(m[6]), fraction * 1000)
+    moment = dt.datetime(
+        int(m[1]), int(m[2]), int(m[3]), int(m[4]), int(m[5]), int(m[6]), fraction * 1000
+    )
     if m[9]:
         delta = dt.timedelta(hours=int(m[10]), minutes=int(m[11] or 0))
         moment = moment - delta if m[9] == "+" else moment + delta
@@ -145,11 +155,16 @@ def _js_string(value: Any) -> str:
     if isinstance(value, bool):
         return "true" if value else "false"
     if isinstance(value, int | float):
-        return js_number(value) if math.isfinite(value) else ("NaN" if math.isnan(value) else
-                                                                ("Infinity" if value > 0 else "-Infinity"))
+        return (
+            js_number(value)
+            if math.isfinite(value)
+            else ("NaN" if math.isnan(value) else ("Infinity" if value > 0 else "-Infinity"))
+        )
     if isinstance(value, list):
-        return ",".join("" if v is None else ("[object Object]" if isinstance(v, dict) else _js_string(v))
-                        for v in value)
+        return ",".join(
+            "" if v is None else ("[object Object]" if isinstance(v, dict) else _js_string(v))
+            for v in value
+        )
     if isinstance(value, dict):
         return "[object Object]"
     return str(value)
@@ -175,11 +190,41 @@ for _tag_name, _constructor in (
 
 
 # js-yaml dumper (lib/dumper.js), default options: indent 2, lineWidth 80, single quotes.
-_ESCAPES = {0x00: "\\0", 0x07: "\\a", 0x08: "\\b", 0x09: "\\t", 0x0A: "\\n", 0x0B: "\\v",
-            0x0C: "\\f", 0x0D: "\\r", 0x1B: "\\e", 0x22: '\\"', 0x5C: "\\\\", 0x85: "\\N",
-            0xA0: "\\_", 0x2028: "\\L", 0x2029: "\\P"}
-_DEPRECATED_BOOLEANS = {"y", "Y", "yes", "Yes", "YES", "on", "On", "ON",
-                        "n", "N", "no", "No", "NO", "off", "Off", "OFF"}
+_ESCAPES = {
+    0x00: "\\0",
+    0x07: "\\a",
+    0x08: "\\b",
+    0x09: "\\t",
+    0x0A: "\\n",
+    0x0B: "\\v",
+    0x0C: "\\f",
+    0x0D: "\\r",
+    0x1B: "\\e",
+    0x22: '\\"',
+    0x5C: "\\\\",
+    0x85: "\\N",
+    0xA0: "\\_",
+    0x2028: "\\L",
+    0x2029: "\\P",
+}
+_DEPRECATED_BOOLEANS = {
+    "y",
+    "Y",
+    "yes",
+    "Yes",
+    "YES",
+    "on",
+    "On",
+    "ON",
+    "n",
+    "N",
+    "no",
+    "No",
+    "NO",
+    "off",
+    "Off",
+    "OFF",
+}
 _BASE60 = re.compile(r"^[-+]?[0-9_]+(?::[0-9_]+)+(?:\.[0-9_]*)?$")
 _PLAIN, _SINGLE, _LITERAL, _FOLDED, _DOUBLE = range(1, 6)
 
@@ -187,7 +232,9 @@ _PLAIN, _SINGLE, _LITERAL, _FOLDED, _DOUBLE = range(1, 6)
 def _to_utf16(text: str) -> str:
     """Astral characters as surrogate pairs, so indices count like JavaScript's."""
     return "".join(
-        c if ord(c) < 0x10000 else chr(0xD800 + ((ord(c) - 0x10000) >> 10)) + chr(0xDC00 + ((ord(c) - 0x10000) & 0x3FF))
+        c
+        if ord(c) < 0x10000
+        else chr(0xD800 + ((ord(c) - 0x10000) >> 10)) + chr(0xDC00 + ((ord(c) - 0x10000) & 0x3FF))
         for c in text
     )
 
@@ -206,8 +253,12 @@ def _code_point_at(s: str, i: int) -> int:
 
 
 def _printable(c: int) -> bool:
-    return (0x20 <= c <= 0x7E or (0xA1 <= c <= 0xD7FF and c not in (0x2028, 0x2029))
-            or (0xE000 <= c <= 0xFFFD and c != 0xFEFF) or 0x10000 <= c <= 0x10FFFF)
+    return (
+        0x20 <= c <= 0x7E
+        or (0xA1 <= c <= 0xD7FF and c not in (0x2028, 0x2029))
+        or (0xE000 <= c <= 0xFFFD and c != 0xFEFF)
+        or 0x10000 <= c <= 0x10FFFF
+    )
 
 
 def _ns_char_or_white(c: int) -> bool:
@@ -217,7 +268,7 @@ def _ns_char_or_white(c: int) -> bool:
 def _plain_safe(c: int, prev: int | None, inblock: bool) -> bool:
     c_ns_or_white = _ns_char_or_white(c)
     c_ns = c_ns_or_white and c not in (0x20, 0x09)
-    safe = (c_ns_or_white if inblock else c_ns_or_white and c not in (0x2C, 0x5B, 0x5D, 0x7B, 0x7D))
+    safe = c_ns_or_white if inblock else c_ns_or_white and c not in (0x2C, 0x5B, 0x5D, 0x7B, 0x7D)
     return (
         (safe and c != 0x23 and not (prev == 0x3A and not c_ns))
         or (prev is not None and _ns_char_or_white(prev) and prev not in (0x20, 0x09) and c == 0x23)
@@ -226,12 +277,18 @@ def _plain_safe(c: int, prev: int | None, inblock: bool) -> bool:
 
 
 def _plain_safe_first(c: int) -> bool:
-    return _printable(c) and c != 0xFEFF and c not in (0x20, 0x09) and chr(c) not in "-?:,[]{}#&*!|=>'\"%@`"
+    return (
+        _printable(c)
+        and c != 0xFEFF
+        and c not in (0x20, 0x09)
+        and chr(c) not in "-?:,[]{}#&*!|=>'\"%@`"
+    )
 
 
 def _choose_style(s: str, single_line_only: bool, line_width: int, inblock: bool) -> int:
     plain = _plain_safe_first(_code_point_at(s, 0)) and (
-        _code_point_at(s, len(s) - 1) not in (0x20, 0x09, 0x3A))
+        _code_point_at(s, len(s) - 1) not in (0x20, 0x09, 0x3A)
+    )
     has_line_break = False
     has_foldable = False
     previous_break = -1
@@ -242,7 +299,9 @@ def _choose_style(s: str, single_line_only: bool, line_width: int, inblock: bool
         char = _code_point_at(s, i)
         if not single_line_only and char == 0x0A:
             has_line_break = True
-            has_foldable = has_foldable or (i - previous_break - 1 > line_width and s[previous_break + 1] != " ")
+            has_foldable = has_foldable or (
+                i - previous_break - 1 > line_width and s[previous_break + 1] != " "
+            )
             previous_break = i
         elif not _printable(char):
             return _DOUBLE
@@ -250,7 +309,9 @@ def _choose_style(s: str, single_line_only: bool, line_width: int, inblock: bool
         prev = char
         i += 2 if char >= 0x10000 else 1
     if not single_line_only:
-        has_foldable = has_foldable or (i - previous_break - 1 > line_width and s[previous_break + 1] != " ")
+        has_foldable = has_foldable or (
+            i - previous_break - 1 > line_width and s[previous_break + 1] != " "
+        )
     if not has_line_break and not has_foldable:
         return _PLAIN if plain and not is_ambiguous(s) else _SINGLE
     return _FOLDED if has_foldable else _LITERAL
@@ -258,7 +319,9 @@ def _choose_style(s: str, single_line_only: bool, line_width: int, inblock: bool
 
 def _indent_string(s: str, spaces: int) -> str:
     pad = " " * spaces
-    return "".join(pad + line if line and line != "\n" else line for line in re.findall(r"[^\n]*\n|[^\n]+$", s))
+    return "".join(
+        pad + line if line and line != "\n" else line for line in re.findall(r"[^\n]*\n|[^\n]+$", s)
+    )
 
 
 def _block_header(s: str) -> str:
@@ -286,7 +349,7 @@ def _fold_line(line: str, width: int) -> str:
         curr = nxt
     result += "\n"
     if len(line) - start > width and curr > start:
-        result += line[start:curr] + "\n" + line[curr + 1:]
+        result += line[start:curr] + "\n" + line[curr + 1 :]
     else:
         result += line[start:]
     return result[1:]
@@ -300,7 +363,11 @@ def _fold_string(s: str, width: int) -> str:
     for m in re.compile(r"(\n+)([^\n]*)").finditer(s, next_lf):
         prefix, line = m.group(1), m.group(2)
         more_indented = line[:1] == " "
-        result += prefix + ("\n" if not prev_more_indented and not more_indented and line != "" else "") + _fold_line(line, width)
+        result += (
+            prefix
+            + ("\n" if not prev_more_indented and not more_indented and line != "" else "")
+            + _fold_line(line, width)
+        )
         prev_more_indented = more_indented
     return result
 
@@ -311,10 +378,11 @@ def _escape_double(s: str) -> str:
     while i < len(s):
         c = _code_point_at(s, i)
         if c not in _ESCAPES and _printable(c):
-            out += s[i:i + (2 if c >= 0x10000 else 1)]
+            out += s[i : i + (2 if c >= 0x10000 else 1)]
         else:
             out += _ESCAPES.get(c) or (
-                f"\\x{c:02X}" if c <= 0xFF else (f"\\u{c:04X}" if c <= 0xFFFF else f"\\U{c:08X}"))
+                f"\\x{c:02X}" if c <= 0xFF else (f"\\u{c:04X}" if c <= 0xFFFF else f"\\U{c:08X}")
+            )
         i += 2 if c >= 0x10000 else 1
     return out
 
@@ -357,7 +425,11 @@ class _YamlDumper:
         if style == _LITERAL:
             return "|" + _block_header(s) + _drop_ending_newline(_indent_string(s, indent))
         if style == _FOLDED:
-            return ">" + _block_header(s) + _drop_ending_newline(_indent_string(_fold_string(s, width), indent))
+            return (
+                ">"
+                + _block_header(s)
+                + _drop_ending_newline(_indent_string(_fold_string(s, width), indent))
+            )
         return '"' + _escape_double(s) + '"'
 
     def represent(self, value: Any) -> str | None:

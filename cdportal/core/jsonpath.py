@@ -44,7 +44,7 @@ def _jsonpath_steps(expression: str) -> list[tuple[str, Any]]:
                 steps.append(("name", m.group(0)))
                 i += len(m.group(0))
         elif expr[i] == ".":
-            m = re.match(r"[^.\[]+", expr[i + 1:])
+            m = re.match(r"[^.\[]+", expr[i + 1 :])
             if not m:
                 raise ValueError(f"unsupported jsonpath {expression!r}")
             steps.append(("name", m.group(0)))
@@ -65,7 +65,7 @@ def _jsonpath_steps(expression: str) -> list[tuple[str, Any]]:
                 elif c == "]":
                     depth -= 1
                 j += 1
-            steps.append(_bracket(expr[i + 1:j - 1].strip(), expression))
+            steps.append(_bracket(expr[i + 1 : j - 1].strip(), expression))
             i = j
         else:
             raise ValueError(f"unsupported jsonpath {expression!r}")
@@ -123,10 +123,14 @@ def _trace(steps, value, parent, key, path, out) -> None:
             _trace(rest, child, value, k, path + [k], out)
         return
     if kind in ("name", "names"):
-        for name in ([arg] if kind == "name" else arg):
+        for name in [arg] if kind == "name" else arg:
             if isinstance(value, dict) and name in value:
                 _trace(rest, value[name], value, name, path + [name], out)
-            elif isinstance(value, list) and re.fullmatch(r"0|[1-9]\d*", name) and int(name) < len(value):
+            elif (
+                isinstance(value, list)
+                and re.fullmatch(r"0|[1-9]\d*", name)
+                and int(name) < len(value)
+            ):
                 _trace(rest, value[int(name)], value, int(name), path + [int(name)], out)
         return
     if kind == "slice" and isinstance(value, list):
@@ -194,7 +198,16 @@ class _FilterExpr:
 
     def _cmp(self):
         left = self._unary()
-        while self._peek()[0] == "op" and self._peek()[1] in ("===", "!==", "==", "!=", "<", ">", "<=", ">="):
+        while self._peek()[0] == "op" and self._peek()[1] in (
+            "===",
+            "!==",
+            "==",
+            "!=",
+            "<",
+            ">",
+            "<=",
+            ">=",
+        ):
             op = self._take()[1]
             right = self._unary()
             left = _js_compare(op, left, right)
@@ -250,9 +263,15 @@ def _js_compare(op: str, a: Any, b: Any) -> bool:
         return v is None or v is _UNDEFINED or isinstance(v, str | int | float | bool)
 
     if op in ("===", "!=="):
-        same = (type(a) is type(b) or (isinstance(a, int | float) and isinstance(b, int | float)
-                and not isinstance(a, bool) and not isinstance(b, bool))) and (
-            a == b if primitive(a) else a is b)
+        same = (
+            type(a) is type(b)
+            or (
+                isinstance(a, int | float)
+                and isinstance(b, int | float)
+                and not isinstance(a, bool)
+                and not isinstance(b, bool)
+            )
+        ) and (a == b if primitive(a) else a is b)
         return same if op == "===" else not same
     if op in ("==", "!="):
         if not primitive(a) or not primitive(b):

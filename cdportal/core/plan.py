@@ -45,8 +45,14 @@ class PlannedCommit:
     why: str  # "feat → minor", "docs (hidden) → no bump"
 
     def to_json(self) -> dict:
-        return {"sha": self.sha, "subject": self.subject, "type": self.type, "scope": self.scope,
-                "breaking": self.breaking, "bump": self.bump}
+        return {
+            "sha": self.sha,
+            "subject": self.subject,
+            "type": self.type,
+            "scope": self.scope,
+            "breaking": self.breaking,
+            "bump": self.bump,
+        }
 
 
 @dataclass(frozen=True)
@@ -78,7 +84,9 @@ class PackagePlan:
             "branch": self.branch,
             "changelog": self.changelog,
             "commits": [c.to_json() for c in self.commits],
-            "ignored": [{"sha": s.sha, "subject": s.subject, "reason": s.reason} for s in self.ignored],
+            "ignored": [
+                {"sha": s.sha, "subject": s.subject, "reason": s.reason} for s in self.ignored
+            ],
         }
 
 
@@ -133,23 +141,39 @@ def plan(
     target_branch: str | None = None,
 ) -> ReleasePlan:
     release_shas = release_commits(config, history.tags)
-    collected, complete = collect_commits(config, history.commits, release_shas, read_all=history.complete)
+    collected, complete = collect_commits(
+        config, history.commits, release_shas, read_all=history.complete
+    )
     by_path = _split(config, collected)
     plans = tuple(
-        _plan_package(config, pkg, by_path[pkg.path], history, repo=repo, date=date,
-                      target_branch=target_branch, complete=complete)
+        _plan_package(
+            config,
+            pkg,
+            by_path[pkg.path],
+            history,
+            repo=repo,
+            date=date,
+            target_branch=target_branch,
+            complete=complete,
+        )
         for pkg in config.packages
     )
     releasing = {p.path: p.next_version for p in plans if p.next_version}
     grouped = not config.separate_pull_requests and len(config.packages) > 1
     if grouped:
         title = release_pr.group_pr_title(config, releasing, target_branch) if releasing else None
-        return ReleasePlan(plans, pr_title=title, branch=release_pr.branch_name(config, None, target_branch))
+        return ReleasePlan(
+            plans, pr_title=title, branch=release_pr.branch_name(config, None, target_branch)
+        )
     return ReleasePlan(plans)
 
 
 def collect_commits(
-    config: ReleaseConfig, commits: Sequence[Commit], release_shas: Mapping[str, str], *, read_all: bool = True
+    config: ReleaseConfig,
+    commits: Sequence[Commit],
+    release_shas: Mapping[str, str],
+    *,
+    read_all: bool = True,
 ) -> tuple[list[Commit], bool]:
     """The commits Release Please reads (manifest.ts buildPullRequests): newest first, at most
     `commit-search-depth` of them, up to the commit that completes the set of the packages'
@@ -177,7 +201,9 @@ def release_commits(config: ReleaseConfig, tags: Mapping[str, str]) -> dict[str,
     package without one is left out (Release Please is then bootstrapping it)."""
     found = {}
     for pkg in config.packages:
-        sha = tags.get(release_pr.tag_name(pkg, pkg.current_version)) if pkg.current_version else None
+        sha = (
+            tags.get(release_pr.tag_name(pkg, pkg.current_version)) if pkg.current_version else None
+        )
         if sha:
             found[pkg.path] = sha
     return found
@@ -218,7 +244,9 @@ def _plan_package(
             f"every commit Release Please reads (the newest {depth}) counts as unreleased"
         )
     elif since is not None and history.position(since) is None and history.complete:
-        warnings.append(f"tag {previous_tag} points at {since[:7]}, which is not on the target branch")
+        warnings.append(
+            f"tag {previous_tag} points at {since[:7]}, which is not on the target branch"
+        )
     if not complete:
         warnings.append(
             f"Release Please reads at most {depth} commits (commit-search-depth): "
@@ -227,7 +255,9 @@ def _plan_package(
         )
     unreleased = _after(commits, since)
     if since is not None and current is not None:
-        warnings.extend(_misplaced_tag(config, pkg, current, previous_tag, since, history, unreleased))
+        warnings.extend(
+            _misplaced_tag(config, pkg, current, previous_tag, since, history, unreleased)
+        )
     parsed = parse_commits(unreleased)
     sections = pkg.changelog_sections
     options = _options(pkg)
@@ -239,15 +269,30 @@ def _plan_package(
     branch = release_pr.branch_name(config, pkg, target_branch)
     if version is None:
         return PackagePlan(
-            path=pkg.path, component=pkg.component, release_type=pkg.release_type,
-            current_version=current, previous_tag=previous_tag, next_version=None, tag=None,
-            release_name=None, pr_title=None, branch=branch, changelog=None,
-            commits=planned, ignored=tuple(parsed.skipped), warnings=tuple(warnings),
+            path=pkg.path,
+            component=pkg.component,
+            release_type=pkg.release_type,
+            current_version=current,
+            previous_tag=previous_tag,
+            next_version=None,
+            tag=None,
+            release_name=None,
+            pr_title=None,
+            branch=branch,
+            changelog=None,
+            commits=planned,
+            ignored=tuple(parsed.skipped),
+            warnings=tuple(warnings),
         )
     tag = release_pr.tag_name(pkg, version)
     entry = changelog.render_entry(
-        version=version, tag=tag, previous_tag=previous_tag, commits=parsed.commits,
-        repo=repo, date=date, sections=sections,
+        version=version,
+        tag=tag,
+        previous_tag=previous_tag,
+        commits=parsed.commits,
+        repo=repo,
+        date=date,
+        sections=sections,
     )
     try:
         files = tuple(_files(pkg, version, entry, history))
@@ -256,12 +301,21 @@ def _plan_package(
         files = ()
         warnings.append(f"Release Please cannot update the package's files: {e}")
     return PackagePlan(
-        path=pkg.path, component=pkg.component, release_type=pkg.release_type,
-        current_version=current, previous_tag=previous_tag, next_version=version, tag=tag,
+        path=pkg.path,
+        component=pkg.component,
+        release_type=pkg.release_type,
+        current_version=current,
+        previous_tag=previous_tag,
+        next_version=version,
+        tag=tag,
         release_name=release_pr.release_name(pkg, version),
-        pr_title=release_pr.pr_title(config, pkg, version, target_branch), branch=branch,
-        changelog=entry, commits=planned, ignored=tuple(parsed.skipped),
-        files=files, warnings=tuple(warnings),
+        pr_title=release_pr.pr_title(config, pkg, version, target_branch),
+        branch=branch,
+        changelog=entry,
+        commits=planned,
+        ignored=tuple(parsed.skipped),
+        files=files,
+        warnings=tuple(warnings),
     )
 
 
@@ -276,8 +330,13 @@ def _after(commits: Sequence[Commit], sha: str | None) -> list[Commit]:
 
 
 def _misplaced_tag(
-    config: ReleaseConfig, pkg: PackageConfig, current: str, tag: str, since: str,
-    history: History, unreleased: Sequence[Commit],
+    config: ReleaseConfig,
+    pkg: PackageConfig,
+    current: str,
+    tag: str,
+    since: str,
+    history: History,
+    unreleased: Sequence[Commit],
 ) -> list[str]:
     """The manual-tag failure mode: the release's tag is not on its Release PR's merge commit
     but on an older one, so the commits between them are listed a second time (5dlabs 0.2.13)."""
@@ -288,11 +347,13 @@ def _misplaced_tag(
     for index, commit in enumerate(unreleased):
         if _merged_title(commit) in titles:
             again = len(unreleased) - index - 1
-            return [(
-                f"tag {tag} points at {since[:7]}, not at the merge of the Release PR for {current} "
-                f"({commit.sha[:7]}, newer): the {again} commit(s) before that merge were already "
-                f"listed in {current} and are listed again (was the tag made by hand?)"
-            )]
+            return [
+                (
+                    f"tag {tag} points at {since[:7]}, not at the merge of the Release PR for {current} "
+                    f"({commit.sha[:7]}, newer): the {again} commit(s) before that merge were already "
+                    f"listed in {current} and are listed again (was the tag made by hand?)"
+                )
+            ]
     return []
 
 
@@ -309,7 +370,9 @@ def _options(pkg: PackageConfig) -> versioning.VersionOptions:
     )
 
 
-def _planned(commit: ConventionalCommit, options: versioning.VersionOptions, current: str | None) -> PlannedCommit:
+def _planned(
+    commit: ConventionalCommit, options: versioning.VersionOptions, current: str | None
+) -> PlannedCommit:
     """The bump this commit causes on its own, with the pre-1.0 options applied."""
     bump = versioning.commit_bump(commit, options.sections)
     why = versioning.explain_bump(commit, options.sections)
@@ -319,8 +382,13 @@ def _planned(commit: ConventionalCommit, options: versioning.VersionOptions, cur
         elif bump == Bump.MINOR and options.bump_patch_for_minor_pre_major:
             bump, why = Bump.PATCH, f"{why}, patch before 1.0.0 (bump-patch-for-minor-pre-major)"
     return PlannedCommit(
-        sha=commit.sha, subject=commit.subject, type=commit.type, scope=commit.scope,
-        breaking=commit.breaking, bump=BUMP_NAMES[bump], why=why,
+        sha=commit.sha,
+        subject=commit.subject,
+        type=commit.type,
+        scope=commit.scope,
+        breaking=commit.breaking,
+        bump=BUMP_NAMES[bump],
+        why=why,
     )
 
 
@@ -331,11 +399,15 @@ def _pre_major(version: str) -> bool:
         return False
 
 
-def _files(pkg: PackageConfig, version: str, entry: str, history: History) -> list[release_pr.FileChange]:
+def _files(
+    pkg: PackageConfig, version: str, entry: str, history: History
+) -> list[release_pr.FileChange]:
     files = list(release_pr.bumped_files(pkg, version, history.read_file))
     changelog_path = package_file(pkg, pkg.changelog_path)
     before = history.read_file(changelog_path)
-    files.append(release_pr.FileChange(changelog_path, before, changelog.insert_entry(before, entry)))
+    files.append(
+        release_pr.FileChange(changelog_path, before, changelog.insert_entry(before, entry))
+    )
     return files
 
 
@@ -373,17 +445,37 @@ def release_history(
             window = commits[first : max(first, end)]
             previous_tag = previous[1] if previous else None
             day = dates.get(tag) or Date.today()
-            key = (pkg.component, pkg.changelog_sections, version, tag, sha, previous_tag, repo, day)
+            key = (
+                pkg.component,
+                pkg.changelog_sections,
+                version,
+                tag,
+                sha,
+                previous_tag,
+                repo,
+                day,
+            )
             release = _remembered(commits[start], pkg.path, key, window)
             if release is None:
                 parsed = parse_commits(window)
                 entry = changelog.render_entry(
-                    version=version, tag=tag, previous_tag=previous_tag, commits=parsed.commits,
-                    repo=repo, date=day, sections=pkg.changelog_sections,
+                    version=version,
+                    tag=tag,
+                    previous_tag=previous_tag,
+                    commits=parsed.commits,
+                    repo=repo,
+                    date=day,
+                    sections=pkg.changelog_sections,
                 )
                 release = HistoricalRelease(
-                    path=pkg.path, component=pkg.component, version=version, tag=tag, sha=sha,
-                    previous_tag=previous_tag, changelog=entry, commits=tuple(parsed.commits),
+                    path=pkg.path,
+                    component=pkg.component,
+                    version=version,
+                    tag=tag,
+                    sha=sha,
+                    previous_tag=previous_tag,
+                    changelog=entry,
+                    commits=tuple(parsed.commits),
                     ignored=tuple(parsed.skipped),
                 )
                 _remember(commits[start], pkg.path, key, window, release)
@@ -499,7 +591,7 @@ def version_from_tag(pkg: PackageConfig, name: str) -> str | None:
     prefix = template[: -len("0.0.0")]
     if not name.startswith(prefix):
         return None
-    version = name[len(prefix):]
+    version = name[len(prefix) :]
     if not semver.Version.is_valid(version) or release_pr.tag_name(pkg, version) != name:
         return None
     return version

@@ -38,19 +38,52 @@ DEFAULT_DATE_FORMAT = "%Y-%m-%d"
 
 # src/factory.ts `releasers` (17.1.3), sorted like getReleaserTypes().
 RELEASE_TYPES = (
-    "bazel", "dart", "dotnet-yoshi", "elixir", "expo", "go", "go-yoshi", "helm", "java",
-    "java-backport", "java-bom", "java-lts", "java-yoshi", "java-yoshi-mono-repo",
-    "krm-blueprint", "maven", "node", "ocaml", "php", "php-yoshi", "python", "r", "ruby",
-    "ruby-yoshi", "rust", "salesforce", "sfdx", "simple", "terraform-module",
+    "bazel",
+    "dart",
+    "dotnet-yoshi",
+    "elixir",
+    "expo",
+    "go",
+    "go-yoshi",
+    "helm",
+    "java",
+    "java-backport",
+    "java-bom",
+    "java-lts",
+    "java-yoshi",
+    "java-yoshi-mono-repo",
+    "krm-blueprint",
+    "maven",
+    "node",
+    "ocaml",
+    "php",
+    "php-yoshi",
+    "python",
+    "r",
+    "ruby",
+    "ruby-yoshi",
+    "rust",
+    "salesforce",
+    "sfdx",
+    "simple",
+    "terraform-module",
 )
 # src/factories/versioning-strategy-factory.ts, changelog-notes-factory.ts, plugin-factory.ts
 VERSIONING_TYPES = (
-    "always-bump-major", "always-bump-minor", "always-bump-patch", "default", "prerelease",
+    "always-bump-major",
+    "always-bump-minor",
+    "always-bump-patch",
+    "default",
+    "prerelease",
     "service-pack",
 )
 CHANGELOG_TYPES = ("default", "github")
 PLUGIN_TYPES = (
-    "cargo-workspace", "group-priority", "linked-versions", "maven-workspace", "node-workspace",
+    "cargo-workspace",
+    "group-priority",
+    "linked-versions",
+    "maven-workspace",
+    "node-workspace",
     "sentence-case",
 )
 EXTRA_FILE_TYPES = ("generic", "json", "pom", "toml", "xml", "yaml")
@@ -231,7 +264,9 @@ def load_config(
     if packages_raw is None:
         raise ConfigError(config_file, "packages", "missing: Release Please would release nothing")
     if not isinstance(packages_raw, dict):
-        raise ConfigError(config_file, "packages", f"must be an object, not {_js_type(packages_raw)}")
+        raise ConfigError(
+            config_file, "packages", f"must be an object, not {_js_type(packages_raw)}"
+        )
     if not packages_raw:
         raise ConfigError(config_file, "packages", "empty: Release Please would release nothing")
 
@@ -246,7 +281,9 @@ def load_config(
         entries[path] = entry
     defaults = _extract(raw)
     packages = [
-        _resolve_package(path, _extract(entry), defaults, f'packages["{path}"]', config_file, versions, read)
+        _resolve_package(
+            path, _extract(entry), defaults, f'packages["{path}"]', config_file, versions, read
+        )
         for path, entry in entries.items()
     ]
 
@@ -266,7 +303,9 @@ def load_config(
         # `commitSearchDepth || 500`: 0 (or absent) means the default.
         commit_search_depth=int(raw.get("commit-search-depth") or DEFAULT_COMMIT_SEARCH_DEPTH),
         labels=tuple(labels.split(",")) if labels else DEFAULT_LABELS,
-        release_labels=tuple(release_labels.split(",")) if release_labels else DEFAULT_RELEASE_LABELS,
+        release_labels=tuple(release_labels.split(","))
+        if release_labels
+        else DEFAULT_RELEASE_LABELS,
     )
 
 
@@ -289,7 +328,9 @@ def _parse_json(text: str, file: str) -> Any:
     try:
         return json.loads(text, parse_constant=reject_constant)
     except json.JSONDecodeError as e:
-        raise ConfigError(file, None, f"invalid JSON at line {e.lineno} column {e.colno}: {e.msg}") from None
+        raise ConfigError(
+            file, None, f"invalid JSON at line {e.lineno} column {e.colno}: {e.msg}"
+        ) from None
     except ValueError as e:
         raise ConfigError(file, None, f"invalid JSON: {e} is not allowed") from None
 
@@ -309,19 +350,48 @@ def _released_versions(manifest: dict, file: str) -> dict[str, str]:
 # Option name -> expected JSON type, for both the top level and `packages[...]`
 # (schemas/config.json ReleaserConfigOptions).
 _STRING_OPTIONS = (
-    "release-type", "versioning", "prerelease-type", "release-as", "changelog-path",
-    "changelog-host", "changelog-type", "component", "package-name",
-    "pull-request-title-pattern", "pull-request-header", "pull-request-footer", "tag-separator",
-    "version-file", "initial-version", "date-format", "label", "release-label", "extra-label",
+    "release-type",
+    "versioning",
+    "prerelease-type",
+    "release-as",
+    "changelog-path",
+    "changelog-host",
+    "changelog-type",
+    "component",
+    "package-name",
+    "pull-request-title-pattern",
+    "pull-request-header",
+    "pull-request-footer",
+    "tag-separator",
+    "version-file",
+    "initial-version",
+    "date-format",
+    "label",
+    "release-label",
+    "extra-label",
     "snapshot-label",
 )
 _BOOL_OPTIONS = (
-    "bump-minor-pre-major", "bump-patch-for-minor-pre-major", "skip-github-release",
-    "skip-changelog", "draft", "prerelease", "draft-pull-request", "include-component-in-tag",
-    "include-v-in-tag", "separate-pull-requests", "component-no-space", "skip-snapshot",
+    "bump-minor-pre-major",
+    "bump-patch-for-minor-pre-major",
+    "skip-github-release",
+    "skip-changelog",
+    "draft",
+    "prerelease",
+    "draft-pull-request",
+    "include-component-in-tag",
+    "include-v-in-tag",
+    "separate-pull-requests",
+    "component-no-space",
+    "skip-snapshot",
     "always-update",
 )
-_TOP_STRING_OPTIONS = ("bootstrap-sha", "last-release-sha", "group-pull-request-title-pattern", "signoff")
+_TOP_STRING_OPTIONS = (
+    "bootstrap-sha",
+    "last-release-sha",
+    "group-pull-request-title-pattern",
+    "signoff",
+)
 _TOP_BOOL_OPTIONS = ("sequential-calls", "always-link-local")
 _TOP_NUMBER_OPTIONS = ("release-search-depth", "commit-search-depth")
 
@@ -337,14 +407,19 @@ def _check_options(options: dict, prefix: str, file: str, *, top_level: bool) ->
             raise ConfigError(file, where, f"must be a string, not {_js_type(value)}")
         if key in bools and not isinstance(value, bool):
             raise ConfigError(file, where, f"must be true or false, not {_js_type(value)}")
-        if top_level and key in _TOP_NUMBER_OPTIONS and (
-            isinstance(value, bool) or not isinstance(value, int | float)
+        if (
+            top_level
+            and key in _TOP_NUMBER_OPTIONS
+            and (isinstance(value, bool) or not isinstance(value, int | float))
         ):
             raise ConfigError(file, where, f"must be a number, not {_js_type(value)}")
     for key in ("release-type", "versioning", "changelog-type"):
         value = options.get(key)
-        known = {"release-type": RELEASE_TYPES, "versioning": VERSIONING_TYPES,
-                 "changelog-type": CHANGELOG_TYPES}[key]
+        known = {
+            "release-type": RELEASE_TYPES,
+            "versioning": VERSIONING_TYPES,
+            "changelog-type": CHANGELOG_TYPES,
+        }[key]
         if value is not None and value not in known:
             noun = key.replace("-", " ")
             raise ConfigError(
@@ -371,12 +446,20 @@ def _check_sections(value: Any, where: str, file: str) -> None:
             raise ConfigError(file, at, f"must be an object, not {_js_type(item)}")
         for key in ("type", "section"):
             if not isinstance(item.get(key), str):
-                problem = "missing" if item.get(key) is None else f"must be a string, not {_js_type(item[key])}"
+                problem = (
+                    "missing"
+                    if item.get(key) is None
+                    else f"must be a string, not {_js_type(item[key])}"
+                )
                 raise ConfigError(file, f"{at}.{key}", problem)
         if item.get("hidden") is not None and not isinstance(item["hidden"], bool):
-            raise ConfigError(file, f"{at}.hidden", f"must be true or false, not {_js_type(item['hidden'])}")
+            raise ConfigError(
+                file, f"{at}.hidden", f"must be true or false, not {_js_type(item['hidden'])}"
+            )
         if item.get("scope") is not None and not isinstance(item["scope"], str):
-            raise ConfigError(file, f"{at}.scope", f"must be a string, not {_js_type(item['scope'])}")
+            raise ConfigError(
+                file, f"{at}.scope", f"must be a string, not {_js_type(item['scope'])}"
+            )
 
 
 def _is_array(value: Any, where: str, file: str) -> bool:
@@ -403,12 +486,20 @@ def _check_extra_files(value: Any, where: str, file: str) -> None:
             shown = "missing" if kind is None else f"unsupported type {kind!r}"
             raise ConfigError(file, f"{at}.type", f"{shown} (known: {', '.join(EXTRA_FILE_TYPES)})")
         if not isinstance(item.get("path"), str) or not item["path"]:
-            raise ConfigError(file, f"{at}.path", "missing" if item.get("path") is None else "must be a non-empty string")
-        needed = {"json": "jsonpath", "yaml": "jsonpath", "toml": "jsonpath", "xml": "xpath"}.get(kind)
+            raise ConfigError(
+                file,
+                f"{at}.path",
+                "missing" if item.get("path") is None else "must be a non-empty string",
+            )
+        needed = {"json": "jsonpath", "yaml": "jsonpath", "toml": "jsonpath", "xml": "xpath"}.get(
+            kind
+        )
         if needed and not isinstance(item.get(needed), str):
             raise ConfigError(file, f"{at}.{needed}", f"missing: a {kind} extra file needs one")
         if item.get("glob") is not None and not isinstance(item["glob"], bool):
-            raise ConfigError(file, f"{at}.glob", f"must be true or false, not {_js_type(item['glob'])}")
+            raise ConfigError(
+                file, f"{at}.glob", f"must be true or false, not {_js_type(item['glob'])}"
+            )
 
 
 def _check_string_list(value: Any, where: str, file: str) -> None:
@@ -427,7 +518,9 @@ def _check_plugins(value: Any, where: str, file: str) -> None:
         if not isinstance(name, str) or name not in PLUGIN_TYPES:
             # factories/plugin-factory.ts: "Unknown plugin type"
             raise ConfigError(
-                file, f"{where}[{i}]", f"unknown plugin type {name!r} (known: {', '.join(PLUGIN_TYPES)})"
+                file,
+                f"{where}[{i}]",
+                f"unknown plugin type {name!r} (known: {', '.join(PLUGIN_TYPES)})",
             )
 
 
@@ -437,7 +530,9 @@ def _check_path(path: str, where: str, file: str) -> None:
         return
     segments = path.split("/")
     if path.startswith(("/", "~")) or any(s in (".", "..") for s in segments):
-        raise ConfigError(file, where, f"illegal path {path!r}: use a plain relative path such as 'packages/api'")
+        raise ConfigError(
+            file, where, f"illegal path {path!r}: use a plain relative path such as 'packages/api'"
+        )
 
 
 # extractReleaserConfig: config key -> our field name (None = handled separately).
@@ -499,15 +594,24 @@ def _resolve_package(
     sections_raw = pick("changelog_sections")
     if sections_raw is not None:
         sections = tuple(
-            ChangelogSection(s["type"], s["section"], bool(s.get("hidden") or False), s.get("scope"))
+            ChangelogSection(
+                s["type"], s["section"], bool(s.get("hidden") or False), s.get("scope")
+            )
             for s in sections_raw
         )
     else:
         sections = PYTHON_SECTIONS if release_type == "python" else DEFAULT_SECTIONS
 
     extra_files = tuple(
-        item if isinstance(item, str)
-        else ExtraFile(item["type"], item["path"], item.get("jsonpath"), item.get("xpath"), bool(item.get("glob")))
+        item
+        if isinstance(item, str)
+        else ExtraFile(
+            item["type"],
+            item["path"],
+            item.get("jsonpath"),
+            item.get("xpath"),
+            bool(item.get("glob")),
+        )
         for item in (pick("extra_files") or ())
     )
     component_opt = pick("component")
@@ -571,7 +675,9 @@ def _component(
     packageName ?? getDefaultPackageName(). The file is read only when the component needs it.
     """
     if pkg.package_name is not None:
-        return component_opt or _normalize_component(pkg.release_type, pkg.package_name), pkg.package_name
+        return component_opt or _normalize_component(
+            pkg.release_type, pkg.package_name
+        ), pkg.package_name
     if component_opt:
         return component_opt, None
     name = _default_package_name(pkg, read)
@@ -587,12 +693,18 @@ def package_file(pkg: PackageConfig, file: str) -> str:
     return file.rstrip("/")
 
 
-def _default_package_name(pkg: PackageConfig, read: Callable[[str], str | None] | None) -> str | None:
+def _default_package_name(
+    pkg: PackageConfig, read: Callable[[str], str | None] | None
+) -> str | None:
     """getDefaultPackageName() of the strategies that read one (none of the others do)."""
     kind = pkg.release_type
     source = {
-        "node": "package.json", "expo": "package.json", "helm": "Chart.yaml",
-        "rust": "Cargo.toml", "dart": "pubspec.yaml", "sfdx": "sfdx-project.json",
+        "node": "package.json",
+        "expo": "package.json",
+        "helm": "Chart.yaml",
+        "rust": "Cargo.toml",
+        "dart": "pubspec.yaml",
+        "sfdx": "sfdx-project.json",
         "salesforce": "sfdx-project.json",
     }.get(kind)
     if source is None or read is None:
@@ -603,8 +715,12 @@ def _default_package_name(pkg: PackageConfig, read: Callable[[str], str | None] 
         if kind == "rust":  # Rust.getManifest swallows a missing file
             return None
         # MissingRequiredFileError: the release type cannot work without it
-        raise ConfigError(path, None, f"missing: release type {kind} reads the package name from it "
-                          "(or set component / package-name)")
+        raise ConfigError(
+            path,
+            None,
+            f"missing: release type {kind} reads the package name from it "
+            "(or set component / package-name)",
+        )
     try:
         if source.endswith(".json"):
             data = json.loads(text)
@@ -705,7 +821,8 @@ class CommitSplit:
                         claimed.add(path)
                         break
         return [
-            pkg for pkg, root, excludes in self._packages
+            pkg
+            for pkg, root, excludes in self._packages
             if (root or pkg.path in claimed) and not (excludes and _excluded(pkg, files))
         ]
 

@@ -94,7 +94,9 @@ def release_name(pkg: PackageConfig, version: str) -> str:
     return f"{pkg.tag_component}: v{version}" if pkg.tag_component else f"v{version}"
 
 
-def branch_name(config: ReleaseConfig, pkg: PackageConfig | None, target_branch: str | None = None) -> str:
+def branch_name(
+    config: ReleaseConfig, pkg: PackageConfig | None, target_branch: str | None = None
+) -> str:
     """release-please--branches--<target>[--components--<component>]; pkg None = grouped PR.
 
     The component stays even when include-component-in-tag is false (getBranchComponent).
@@ -106,11 +108,16 @@ def branch_name(config: ReleaseConfig, pkg: PackageConfig | None, target_branch:
     return f"release-please--branches--{target_branch}--components--{pkg.component}"
 
 
-def pr_title(config: ReleaseConfig, pkg: PackageConfig, version: str, target_branch: str | None = None) -> str:
+def pr_title(
+    config: ReleaseConfig, pkg: PackageConfig, version: str, target_branch: str | None = None
+) -> str:
     """PullRequestTitle.ofComponentTargetBranchVersion(...).toString()."""
     target_branch = target_branch or config.target_branch
     return _render_title(
-        pkg.pull_request_title_pattern, pkg.tag_component, target_branch, _version(version),
+        pkg.pull_request_title_pattern,
+        pkg.tag_component,
+        target_branch,
+        _version(version),
         pkg.component_no_space,
     )
 
@@ -179,7 +186,7 @@ def _js_replace(text: str, search: str, replacement: str) -> str:
     i = text.find(search)
     if i < 0:
         return text
-    before, after = text[:i], text[i + len(search):]
+    before, after = text[:i], text[i + len(search) :]
     expanded = re.sub(
         r"\$([$&`'])",
         lambda m: {"$": "$", "&": search, "`": before, "'": after}[m.group(1)],
@@ -249,8 +256,12 @@ def bumped_files(
     return changes
 
 
-def manifest_change(manifest_text: str | None, versions: Mapping[str, str], *,
-                    path: str = ".release-please-manifest.json") -> FileChange:
+def manifest_change(
+    manifest_text: str | None,
+    versions: Mapping[str, str],
+    *,
+    path: str = ".release-please-manifest.json",
+) -> FileChange:
     """The new .release-please-manifest.json (updaters/release-please-manifest.ts).
 
     Existing keys keep their order and new ones are appended; the indentation detect-indent finds
@@ -262,7 +273,11 @@ def manifest_change(manifest_text: str | None, versions: Mapping[str, str], *,
         raise BumpError(path, "is not a JSON object")
     for key, version in versions.items():
         data[key] = _version(version)
-    after = js_json.stringify_like(data, manifest_text) if manifest_text else js_json.stringify(data, "  ")
+    after = (
+        js_json.stringify_like(data, manifest_text)
+        if manifest_text
+        else js_json.stringify(data, "  ")
+    )
     return FileChange(path, manifest_text, after)
 
 
@@ -301,11 +316,17 @@ def _extra_file_updates(
             path = _add_path(pkg, entry)
             # Default updaters by file extension (release-please 16+), then the Generic one.
             if entry.endswith(".json"):
-                out.append((path, _chain(lambda c: _generic_json(c, "$.version", version), generic)))
+                out.append(
+                    (path, _chain(lambda c: _generic_json(c, "$.version", version), generic))
+                )
             elif entry.endswith((".yaml", ".yml")):
-                out.append((path, _chain(lambda c: _generic_yaml(c, "$.version", version), generic)))
+                out.append(
+                    (path, _chain(lambda c: _generic_yaml(c, "$.version", version), generic))
+                )
             elif entry.endswith(".toml"):
-                out.append((path, _chain(lambda c: _generic_toml(c, "$.version", version), generic)))
+                out.append(
+                    (path, _chain(lambda c: _generic_toml(c, "$.version", version), generic))
+                )
             elif entry.endswith(".xml"):
                 out.append((path, _unsupported("xml")))
             else:
@@ -317,7 +338,9 @@ def _extra_file_updates(
     return out
 
 
-def _extra_file_updater(entry: ExtraFile, version: str, generic: Callable[[str], str]) -> Callable[[str], str]:
+def _extra_file_updater(
+    entry: ExtraFile, version: str, generic: Callable[[str], str]
+) -> Callable[[str], str]:
     expression = entry.jsonpath or "$"
     if entry.type == "generic":
         return generic
@@ -346,7 +369,9 @@ def _chain(*updaters: Callable[[str], str]) -> Callable[[str], str]:
     return run
 
 
-def _extra_file_paths(pkg: PackageConfig, entry: ExtraFile, files: Sequence[str] | None) -> list[str]:
+def _extra_file_paths(
+    pkg: PackageConfig, entry: ExtraFile, files: Sequence[str] | None
+) -> list[str]:
     if not entry.glob:
         return [entry.path]
     if files is None:
@@ -355,10 +380,12 @@ def _extra_file_paths(pkg: PackageConfig, entry: ExtraFile, files: Sequence[str]
     if entry.path.startswith("/"):
         return ["/" + f for f in files if _glob_match(entry.path[1:], f)]
     prefix = "" if pkg.path == ROOT_PATH else pkg.path.strip("/")
-    matched = [f for f in files if (not prefix or f.startswith(prefix)) and _glob_match(entry.path, f)]
+    matched = [
+        f for f in files if (not prefix or f.startswith(prefix)) and _glob_match(entry.path, f)
+    ]
     if not prefix:
         return matched
-    return [f[len(prefix) + 1:] for f in matched if f.startswith(prefix + "/")]
+    return [f[len(prefix) + 1 :] for f in matched if f.startswith(prefix + "/")]
 
 
 def _glob_match(pattern: str, path: str) -> bool:
@@ -369,15 +396,24 @@ def _glob_match(pattern: str, path: str) -> bool:
 def _glob_regex(pattern: str) -> str:
     braces = re.match(r"(.*?)\{([^{}]*)\}(.*)", pattern)
     if braces:
-        return "(?:" + "|".join(
-            _glob_regex(braces.group(1) + alt + braces.group(3)) for alt in braces.group(2).split(",")
-        ) + ")"
+        return (
+            "(?:"
+            + "|".join(
+                _glob_regex(braces.group(1) + alt + braces.group(3))
+                for alt in braces.group(2).split(",")
+            )
+            + ")"
+        )
     out = []
     parts = pattern.split("/")
     for i, part in enumerate(parts):
         last = i == len(parts) - 1
         if part == "**":
-            out.append("(?:(?!\\.)[^/]*(?:/(?!\\.)[^/]*)*/)?" if not last else "(?:(?!\\.)[^/]*(?:/(?!\\.)[^/]*)*)?")
+            out.append(
+                "(?:(?!\\.)[^/]*(?:/(?!\\.)[^/]*)*/)?"
+                if not last
+                else "(?:(?!\\.)[^/]*(?:/(?!\\.)[^/]*)*)?"
+            )
             continue
         seg = "" if part.startswith(".") else "(?!\\.)"
         j = 0
@@ -392,7 +428,7 @@ def _glob_regex(pattern: str) -> str:
                 if k < 0:
                     seg += re.escape(c)
                 else:
-                    body = part[j + 1:k].replace("\\", "\\\\")
+                    body = part[j + 1 : k].replace("\\", "\\\\")
                     seg += "[" + ("^" + body[1:] if body.startswith("!") else body) + "]"
                     j = k
             else:
@@ -487,13 +523,15 @@ def _python_updates(pkg: PackageConfig, version: str, read: Read, files: Sequenc
         prefix = "" if pkg.path == ROOT_PATH else pkg.path.strip("/")
         for f in files:
             if f.rsplit("/", 1)[-1] == "version.py" and (not prefix or f.startswith(prefix + "/")):
-                rel = f[len(prefix) + 1:] if prefix else f
+                rel = f[len(prefix) + 1 :] if prefix else f
                 updates.append((at(rel), lambda c: _py_version_string(r"__version__", c, version)))
     return updates
 
 
 def _setup_cfg(content: str, version: str) -> str:
-    return _js_sub(r"(version ?= ?)[0-9]+\.[0-9]+\.[0-9]+(?:-\w+)?", lambda m: m.group(1) + version, content)
+    return _js_sub(
+        r"(version ?= ?)[0-9]+\.[0-9]+\.[0-9]+(?:-\w+)?", lambda m: m.group(1) + version, content
+    )
 
 
 def _py_version_string(key: str, content: str, version: str) -> str:
@@ -591,7 +629,9 @@ def _cargo_toml(content: str, version: str, names: Mapping[str, str]) -> str:
                 dep = (table.get(kind) or {}).get(name)
                 if not dep or isinstance(dep, str) or "path" not in dep:
                     continue
-                payload = replace_toml_value(payload, ["target", target, kind, name, "version"], new)
+                payload = replace_toml_value(
+                    payload, ["target", target, kind, name, "version"], new
+                )
     return payload
 
 
@@ -624,7 +664,12 @@ def _chart_yaml(content: str, version: str) -> str:
     """
     m = _CHART_VERSION.search(content)
     if m is not None and not m.group(2):
-        out = content[: m.start()] + f"version: {_yaml_plain_or_quoted(version)}" + m.group(3) + content[m.end():]
+        out = (
+            content[: m.start()]
+            + f"version: {_yaml_plain_or_quoted(version)}"
+            + m.group(3)
+            + content[m.end() :]
+        )
         return out if out.endswith("\n") else out + "\n"
     if m is None:
         out = content if content.endswith("\n") or not content else content + "\n"
@@ -636,7 +681,7 @@ def _chart_yaml(content: str, version: str) -> str:
         new = "'" + version.replace("'", "''") + "'"
     else:
         new = _yaml_plain_or_quoted(version)
-    out = _yaml_lib_layout(content[: m.start(2)] + new + content[m.end(2):])
+    out = _yaml_lib_layout(content[: m.start(2)] + new + content[m.end(2) :])
     return out if out.endswith("\n") else out + "\n"
 
 
@@ -669,8 +714,10 @@ def _yaml_lib_layout(content: str) -> str:
             continue
         blank_run = 0
         if not stripped.startswith("#"):
-            while regions and (indent < regions[-1][0] or (
-                    indent == regions[-1][0] and not stripped.startswith("- ") and stripped != "-")):
+            while regions and (
+                indent < regions[-1][0]
+                or (indent == regions[-1][0] and not stripped.startswith("- ") and stripped != "-")
+            ):
                 regions.pop()
         shift = sum(s for _, s in regions)
         out.append(" " * shift + line if shift else line)
@@ -679,25 +726,40 @@ def _yaml_lib_layout(content: str) -> str:
             continue
         m = _EMPTY_VALUE_KEY.match(line)
         if m and not stripped.startswith("#"):
-            key_indent = indent + (len(stripped) - len(stripped.lstrip("- ")) if stripped.startswith("- ") else 0)
-            following = next((ln for ln in lines[i + 1:] if ln.strip() and not ln.strip().startswith("#")), "")
+            key_indent = indent + (
+                len(stripped) - len(stripped.lstrip("- ")) if stripped.startswith("- ") else 0
+            )
+            following = next(
+                (ln for ln in lines[i + 1 :] if ln.strip() and not ln.strip().startswith("#")), ""
+            )
             f_indent = len(following) - len(following.lstrip(" "))
-            if f_indent == key_indent and following.strip().startswith(("- ", "-")) and following.strip()[:2] in ("- ", "-"):
+            if (
+                f_indent == key_indent
+                and following.strip().startswith(("- ", "-"))
+                and following.strip()[:2] in ("- ", "-")
+            ):
                 regions.append((key_indent, 2))
     return "\n".join(out)
 
 
 def _yaml_plain_or_quoted(text: str) -> str:
-    return text if re.fullmatch(r"[0-9A-Za-z][\w.+-]*", text) and not js_yaml.is_ambiguous(text) else json.dumps(text)
+    return (
+        text
+        if re.fullmatch(r"[0-9A-Za-z][\w.+-]*", text) and not js_yaml.is_ambiguous(text)
+        else json.dumps(text)
+    )
 
 
 # --- generic ---------------------------------------------------------------------------------
 
 _GENERIC_VERSION = re.compile(
-    r"(?P<major>\d+)\.(?P<minor>\d+)\.(?P<patch>\d+)(-(?P<pre>[\w.]+))?(\+(?P<build>[-\w.]+))?", re.ASCII
+    r"(?P<major>\d+)\.(?P<minor>\d+)\.(?P<patch>\d+)(-(?P<pre>[\w.]+))?(\+(?P<build>[-\w.]+))?",
+    re.ASCII,
 )
 _INLINE = re.compile(r"x-release-please-(?P<scope>major|minor|patch|version-date|version|date)")
-_BLOCK_START = re.compile(r"x-release-please-start-(?P<scope>major|minor|patch|version-date|version|date)")
+_BLOCK_START = re.compile(
+    r"x-release-please-start-(?P<scope>major|minor|patch|version-date|version|date)"
+)
 _BLOCK_END = re.compile(r"x-release-please-end")
 
 
@@ -706,10 +768,17 @@ def _generic(content: str, version: str, today: dt.date, date_format: str) -> st
     if not content:
         return ""
     major, minor, patch = (int(x) for x in re.match(r"(\d+)\.(\d+)\.(\d+)", version).groups())
-    date_text = re.sub(r"%[Ymd]", lambda m: {"%Y": f"{today.year}", "%m": f"{today.month:02d}",
-                                               "%d": f"{today.day:02d}"}[m.group()], date_format)
-    date_re = re.compile(re.sub(r"%[Ymd]", lambda m: r"(\d{4})" if m.group() == "%Y" else r"(\d{2})",
-                                date_format), re.ASCII)
+    date_text = re.sub(
+        r"%[Ymd]",
+        lambda m: {"%Y": f"{today.year}", "%m": f"{today.month:02d}", "%d": f"{today.day:02d}"}[
+            m.group()
+        ],
+        date_format,
+    )
+    date_re = re.compile(
+        re.sub(r"%[Ymd]", lambda m: r"(\d{4})" if m.group() == "%Y" else r"(\d{2})", date_format),
+        re.ASCII,
+    )
     date_ok = _valid_date(date_text, date_format)
 
     def replace(line: str, scope: str) -> str:
@@ -752,14 +821,18 @@ def _valid_date(text: str, date_format: str) -> bool:
 
     def part(token: str) -> float:
         index = date_format.find(token) / 3
-        return float(parts[int(index)]) if index.is_integer() and 0 <= index < len(parts) else math.nan
+        return (
+            float(parts[int(index)]) if index.is_integer() and 0 <= index < len(parts) else math.nan
+        )
 
     year, month, day = part("%Y"), part("%m"), part("%d")
     if any(math.isnan(x) for x in (year, month, day)):
         return False
     if year < 1 or month < 1 or month > 12 or day < 1 or day > 31:
         return False
-    days = (dt.date(int(year) + int(month) // 12, int(month) % 12 + 1, 1) - dt.timedelta(days=1)).day
+    days = (
+        dt.date(int(year) + int(month) // 12, int(month) % 12 + 1, 1) - dt.timedelta(days=1)
+    ).day
     return day <= days
 
 

@@ -107,7 +107,11 @@ def steps(
             if failed_stage is not None and stage == failed_stage:
                 # Reached by some (another application synced) and failed for another: the
                 # failure is what needs reading.
-                result.append(Step(stage, StepState.FAILED, at, duration, since=previous, reason=failure_reason))
+                result.append(
+                    Step(
+                        stage, StepState.FAILED, at, duration, since=previous, reason=failure_reason
+                    )
+                )
                 current_assigned = True
             else:
                 result.append(Step(stage, StepState.DONE, at, duration))
@@ -115,7 +119,9 @@ def steps(
             continue
         is_next = not current_assigned and (furthest is None or stage > furthest)
         if failed_stage is not None and stage == failed_stage:
-            result.append(Step(stage, StepState.FAILED, None, None, since=previous, reason=failure_reason))
+            result.append(
+                Step(stage, StepState.FAILED, None, None, since=previous, reason=failure_reason)
+            )
             current_assigned = True
         elif is_next and failed_stage is None and previous is not None:
             elapsed = now - previous if now >= previous else timedelta(0)

@@ -22,8 +22,9 @@ def first_unstorable(value: Any, path: str = "") -> str | None:
         return f"{path or '(the value)'}: U+{ord(found.group()):04X}" if found else None
     if isinstance(value, dict):
         for key, item in value.items():
-            where = first_unstorable(key, f"{path}.(a key)" if path else "(a key)") or \
-                first_unstorable(item, f"{path}.{key}" if path else str(key))
+            where = first_unstorable(
+                key, f"{path}.(a key)" if path else "(a key)"
+            ) or first_unstorable(item, f"{path}.{key}" if path else str(key))
             if where:
                 return where
     elif isinstance(value, list):

@@ -69,7 +69,11 @@ def replace_toml_value(content: str, path: list[str], value: str) -> str:
         nxt: Any = None
         if isinstance(current, dict):
             nxt = current.get(key)
-        elif isinstance(current, list) and re.fullmatch(r"0|[1-9]\d*", key) and int(key) < len(current):
+        elif (
+            isinstance(current, list)
+            and re.fullmatch(r"0|[1-9]\d*", key)
+            and int(key) < len(current)
+        ):
             nxt = current[int(key)]
         if not isinstance(nxt, dict | list | Opaque):
             raise TypeError(f"path not found in object: {'.'.join(path[: i + 1])}")

@@ -112,7 +112,11 @@ def restart_outcome(
     if ours and "exceeded its progress deadline" in message:
         return False, message
     if overdue:
-        seen = message if ours else f"the Deployment does not show this restart (restartedAt {restarted_at or 'unset'})"
+        seen = (
+            message
+            if ours
+            else f"the Deployment does not show this restart (restartedAt {restarted_at or 'unset'})"
+        )
         return False, f"timed out waiting for the condition: {seen}"
     return None
 

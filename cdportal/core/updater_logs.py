@@ -20,11 +20,27 @@ from dataclasses import dataclass, field
 
 ERROR_LEVELS = frozenset({"error", "fatal", "panic"})
 _LEVEL_ALIASES = {
-    "error": "error", "err": "error", "eror": "error", "erro": "error", "e": "error",
-    "warn": "warning", "warning": "warning", "w": "warning",
-    "info": "info", "inf": "info", "i": "info",
-    "debug": "debug", "debu": "debug", "dbg": "debug", "trac": "trace", "trace": "trace",
-    "fatal": "fatal", "fata": "fatal", "f": "fatal", "panic": "panic", "pani": "panic",
+    "error": "error",
+    "err": "error",
+    "eror": "error",
+    "erro": "error",
+    "e": "error",
+    "warn": "warning",
+    "warning": "warning",
+    "w": "warning",
+    "info": "info",
+    "inf": "info",
+    "i": "info",
+    "debug": "debug",
+    "debu": "debug",
+    "dbg": "debug",
+    "trac": "trace",
+    "trace": "trace",
+    "fatal": "fatal",
+    "fata": "fatal",
+    "f": "fatal",
+    "panic": "panic",
+    "pani": "panic",
 }
 # key=value, key="quoted \"value\"", or key= (empty)
 _PAIR = re.compile(r'([A-Za-z_][\w.\-/]*)=("(?:[^"\\]|\\.)*"|[^\s"]*)')
@@ -34,7 +50,9 @@ _REGISTRY_ERROR = re.compile(
 )
 _USERINFO = re.compile(r"(\b[a-zA-Z][a-zA-Z0-9+.-]*://)[^/@\s\"']+@")
 _AUTH_HEADER = re.compile(r"\b(Basic|Bearer)\s+[A-Za-z0-9+/=._~-]{8,}", re.IGNORECASE)
-_SECRET_PAIR = re.compile(r"\b(password|passwd|token|secret|auth)=(\"(?:[^\"\\]|\\.)*\"|[^\s\"]+)", re.IGNORECASE)
+_SECRET_PAIR = re.compile(
+    r"\b(password|passwd|token|secret|auth)=(\"(?:[^\"\\]|\\.)*\"|[^\s\"]+)", re.IGNORECASE
+)
 _PLAIN_LEVEL = re.compile(r"^\s*(?:\[)?(?P<level>[A-Za-z]{4,5})\b[\]:]?|^(?P<klog>[IWEF])\d{4}\s")
 
 
@@ -62,8 +80,13 @@ def parse_line(line: str) -> LogLine:
     pairs = _logfmt(text) or _json(text)
     if pairs is None:
         level = _plain_level(text)
-        return LogLine(time="", level=level, message=text.strip(), text=text,
-                       error=level in ERROR_LEVELS or bool(_REGISTRY_ERROR.search(text)))
+        return LogLine(
+            time="",
+            level=level,
+            message=text.strip(),
+            text=text,
+            error=level in ERROR_LEVELS or bool(_REGISTRY_ERROR.search(text)),
+        )
     time = pairs.pop("time", "") or pairs.pop("ts", "")
     level = _LEVEL_ALIASES.get(pairs.pop("level", "").lower(), "")
     message = pairs.pop("msg", "") or pairs.pop("message", "")
@@ -88,8 +111,13 @@ def is_error(line: LogLine | str) -> bool:
     return (parse_line(line) if isinstance(line, str) else line).error
 
 
-def matches(line: LogLine | str, *, application: str | None = None, image: str | None = None,
-            errors_only: bool = False) -> bool:
+def matches(
+    line: LogLine | str,
+    *,
+    application: str | None = None,
+    image: str | None = None,
+    errors_only: bool = False,
+) -> bool:
     """Whether a line passes the log view's filters; empty filters let everything through.
 
     `application` matches "argocd/controller" and "controller" alike (v0 logs the bare name).

@@ -46,10 +46,18 @@ NAMESPACE = manifests.NAMESPACE
 
 
 class Cluster:
-    def __init__(self, *, clock: Callable[[], datetime] = lambda: datetime.now(UTC),
-                 rng: random.Random | None = None, speed: float = 1.0, degraded_rate: float = 0.1,
-                 react_seconds: float = 1.0, sync_seconds: float = 4.0, ready_seconds: float = 3.0,
-                 cycle_seconds: float = 15.0):
+    def __init__(
+        self,
+        *,
+        clock: Callable[[], datetime] = lambda: datetime.now(UTC),
+        rng: random.Random | None = None,
+        speed: float = 1.0,
+        degraded_rate: float = 0.1,
+        react_seconds: float = 1.0,
+        sync_seconds: float = 4.0,
+        ready_seconds: float = 3.0,
+        cycle_seconds: float = 15.0,
+    ):
         # resourceVersions from the clock: the server keeps what an earlier demo run recorded
         # (one event per namespace/name@resourceVersion), so a new run must not reuse numbers.
         self.kube = Kube(cluster_versions=True, first_version=int(time.time() * 1000))
@@ -57,11 +65,22 @@ class Cluster:
         logging.getLogger("aiohttp.access").setLevel(logging.WARNING)
         self.kube.k.recording = False  # nobody reads the write log here; it would only grow
         self.api_client = self.kube.api_client
-        self.controller = ArgoController(self.api_client, NAMESPACE, clock=clock, rng=rng or random.Random(),
-                                         react_seconds=react_seconds / speed, sync_seconds=sync_seconds / speed,
-                                         degraded_rate=degraded_rate)
-        self.updater = ImageUpdater(self.kube, NAMESPACE, clock=clock, cycle_seconds=cycle_seconds / speed,
-                                    ready_seconds=ready_seconds / speed)
+        self.controller = ArgoController(
+            self.api_client,
+            NAMESPACE,
+            clock=clock,
+            rng=rng or random.Random(),
+            react_seconds=react_seconds / speed,
+            sync_seconds=sync_seconds / speed,
+            degraded_rate=degraded_rate,
+        )
+        self.updater = ImageUpdater(
+            self.kube,
+            NAMESPACE,
+            clock=clock,
+            cycle_seconds=cycle_seconds / speed,
+            ready_seconds=ready_seconds / speed,
+        )
         self.stop = threading.Event()
         self.running: threading.Thread | None = None  # the controllers' passes
         self.threads: list[threading.Thread] = []
@@ -102,7 +121,12 @@ class Cluster:
         """cdportal's watchers on this cluster, in threads, delivering to `sink` (the server's
         POST /api/events in the demo): ImageUpdater resources, Applications, ImagesUpdated Events,
         the updater's Deployment."""
-        options = {"sink": sink, "backoff_initial": 0.2, "backoff_max": 5.0, "request_timeout": request_timeout}
+        options = {
+            "sink": sink,
+            "backoff_initial": 0.2,
+            "backoff_max": 5.0,
+            "request_timeout": request_timeout,
+        }
         self.watchers = [
             ImageUpdaterWatcher(self.api_client, [NAMESPACE], **options),
             ApplicationWatcher(self.api_client, [NAMESPACE], **options),
@@ -148,5 +172,7 @@ class ClusterSink:
             # through the watcher.
             return self.cluster.updater.write_back(event["application"], event["to_tag"])
         if event["kind"] == "application":
-            return False  # the controller decides what the Application shows; the watcher reports it
+            return (
+                False  # the controller decides what the Application shows; the watcher reports it
+            )
         return self.sink.emit(event)

@@ -40,9 +40,17 @@ PROGRESS_DEADLINE = 'Deployment "controller" exceeded its progress deadline'
 
 
 class ArgoController:
-    def __init__(self, api_client: client.ApiClient, namespace: str = manifests.NAMESPACE, *,
-                 clock: Callable[[], datetime] = lambda: datetime.now(UTC), rng: random.Random | None = None,
-                 react_seconds: float = 1.0, sync_seconds: float = 4.0, degraded_rate: float = 0.1):
+    def __init__(
+        self,
+        api_client: client.ApiClient,
+        namespace: str = manifests.NAMESPACE,
+        *,
+        clock: Callable[[], datetime] = lambda: datetime.now(UTC),
+        rng: random.Random | None = None,
+        react_seconds: float = 1.0,
+        sync_seconds: float = 4.0,
+        degraded_rate: float = 0.1,
+    ):
         self.api = client.CustomObjectsApi(api_client)
         self.namespace, self.clock = namespace, clock
         self.rng = rng or random.Random()
@@ -54,8 +62,9 @@ class ArgoController:
         """Create the Applications, each Synced and Healthy at its tag."""
         now = self.clock()
         for name, tag in tags.items():
-            self.api.create_namespaced_custom_object(GROUP, VERSION, self.namespace, PLURAL,
-                                                     manifests.application(name, tag, now))
+            self.api.create_namespaced_custom_object(
+                GROUP, VERSION, self.namespace, PLURAL, manifests.application(name, tag, now)
+            )
 
     def step(self) -> int:
         """One pass: at most one change per Application; the number of writes accepted."""
@@ -67,15 +76,20 @@ class ArgoController:
                 continue
             name = app["metadata"]["name"]
             change = _as_merge_patch(app, change)
-            change.setdefault("metadata", {})["resourceVersion"] = app["metadata"]["resourceVersion"]
+            change.setdefault("metadata", {})["resourceVersion"] = app["metadata"][
+                "resourceVersion"
+            ]
             try:
-                self.api.patch_namespaced_custom_object(GROUP, VERSION, self.namespace, PLURAL, name, change,
-                                                        _content_type=MERGE_PATCH)
+                self.api.patch_namespaced_custom_object(
+                    GROUP, VERSION, self.namespace, PLURAL, name, change, _content_type=MERGE_PATCH
+                )
                 written += 1
             except ApiException as e:
                 if e.status != 409:
                     raise
-                log.debug("%s changed under the controller; next pass", name)  # as the real one requeues
+                log.debug(
+                    "%s changed under the controller; next pass", name
+                )  # as the real one requeues
         return written
 
     # -- what one pass does to one Application ----------------------------------------------------
@@ -93,7 +107,11 @@ class ArgoController:
             return self._finish(app, now)
         if argo_application.REFRESH_ANNOTATION in (app["metadata"].get("annotations") or {}):
             if self._waited(name, "refresh", now, self.react_seconds):
-                return self._refresh(app, now, {"metadata": {"annotations": {argo_application.REFRESH_ANNOTATION: None}}})
+                return self._refresh(
+                    app,
+                    now,
+                    {"metadata": {"annotations": {argo_application.REFRESH_ANNOTATION: None}}},
+                )
             return None
         spec_source = app["spec"]["source"]
         if spec_source != (status.get("sync") or {}).get("comparedTo", {}).get("source"):
@@ -117,11 +135,19 @@ class ArgoController:
         status = app.get("status") or {}
         src = app["spec"]["source"]
         synced = src == _deployed_source(app)
-        change.setdefault("status", {}).update({
-            "reconciledAt": _after(status.get("reconciledAt"), now),
-            "sync": {"status": "Synced" if synced else "OutOfSync", "revision": GITOPS_REVISION,
-                     "comparedTo": {"source": copy.deepcopy(src), "destination": app["spec"]["destination"]}},
-        })
+        change.setdefault("status", {}).update(
+            {
+                "reconciledAt": _after(status.get("reconciledAt"), now),
+                "sync": {
+                    "status": "Synced" if synced else "OutOfSync",
+                    "revision": GITOPS_REVISION,
+                    "comparedTo": {
+                        "source": copy.deepcopy(src),
+                        "destination": app["spec"]["destination"],
+                    },
+                },
+            }
+        )
         return change
 
     def _should_auto_sync(self, app: dict) -> bool:
@@ -137,11 +163,18 @@ class ArgoController:
 
     def _auto_sync_operation(self, app: dict) -> dict:
         policy = app["spec"].get("syncPolicy") or {}
-        sync = {"prune": bool((policy.get("automated") or {}).get("prune")), "revision": GITOPS_REVISION,
-                "source": copy.deepcopy(app["spec"]["source"])}
+        sync = {
+            "prune": bool((policy.get("automated") or {}).get("prune")),
+            "revision": GITOPS_REVISION,
+            "source": copy.deepcopy(app["spec"]["source"]),
+        }
         if policy.get("syncOptions"):
             sync["syncOptions"] = list(policy["syncOptions"])
-        return {"initiatedBy": {"automated": True}, "retry": copy.deepcopy(policy.get("retry") or {}), "sync": sync}
+        return {
+            "initiatedBy": {"automated": True},
+            "retry": copy.deepcopy(policy.get("retry") or {}),
+            "sync": sync,
+        }
 
     def _start(self, app: dict, now: datetime) -> dict:
         """processRequestedAppOperation: a new operationState, Running, with the operation copied."""
@@ -149,46 +182,76 @@ class ArgoController:
         new_tag, old_tag = image_tag(app["spec"]["source"]), image_tag(_deployed_source(app))
         rolling = new_tag != old_tag
         self._seen[(app["metadata"]["name"], "sync")] = now
-        change = {"status": {"operationState": {
-            "operation": operation, "phase": "Running", "startedAt": stamp(now),
-            "message": f"waiting for healthy state of {WORKLOAD}" if rolling else "",
-        }}}
+        change = {
+            "status": {
+                "operationState": {
+                    "operation": operation,
+                    "phase": "Running",
+                    "startedAt": stamp(now),
+                    "message": f"waiting for healthy state of {WORKLOAD}" if rolling else "",
+                }
+            }
+        }
         if rolling:  # the new ReplicaSet's pods start beside the old ones
             change["status"]["health"] = {"status": "Progressing", "lastTransitionTime": stamp(now)}
-            change["status"]["summary"] = {"images": sorted({f"{IMAGE}:{old_tag}", f"{IMAGE}:{new_tag}"})}
+            change["status"]["summary"] = {
+                "images": sorted({f"{IMAGE}:{old_tag}", f"{IMAGE}:{new_tag}"})
+            }
         return change
 
     def _finish(self, app: dict, now: datetime) -> dict:
         """setOperationState: Succeeded, history appended, `.operation` null, Synced."""
         status = app["status"]
         state = status["operationState"]
-        synced = copy.deepcopy(((state.get("operation") or {}).get("sync") or {}).get("source")
-                               or app["spec"]["source"])
+        synced = copy.deepcopy(
+            ((state.get("operation") or {}).get("sync") or {}).get("source")
+            or app["spec"]["source"]
+        )
         name, tag = app["metadata"]["name"], image_tag(synced)
         rolled = tag != image_tag(_deployed_source(app))
         history = list(status.get("history") or [])
         number = max((entry.get("id", 0) for entry in history), default=0) + 1
-        history.append(manifests.history_entry(number, synced, state["startedAt"], stamp(now),
-                                               (state.get("operation") or {}).get("initiatedBy") or {}))
+        history.append(
+            manifests.history_entry(
+                number,
+                synced,
+                state["startedAt"],
+                stamp(now),
+                (state.get("operation") or {}).get("initiatedBy") or {},
+            )
+        )
         degraded = rolled and name.endswith("-dev") and self.rng.random() < self.degraded_rate
-        health = {"status": "Degraded", "message": PROGRESS_DEADLINE} if degraded else {"status": "Healthy"}
+        health = (
+            {"status": "Degraded", "message": PROGRESS_DEADLINE}
+            if degraded
+            else {"status": "Healthy"}
+        )
         return {
             "operation": None,
             "status": {
                 "operationState": {
-                    **state, "phase": "Succeeded", "message": "successfully synced (all tasks run)",
+                    **state,
+                    "phase": "Succeeded",
+                    "message": "successfully synced (all tasks run)",
                     "finishedAt": stamp(now),
-                    "syncResult": {"revision": GITOPS_REVISION, "source": synced,
-                                   "resources": manifests.synced_resources(name, tag)},
+                    "syncResult": {
+                        "revision": GITOPS_REVISION,
+                        "source": synced,
+                        "resources": manifests.synced_resources(name, tag),
+                    },
                 },
-                "history": history[-manifests.HISTORY_LIMIT:],
+                "history": history[-manifests.HISTORY_LIMIT :],
                 "health": {**health, "lastTransitionTime": stamp(now)},
                 "summary": {"images": [f"{IMAGE}:{tag}"]},
                 "reconciledAt": _after(status.get("reconciledAt"), now),
-                "sync": {"status": "Synced" if synced == app["spec"]["source"] else "OutOfSync",
-                         "revision": GITOPS_REVISION,
-                         "comparedTo": {"source": copy.deepcopy(app["spec"]["source"]),
-                                        "destination": app["spec"]["destination"]}},
+                "sync": {
+                    "status": "Synced" if synced == app["spec"]["source"] else "OutOfSync",
+                    "revision": GITOPS_REVISION,
+                    "comparedTo": {
+                        "source": copy.deepcopy(app["spec"]["source"]),
+                        "destination": app["spec"]["destination"],
+                    },
+                },
             },
         }
 
@@ -199,8 +262,12 @@ class ArgoController:
         return {
             "operation": None,
             "status": {
-                "operationState": {**app["status"]["operationState"], "phase": "Failed",
-                                   "message": "Operation terminated", "finishedAt": stamp(now)},
+                "operationState": {
+                    **app["status"]["operationState"],
+                    "phase": "Failed",
+                    "message": "Operation terminated",
+                    "finishedAt": stamp(now),
+                },
                 "health": {"status": "Healthy", "lastTransitionTime": stamp(now)},
                 "summary": {"images": [f"{IMAGE}:{tag}"]},
             },
@@ -240,4 +307,3 @@ def _after(previous: str | None, now: datetime) -> str:
         if now <= last:
             now = last + timedelta(seconds=1)
     return stamp(now)
-

@@ -59,8 +59,11 @@ class Emulator(kmock.KubernetesEmulator):
         self.log_requests: list[dict] = []
         self.log_followers = 0  # follow streams currently open
         self.log_pushed: asyncio.Condition | None = None
-        self[kmock.subresource("log")] << (lambda request: kmock.Response(
-            headers={"Content-Type": "text/plain"}, payload=self._serve_log(request)))
+        self[kmock.subresource("log")] << (
+            lambda request: kmock.Response(
+                headers={"Content-Type": "text/plain"}, payload=self._serve_log(request)
+            )
+        )
 
     # -- pod logs ---------------------------------------------------------------------------
 
@@ -84,7 +87,8 @@ class Emulator(kmock.KubernetesEmulator):
             while ended not in self.logs_ended:
                 async with self.log_pushed:
                     await self.log_pushed.wait_for(
-                        lambda sent=sent: len(lines) > sent or ended in self.logs_ended)
+                        lambda sent=sent: len(lines) > sent or ended in self.logs_ended
+                    )
                 for line in lines[sent:]:
                     yield line.encode() + b"\n"
                 sent = len(lines)
@@ -115,7 +119,9 @@ class Emulator(kmock.KubernetesEmulator):
         info = self.resources.get(resource)
         kind = info.kind if info is not None and info.kind else resource.plural.capitalize()
         d["kind"] = f"{kind}List"
-        d["apiVersion"] = f"{resource.group}/{resource.version}" if resource.group else resource.version
+        d["apiVersion"] = (
+            f"{resource.group}/{resource.version}" if resource.group else resource.version
+        )
         if self.revision is not None:
             listed = self.revision
         else:
@@ -128,9 +134,17 @@ class Emulator(kmock.KubernetesEmulator):
         self.watches = [*getattr(self, "watches", []), since]
         if since in getattr(self, "gone", set()):
             yield b""
-            yield {"type": "ERROR", "object": {"kind": "Status", "apiVersion": "v1", "status": "Failure",
-                                               "code": 410, "reason": "Expired",
-                                               "message": f"too old resource version: {since}"}}
+            yield {
+                "type": "ERROR",
+                "object": {
+                    "kind": "Status",
+                    "apiVersion": "v1",
+                    "status": "Failure",
+                    "code": 410,
+                    "reason": "Expired",
+                    "message": f"too old resource version: {since}",
+                },
+            }
             return
         async for event in super()._serve_watch(request):
             if isinstance(event, dict) and since and _rv(event["object"]) <= int(since):
@@ -149,15 +163,20 @@ class Emulator(kmock.KubernetesEmulator):
                 self._precondition(request)
                 return await self._write(request)
         deleting = request.action == kaction.DELETE and request.name
-        if request.resource is not None and (deleting or (self.revision is not None
-                                                          and request.action == kaction.CREATE)):
+        if request.resource is not None and (
+            deleting or (self.revision is not None and request.action == kaction.CREATE)
+        ):
             async with self.writes:
                 self._stamp(request)
                 response = await super()._handle(request)
         else:
             response = await super()._handle(request)
-        if request.action == kaction.DELETE and request.name and request.resource is not None \
-                and request.resource.plural == "pods":
+        if (
+            request.action == kaction.DELETE
+            and request.name
+            and request.resource is not None
+            and request.resource.plural == "pods"
+        ):
             await self.end_log(request.namespace, request.name)
         return response
 
@@ -173,9 +192,10 @@ class Emulator(kmock.KubernetesEmulator):
         if sent and int(sent) != current:
             raise KubernetesObjectConflictError(
                 reason="Conflict",
-                message=f"Operation cannot be fulfilled on {request.resource.plural} \"{request.name}\": "
-                        "the object has been modified; please apply your changes to the latest version "
-                        "and try again")
+                message=f'Operation cannot be fulfilled on {request.resource.plural} "{request.name}": '
+                "the object has been modified; please apply your changes to the latest version "
+                "and try again",
+            )
         if isinstance(request.data, dict):
             request.data.setdefault("metadata", {})["resourceVersion"] = str(self._next(current))
 
@@ -205,9 +225,15 @@ class Emulator(kmock.KubernetesEmulator):
         # A real API server bumps metadata.generation when a workload's spec changes (not on
         # /status): `kubectl rollout status` — and core.updater_deployment.rollout_complete — rely on it.
         data = request.data
-        if (request.action == kmock.action.UPDATE and request.name and not request.subresource
-                and request.resource is not None and request.resource.plural in WORKLOADS
-                and isinstance(data, dict) and "spec" in data):
+        if (
+            request.action == kmock.action.UPDATE
+            and request.name
+            and not request.subresource
+            and request.resource is not None
+            and request.resource.plural in WORKLOADS
+            and isinstance(data, dict)
+            and "spec" in data
+        ):
             try:
                 current = self.objects[request.resource, request.namespace, request.name]
                 generation = int(current.get("metadata", {}).get("generation") or 0)
@@ -253,8 +279,10 @@ class Kube:
         async with self._emulator() as k, kmock.Server(k, host="127.0.0.1", port=self.port):
             k.resources.load_bundled()
             # The two custom resources an Argo CD + Image Updater v1.x installation serves.
-            for resource, kind in (("argoproj.io/v1alpha1/applications", "Application"),
-                                   ("argocd-image-updater.argoproj.io/v1alpha1/imageupdaters", "ImageUpdater")):
+            for resource, kind in (
+                ("argoproj.io/v1alpha1/applications", "Application"),
+                ("argocd-image-updater.argoproj.io/v1alpha1/imageupdaters", "ImageUpdater"),
+            ):
                 info = k.resources[resource]
                 info.kind, info.singular, info.namespaced = kind, kind.lower(), True
                 info.verbs |= {"get", "list", "watch", "create", "update", "patch", "delete"}
@@ -270,7 +298,9 @@ class Kube:
         done = threading.Event()
 
         def put():
-            self.k.objects["argoproj.io/v1alpha1/applications", meta["namespace"], meta["name"]] = obj
+            self.k.objects["argoproj.io/v1alpha1/applications", meta["namespace"], meta["name"]] = (
+                obj
+            )
             done.set()
 
         self.loop.call_soon_threadsafe(put)
@@ -286,15 +316,25 @@ class Kube:
             async with self.k.writes:
                 obj = self.k.objects[resource, namespace, name]
                 obj.patch(body)
-                await self.k._buses[kmock.resource(*APPS)].put({"type": "MODIFIED", "object": obj.raw})
+                await self.k._buses[kmock.resource(*APPS)].put(
+                    {"type": "MODIFIED", "object": obj.raw}
+                )
 
         asyncio.run_coroutine_threadsafe(apply(), self.loop).result(5)
 
     def seed_pod(self, namespace: str, name: str, labels: dict, log: list[str] = ()) -> None:
         """A running pod, and the lines its container has logged so far."""
-        pod = {"apiVersion": "v1", "kind": "Pod",
-               "metadata": {"name": name, "namespace": namespace, "labels": labels, "resourceVersion": "1"},
-               "status": {"phase": "Running"}}
+        pod = {
+            "apiVersion": "v1",
+            "kind": "Pod",
+            "metadata": {
+                "name": name,
+                "namespace": namespace,
+                "labels": labels,
+                "resourceVersion": "1",
+            },
+            "status": {"phase": "Running"},
+        }
         done = threading.Event()
 
         def put():
@@ -307,7 +347,9 @@ class Kube:
 
     def push_log(self, namespace: str, name: str, *lines: str) -> None:
         """More lines from the container: followers receive them at once."""
-        asyncio.run_coroutine_threadsafe(self.k.push_log(namespace, name, list(lines)), self.loop).result(5)
+        asyncio.run_coroutine_threadsafe(
+            self.k.push_log(namespace, name, list(lines)), self.loop
+        ).result(5)
 
     def seed_object(self, resource: str, obj: dict) -> None:
         """Any object (`resource` as "apps/v1/deployments", "v1/pods", "v1/secrets", ...)."""
@@ -324,12 +366,20 @@ class Kube:
     def kubeconfig(self, directory: Path) -> str:
         """A kubeconfig file pointing at this emulator (for code that reads KUBECONFIG)."""
         path = Path(directory) / "kubeconfig"
-        path.write_text(yaml.safe_dump({
-            "apiVersion": "v1", "kind": "Config", "current-context": "emulator",
-            "clusters": [{"name": "emulator", "cluster": {"server": self.url}}],
-            "users": [{"name": "cdportal", "user": {"token": "t"}}],
-            "contexts": [{"name": "emulator", "context": {"cluster": "emulator", "user": "cdportal"}}],
-        }))
+        path.write_text(
+            yaml.safe_dump(
+                {
+                    "apiVersion": "v1",
+                    "kind": "Config",
+                    "current-context": "emulator",
+                    "clusters": [{"name": "emulator", "cluster": {"server": self.url}}],
+                    "users": [{"name": "cdportal", "user": {"token": "t"}}],
+                    "contexts": [
+                        {"name": "emulator", "context": {"cluster": "emulator", "user": "cdportal"}}
+                    ],
+                }
+            )
+        )
         return str(path)
 
     def close(self):

@@ -27,8 +27,10 @@ CHART_PATH = "infra/charts/controller"
 WORKLOAD = "apps/Deployment/controller"
 UPDATER_DEPLOYMENT = "argocd-image-updater-controller"
 UPDATER_IMAGE = "quay.io/argoprojlabs/argocd-image-updater:v1.3.0"
-UPDATER_IMAGE_ID = ("quay.io/argoprojlabs/argocd-image-updater@sha256:"
-                    "5b1c7e9d0a3f4e2b8c6d9a1f0e3b7c5d2a4f6e8b0c1d3e5f7a9b2c4d6e8f0a1b")
+UPDATER_IMAGE_ID = (
+    "quay.io/argoprojlabs/argocd-image-updater@sha256:"
+    "5b1c7e9d0a3f4e2b8c6d9a1f0e3b7c5d2a4f6e8b0c1d3e5f7a9b2c4d6e8f0a1b"
+)
 UPDATER_CR = "cto-controller"  # the ImageUpdater CR its log lines name
 PULL_SECRET = "ghcr-pull-secret"  # what the updater page's credentials check asks for by default
 HISTORY_LIMIT = 10  # spec.revisionHistoryLimit's default
@@ -73,16 +75,25 @@ def image_tag(src: dict) -> str:
 def with_tag(src: dict, tag: str) -> dict:
     """`src` with image.name and image.tag merged in, as the updater's SetHelmImage does."""
     src = copy.deepcopy(src)
-    parameters = [p for p in src.setdefault("helm", {}).get("parameters") or []
-                  if p.get("name") not in ("image.name", "image.tag")]
-    src["helm"]["parameters"] = [*parameters, {"name": "image.name", "value": IMAGE, "forceString": True},
-                                 {"name": "image.tag", "value": tag, "forceString": True}]
+    parameters = [
+        p
+        for p in src.setdefault("helm", {}).get("parameters") or []
+        if p.get("name") not in ("image.name", "image.tag")
+    ]
+    src["helm"]["parameters"] = [
+        *parameters,
+        {"name": "image.name", "value": IMAGE, "forceString": True},
+        {"name": "image.tag", "value": tag, "forceString": True},
+    ]
     return src
 
 
 def destination(app: str) -> dict:
     env = environment(app)
-    return {"server": "https://kubernetes.default.svc", "namespace": "cto" if env == "production" else f"cto-{env}"}
+    return {
+        "server": "https://kubernetes.default.svc",
+        "namespace": "cto" if env == "production" else f"cto-{env}",
+    }
 
 
 def synced_resources(app: str, tag: str) -> list[dict]:
@@ -90,14 +101,39 @@ def synced_resources(app: str, tag: str) -> list[dict]:
     ns = destination(app)["namespace"]
     common = {"hookPhase": "Running", "namespace": ns, "status": "Synced", "syncPhase": "Sync"}
     return [
-        {**common, "group": "", "version": "v1", "kind": "ServiceAccount", "name": "controller",
-         "message": "serviceaccount/controller unchanged"},
-        {**common, "group": "", "version": "v1", "kind": "ConfigMap", "name": "controller-config",
-         "message": "configmap/controller-config unchanged"},
-        {**common, "group": "", "version": "v1", "kind": "Service", "name": "controller",
-         "message": "service/controller unchanged"},
-        {**common, "group": "apps", "version": "v1", "kind": "Deployment", "name": "controller",
-         "message": "deployment.apps/controller configured", "images": [f"{IMAGE}:{tag}"]},
+        {
+            **common,
+            "group": "",
+            "version": "v1",
+            "kind": "ServiceAccount",
+            "name": "controller",
+            "message": "serviceaccount/controller unchanged",
+        },
+        {
+            **common,
+            "group": "",
+            "version": "v1",
+            "kind": "ConfigMap",
+            "name": "controller-config",
+            "message": "configmap/controller-config unchanged",
+        },
+        {
+            **common,
+            "group": "",
+            "version": "v1",
+            "kind": "Service",
+            "name": "controller",
+            "message": "service/controller unchanged",
+        },
+        {
+            **common,
+            "group": "apps",
+            "version": "v1",
+            "kind": "Deployment",
+            "name": "controller",
+            "message": "deployment.apps/controller configured",
+            "images": [f"{IMAGE}:{tag}"],
+        },
     ]
 
 
@@ -109,45 +145,82 @@ def application(app: str, tag: str, now: datetime) -> dict:
         "retry": {"limit": 5, "backoff": {"duration": "5s", "factor": 2, "maxDuration": "3m"}},
         "syncOptions": ["CreateNamespace=true"],
     }
-    operation = {"initiatedBy": {"automated": True}, "retry": copy.deepcopy(sync_policy["retry"]),
-                 "sync": {"prune": True, "revision": GITOPS_REVISION, "source": copy.deepcopy(src),
-                          "syncOptions": ["CreateNamespace=true"]}}
+    operation = {
+        "initiatedBy": {"automated": True},
+        "retry": copy.deepcopy(sync_policy["retry"]),
+        "sync": {
+            "prune": True,
+            "revision": GITOPS_REVISION,
+            "source": copy.deepcopy(src),
+            "syncOptions": ["CreateNamespace=true"],
+        },
+    }
     return {
         "apiVersion": "argoproj.io/v1alpha1",
         "kind": "Application",
         "metadata": {
-            "name": app, "namespace": NAMESPACE, "annotations": dict(POLICY),
+            "name": app,
+            "namespace": NAMESPACE,
+            "annotations": dict(POLICY),
             "labels": {"app.kubernetes.io/part-of": "cto", "environment": environment(app)},
             "finalizers": ["resources-finalizer.argocd.argoproj.io"],
         },
-        "spec": {"project": PROJECT, "source": src, "destination": destination(app), "syncPolicy": sync_policy},
+        "spec": {
+            "project": PROJECT,
+            "source": src,
+            "destination": destination(app),
+            "syncPolicy": sync_policy,
+        },
         "status": {
             "controllerNamespace": NAMESPACE,
             "health": {"status": "Healthy", "lastTransitionTime": at},
             "history": [history_entry(1, src, at, at, {"automated": True})],
             "operationState": {
-                "operation": operation, "phase": "Succeeded", "message": "successfully synced (all tasks run)",
-                "startedAt": at, "finishedAt": at,
-                "syncResult": {"revision": GITOPS_REVISION, "source": copy.deepcopy(src),
-                               "resources": synced_resources(app, tag)},
+                "operation": operation,
+                "phase": "Succeeded",
+                "message": "successfully synced (all tasks run)",
+                "startedAt": at,
+                "finishedAt": at,
+                "syncResult": {
+                    "revision": GITOPS_REVISION,
+                    "source": copy.deepcopy(src),
+                    "resources": synced_resources(app, tag),
+                },
             },
             "reconciledAt": at,
             "resourceHealthSource": "appTree",
-            "resources": [{"group": r["group"], "version": r["version"], "kind": r["kind"],
-                           "namespace": r["namespace"], "name": r["name"], "status": "Synced"}
-                          for r in synced_resources(app, tag)],
+            "resources": [
+                {
+                    "group": r["group"],
+                    "version": r["version"],
+                    "kind": r["kind"],
+                    "namespace": r["namespace"],
+                    "name": r["name"],
+                    "status": "Synced",
+                }
+                for r in synced_resources(app, tag)
+            ],
             "sourceHydrator": {},
             "sourceType": "Helm",
             "summary": {"images": [f"{IMAGE}:{tag}"]},
-            "sync": {"status": "Synced", "revision": GITOPS_REVISION,
-                     "comparedTo": {"source": copy.deepcopy(src), "destination": destination(app)}},
+            "sync": {
+                "status": "Synced",
+                "revision": GITOPS_REVISION,
+                "comparedTo": {"source": copy.deepcopy(src), "destination": destination(app)},
+            },
         },
     }
 
 
 def history_entry(number: int, src: dict, started: str, deployed: str, initiated_by: dict) -> dict:
-    return {"id": number, "revision": GITOPS_REVISION, "source": copy.deepcopy(src),
-            "deployStartedAt": started, "deployedAt": deployed, "initiatedBy": copy.deepcopy(initiated_by)}
+    return {
+        "id": number,
+        "revision": GITOPS_REVISION,
+        "source": copy.deepcopy(src),
+        "deployStartedAt": started,
+        "deployedAt": deployed,
+        "initiatedBy": copy.deepcopy(initiated_by),
+    }
 
 
 # --- the Image Updater ---------------------------------------------------------------------------
@@ -160,7 +233,8 @@ def image_updater_resource() -> dict:
     """What a v1.x updater reads: an ImageUpdater selecting the demo's Applications and taking
     their image policy from their annotations (as the 5dlabs fixture does)."""
     return {
-        "apiVersion": "argocd-image-updater.argoproj.io/v1alpha1", "kind": "ImageUpdater",
+        "apiVersion": "argocd-image-updater.argoproj.io/v1alpha1",
+        "kind": "ImageUpdater",
         "metadata": {"name": UPDATER_CR, "namespace": NAMESPACE},
         "spec": {"applicationRefs": [{"namePattern": "cto-controller*", "useAnnotations": True}]},
     }
@@ -171,43 +245,84 @@ def updater_deployment(now: datetime) -> dict:
     labelled app.kubernetes.io/name=argocd-image-updater. Its status starts empty: the simulated
     deployment controller fills it in from the pods, as the real one does."""
     container = {
-        "name": UPDATER_DEPLOYMENT, "image": UPDATER_IMAGE, "imagePullPolicy": "IfNotPresent",
+        "name": UPDATER_DEPLOYMENT,
+        "image": UPDATER_IMAGE,
+        "imagePullPolicy": "IfNotPresent",
         "args": ["--metrics-bind-address=:8443", "run"],
-        "env": [{"name": name, "valueFrom": {"configMapKeyRef": {
-            "key": key, "name": "argocd-image-updater-config", "optional": True}}}
-            for name, key in (("ARGOCD_NAMESPACE", "argocd.namespace"), ("IMAGE_UPDATER_INTERVAL", "interval"),
-                              ("IMAGE_UPDATER_LOGLEVEL", "log.level"), ("IMAGE_UPDATER_KUBE_EVENTS", "kube.events"))],
-        "livenessProbe": {"httpGet": {"path": "/healthz", "port": 8081, "scheme": "HTTP"},
-                          "initialDelaySeconds": 15, "periodSeconds": 20},
-        "readinessProbe": {"httpGet": {"path": "/readyz", "port": 8081, "scheme": "HTTP"},
-                           "initialDelaySeconds": 5, "periodSeconds": 10},
+        "env": [
+            {
+                "name": name,
+                "valueFrom": {
+                    "configMapKeyRef": {
+                        "key": key,
+                        "name": "argocd-image-updater-config",
+                        "optional": True,
+                    }
+                },
+            }
+            for name, key in (
+                ("ARGOCD_NAMESPACE", "argocd.namespace"),
+                ("IMAGE_UPDATER_INTERVAL", "interval"),
+                ("IMAGE_UPDATER_LOGLEVEL", "log.level"),
+                ("IMAGE_UPDATER_KUBE_EVENTS", "kube.events"),
+            )
+        ],
+        "livenessProbe": {
+            "httpGet": {"path": "/healthz", "port": 8081, "scheme": "HTTP"},
+            "initialDelaySeconds": 15,
+            "periodSeconds": 20,
+        },
+        "readinessProbe": {
+            "httpGet": {"path": "/readyz", "port": 8081, "scheme": "HTTP"},
+            "initialDelaySeconds": 5,
+            "periodSeconds": 10,
+        },
         "ports": [{"containerPort": 8443, "name": "metrics", "protocol": "TCP"}],
-        "volumeMounts": [{"mountPath": "/app/config", "name": "image-updater-conf"},
-                         {"mountPath": "/tmp", "name": "tmp"}],
+        "volumeMounts": [
+            {"mountPath": "/app/config", "name": "image-updater-conf"},
+            {"mountPath": "/tmp", "name": "tmp"},
+        ],
     }
     return {
         "apiVersion": "apps/v1",
         "kind": "Deployment",
         "metadata": {
-            "name": UPDATER_DEPLOYMENT, "namespace": NAMESPACE, "uid": str(uuid.uuid4()),
+            "name": UPDATER_DEPLOYMENT,
+            "namespace": NAMESPACE,
+            "uid": str(uuid.uuid4()),
             "annotations": {"deployment.kubernetes.io/revision": "1"},
-            "labels": {"app.kubernetes.io/managed-by": "kustomize", "app.kubernetes.io/name": UPDATER_DEPLOYMENT,
-                       "control-plane": UPDATER_DEPLOYMENT},
+            "labels": {
+                "app.kubernetes.io/managed-by": "kustomize",
+                "app.kubernetes.io/name": UPDATER_DEPLOYMENT,
+                "control-plane": UPDATER_DEPLOYMENT,
+            },
             "creationTimestamp": stamp(now),
         },
         "spec": {
-            "progressDeadlineSeconds": 600, "replicas": 1, "revisionHistoryLimit": 10,
+            "progressDeadlineSeconds": 600,
+            "replicas": 1,
+            "revisionHistoryLimit": 10,
             "selector": {"matchLabels": {"control-plane": UPDATER_DEPLOYMENT}},
-            "strategy": {"type": "RollingUpdate", "rollingUpdate": {"maxSurge": "25%", "maxUnavailable": "25%"}},
+            "strategy": {
+                "type": "RollingUpdate",
+                "rollingUpdate": {"maxSurge": "25%", "maxUnavailable": "25%"},
+            },
             "template": {
-                "metadata": {"annotations": {"kubectl.kubernetes.io/default-container": UPDATER_DEPLOYMENT},
-                             "labels": dict(POD_LABELS)},
+                "metadata": {
+                    "annotations": {"kubectl.kubernetes.io/default-container": UPDATER_DEPLOYMENT},
+                    "labels": dict(POD_LABELS),
+                },
                 "spec": {
-                    "containers": [container], "serviceAccountName": "argocd-image-updater-controller",
+                    "containers": [container],
+                    "serviceAccountName": "argocd-image-updater-controller",
                     "securityContext": {"runAsNonRoot": True},
-                    "volumes": [{"name": "image-updater-conf", "configMap": {
-                                    "name": "argocd-image-updater-config", "optional": True}},
-                                {"name": "tmp", "emptyDir": {}}],
+                    "volumes": [
+                        {
+                            "name": "image-updater-conf",
+                            "configMap": {"name": "argocd-image-updater-config", "optional": True},
+                        },
+                        {"name": "tmp", "emptyDir": {}},
+                    ],
                 },
             },
         },
@@ -232,16 +347,27 @@ def replica_set(deployment: dict, pod_hash: str, revision: int, now: datetime) -
         "apiVersion": "apps/v1",
         "kind": "ReplicaSet",
         "metadata": {
-            "name": f"{meta['name']}-{pod_hash}", "namespace": meta["namespace"], "uid": str(uuid.uuid4()),
+            "name": f"{meta['name']}-{pod_hash}",
+            "namespace": meta["namespace"],
+            "uid": str(uuid.uuid4()),
             "labels": dict(template["metadata"]["labels"]),
-            "annotations": {"deployment.kubernetes.io/desired-replicas": "1",
-                            "deployment.kubernetes.io/revision": str(revision)},
+            "annotations": {
+                "deployment.kubernetes.io/desired-replicas": "1",
+                "deployment.kubernetes.io/revision": str(revision),
+            },
             "ownerReferences": [_owner(deployment)],
             "creationTimestamp": stamp(now),
         },
-        "spec": {"replicas": 1, "selector": {"matchLabels": {**deployment["spec"]["selector"]["matchLabels"],
-                                                             "pod-template-hash": pod_hash}},
-                 "template": template},
+        "spec": {
+            "replicas": 1,
+            "selector": {
+                "matchLabels": {
+                    **deployment["spec"]["selector"]["matchLabels"],
+                    "pod-template-hash": pod_hash,
+                }
+            },
+            "template": template,
+        },
         "status": {"replicas": 0, "observedGeneration": 1},
     }
 
@@ -255,7 +381,9 @@ def pod(replicaset: dict, now: datetime) -> dict:
         "apiVersion": "v1",
         "kind": "Pod",
         "metadata": {
-            "name": f"{meta['name']}-{suffix}", "namespace": meta["namespace"], "uid": str(uuid.uuid4()),
+            "name": f"{meta['name']}-{suffix}",
+            "namespace": meta["namespace"],
+            "uid": str(uuid.uuid4()),
             "labels": dict(template["metadata"]["labels"]),
             "annotations": dict(template["metadata"].get("annotations") or {}),
             "ownerReferences": [_owner(replicaset)],
@@ -270,12 +398,26 @@ def pod_pending_status(pod_obj: dict, now: datetime) -> dict:
     container = pod_obj["spec"]["containers"][0]
     return {
         "phase": "Pending",
-        "conditions": [{"type": "PodScheduled", "status": "True", "lastTransitionTime": stamp(now)},
-                       {"type": "Ready", "status": "False", "reason": "ContainersNotReady",
-                        "lastTransitionTime": stamp(now)}],
-        "containerStatuses": [{"name": container["name"], "image": container["image"], "imageID": "",
-                               "ready": False, "restartCount": 0, "started": False,
-                               "state": {"waiting": {"reason": "ContainerCreating"}}}],
+        "conditions": [
+            {"type": "PodScheduled", "status": "True", "lastTransitionTime": stamp(now)},
+            {
+                "type": "Ready",
+                "status": "False",
+                "reason": "ContainersNotReady",
+                "lastTransitionTime": stamp(now),
+            },
+        ],
+        "containerStatuses": [
+            {
+                "name": container["name"],
+                "image": container["image"],
+                "imageID": "",
+                "ready": False,
+                "restartCount": 0,
+                "started": False,
+                "state": {"waiting": {"reason": "ContainerCreating"}},
+            }
+        ],
     }
 
 
@@ -283,14 +425,26 @@ def pod_ready_status(pod_obj: dict, now: datetime) -> dict:
     container = pod_obj["spec"]["containers"][0]
     at = stamp(now)
     return {
-        "phase": "Running", "podIP": "10.42.0.17", "startTime": at,
-        "conditions": [{"type": "PodScheduled", "status": "True", "lastTransitionTime": at},
-                       {"type": "Initialized", "status": "True", "lastTransitionTime": at},
-                       {"type": "ContainersReady", "status": "True", "lastTransitionTime": at},
-                       {"type": "Ready", "status": "True", "lastTransitionTime": at}],
-        "containerStatuses": [{"name": container["name"], "image": container["image"], "imageID": UPDATER_IMAGE_ID,
-                               "ready": True, "restartCount": 0, "started": True,
-                               "state": {"running": {"startedAt": at}}}],
+        "phase": "Running",
+        "podIP": "10.42.0.17",
+        "startTime": at,
+        "conditions": [
+            {"type": "PodScheduled", "status": "True", "lastTransitionTime": at},
+            {"type": "Initialized", "status": "True", "lastTransitionTime": at},
+            {"type": "ContainersReady", "status": "True", "lastTransitionTime": at},
+            {"type": "Ready", "status": "True", "lastTransitionTime": at},
+        ],
+        "containerStatuses": [
+            {
+                "name": container["name"],
+                "image": container["image"],
+                "imageID": UPDATER_IMAGE_ID,
+                "ready": True,
+                "restartCount": 0,
+                "started": True,
+                "state": {"running": {"startedAt": at}},
+            }
+        ],
     }
 
 
@@ -301,8 +455,14 @@ def pod_is_ready(pod_obj: dict) -> bool:
 
 def _owner(obj: dict) -> dict:
     meta = obj["metadata"]
-    return {"apiVersion": obj["apiVersion"], "kind": obj["kind"], "name": meta["name"], "uid": meta["uid"],
-            "controller": True, "blockOwnerDeletion": True}
+    return {
+        "apiVersion": obj["apiVersion"],
+        "kind": obj["kind"],
+        "name": meta["name"],
+        "uid": meta["uid"],
+        "controller": True,
+        "blockOwnerDeletion": True,
+    }
 
 
 def pull_secret(registry: str = "ghcr.io") -> dict:
@@ -311,7 +471,9 @@ def pull_secret(registry: str = "ghcr.io") -> dict:
     auth = base64.b64encode(b"5dlabs-bot:ghp_demoDemoDemoDemoDemoDemoDemoDemo0000").decode()
     config = {"auths": {registry: {"auth": auth}}}
     return {
-        "apiVersion": "v1", "kind": "Secret", "type": "kubernetes.io/dockerconfigjson",
+        "apiVersion": "v1",
+        "kind": "Secret",
+        "type": "kubernetes.io/dockerconfigjson",
         "metadata": {"name": PULL_SECRET, "namespace": NAMESPACE},
         "data": {".dockerconfigjson": base64.b64encode(json.dumps(config).encode()).decode()},
     }
@@ -322,9 +484,11 @@ def images_updated_event(app: dict, old_tag: str, new_tag: str, now: datetime) -
     meta, at = app["metadata"], stamp(now)
     name = meta["name"]
     return {
-        "apiVersion": "v1", "kind": "Event",
+        "apiVersion": "v1",
+        "kind": "Event",
         "metadata": {
-            "name": f"{name}.{secrets.token_hex(8)}", "namespace": meta["namespace"],
+            "name": f"{name}.{secrets.token_hex(8)}",
+            "namespace": meta["namespace"],
             "annotations": {
                 "argocd-image-updater.image-0/full-image-name": IMAGE,
                 "argocd-image-updater.image-0/image-name": IMAGE.split("/", 1)[1],
@@ -332,11 +496,22 @@ def images_updated_event(app: dict, old_tag: str, new_tag: str, now: datetime) -
                 "argocd-image-updater.image-0/new-tag": new_tag,
             },
         },
-        "involvedObject": {"apiVersion": "argoproj.io/v1alpha1", "kind": "Application", "name": name,
-                           "namespace": meta["namespace"], "uid": meta.get("uid", ""),
-                           "resourceVersion": meta.get("resourceVersion", "")},
-        "reason": "ImagesUpdated", "message": f"Successfully updated application '{name}'",
-        "source": {"component": "ArgocdImageUpdater"}, "type": "Normal", "count": 1,
-        "firstTimestamp": at, "lastTimestamp": at, "eventTime": None,
-        "reportingComponent": "", "reportingInstance": "",
+        "involvedObject": {
+            "apiVersion": "argoproj.io/v1alpha1",
+            "kind": "Application",
+            "name": name,
+            "namespace": meta["namespace"],
+            "uid": meta.get("uid", ""),
+            "resourceVersion": meta.get("resourceVersion", ""),
+        },
+        "reason": "ImagesUpdated",
+        "message": f"Successfully updated application '{name}'",
+        "source": {"component": "ArgocdImageUpdater"},
+        "type": "Normal",
+        "count": 1,
+        "firstTimestamp": at,
+        "lastTimestamp": at,
+        "eventTime": None,
+        "reportingComponent": "",
+        "reportingInstance": "",
     }

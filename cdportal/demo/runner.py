@@ -55,8 +55,15 @@ def seed_history(sim: Simulator, sink: EventSink, *, releases: int = HISTORY_REL
         sim.clock, sim.run_id, sim.build_failure_rate = real_clock, real_run_id, failure_rate
 
 
-def simulate(sink: EventSink, *, start_version: str | None, speed: float = 1.0,
-             seed: int | None = None, stop: threading.Event | None = None, cluster: Cluster | None = None) -> None:
+def simulate(
+    sink: EventSink,
+    *,
+    start_version: str | None,
+    speed: float = 1.0,
+    seed: int | None = None,
+    stop: threading.Event | None = None,
+    cluster: Cluster | None = None,
+) -> None:
     """History first (unless an earlier run left some), then release after release. With a
     `cluster` (its updater installed, its controllers started), the present of the Argo CD side
     lives there: its Applications start where the history left them, cdportal's watchers report

@@ -131,8 +131,15 @@ class Simulator:
         yield self._pause(1.5, 2.5)
         yield self._release_pr(version, "merged", commits)
         tag, sha = f"v{version}", self._sha(version)
-        yield self._event("release", repository=REPOSITORY, version=version, tag=tag, sha=sha,
-                          url=f"{GITHUB}/releases/tag/{tag}", changelog=self._changelog(version, commits))
+        yield self._event(
+            "release",
+            repository=REPOSITORY,
+            version=version,
+            tag=tag,
+            sha=sha,
+            url=f"{GITHUB}/releases/tag/{tag}",
+            changelog=self._changelog(version, commits),
+        )
         self.version = version
 
         run_id = self._next_build()
@@ -155,22 +162,50 @@ class Simulator:
 
     def _roll_out(self, app: str, tag: str) -> Iterator[Item]:
         yield self._pause(1.5, 3)
-        yield self._event("updater", namespace="argocd", application=app, image=IMAGE,
-                          alias="controller", from_tag=self._running[app], to_tag=tag)
+        yield self._event(
+            "updater",
+            namespace="argocd",
+            application=app,
+            image=IMAGE,
+            alias="controller",
+            from_tag=self._running[app],
+            to_tag=tag,
+        )
         yield self._pause(0.5, 1)
         yield self._application(app, self._running[app], "OutOfSync", "Healthy", desired=tag)
         yield self._pause(0.8, 1.5)
-        yield self._application(app, self._running[app], "OutOfSync", "Progressing", desired=tag,
-                                operation="Running", message="waiting for healthy state of apps/Deployment/controller")
+        yield self._application(
+            app,
+            self._running[app],
+            "OutOfSync",
+            "Progressing",
+            desired=tag,
+            operation="Running",
+            message="waiting for healthy state of apps/Deployment/controller",
+        )
         yield self._pause(2, 4)
         if app.endswith("-dev") and self.rng.random() < self.degraded_rate:
-            yield self._application(app, tag, "Synced", "Degraded", desired=tag, operation="Succeeded",
-                                    health_message="Deployment \"controller\" exceeded its progress deadline")
+            yield self._application(
+                app,
+                tag,
+                "Synced",
+                "Degraded",
+                desired=tag,
+                operation="Succeeded",
+                health_message='Deployment "controller" exceeded its progress deadline',
+            )
             self._running[app] = tag
             return
         self._running[app] = tag
-        yield self._application(app, tag, "Synced", "Healthy", desired=tag, operation="Succeeded",
-                                message="successfully synced (all tasks run)")
+        yield self._application(
+            app,
+            tag,
+            "Synced",
+            "Healthy",
+            desired=tag,
+            operation="Succeeded",
+            message="successfully synced (all tasks run)",
+        )
 
     # --- event builders ------------------------------------------------------------------
 
@@ -192,8 +227,14 @@ class Simulator:
 
     def _commit(self, message: str) -> dict:
         sha = self._sha(message)
-        return self._event("commit", repository=REPOSITORY, sha=sha, message=message,
-                           author=self.rng.choice(AUTHORS), url=f"{GITHUB}/commit/{sha}")
+        return self._event(
+            "commit",
+            repository=REPOSITORY,
+            sha=sha,
+            message=message,
+            author=self.rng.choice(AUTHORS),
+            url=f"{GITHUB}/commit/{sha}",
+        )
 
     def _proposal(self, commits: list[Commit]) -> str | None:
         """The version Release Please would propose for these commits (None: no release)."""
@@ -207,28 +248,62 @@ class Simulator:
         number = self._open_pr
         if state != "open":
             self._open_pr = None
-        return self._event("release_pr", repository=REPOSITORY, number=number,
-                           title=f"chore: release {version}", version=version, state=state,
-                           url=f"{GITHUB}/pull/{number}", changelog=self._changelog(version, commits))
+        return self._event(
+            "release_pr",
+            repository=REPOSITORY,
+            number=number,
+            title=f"chore: release {version}",
+            version=version,
+            state=state,
+            url=f"{GITHUB}/pull/{number}",
+            changelog=self._changelog(version, commits),
+        )
 
-    def _build(self, run_id: int, version: str, sha: str, status: str, conclusion: str | None = None) -> dict:
-        return self._event("build", repository=REPOSITORY, run_id=run_id, workflow=WORKFLOW, status=status,
-                           conclusion=conclusion, head_sha=sha, version=version,
-                           url=f"{GITHUB}/actions/runs/{run_id}")
+    def _build(
+        self, run_id: int, version: str, sha: str, status: str, conclusion: str | None = None
+    ) -> dict:
+        return self._event(
+            "build",
+            repository=REPOSITORY,
+            run_id=run_id,
+            workflow=WORKFLOW,
+            status=status,
+            conclusion=conclusion,
+            head_sha=sha,
+            version=version,
+            url=f"{GITHUB}/actions/runs/{run_id}",
+        )
 
     def _next_build(self) -> int:
         self._build_number += self.rng.randint(10, 500)
         return self._build_number
 
-    def _application(self, app: str, running: str, sync: str, health: str, *, desired: str | None = None,
-                     operation: str = "", message: str = "", health_message: str = "") -> dict:
+    def _application(
+        self,
+        app: str,
+        running: str,
+        sync: str,
+        health: str,
+        *,
+        desired: str | None = None,
+        operation: str = "",
+        message: str = "",
+        health_message: str = "",
+    ) -> dict:
         fields = {
-            "namespace": "argocd", "name": app, "project": "platform", "repo_url": GITHUB,
-            "sync_status": sync, "health_status": health, "health_message": health_message,
-            "operation_phase": operation, "operation_message": message,
+            "namespace": "argocd",
+            "name": app,
+            "project": "platform",
+            "repo_url": GITHUB,
+            "sync_status": sync,
+            "health_status": health,
+            "health_message": health_message,
+            "operation_phase": operation,
+            "operation_message": message,
             "revision": self._sha(app)[:40],
             "parameters": {"image.repository": IMAGE, "image.tag": desired or running},
-            "images": [f"{IMAGE}:{running}"], "annotations": POLICY,
+            "images": [f"{IMAGE}:{running}"],
+            "annotations": POLICY,
         }
         if sync == "Synced" and operation in ("", "Succeeded"):
             fields["last_synced_at"] = self.clock().isoformat()
@@ -236,9 +311,13 @@ class Simulator:
 
     def _changelog(self, version: str, commits: list[Commit]) -> str:
         return changelog.render_entry(
-            version=version, tag=f"v{version}", previous_tag=f"v{self.version}",
-            commits=parse_commits(commits).commits, repo=Repo("5dlabs", "cto"),
-            date=self.clock().date(), sections=SECTIONS,
+            version=version,
+            tag=f"v{version}",
+            previous_tag=f"v{self.version}",
+            commits=parse_commits(commits).commits,
+            repo=Repo("5dlabs", "cto"),
+            date=self.clock().date(),
+            sections=SECTIONS,
         )
 
 

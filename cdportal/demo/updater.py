@@ -38,15 +38,24 @@ log = logging.getLogger(__name__)
 GROUP, VERSION, PLURAL = "argoproj.io", "v1alpha1", "applications"
 MERGE_PATCH = "application/merge-patch+json"
 REGISTRY = IMAGE.split("/", 1)[0]
-CONTROLLER_FIELDS = {"controller": "imageupdater", "controllerGroup": "argocd-image-updater.argoproj.io",
-                     "controllerKind": "ImageUpdater"}
+CONTROLLER_FIELDS = {
+    "controller": "imageupdater",
+    "controllerGroup": "argocd-image-updater.argoproj.io",
+    "controllerKind": "ImageUpdater",
+}
 _BARE = re.compile(r"^[A-Za-z0-9._/@^+-]+$")  # logrus' needsQuoting: these stay bare
 
 
 class ImageUpdater:
-    def __init__(self, kube: Kube, namespace: str = manifests.NAMESPACE, *,
-                 clock: Callable[[], datetime] = lambda: datetime.now(UTC),
-                 cycle_seconds: float = 15.0, ready_seconds: float = 3.0):
+    def __init__(
+        self,
+        kube: Kube,
+        namespace: str = manifests.NAMESPACE,
+        *,
+        clock: Callable[[], datetime] = lambda: datetime.now(UTC),
+        cycle_seconds: float = 15.0,
+        ready_seconds: float = 3.0,
+    ):
         api_client = client.ApiClient(client.Configuration(host=kube.url))
         self.kube, self.namespace, self.clock = kube, namespace, clock
         self.apps, self.core = client.AppsV1Api(api_client), client.CoreV1Api(api_client)
@@ -58,10 +67,17 @@ class ImageUpdater:
 
     def install(self) -> None:
         """The Deployment, rolled out at once (its pod ready), and the registry pull secret."""
-        self.apps.create_namespaced_deployment(self.namespace, manifests.updater_deployment(self.clock()))
+        self.apps.create_namespaced_deployment(
+            self.namespace, manifests.updater_deployment(self.clock())
+        )
         self.core.create_namespaced_secret(self.namespace, manifests.pull_secret(REGISTRY))
-        self.custom.create_namespaced_custom_object("argocd-image-updater.argoproj.io", "v1alpha1", self.namespace,
-                                                    "imageupdaters", manifests.image_updater_resource())
+        self.custom.create_namespaced_custom_object(
+            "argocd-image-updater.argoproj.io",
+            "v1alpha1",
+            self.namespace,
+            "imageupdaters",
+            manifests.image_updater_resource(),
+        )
         for _ in range(3):  # new ReplicaSet and pod; pod ready; status complete
             self._roll_out(self.clock(), ready_after=0)
 
@@ -74,17 +90,31 @@ class ImageUpdater:
     # -- the deployment controller's share ----------------------------------------------------------
 
     def _roll_out(self, now: datetime, *, ready_after: float) -> None:
-        deployment = self._get(self.apps.read_namespaced_deployment, UPDATER_DEPLOYMENT, self.namespace)
+        deployment = self._get(
+            self.apps.read_namespaced_deployment, UPDATER_DEPLOYMENT, self.namespace
+        )
         pod_hash = manifests.template_hash(deployment["spec"]["template"])
-        replicasets = [rs for rs in self._items(self.apps.list_namespaced_replica_set)
-                       if _owned_by(rs, deployment)]
-        current = next((rs for rs in replicasets if rs["metadata"]["labels"].get("pod-template-hash") == pod_hash),
-                       None)
+        replicasets = [
+            rs
+            for rs in self._items(self.apps.list_namespaced_replica_set)
+            if _owned_by(rs, deployment)
+        ]
+        current = next(
+            (
+                rs
+                for rs in replicasets
+                if rs["metadata"]["labels"].get("pod-template-hash") == pod_hash
+            ),
+            None,
+        )
         if current is None:
             self._new_replica_set(deployment, pod_hash, replicasets, now)
             return self._roll_out(now, ready_after=ready_after)  # and report it at once
-        pods = [p for p in self._items(self.core.list_namespaced_pod)
-                if any(_owned_by(p, rs) for rs in replicasets)]
+        pods = [
+            p
+            for p in self._items(self.core.list_namespaced_pod)
+            if any(_owned_by(p, rs) for rs in replicasets)
+        ]
         new = [p for p in pods if _owned_by(p, current)]
         if not new:
             self._new_pod(current, now)
@@ -93,28 +123,49 @@ class ImageUpdater:
             # Timestamps are whole seconds: the start is timed from when a pass first saw the pod.
             starting = self._starting.setdefault(pod["metadata"]["name"], now)
             if not manifests.pod_is_ready(pod) and now - starting >= timedelta(seconds=ready_after):
-                self.core.patch_namespaced_pod_status(pod["metadata"]["name"], self.namespace,
-                                                      {"status": manifests.pod_ready_status(pod, now)})
+                self.core.patch_namespaced_pod_status(
+                    pod["metadata"]["name"],
+                    self.namespace,
+                    {"status": manifests.pod_ready_status(pod, now)},
+                )
                 pod["status"] = manifests.pod_ready_status(pod, now)
                 self._started(pod["metadata"]["name"], now)
         if any(manifests.pod_is_ready(p) for p in new):
             pods = new + self._scale_down(pods, current, replicasets)
         self._report(deployment, current, pods, pod_hash, now)
 
-    def _new_replica_set(self, deployment: dict, pod_hash: str, replicasets: list[dict], now: datetime) -> None:
-        revision = 1 + max((int(rs["metadata"]["annotations"].get("deployment.kubernetes.io/revision", 0))
-                            for rs in replicasets), default=0)
-        replicaset = self._get(self.apps.create_namespaced_replica_set, self.namespace,
-                                manifests.replica_set(deployment, pod_hash, revision, now))
-        self.apps.patch_namespaced_deployment(UPDATER_DEPLOYMENT, self.namespace, {"metadata": {"annotations": {
-            "deployment.kubernetes.io/revision": str(revision)}}})
+    def _new_replica_set(
+        self, deployment: dict, pod_hash: str, replicasets: list[dict], now: datetime
+    ) -> None:
+        revision = 1 + max(
+            (
+                int(rs["metadata"]["annotations"].get("deployment.kubernetes.io/revision", 0))
+                for rs in replicasets
+            ),
+            default=0,
+        )
+        replicaset = self._get(
+            self.apps.create_namespaced_replica_set,
+            self.namespace,
+            manifests.replica_set(deployment, pod_hash, revision, now),
+        )
+        self.apps.patch_namespaced_deployment(
+            UPDATER_DEPLOYMENT,
+            self.namespace,
+            {"metadata": {"annotations": {"deployment.kubernetes.io/revision": str(revision)}}},
+        )
         self._new_pod(replicaset, now)
 
     def _new_pod(self, replicaset: dict, now: datetime) -> None:
-        pod = self._get(self.core.create_namespaced_pod, self.namespace, manifests.pod(replicaset, now))
+        pod = self._get(
+            self.core.create_namespaced_pod, self.namespace, manifests.pod(replicaset, now)
+        )
         self._starting[pod["metadata"]["name"]] = now
-        self.core.patch_namespaced_pod_status(pod["metadata"]["name"], self.namespace,
-                                              {"status": manifests.pod_pending_status(pod, now)})
+        self.core.patch_namespaced_pod_status(
+            pod["metadata"]["name"],
+            self.namespace,
+            {"status": manifests.pod_pending_status(pod, now)},
+        )
 
     def _scale_down(self, pods: list[dict], current: dict, replicasets: list[dict]) -> list[dict]:
         """Delete the old ReplicaSets' pods (their containers stop; their logs end). Returns the
@@ -125,38 +176,78 @@ class ImageUpdater:
         for rs in replicasets:
             if rs is not current and (rs.get("spec") or {}).get("replicas"):
                 name = rs["metadata"]["name"]
-                self.apps.patch_namespaced_replica_set(name, self.namespace, {"spec": {"replicas": 0}})
-                self.apps.patch_namespaced_replica_set_status(name, self.namespace, {"status": {
-                    "replicas": 0, "readyReplicas": None, "availableReplicas": None}})
+                self.apps.patch_namespaced_replica_set(
+                    name, self.namespace, {"spec": {"replicas": 0}}
+                )
+                self.apps.patch_namespaced_replica_set_status(
+                    name,
+                    self.namespace,
+                    {"status": {"replicas": 0, "readyReplicas": None, "availableReplicas": None}},
+                )
         return []
 
-    def _report(self, deployment: dict, current: dict, pods: list[dict], pod_hash: str, now: datetime) -> None:
+    def _report(
+        self, deployment: dict, current: dict, pods: list[dict], pod_hash: str, now: datetime
+    ) -> None:
         """status from the pods, as the deployment controller computes it (written when it changed)."""
         desired = deployment["spec"].get("replicas", 1)
         updated = [p for p in pods if p["metadata"]["labels"].get("pod-template-hash") == pod_hash]
         ready = [p for p in pods if manifests.pod_is_ready(p)]
-        done = len(updated) == desired == len(pods) and all(manifests.pod_is_ready(p) for p in updated)
+        done = len(updated) == desired == len(pods) and all(
+            manifests.pod_is_ready(p) for p in updated
+        )
         rs_name = current["metadata"]["name"]
-        previous = {c.get("type"): c for c in (deployment.get("status") or {}).get("conditions") or []}
-        available = ("True", "MinimumReplicasAvailable", "Deployment has minimum availability.") if ready else \
-            ("False", "MinimumReplicasUnavailable", "Deployment does not have minimum availability.")
-        progressing = ("True", "NewReplicaSetAvailable", f'ReplicaSet "{rs_name}" has successfully progressed.') \
-            if done else ("True", "ReplicaSetUpdated", f'ReplicaSet "{rs_name}" is progressing.')
+        previous = {
+            c.get("type"): c for c in (deployment.get("status") or {}).get("conditions") or []
+        }
+        available = (
+            ("True", "MinimumReplicasAvailable", "Deployment has minimum availability.")
+            if ready
+            else (
+                "False",
+                "MinimumReplicasUnavailable",
+                "Deployment does not have minimum availability.",
+            )
+        )
+        progressing = (
+            (
+                "True",
+                "NewReplicaSetAvailable",
+                f'ReplicaSet "{rs_name}" has successfully progressed.',
+            )
+            if done
+            else ("True", "ReplicaSetUpdated", f'ReplicaSet "{rs_name}" is progressing.')
+        )
         status = {
             "observedGeneration": deployment["metadata"].get("generation", 1),
-            "replicas": len(pods), "updatedReplicas": len(updated),
-            "readyReplicas": len(ready), "availableReplicas": len(ready),
+            "replicas": len(pods),
+            "updatedReplicas": len(updated),
+            "readyReplicas": len(ready),
+            "availableReplicas": len(ready),
             "unavailableReplicas": (len(pods) - len(ready)) or None,
-            "conditions": [_condition("Available", available, previous, now),
-                           _condition("Progressing", progressing, previous, now)],
+            "conditions": [
+                _condition("Available", available, previous, now),
+                _condition("Progressing", progressing, previous, now),
+            ],
         }
         old = deployment.get("status") or {}
         if all(old.get(key) == value for key, value in status.items()):
             return
-        self.apps.patch_namespaced_deployment_status(UPDATER_DEPLOYMENT, self.namespace, {"status": status})
-        self.apps.patch_namespaced_replica_set_status(rs_name, self.namespace, {"status": {
-            "replicas": len(updated), "readyReplicas": len([p for p in updated if p in ready]),
-            "availableReplicas": len([p for p in updated if p in ready]), "observedGeneration": 1}})
+        self.apps.patch_namespaced_deployment_status(
+            UPDATER_DEPLOYMENT, self.namespace, {"status": status}
+        )
+        self.apps.patch_namespaced_replica_set_status(
+            rs_name,
+            self.namespace,
+            {
+                "status": {
+                    "replicas": len(updated),
+                    "readyReplicas": len([p for p in updated if p in ready]),
+                    "availableReplicas": len([p for p in updated if p in ready]),
+                    "observedGeneration": 1,
+                }
+            },
+        )
 
     # -- the updater itself ---------------------------------------------------------------------------
 
@@ -165,41 +256,87 @@ class ImageUpdater:
         when it starts, which is why on-call restarts it)."""
         self.pod = pod
         setup = {**CONTROLLER_FIELDS, "logger": "controller-setup"}
-        cr = {**CONTROLLER_FIELDS, "imageUpdater_name": UPDATER_CR, "imageUpdater_namespace": self.namespace,
-              "logger": "warmup-cache"}
-        self._log(now, "info", "Controller runtime logger initialized.", setAppLogLevel="info", **setup)
-        self._log(now, "info", "starting", app="argocd-image-updater: v1.3.0+3f9c1d2", healthPort=":8081",
-                  interval=f"{self.cycle_seconds:g}s", loglevel="INFO", **setup)
+        cr = {
+            **CONTROLLER_FIELDS,
+            "imageUpdater_name": UPDATER_CR,
+            "imageUpdater_namespace": self.namespace,
+            "logger": "warmup-cache",
+        }
+        self._log(
+            now, "info", "Controller runtime logger initialized.", setAppLogLevel="info", **setup
+        )
+        self._log(
+            now,
+            "info",
+            "starting",
+            app="argocd-image-updater: v1.3.0+3f9c1d2",
+            healthPort=":8081",
+            interval=f"{self.cycle_seconds:g}s",
+            loglevel="INFO",
+            **setup,
+        )
         self._log(now, "info", "starting manager", **setup)
         self._log(now, "info", "Starting Controller", **CONTROLLER_FIELDS)
-        self._log(now, "info", "Finished cache warm-up for CR. Pre-loaded 31 meta data entries from 1 registries",
-                  **cr)
-        self._log(now, "info", "Finished cache warm-up.", **{**CONTROLLER_FIELDS, "logger": "warmup-cache"})
+        self._log(
+            now,
+            "info",
+            "Finished cache warm-up for CR. Pre-loaded 31 meta data entries from 1 registries",
+            **cr,
+        )
+        self._log(
+            now,
+            "info",
+            "Finished cache warm-up.",
+            **{**CONTROLLER_FIELDS, "logger": "warmup-cache"},
+        )
         self.next_cycle = now + timedelta(seconds=min(2.0, self.cycle_seconds))
 
     def _cycle(self, now: datetime) -> None:
         """A periodic check: nothing to update (the runner brings new tags through write_back)."""
-        apps = self._items(lambda ns, **kw: self.custom.list_namespaced_custom_object(
-            GROUP, VERSION, ns, PLURAL, **kw))
-        self._log(now, "info", f"Starting image update cycle, considering {len(apps)} application(s) for update",
-                  **self._cr())
+        apps = self._items(
+            lambda ns, **kw: self.custom.list_namespaced_custom_object(
+                GROUP, VERSION, ns, PLURAL, **kw
+            )
+        )
+        self._log(
+            now,
+            "info",
+            f"Starting image update cycle, considering {len(apps)} application(s) for update",
+            **self._cr(),
+        )
         for app in apps:
             tag = image_tag(app["spec"]["source"])
             live = ((app.get("status") or {}).get("summary") or {}).get("images") or []
-            if f"{IMAGE}:{tag}" not in live:  # written, not yet running: the rollback / manual-sync case
-                self._log(now, "info", f"New image {IMAGE}:{tag} already set in spec", **self._image(app, tag))
+            if (
+                f"{IMAGE}:{tag}" not in live
+            ):  # written, not yet running: the rollback / manual-sync case
+                self._log(
+                    now,
+                    "info",
+                    f"New image {IMAGE}:{tag} already set in spec",
+                    **self._image(app, tag),
+                )
         self._results(now, len(apps), updated=0)
 
     def write_back(self, application: str, new_tag: str) -> bool:
         """The updater found `new_tag` for `application`: argocd write-back, then the Event.
         False when the spec already has it."""
         now = self.clock()
-        apps = self._items(lambda ns, **kw: self.custom.list_namespaced_custom_object(
-            GROUP, VERSION, ns, PLURAL, **kw))
-        self._log(now, "info", f"Starting image update cycle, considering {len(apps)} application(s) for update",
-                  **self._cr())
+        apps = self._items(
+            lambda ns, **kw: self.custom.list_namespaced_custom_object(
+                GROUP, VERSION, ns, PLURAL, **kw
+            )
+        )
+        self._log(
+            now,
+            "info",
+            f"Starting image update cycle, considering {len(apps)} application(s) for update",
+            **self._cr(),
+        )
         for _ in range(5):  # retry on conflict, as the updater's UpdateSpec does
-            app = self.custom.get_namespaced_custom_object(GROUP, VERSION, self.namespace, PLURAL, application)
+            app = self.custom.get_namespaced_custom_object(
+                GROUP, VERSION, self.namespace, PLURAL, application
+            )
             old_tag = image_tag(app["spec"]["source"])
             fields = self._image(app, old_tag)
             if old_tag == new_tag:
@@ -207,43 +344,85 @@ class ImageUpdater:
                 self._results(now, len(apps), updated=0)
                 return False
             self._log(now, "info", f"Setting new image to {IMAGE}:{new_tag}", **fields)
-            self._log(now, "info", f"Successfully updated image '{IMAGE}:{old_tag}' to '{IMAGE}:{new_tag}', but "
-                                   "pending spec update (dry run=false)", **fields)
-            self._log(now, "info", f"Committing 1 parameter update(s) for application {application}",
-                      **self._app_fields(app))
+            self._log(
+                now,
+                "info",
+                f"Successfully updated image '{IMAGE}:{old_tag}' to '{IMAGE}:{new_tag}', but "
+                "pending spec update (dry run=false)",
+                **fields,
+            )
+            self._log(
+                now,
+                "info",
+                f"Committing 1 parameter update(s) for application {application}",
+                **self._app_fields(app),
+            )
             # A merge patch carrying the resourceVersion read: the same precondition as the
             # updater's full Update (PUT), which the emulator does not serve.
-            change = {"metadata": {"resourceVersion": app["metadata"]["resourceVersion"]},
-                      "spec": {"source": manifests.with_tag(app["spec"]["source"], new_tag)}}
+            change = {
+                "metadata": {"resourceVersion": app["metadata"]["resourceVersion"]},
+                "spec": {"source": manifests.with_tag(app["spec"]["source"], new_tag)},
+            }
             try:
                 written = self.custom.patch_namespaced_custom_object(
-                    GROUP, VERSION, self.namespace, PLURAL, application, change, _content_type=MERGE_PATCH)
+                    GROUP,
+                    VERSION,
+                    self.namespace,
+                    PLURAL,
+                    application,
+                    change,
+                    _content_type=MERGE_PATCH,
+                )
                 break
             except ApiException as e:
                 if e.status != 409:
                     raise
         else:
-            self._log(now, "error", f"Could not update application spec: conflict on {application}",
-                      **self._app_fields(app))
+            self._log(
+                now,
+                "error",
+                f"Could not update application spec: conflict on {application}",
+                **self._app_fields(app),
+            )
             self._results(now, len(apps), updated=0, errors=1)
             return False
-        self._log(now, "info", f"Successfully updated application spec for {application}", **self._app_fields(app))
-        self._log(now, "info", "Successfully updated the live application spec", **self._app_fields(app))
-        self.core.create_namespaced_event(self.namespace, manifests.images_updated_event(written, old_tag, new_tag, now))
+        self._log(
+            now,
+            "info",
+            f"Successfully updated application spec for {application}",
+            **self._app_fields(app),
+        )
+        self._log(
+            now, "info", "Successfully updated the live application spec", **self._app_fields(app)
+        )
+        self.core.create_namespaced_event(
+            self.namespace, manifests.images_updated_event(written, old_tag, new_tag, now)
+        )
         self._results(now, len(apps), updated=1)
         return True
 
     def _results(self, now: datetime, apps: int, *, updated: int, errors: int = 0) -> None:
-        self._log(now, "info", f"Processing results: applications={apps} images_considered={apps} "
-                               f"images_skipped=0 images_updated={updated} errors={errors}", **self._cr())
-        self._log(now, "info", f"Finish Reconciliation for CR {self.namespace}/{UPDATER_CR}", **self._cr())
+        self._log(
+            now,
+            "info",
+            f"Processing results: applications={apps} images_considered={apps} "
+            f"images_skipped=0 images_updated={updated} errors={errors}",
+            **self._cr(),
+        )
+        self._log(
+            now, "info", f"Finish Reconciliation for CR {self.namespace}/{UPDATER_CR}", **self._cr()
+        )
         self.next_cycle = now + timedelta(seconds=self.cycle_seconds)
 
     # -- log lines ----------------------------------------------------------------------------------
 
     def _cr(self) -> dict:
-        return {**CONTROLLER_FIELDS, "imageUpdater_name": UPDATER_CR, "imageUpdater_namespace": self.namespace,
-                "logger": "reconcile"}
+        return {
+            **CONTROLLER_FIELDS,
+            "imageUpdater_name": UPDATER_CR,
+            "imageUpdater_namespace": self.namespace,
+            "logger": "reconcile",
+        }
 
     def _app_fields(self, app: dict) -> dict:
         return {"application": f"{self.namespace}/{app['metadata']['name']}", **self._cr()}
@@ -251,8 +430,14 @@ class ImageUpdater:
     def _image(self, app: dict, tag: str) -> dict:
         fields = self._app_fields(app)
         logger = fields.pop("logger")
-        return {**fields, "image_alias": "controller", "image_name": IMAGE, "image_registry": REGISTRY,
-                "image_tag": tag, "logger": logger}
+        return {
+            **fields,
+            "image_alias": "controller",
+            "image_name": IMAGE,
+            "image_registry": REGISTRY,
+            "image_tag": tag,
+            "logger": logger,
+        }
 
     def _log(self, now: datetime, level: str, message: str, **fields) -> None:
         if self.pod is None:
@@ -281,11 +466,22 @@ def _owned_by(obj: dict, owner: dict) -> bool:
 def _condition(kind: str, value: tuple[str, str, str], previous: dict, now: datetime) -> dict:
     status, reason, message = value
     before = previous.get(kind) or {}
-    same = before.get("status") == status and before.get("reason") == reason and before.get("message") == message
+    same = (
+        before.get("status") == status
+        and before.get("reason") == reason
+        and before.get("message") == message
+    )
     changed_status = before.get("status") != status
-    return {"type": kind, "status": status, "reason": reason, "message": message,
-            "lastUpdateTime": before.get("lastUpdateTime", stamp(now)) if same else stamp(now),
-            "lastTransitionTime": before.get("lastTransitionTime", stamp(now)) if not changed_status else stamp(now)}
+    return {
+        "type": kind,
+        "status": status,
+        "reason": reason,
+        "message": message,
+        "lastUpdateTime": before.get("lastUpdateTime", stamp(now)) if same else stamp(now),
+        "lastTransitionTime": before.get("lastTransitionTime", stamp(now))
+        if not changed_status
+        else stamp(now),
+    }
 
 
 def _quote(value: str) -> str:

@@ -99,14 +99,20 @@ def publish_now(changes: Changes) -> None:
         log.exception("live broadcast failed")
 
 
-ISOLATED = ("the channel layer is in-memory (no REDIS_URL): this process records changes in the database, "
-            "but open pages see them only when reloaded; set REDIS_URL for the server and this command "
-            "to make them live")
+ISOLATED = (
+    "the channel layer is in-memory (no REDIS_URL): this process records changes in the database, "
+    "but open pages see them only when reloaded; set REDIS_URL for the server and this command "
+    "to make them live"
+)
 
 
 def isolated() -> bool:
     """True when broadcasts from this process cannot reach another process's browsers."""
-    return settings.CHANNEL_LAYERS.get("default", {}).get("BACKEND", "").endswith("InMemoryChannelLayer")
+    return (
+        settings.CHANNEL_LAYERS.get("default", {})
+        .get("BACKEND", "")
+        .endswith("InMemoryChannelLayer")
+    )
 
 
 def isolation() -> str:
@@ -143,7 +149,9 @@ def end_session(session_key: str | None) -> None:
     if not session_key:
         return
     try:
-        async_to_sync(get_channel_layer().group_send)(session_group(session_key), {"type": "session.ended"})
+        async_to_sync(get_channel_layer().group_send)(
+            session_group(session_key), {"type": "session.ended"}
+        )
     except Exception:
         log.exception("could not close the live sockets of an ended session")
 
@@ -152,7 +160,10 @@ def render_fragments(changes: Changes) -> Fragments:
     fragments: Fragments = defaultdict(dict)
     overview = {}
     if changes.releases:
-        overview["releases"] = {"releases": queries.releases_in_flight(), "deployed": queries.recently_deployed()}
+        overview["releases"] = {
+            "releases": queries.releases_in_flight(),
+            "deployed": queries.recently_deployed(),
+        }
     if changes.applications:
         overview["applications"] = {"applications": queries.applications()}
     if changes.images:
@@ -170,7 +181,9 @@ def render_fragments(changes: Changes) -> Fragments:
             fragments[release_group(release.pk)][f"release-{release.pk}-{part}"] = _partial(
                 "web/release.html", f"release-{part}", context
             )
-    for component in Component.objects.select_related("repository").filter(pk__in=changes.components):
+    for component in Component.objects.select_related("repository").filter(
+        pk__in=changes.components
+    ):
         fragments[component_group(component.pk)][f"component-{component.pk}-plan"] = _partial(
             "web/component.html", "component-plan", {"component": component}
         )
@@ -183,20 +196,26 @@ def render_fragments(changes: Changes) -> Fragments:
     if changes.actions:
         _render_actions(fragments, changes.actions)
     for row in UpdaterDeployment.objects.filter(pk__in=changes.updaters):
-        fragments[UPDATER]["updater-status"] = _partial("web/updater.html", "updater-status", updater_context(row))
+        fragments[UPDATER]["updater-status"] = _partial(
+            "web/updater.html", "updater-status", updater_context(row)
+        )
     return dict(fragments)
 
 
 def _render_actions(fragments: Fragments, pks: set[int]) -> None:
     """The action log page (unfiltered), and the on-call card of the applications acted on."""
-    newest = list(queries.actions()[:queries.ACTION_LOG_LIMIT])
-    fragments[ACTIONS]["action-log"] = _partial("web/actions.html", "action-table", {"actions": newest})
+    newest = list(queries.actions()[: queries.ACTION_LOG_LIMIT])
+    fragments[ACTIONS]["action-log"] = _partial(
+        "web/actions.html", "action-table", {"actions": newest}
+    )
     targets = set(Action.objects.filter(pk__in=pks).values_list("target", flat=True))
     acted_on = [Q(namespace=ns, name=name) for ns, _, name in (t.partition("/") for t in targets)]
     for app in Application.objects.filter(reduce(operator.or_, acted_on, Q(pk__in=[]))):
         fragments[application_group(app.pk)][f"app-{app.pk}-recent-actions"] = _partial(
-                "web/application.html", "app-recent-actions",
-                {"app": app, "recent_actions": list(queries.actions(target=app.key)[:5])})
+            "web/application.html",
+            "app-recent-actions",
+            {"app": app, "recent_actions": list(queries.actions(target=app.key)[:5])},
+        )
 
 
 def updater_context(row) -> dict:
@@ -227,7 +246,9 @@ class _LoopPublisher:
             batch, self._pending = self._pending, None
             try:
                 # Its own thread: rendering must not queue behind the sync views.
-                fragments = await asyncio.get_running_loop().run_in_executor(_renderer, _render_batch, batch)
+                fragments = await asyncio.get_running_loop().run_in_executor(
+                    _renderer, _render_batch, batch
+                )
                 if fragments:
                     await send_fragments(fragments)
             except Exception:
@@ -250,7 +271,9 @@ class _ThreadPublisher:
                 self._pending = Changes()
             self._pending.merge(changes)
             if self._thread is None or not self._thread.is_alive():
-                self._thread = threading.Thread(target=self._run, name="cdportal-live-publisher", daemon=True)
+                self._thread = threading.Thread(
+                    target=self._run, name="cdportal-live-publisher", daemon=True
+                )
                 self._thread.start()
             self._wake.notify_all()
 

@@ -19,7 +19,9 @@ SESSION_EXPIRED = 4401
 # Besides the logout push, the session row is re-read this often (it may be deleted by an
 # admin or `clearsessions`), and the groups re-joined.
 SESSION_RECHECK_SECONDS = 60
-CONNECTED = '<span id="live-status" class="live on" hx-swap-oob="true" title="Live updates">live</span>'
+CONNECTED = (
+    '<span id="live-status" class="live on" hx-swap-oob="true" title="Live updates">live</span>'
+)
 
 
 class LiveConsumer(AsyncWebsocketConsumer):
@@ -32,7 +34,10 @@ class LiveConsumer(AsyncWebsocketConsumer):
         if expires_in is None:
             await self.close(code=SESSION_EXPIRED)
             return
-        self.groups_joined = [*self._page_groups(), broadcast.session_group(self.scope["session"].session_key)]
+        self.groups_joined = [
+            *self._page_groups(),
+            broadcast.session_group(self.scope["session"].session_key),
+        ]
         for group in self.groups_joined:
             await self.channel_layer.group_add(group, self.channel_name)
         self.pending: dict[str, str] = {}
@@ -115,7 +120,9 @@ def _seconds_left(session) -> float | None:
     if session is None or not session.session_key:
         return None
     expires = (
-        Session.objects.filter(session_key=session.session_key).values_list("expire_date", flat=True).first()
+        Session.objects.filter(session_key=session.session_key)
+        .values_list("expire_date", flat=True)
+        .first()
     )
     if expires is None:
         return None

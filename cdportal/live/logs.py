@@ -100,17 +100,24 @@ class UpdaterLogConsumer(AsyncWebsocketConsumer):
     async def _start(self):
         try:
             api_client = await asyncio.to_thread(_api_client)
-            pods = await asyncio.to_thread(kube_logs.updater_pods, api_client, [updater_namespace()])
+            pods = await asyncio.to_thread(
+                kube_logs.updater_pods, api_client, [updater_namespace()]
+            )
         except Exception as e:  # noqa: BLE001  (AdapterError, ApiException, connection errors: told to the page)
             log.warning("cannot list the argocd-image-updater pods: %s", e)
-            await self._note(f"Cannot list the argocd-image-updater pods: {kube_logs.reason(e)}", error=True)
+            await self._note(
+                f"Cannot list the argocd-image-updater pods: {kube_logs.reason(e)}", error=True
+            )
             return
         if not pods:
             await self._note(f"No running argocd-image-updater pod in {updater_namespace()}.")
             return
         for namespace, name in pods:
             thread = threading.Thread(
-                target=self._follow, args=(api_client, namespace, name), name=f"updater-log {name}", daemon=True
+                target=self._follow,
+                args=(api_client, namespace, name),
+                name=f"updater-log {name}",
+                daemon=True,
             )
             following.add(thread)
             thread.start()
@@ -138,7 +145,9 @@ class UpdaterLogConsumer(AsyncWebsocketConsumer):
         except Exception as e:  # noqa: BLE001  (a broken stream is told to the page, not raised in a thread)
             if not self.stop.is_set():
                 log.warning("cannot follow the log of %s/%s: %s", namespace, name, e)
-                self._call(self._note, f"Cannot follow the log of {name}: {kube_logs.reason(e)}", True)
+                self._call(
+                    self._note, f"Cannot follow the log of {name}: {kube_logs.reason(e)}", True
+                )
         finally:
             following.discard(threading.current_thread())
 
@@ -170,10 +179,16 @@ class UpdaterLogConsumer(AsyncWebsocketConsumer):
             deadline = self.loop.time() + BATCH_SECONDS
             while len(batch) < BATCH_LINES:
                 try:
-                    batch.append(await asyncio.wait_for(self.queue.get(), max(0.0, deadline - self.loop.time())))
+                    batch.append(
+                        await asyncio.wait_for(
+                            self.queue.get(), max(0.0, deadline - self.loop.time())
+                        )
+                    )
                 except TimeoutError:
                     break
-            await self.send(text_data=_append("".join(render_line(pod, line) for pod, line in batch)))
+            await self.send(
+                text_data=_append("".join(render_line(pod, line) for pod, line in batch))
+            )
 
     async def _note(self, text: str, error: bool = False):
         css = "log-note log-error" if error else "log-note"
@@ -198,13 +213,27 @@ class UpdaterLogConsumer(AsyncWebsocketConsumer):
 
 def render_line(pod: str, line: LogLine) -> str:
     """One <li>; every part escaped (the line is whatever the pod printed)."""
-    classes = ["log-line", f"log-{line.level}" if line.level else "", "log-error" if line.error else ""]
+    classes = [
+        "log-line",
+        f"log-{line.level}" if line.level else "",
+        "log-error" if line.error else "",
+    ]
     css = " ".join(dict.fromkeys(c for c in classes if c))
-    context = " ".join(f"{k}={line.fields[k]}" for k in ("application", "image_name", "image_tag") if line.fields.get(k))
+    context = " ".join(
+        f"{k}={line.fields[k]}"
+        for k in ("application", "image_name", "image_tag")
+        if line.fields.get(k)
+    )
     return format_html(
         '<li class="{}" title="{}"><time>{}</time> <span class="log-level">{}</span> '
         '<span class="log-msg">{}</span> <span class="log-fields">{}</span> <span class="log-pod">{}</span></li>',
-        css, line.text, line.time, line.level or "-", line.message, context, pod,
+        css,
+        line.text,
+        line.time,
+        line.level or "-",
+        line.message,
+        context,
+        pod,
     )
 
 

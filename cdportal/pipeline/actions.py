@@ -34,7 +34,9 @@ class ActionRefused(Exception):
     is the HTTP status that fits (403 without the role, 400 invalid input, 404/409 a
     precondition); `action` is the refused attempt as recorded, once `perform` recorded it."""
 
-    def __init__(self, message: str, *, status: int = 400, action: Action | None = None, why: str = ""):
+    def __init__(
+        self, message: str, *, status: int = 400, action: Action | None = None, why: str = ""
+    ):
         super().__init__(message)
         self.status = status
         self.action = action
@@ -68,8 +70,14 @@ def perform(
         if earlier is not None:
             return _replay(earlier)
     if not by.has_perm(permission):
-        return _refuse(kind, target, by, parameters, status=403,
-                       message=f"{by_name} may not do this: it needs the {permission} permission")
+        return _refuse(
+            kind,
+            target,
+            by,
+            parameters,
+            status=403,
+            message=f"{by_name} may not do this: it needs the {permission} permission",
+        )
     if prepare is not None:
         try:
             target, parameters = prepare()
@@ -80,7 +88,11 @@ def perform(
             if guard is not None:
                 _one_writer(kind, target)
             action = Action.objects.create(
-                kind=kind, target=target, by=by, by_name=by_name, parameters=parameters,
+                kind=kind,
+                target=target,
+                by=by,
+                by_name=by_name,
+                parameters=parameters,
                 idempotency_key=idempotency_key,
             )
             # Under the lock: a concurrent attempt on the same target sees this row, or this
@@ -116,8 +128,11 @@ def _one_writer(kind: str, target: str) -> None:
     """Serialize guarded attempts on one target until the transaction ends (PostgreSQL: an
     advisory lock; SQLite serializes writers itself)."""
     if connection.vendor == "postgresql":
-        key = int.from_bytes(hashlib.blake2b(f"action:{kind}:{target}".encode(), digest_size=8).digest(), "big",
-                             signed=True)
+        key = int.from_bytes(
+            hashlib.blake2b(f"action:{kind}:{target}".encode(), digest_size=8).digest(),
+            "big",
+            signed=True,
+        )
         with connection.cursor() as cursor:
             cursor.execute("SELECT pg_advisory_xact_lock(%s)", [key])
 
@@ -125,15 +140,20 @@ def _one_writer(kind: str, target: str) -> None:
 def _refuse(kind: str, target: str, by, parameters: dict, *, message: str, status: int):
     """Record an attempt refused before anything was written, then raise."""
     log.info("%s on %s by %s refused: %s", kind, target, by.get_username(), message)
-    action = Action.objects.create(kind=kind, target=target[:300], by=by, by_name=by.get_username(),
-                                   parameters=parameters)
+    action = Action.objects.create(
+        kind=kind, target=target[:300], by=by, by_name=by.get_username(), parameters=parameters
+    )
     return _refused(action, message, status=status)
 
 
 def _refused(action: Action, message: str, *, status: int, why: str = "", raising: bool = True):
     if not raising:
         return action.finish(refused=message)
-    action.parameters = {**action.parameters, "refused": status, **({"refused_why": why} if why else {})}
+    action.parameters = {
+        **action.parameters,
+        "refused": status,
+        **({"refused_why": why} if why else {}),
+    }
     Action.objects.filter(pk=action.pk).update(parameters=action.parameters)
     action.finish(refused=message)
     raise ActionRefused(action.message, status=status, action=action, why=why)
@@ -141,7 +161,13 @@ def _refused(action: Action, message: str, *, status: int, why: str = "", raisin
 
 def _replay(earlier: Action) -> Action:
     """The same request again (a double click, a retried POST): the first answer."""
-    if earlier.status == Action.Status.REFUSED and "refused" in earlier.parameters:  # raised the first time
-        raise ActionRefused(earlier.message, status=earlier.parameters.get("refused", 409), action=earlier,
-                            why=earlier.parameters.get("refused_why", ""))
+    if (
+        earlier.status == Action.Status.REFUSED and "refused" in earlier.parameters
+    ):  # raised the first time
+        raise ActionRefused(
+            earlier.message,
+            status=earlier.parameters.get("refused", 409),
+            action=earlier,
+            why=earlier.parameters.get("refused_why", ""),
+        )
     return earlier

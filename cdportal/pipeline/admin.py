@@ -22,7 +22,6 @@ class ReadOnlyAdmin(admin.ModelAdmin):
         return False
 
 
-
 @admin.register(models.Repository)
 class RepositoryAdmin(ReadOnlyAdmin):
     list_display = ["full_name", "default_branch", "created_at"]

@@ -46,14 +46,19 @@ OPERATION_RUNNING = "operation_running"
 # --- what the pages and the command show before anyone confirms ------------------------------
 
 
-def describe(kind: str, app: Application, *, by, prune: bool = False, revision: str | None = None) -> str:
+def describe(
+    kind: str, app: Application, *, by, prune: bool = False, revision: str | None = None
+) -> str:
     """Exactly what the verb will do, for the confirmation step."""
     who = by.get_username()
     target = f"{app.namespace}/{app.name}"
     if kind == Action.Kind.FORCE_SYNC:
         text = f"patch {target}: .operation.sync with prune={'true' if prune else 'false'}"
         text += f", revision={revision}" if revision else ", revision=the target revision"
-        return text + f", initiated by {who} (sync options and retry copied from the app's sync policy)"
+        return (
+            text
+            + f", initiated by {who} (sync options and retry copied from the app's sync policy)"
+        )
     if kind == Action.Kind.HARD_REFRESH:
         return f"patch {target}: annotation {argo_application.REFRESH_ANNOTATION}=hard, requested by {who}"
     return f"patch {target}: status.operationState.phase=Terminating (stops the running sync), requested by {who}"
@@ -62,29 +67,51 @@ def describe(kind: str, app: Application, *, by, prune: bool = False, revision: 
 # --- the verbs --------------------------------------------------------------------------------
 
 
-def force_sync(*, app: Application, by, prune: bool = False, revision: str | None = None,
-               idempotency_key: str = "", api_client=None) -> Action:
+def force_sync(
+    *,
+    app: Application,
+    by,
+    prune: bool = False,
+    revision: str | None = None,
+    idempotency_key: str = "",
+    api_client=None,
+) -> Action:
     """Request a sync as Argo CD's API server would (`.operation.sync`), never with `force`."""
     revision = (revision or "").strip() or None
 
     def call() -> str:
         api, live = _read(app, api_client)
         if problem := argo_application.refusal(live):  # an operation is set or running
-            raise ActionRefused(problem, status=409,
-                                why=OPERATION_RUNNING if argo_application.terminate_refusal(live) is None else "")
-        if problem := argo_application.refusal(live, revision=revision):  # a revision auto-sync would undo
+            raise ActionRefused(
+                problem,
+                status=409,
+                why=OPERATION_RUNNING if argo_application.terminate_refusal(live) is None else "",
+            )
+        if problem := argo_application.refusal(
+            live, revision=revision
+        ):  # a revision auto-sync would undo
             raise ActionRefused(problem)
         try:
-            patch = argo_application.sync_patch(live, username=by.get_username(), prune=prune, revision=revision)
+            patch = argo_application.sync_patch(
+                live, username=by.get_username(), prune=prune, revision=revision
+            )
         except ValueError as e:
             raise ActionRefused(str(e)) from None
         _patch(api, app, patch)
-        what = f"prune={'true' if prune else 'false'}" + (f", revision {revision}" if revision else "")
+        what = f"prune={'true' if prune else 'false'}" + (
+            f", revision {revision}" if revision else ""
+        )
         return f"sync requested on {_name(app)} ({what}); Argo CD starts it within seconds"
 
-    return perform(kind=Action.Kind.FORCE_SYNC, target=_name(app), by=by, permission=SYNC_PERMISSION,
-                   parameters=_parameters(app, prune=bool(prune), revision=revision), call=call,
-                   idempotency_key=idempotency_key)
+    return perform(
+        kind=Action.Kind.FORCE_SYNC,
+        target=_name(app),
+        by=by,
+        permission=SYNC_PERMISSION,
+        parameters=_parameters(app, prune=bool(prune), revision=revision),
+        call=call,
+        idempotency_key=idempotency_key,
+    )
 
 
 def hard_refresh(*, app: Application, by, idempotency_key: str = "", api_client=None) -> Action:
@@ -104,8 +131,15 @@ def hard_refresh(*, app: Application, by, idempotency_key: str = "", api_client=
                 return f"hard refresh of {_name(app)} {REQUESTED_NOT_RECONCILED}"
         return f"hard refresh of {_name(app)} done: reconciled at {after['status']['reconciledAt']}"
 
-    return perform(kind=Action.Kind.HARD_REFRESH, target=_name(app), by=by, permission=REFRESH_PERMISSION,
-                   parameters=_parameters(app, hard=True), call=call, idempotency_key=idempotency_key)
+    return perform(
+        kind=Action.Kind.HARD_REFRESH,
+        target=_name(app),
+        by=by,
+        permission=REFRESH_PERMISSION,
+        parameters=_parameters(app, hard=True),
+        call=call,
+        idempotency_key=idempotency_key,
+    )
 
 
 def terminate(*, app: Application, by, idempotency_key: str = "", api_client=None) -> Action:
@@ -118,8 +152,15 @@ def terminate(*, app: Application, by, idempotency_key: str = "", api_client=Non
         _patch(api, app, argo_application.terminate_patch(live))
         return f"termination requested on {_name(app)}; the operation ends as Failed within seconds"
 
-    return perform(kind=Action.Kind.TERMINATE, target=_name(app), by=by, permission=SYNC_PERMISSION,
-                   parameters=_parameters(app), call=call, idempotency_key=idempotency_key)
+    return perform(
+        kind=Action.Kind.TERMINATE,
+        target=_name(app),
+        by=by,
+        permission=SYNC_PERMISSION,
+        parameters=_parameters(app),
+        call=call,
+        idempotency_key=idempotency_key,
+    )
 
 
 # --- the calls every verb shares ----------------------------------------------------------------
@@ -135,8 +176,10 @@ def _read(app: Application, api_client) -> tuple:
     try:
         return api, applications.get(api, app.namespace, app.name)
     except NotFound:
-        raise ActionRefused(f"{_name(app)} no longer exists in the cluster (404 while reading {_name(app)})",
-                            status=404) from None
+        raise ActionRefused(
+            f"{_name(app)} no longer exists in the cluster (404 while reading {_name(app)})",
+            status=404,
+        ) from None
 
 
 def _patch(api, app: Application, body: dict) -> dict:
@@ -147,8 +190,10 @@ def _patch(api, app: Application, body: dict) -> dict:
     except Conflict:
         raise ActionRefused(CHANGED, status=409) from None
     except NotFound:
-        raise ActionRefused(f"{_name(app)} no longer exists in the cluster (404 while patching {_name(app)})",
-                            status=404) from None
+        raise ActionRefused(
+            f"{_name(app)} no longer exists in the cluster (404 while patching {_name(app)})",
+            status=404,
+        ) from None
 
 
 def _observe(obj: dict) -> dict:
@@ -157,7 +202,9 @@ def _observe(obj: dict) -> dict:
         ingest(application_event(obj, observed_at=datetime.now(UTC)))
     except Exception:  # the patch landed either way; the watcher records the object soon
         meta = obj.get("metadata") or {}
-        log.exception("recording %s/%s after an action failed", meta.get("namespace"), meta.get("name"))
+        log.exception(
+            "recording %s/%s after an action failed", meta.get("namespace"), meta.get("name")
+        )
     return obj
 
 

@@ -34,8 +34,14 @@ class Problem:
     since: datetime | None = None
 
     def to_json(self) -> dict:
-        return {"severity": self.severity, "subject": self.subject, "what": self.what, "why": self.why,
-                "url": self.url, "since": self.since.isoformat() if self.since else None}
+        return {
+            "severity": self.severity,
+            "subject": self.subject,
+            "what": self.what,
+            "why": self.why,
+            "url": self.url,
+            "since": self.since.isoformat() if self.since else None,
+        }
 
 
 def problems() -> list[Problem]:
@@ -51,18 +57,44 @@ def _applications() -> list[Problem]:
         url = reverse("web:application", args=[app.namespace, app.name])
         at = app.observed_at
         if app.operation_phase in FAILED_OPERATIONS:
-            found.append(Problem(BAD, app.name, f"sync {app.operation_phase.lower()}",
-                                 app.operation_message or "the last operation did not succeed", url, at))
+            found.append(
+                Problem(
+                    BAD,
+                    app.name,
+                    f"sync {app.operation_phase.lower()}",
+                    app.operation_message or "the last operation did not succeed",
+                    url,
+                    at,
+                )
+            )
         errors = [c for c in app.conditions or [] if str(c.get("type", "")).endswith("Error")]
         # A failed sync's SyncError condition repeats the operation's message: one line is enough.
-        shown = [c for c in errors if not (c.get("type") == "SyncError" and app.operation_phase in FAILED_OPERATIONS)]
+        shown = [
+            c
+            for c in errors
+            if not (c.get("type") == "SyncError" and app.operation_phase in FAILED_OPERATIONS)
+        ]
         for condition in shown[:1]:
-            found.append(Problem(BAD, app.name, condition["type"], condition.get("message", ""), url, at))
+            found.append(
+                Problem(BAD, app.name, condition["type"], condition.get("message", ""), url, at)
+            )
         if app.health_status in BAD_HEALTH:
             found.append(Problem(BAD, app.name, app.health_status, app.health_message, url, at))
-        elif app.sync_status == "OutOfSync" and app.operation_phase not in ("Running", "Terminating") and not errors:
-            found.append(Problem(WARN, app.name, "OutOfSync", "no sync is running: force sync if auto-sync is off",
-                                 url, at))
+        elif (
+            app.sync_status == "OutOfSync"
+            and app.operation_phase not in ("Running", "Terminating")
+            and not errors
+        ):
+            found.append(
+                Problem(
+                    WARN,
+                    app.name,
+                    "OutOfSync",
+                    "no sync is running: force sync if auto-sync is off",
+                    url,
+                    at,
+                )
+            )
     return found
 
 
@@ -72,7 +104,11 @@ def _releases() -> list[Problem]:
         url = reverse("web:release", args=[release.pk])
         stage, reason = release_failure(release)
         if stage is not None:
-            found.append(Problem(BAD, release.title, f"failed at {stage.label}", reason, url, release.updated_at))
+            found.append(
+                Problem(
+                    BAD, release.title, f"failed at {stage.label}", reason, url, release.updated_at
+                )
+            )
             continue
         if usual is None:
             usual = _usual_durations()
@@ -84,15 +120,31 @@ def _stalls(release, usual, now, url: str) -> list[Problem]:
     """A release (or one of its rollouts) waiting at an automated stage far longer than usual."""
     waits = [(release.title, durations.stalled(release.own_stage_times(), usual, now))]
     for rollout in release.rollouts.all():
-        waits.append((f"{release.title} on {rollout.application.name}",
-                      durations.stalled(rollout.stage_times(), usual, now)))
+        waits.append(
+            (
+                f"{release.title} on {rollout.application.name}",
+                durations.stalled(rollout.stage_times(), usual, now),
+            )
+        )
     found = []
     for subject, stall in waits:
         if stall is None:
             continue
-        usually = f"usually within {format_duration(stall.usual)}" if stall.usual is not None else "no history yet"
-        found.append(Problem(WARN, subject, f"waiting for {stall.stage.label}",
-                             f"for {format_duration(stall.waited)} ({usually})", url, now - stall.waited))
+        usually = (
+            f"usually within {format_duration(stall.usual)}"
+            if stall.usual is not None
+            else "no history yet"
+        )
+        found.append(
+            Problem(
+                WARN,
+                subject,
+                f"waiting for {stall.stage.label}",
+                f"for {format_duration(stall.waited)} ({usually})",
+                url,
+                now - stall.waited,
+            )
+        )
     return found
 
 
@@ -107,18 +159,44 @@ def _updaters() -> list[Problem]:
     url = reverse("web:updater")
     for config in ImageUpdaterConfig.objects.exclude(error=""):
         # The v1.x controller's own Error condition on the resource (e.g. a registry it cannot read).
-        found.append(Problem(BAD, f"ImageUpdater {config.namespace}/{config.name}", "updater error",
-                             config.error, url, config.last_checked_at or config.observed_at))
+        found.append(
+            Problem(
+                BAD,
+                f"ImageUpdater {config.namespace}/{config.name}",
+                "updater error",
+                config.error,
+                url,
+                config.last_checked_at or config.observed_at,
+            )
+        )
     for row in UpdaterDeployment.objects.all():
         subject = f"Image Updater {row.namespace}/{row.name}"
         if row.replicas_desired and row.replicas_ready == 0:
-            found.append(Problem(BAD, subject, "no ready pod", row.rollout_message or
-                                 "no image is checked until a pod is ready", url, row.observed_at))
+            found.append(
+                Problem(
+                    BAD,
+                    subject,
+                    "no ready pod",
+                    row.rollout_message or "no image is checked until a pod is ready",
+                    url,
+                    row.observed_at,
+                )
+            )
         elif row.paused:
-            found.append(Problem(WARN, subject, "paused", "its rollout is paused: a restart is refused", url,
-                                 row.observed_at))
+            found.append(
+                Problem(
+                    WARN,
+                    subject,
+                    "paused",
+                    "its rollout is paused: a restart is refused",
+                    url,
+                    row.observed_at,
+                )
+            )
         elif not row.rollout_complete:
-            found.append(Problem(WARN, subject, "rolling out", row.rollout_message, url, row.observed_at))
+            found.append(
+                Problem(WARN, subject, "rolling out", row.rollout_message, url, row.observed_at)
+            )
     return found
 
 

@@ -20,8 +20,15 @@ class Changes:
     events: list[int] = field(default_factory=list)
 
     def __bool__(self) -> bool:
-        return bool(self.releases or self.components or self.applications or self.images
-                    or self.updaters or self.actions or self.events)
+        return bool(
+            self.releases
+            or self.components
+            or self.applications
+            or self.images
+            or self.updaters
+            or self.actions
+            or self.events
+        )
 
     def merge(self, other: Changes) -> None:
         self.releases |= other.releases

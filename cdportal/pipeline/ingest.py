@@ -164,7 +164,9 @@ def _release_for_tag(image: ImageRepository, tag: str) -> Release | None:
     matched per image: once the component building it is known, only that component's releases
     count; until then the image's name decides between them (`_built_by`), and a tag it cannot
     tell by stays unmatched rather than guessed."""
-    candidates = Release.objects.select_related("component__repository").filter(released_at__isnull=False)
+    candidates = Release.objects.select_related("component__repository").filter(
+        released_at__isnull=False
+    )
     if image.component_id:
         found = _tagged(candidates.filter(component_id=image.component_id), tag)
     else:
@@ -205,7 +207,10 @@ def _built_by(image: ImageRepository, candidates, tag: str) -> list[Release]:
     def owned(release: Release) -> bool:
         return release.component.repository.full_name.lower().split("/")[0] == owner
 
-    for likely in (lambda r: owned(r) and r.component.name.lower().rsplit("/", 1)[-1] == name, owned):
+    for likely in (
+        lambda r: owned(r) and r.component.name.lower().rsplit("/", 1)[-1] == name,
+        owned,
+    ):
         narrowed = [release for release in found if likely(release)]
         if narrowed:
             return narrowed
@@ -220,7 +225,10 @@ def _adopt(image: ImageRepository, component: Component, changes: Changes) -> No
     image.save(update_fields=["component"])
     for image_tag in image.tags.order_by("pushed_at"):
         release = _release_for_tag(image, image_tag.tag)
-        if release is not None and _earliest(release.built_at, image_tag.pushed_at) != release.built_at:
+        if (
+            release is not None
+            and _earliest(release.built_at, image_tag.pushed_at) != release.built_at
+        ):
             release.built_at = image_tag.pushed_at
             release.save(update_fields=["built_at"])
             changes.releases.add(release.pk)
@@ -257,7 +265,9 @@ def _reached_every_target(release: Release, rollouts: list[Rollout]) -> bool:
     component's images, not only those the updater has already picked it up for."""
     synced = {r.application_id for r in rollouts if r.synced_at}
     targets = set(
-        Application.objects.filter(images__component=release.component_id).values_list("pk", flat=True)
+        Application.objects.filter(images__component=release.component_id).values_list(
+            "pk", flat=True
+        )
     ) | {r.application_id for r in rollouts}
     return bool(targets) and targets <= synced
 
@@ -289,7 +299,11 @@ def _on_commit(event: ev.CommitMerged, changes: Changes) -> PipelineEvent:
     component = _component(repo, event.component)
     commit = Commit.objects.filter(repository=repo, sha=event.sha).first()
     if commit is None:
-        release = _release_of(component, event.release_version) if event.release_version else _next_release(component)
+        release = (
+            _release_of(component, event.release_version)
+            if event.release_version
+            else _next_release(component)
+        )
         kind, scope, breaking = _conventional(event.sha, event.message)
         commit = Commit.objects.create(
             repository=repo,
@@ -446,7 +460,11 @@ def _on_image_push(event: ev.ImagePushed, changes: Changes) -> PipelineEvent:
     ImageTag.objects.update_or_create(
         image=image,
         tag=event.tag,
-        defaults={"digest": event.digest, "pushed_at": event.occurred_at, "created_at": event.created_at},
+        defaults={
+            "digest": event.digest,
+            "pushed_at": event.occurred_at,
+            "created_at": event.created_at,
+        },
     )
     changes.images.add(image.pk)
     # Applications tracking the image: their "would update to" may change with a new tag.
@@ -513,7 +531,9 @@ def _on_application(event: ev.ApplicationObserved, changes: Changes) -> Pipeline
         app.current_tag = running or desired
         last = app.tag_history.filter(image=tracked.image).first()
         if running and (last is None or last.tag != running):
-            DeployedTag.objects.create(application=app, image=tracked.image, tag=running, since=event.occurred_at)
+            DeployedTag.objects.create(
+                application=app, image=tracked.image, tag=running, since=event.occurred_at
+            )
         release = _advance_rollout(app, image, desired, running, event, changes) or release
     app.save()
     return _row(event, application=app, release=release)
@@ -535,19 +555,26 @@ def _on_updater_config(event: ev.ImageUpdaterObserved, changes: Changes) -> Pipe
     if event.deleted:
         ImageUpdaterConfig.objects.filter(namespace=event.namespace, name=event.name).delete()
     else:
-        config, created = ImageUpdaterConfig.objects.get_or_create(namespace=event.namespace, name=event.name)
+        config, created = ImageUpdaterConfig.objects.get_or_create(
+            namespace=event.namespace, name=event.name
+        )
         if created or config.observed_at <= event.occurred_at:
             config.spec = dict(event.spec)
             config.ready, config.error = event.ready, event.error
-            config.last_checked_at, config.last_updated_at = event.last_checked_at, event.last_updated_at
+            config.last_checked_at, config.last_updated_at = (
+                event.last_checked_at,
+                event.last_updated_at,
+            )
             config.observed_at = event.occurred_at
             config.save()
     configs = list(ImageUpdaterConfig.objects.filter(namespace=event.namespace))
     for app in Application.objects.filter(namespace=event.namespace):
         # What it follows now: a resource that selects it, else its annotations (links to images
         # no longer followed go; the rollouts already recorded stay).
-        images = [ImageRepository.objects.get_or_create(name=tracked.image)[0]
-                  for tracked, _ in _tracked(app, configs)]
+        images = [
+            ImageRepository.objects.get_or_create(name=tracked.image)[0]
+            for tracked, _ in _tracked(app, configs)
+        ]
         app.images.set(images)
         changes.applications.add(app.pk)
     return _row(event)
@@ -581,7 +608,9 @@ def _advance_rollout(app, image, desired: str, running: str, event, changes) -> 
         rollout.failed_stage, rollout.failure_reason = None, ""
     elif rollout.synced_at is None and event.operation_phase in ("Failed", "Error"):
         rollout.failed_stage = Stage.SYNCED
-        rollout.failure_reason = f"Sync {event.operation_phase.lower()}: {event.operation_message}".strip(": ")
+        rollout.failure_reason = (
+            f"Sync {event.operation_phase.lower()}: {event.operation_message}".strip(": ")
+        )
     elif rollout.synced_at is None and event.health_status == "Degraded":
         rollout.failed_stage = Stage.SYNCED
         rollout.failure_reason = f"Degraded: {event.health_message}".strip(": ")
@@ -603,7 +632,8 @@ def _on_release_plan(event: ev.ReleasePlanned, changes: Changes) -> PipelineEven
     component.release_type = event.release_type
     component.current_version = event.current_version or ""
     component.plan = event.model_dump(
-        mode="json", exclude={"kind", "source", "source_id", "repository", "component", "path", "release_type"}
+        mode="json",
+        exclude={"kind", "source", "source_id", "repository", "component", "path", "release_type"},
     )
     component.planned_at = event.occurred_at
     component.save()
@@ -615,11 +645,23 @@ def _on_release_plan(event: ev.ReleasePlanned, changes: Changes) -> PipelineEven
 
 
 def _on_updater_deployment(event: ev.UpdaterDeploymentObserved, changes: Changes) -> PipelineEvent:
-    row, created = UpdaterDeployment.objects.get_or_create(namespace=event.namespace, name=event.name)
+    row, created = UpdaterDeployment.objects.get_or_create(
+        namespace=event.namespace, name=event.name
+    )
     if not created and row.observed_at > event.occurred_at:
         return _row(event)  # an older snapshot arriving late: recorded, not applied
-    for key in ("image", "version", "replicas_desired", "replicas_updated", "replicas_ready",
-                "replicas_available", "paused", "restarted_at", "rollout_complete", "rollout_message"):
+    for key in (
+        "image",
+        "version",
+        "replicas_desired",
+        "replicas_updated",
+        "replicas_ready",
+        "replicas_available",
+        "paused",
+        "restarted_at",
+        "rollout_complete",
+        "rollout_message",
+    ):
         setattr(row, key, getattr(event, key))
     row.observed_at = event.occurred_at
     row.save()

@@ -49,7 +49,9 @@ class Component(models.Model):
         ]
 
     def __str__(self) -> str:
-        return f"{self.repository.full_name}:{self.name}" if self.name else self.repository.full_name
+        return (
+            f"{self.repository.full_name}:{self.name}" if self.name else self.repository.full_name
+        )
 
     @property
     def display_name(self) -> str:
@@ -129,7 +131,9 @@ class Release(models.Model):
         times = self.own_stage_times()
         # Downstream stages: the first application to reach each one.
         for stage in ROLLOUT_STAGES:
-            reached = [getattr(r, stage.field) for r in self.rollouts.all() if getattr(r, stage.field)]
+            reached = [
+                getattr(r, stage.field) for r in self.rollouts.all() if getattr(r, stage.field)
+            ]
             times[stage] = min(reached) if reached else None
         return times
 
@@ -213,7 +217,9 @@ class ImageTag(models.Model):
     image = models.ForeignKey(ImageRepository, on_delete=models.CASCADE, related_name="tags")
     tag = models.CharField(max_length=128)
     digest = models.CharField(max_length=200)
-    created_at = models.DateTimeField(null=True, blank=True, help_text="The image config's created time")
+    created_at = models.DateTimeField(
+        null=True, blank=True, help_text="The image config's created time"
+    )
     pushed_at = models.DateTimeField()
     first_seen_at = models.DateTimeField(default=timezone.now)
 
@@ -286,7 +292,9 @@ class UpdaterDeployment(models.Model):
 
     class Meta:
         constraints = [
-            models.UniqueConstraint(fields=["namespace", "name"], name="updater_deployment_unique_name"),
+            models.UniqueConstraint(
+                fields=["namespace", "name"], name="updater_deployment_unique_name"
+            ),
         ]
 
     def __str__(self) -> str:
@@ -313,7 +321,9 @@ class ImageUpdaterConfig(models.Model):
     class Meta:
         ordering = ["namespace", "name"]
         constraints = [
-            models.UniqueConstraint(fields=["namespace", "name"], name="imageupdaterconfig_unique_name"),
+            models.UniqueConstraint(
+                fields=["namespace", "name"], name="imageupdaterconfig_unique_name"
+            ),
         ]
 
     def __str__(self) -> str:
@@ -327,7 +337,9 @@ class ImageUpdaterConfig(models.Model):
 class DeployedTag(models.Model):
     """The history of tags an application ran (one row each time its running tag changed)."""
 
-    application = models.ForeignKey(Application, on_delete=models.CASCADE, related_name="tag_history")
+    application = models.ForeignKey(
+        Application, on_delete=models.CASCADE, related_name="tag_history"
+    )
     image = models.CharField(max_length=300)
     tag = models.CharField(max_length=128)
     since = models.DateTimeField()
@@ -464,11 +476,18 @@ class Action(models.Model):
         """Record the outcome — once. Whoever finishes first wins (the request, a background
         follower, the watcher settling a restart); a later call leaves the row as it is and
         returns it as stored. `refused`: not attempted, and why."""
-        status = self.Status.REFUSED if refused else self.Status.FAILED if error else self.Status.SUCCEEDED
+        status = (
+            self.Status.REFUSED
+            if refused
+            else self.Status.FAILED
+            if error
+            else self.Status.SUCCEEDED
+        )
         said = refused or error or message
         finished_at = timezone.now()
         done = Action.objects.filter(pk=self.pk, finished_at__isnull=True).update(
-            status=status, message=said, finished_at=finished_at)
+            status=status, message=said, finished_at=finished_at
+        )
         if done:
             self.status, self.message, self.finished_at = status, said, finished_at
             self.announce()
@@ -511,7 +530,9 @@ class WebhookDelivery(models.Model):
         return f"{self.source} {self.event} {self.delivery_id}"
 
     @classmethod
-    def receive(cls, source: str, delivery_id: str, *, event: str, action: str, payload) -> WebhookDelivery | None:
+    def receive(
+        cls, source: str, delivery_id: str, *, event: str, action: str, payload
+    ) -> WebhookDelivery | None:
         """Store a delivery and commit it before anything else happens (no transaction encloses
         a webhook request). None when it was received before and did not fail: a replay. A
         failed delivery is claimed again by its redelivery; of two concurrent ones, one wins."""
@@ -551,7 +572,9 @@ class PollState(models.Model):
 
     class Meta:
         ordering = ["source", "key"]
-        constraints = [models.UniqueConstraint(fields=["source", "key"], name="pollstate_unique_key")]
+        constraints = [
+            models.UniqueConstraint(fields=["source", "key"], name="pollstate_unique_key")
+        ]
 
     def __str__(self) -> str:
         return f"{self.source} {self.key}"

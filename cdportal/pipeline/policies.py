@@ -41,8 +41,12 @@ class AppPolicies:
 
 
 def app_info(app: Application) -> AppInfo:
-    return AppInfo(name=app.name, namespace=app.namespace, labels=dict(app.labels or {}),
-                   annotations=dict(app.image_policy or {}))
+    return AppInfo(
+        name=app.name,
+        namespace=app.namespace,
+        labels=dict(app.labels or {}),
+        annotations=dict(app.image_policy or {}),
+    )
 
 
 def policies_for(app: Application, configs: list[ImageUpdaterConfig] | None = None) -> AppPolicies:
@@ -54,7 +58,9 @@ def policies_for(app: Application, configs: list[ImageUpdaterConfig] | None = No
         try:
             policies = policies_from_image_updater(config.as_object(), info)
         except ConfigError as e:
-            return AppPolicies(error=f"ImageUpdater {config}: {e}", source="imageupdater", config=config)
+            return AppPolicies(
+                error=f"ImageUpdater {config}: {e}", source="imageupdater", config=config
+            )
         if policies:
             ref = selecting_ref(config.as_object(), info) or {}
             source = "imageupdater+annotations" if ref.get("useAnnotations") else "imageupdater"
@@ -62,7 +68,9 @@ def policies_for(app: Application, configs: list[ImageUpdaterConfig] | None = No
     if not app.image_policy:
         return AppPolicies()
     try:
-        return AppPolicies(policies=policies_from_annotations(app.image_policy), source="annotations")
+        return AppPolicies(
+            policies=policies_from_annotations(app.image_policy), source="annotations"
+        )
     except ConfigError as e:
         return AppPolicies(error=str(e), source="annotations")
 
@@ -72,8 +80,9 @@ def tracked_from_resource(found: AppPolicies) -> list[tuple[TrackedImage, str]]:
     release into the Application (the annotations path reads the same from the annotations)."""
     tracked = []
     for policy in found.policies:
-        images = parse_image_list(f"{policy.alias}={policy.image_name}" if policy.alias else policy.image_name)
+        images = parse_image_list(
+            f"{policy.alias}={policy.image_name}" if policy.alias else policy.image_name
+        )
         tag_parameter = policy.helm.image_tag or DEFAULT_TAG_PARAMETER
         tracked += [(image, tag_parameter) for image in images]
     return tracked
-

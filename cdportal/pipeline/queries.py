@@ -41,18 +41,31 @@ def releases_queryset() -> QuerySet[Release]:
     return (
         Release.objects.select_related("component__repository")
         .prefetch_related(
-            Prefetch("rollouts", queryset=Rollout.objects.select_related("application").order_by("application__name"))
+            Prefetch(
+                "rollouts",
+                queryset=Rollout.objects.select_related("application").order_by(
+                    "application__name"
+                ),
+            )
         )
         .annotate(commit_count=Count("commits"))
     )
 
 
 def releases_in_flight(limit: int = IN_FLIGHT_LIMIT) -> list[Release]:
-    return list(releases_queryset().filter(state__in=Release.IN_FLIGHT).order_by("-updated_at", "-pk")[:limit])
+    return list(
+        releases_queryset()
+        .filter(state__in=Release.IN_FLIGHT)
+        .order_by("-updated_at", "-pk")[:limit]
+    )
 
 
 def recently_deployed(limit: int = 5) -> list[Release]:
-    return list(releases_queryset().filter(state=Release.State.DEPLOYED).order_by("-updated_at", "-pk")[:limit])
+    return list(
+        releases_queryset()
+        .filter(state=Release.State.DEPLOYED)
+        .order_by("-updated_at", "-pk")[:limit]
+    )
 
 
 def release(pk: int) -> Release:
@@ -77,31 +90,49 @@ def release_failure(release: Release) -> tuple[Stage | None, str]:
         return Stage(release.failed_stage), release.failure_reason
     for rollout in release.rollouts.all():
         if rollout.failed_stage:
-            return Stage(rollout.failed_stage), f"{rollout.application.name}: {rollout.failure_reason}"
+            return Stage(
+                rollout.failed_stage
+            ), f"{rollout.application.name}: {rollout.failure_reason}"
     return None, ""
 
 
 def stage_stats(releases) -> list[dict]:
     """How long each stage took over `releases` (a shipped() queryset): median, p90 and the
     slowest, with the release it was — core.durations does the counting."""
-    rows = list(releases.prefetch_related(Prefetch("rollouts", queryset=Rollout.objects.select_related("application"))))
+    rows = list(
+        releases.prefetch_related(
+            Prefetch("rollouts", queryset=Rollout.objects.select_related("application"))
+        )
+    )
     by_pk = {release.pk: release for release in rows}
     release_samples = [(release.pk, release.own_stage_times()) for release in rows]
-    rollout_samples = [((release.pk, rollout.application.name), rollout.stage_times())
-                       for release in rows for rollout in release.rollouts.all()]
+    rollout_samples = [
+        ((release.pk, rollout.application.name), rollout.stage_times())
+        for release in rows
+        for rollout in release.rollouts.all()
+    ]
     table = []
     for stat in stats(release_samples, rollout_samples):
         key = stat.slowest_key
-        release_pk, application = (key if isinstance(key, tuple) else (key, None)) if key is not None else (None, None)
+        release_pk, application = (
+            (key if isinstance(key, tuple) else (key, None)) if key is not None else (None, None)
+        )
         table.append({"stat": stat, "release": by_pk.get(release_pk), "application": application})
     return table
 
 
 def actions(*, kind: str = "", status: str = "", by: str = "", target: str = "", since=None):
     """The action log, newest first: who did what to which target, and how it ended."""
-    given = {"kind": kind, "status": status, "by_name": by, "target": target, "started_at__date__gte": since}
-    return Action.objects.filter(**{lookup: value for lookup, value in given.items() if value}).order_by(
-        "-started_at", "-pk")
+    given = {
+        "kind": kind,
+        "status": status,
+        "by_name": by,
+        "target": target,
+        "started_at__date__gte": since,
+    }
+    return Action.objects.filter(
+        **{lookup: value for lookup, value in given.items() if value}
+    ).order_by("-started_at", "-pk")
 
 
 def latest_restart(namespace: str, name: str) -> Action | None:
@@ -125,7 +156,9 @@ def previous_release(release: Release) -> Release | None:
     if release.released_at is None:
         return None
     return (
-        Release.objects.filter(component_id=release.component_id, released_at__lt=release.released_at)
+        Release.objects.filter(
+            component_id=release.component_id, released_at__lt=release.released_at
+        )
         .exclude(tag="")
         .order_by("-released_at", "-pk")
         .first()
@@ -162,7 +195,9 @@ def application_context(app: Application) -> dict:
         "outlook": outlook,
         "outlook_error": outlook_error,
         "rollouts": list(
-            app.rollouts.select_related("release__component__repository").order_by("-created_at", "-pk")[:20]
+            app.rollouts.select_related("release__component__repository").order_by(
+                "-created_at", "-pk"
+            )[:20]
         ),
         "history": list(app.tag_history.all()[:20]),
         "events": recent_events(application=app),
@@ -208,7 +243,9 @@ def as_markdown(releases) -> str:
     """The releases' changelog entries, newest first, as one Markdown document."""
     parts = []
     for release in releases:
-        parts.append(release.changelog.strip() or f"## {release.tag or release.version}\n\n(no changelog)")
+        parts.append(
+            release.changelog.strip() or f"## {release.tag or release.version}\n\n(no changelog)"
+        )
     return "\n\n".join(parts) + "\n"
 
 
@@ -251,18 +288,20 @@ def image_outlook(app: Application, found=None) -> tuple[list[dict], str]:
         tags = [TagInfo(t.tag, created=t.created_at or t.pushed_at, digest=t.digest) for t in known]
         current = _running_tag(app, policy.image_name)
         selection = select(policy, tags, current_tag=current or None)
-        outlook.append({
-            "alias": policy.alias,
-            "image": policy.image_name,
-            "strategy": str(getattr(policy.update_strategy, "value", policy.update_strategy)),
-            "constraint": policy.constraint or "",
-            "current": current,
-            "tag": selection.tag,
-            "reason": str(getattr(selection.reason, "value", selection.reason)),
-            "message": selection.log,
-            "rejected": [{"tag": tag, "why": why} for tag, why in selection.rejected],
-            "known_tags": len(tags),
-        })
+        outlook.append(
+            {
+                "alias": policy.alias,
+                "image": policy.image_name,
+                "strategy": str(getattr(policy.update_strategy, "value", policy.update_strategy)),
+                "constraint": policy.constraint or "",
+                "current": current,
+                "tag": selection.tag,
+                "reason": str(getattr(selection.reason, "value", selection.reason)),
+                "message": selection.log,
+                "rejected": [{"tag": tag, "why": why} for tag, why in selection.rejected],
+                "known_tags": len(tags),
+            }
+        )
     return outlook, ""
 
 

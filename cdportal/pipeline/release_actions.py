@@ -51,7 +51,9 @@ def latest_version(component: Component | None) -> str | None:
     if component is None:
         return None
     versions = list(
-        component.releases.filter(released_at__isnull=False).exclude(version="").values_list("version", flat=True)
+        component.releases.filter(released_at__isnull=False)
+        .exclude(version="")
+        .values_list("version", flat=True)
     )
     versions.append(component.current_version)
     parsed = [semver.Version.parse(v) for v in versions if v and semver.Version.is_valid(v)]
@@ -62,7 +64,9 @@ def is_greater(version: str, latest: str | None) -> bool:
     return latest is None or semver.Version.parse(version) > semver.Version.parse(latest)
 
 
-def describe_tag(*, repository: str, version: str, sha: str, dispatch_build: bool, branch: str = "") -> str:
+def describe_tag(
+    *, repository: str, version: str, sha: str, dispatch_build: bool, branch: str = ""
+) -> str:
     """Exactly what create_tag will do, for the confirmation step."""
     text = f"create annotated tag {TAG_PREFIX}{version} on {sha[:7]} in {repository}"
     if dispatch_build:
@@ -78,7 +82,9 @@ def default_head(repository: str) -> Head:
 
 def dispatch_of(action: Action) -> Action | None:
     """The build dispatched after a manual tag, if one was asked for."""
-    return Action.objects.filter(kind=Action.Kind.DISPATCH_WORKFLOW, parameters__tag_action=action.pk).first()
+    return Action.objects.filter(
+        kind=Action.Kind.DISPATCH_WORKFLOW, parameters__tag_action=action.pk
+    ).first()
 
 
 # --- the verbs ------------------------------------------------------------------------------
@@ -103,17 +109,29 @@ def create_tag(
     if earlier is not None:  # a double click: before validation, which the first click changed
         return earlier
     tagging = _Tagging.checked(repository, version, sha, message, allow_not_greater, dispatch_build)
-    action = perform(kind=Action.Kind.CREATE_TAG, target=f"{repository}:{tagging.tag}", by=by,
-                     permission=PERMISSION, parameters=tagging.parameters(), call=tagging,
-                     idempotency_key=idempotency_key)
+    action = perform(
+        kind=Action.Kind.CREATE_TAG,
+        target=f"{repository}:{tagging.tag}",
+        by=by,
+        permission=PERMISSION,
+        parameters=tagging.parameters(),
+        call=tagging,
+        idempotency_key=idempotency_key,
+    )
     if not tagging.ran:  # another request with this key got there first and did the work
         return action
     if tagging.commit:
         _note(action, commit=tagging.commit)
     if dispatch_build and action.status == Action.Status.SUCCEEDED:
-        _dispatch(repository=repository, workflow=settings.GITHUB_BUILD_WORKFLOW,
-                  inputs={"version": tagging.version}, by=by, branch=tagging.branch, tag_action=action,
-                  idempotency_key=f"{idempotency_key}:dispatch" if idempotency_key else "")
+        _dispatch(
+            repository=repository,
+            workflow=settings.GITHUB_BUILD_WORKFLOW,
+            inputs={"version": tagging.version},
+            by=by,
+            branch=tagging.branch,
+            tag_action=action,
+            idempotency_key=f"{idempotency_key}:dispatch" if idempotency_key else "",
+        )
     return action
 
 
@@ -122,20 +140,36 @@ def rerun_release_please(*, repository: str, by, idempotency_key: str = "") -> A
     _allowed(by)
     _known(repository)
     return _dispatch(
-        repository=repository, workflow=settings.GITHUB_RELEASE_WORKFLOW, inputs={}, by=by,
+        repository=repository,
+        workflow=settings.GITHUB_RELEASE_WORKFLOW,
+        inputs={},
+        by=by,
         idempotency_key=idempotency_key,
     )
 
 
-def _dispatch(*, repository: str, workflow: str, inputs: dict, by, idempotency_key: str,
-              branch: str | None = None, tag_action: Action | None = None) -> Action:
+def _dispatch(
+    *,
+    repository: str,
+    workflow: str,
+    inputs: dict,
+    by,
+    idempotency_key: str,
+    branch: str | None = None,
+    tag_action: Action | None = None,
+) -> Action:
     run = _Dispatch(repository, workflow, inputs, branch)
     parameters = {"repository": repository, "workflow": workflow, "inputs": inputs, "ref": branch}
     if tag_action is not None:
         parameters["tag_action"] = tag_action.pk
     action = perform(
-        kind=Action.Kind.DISPATCH_WORKFLOW, target=f"{repository}:{workflow}", by=by, permission=PERMISSION,
-        parameters=parameters, call=run, idempotency_key=idempotency_key,
+        kind=Action.Kind.DISPATCH_WORKFLOW,
+        target=f"{repository}:{workflow}",
+        by=by,
+        permission=PERMISSION,
+        parameters=parameters,
+        call=run,
+        idempotency_key=idempotency_key,
     )
     if run.ref and not branch:
         _note(action, ref=run.ref)
@@ -158,8 +192,15 @@ class _Tagging:
     commit: str | None = None
 
     @classmethod
-    def checked(cls, repository: str, version: str, sha: str | None, message: str | None,
-                allow_not_greater: bool, dispatch_build: bool) -> _Tagging:
+    def checked(
+        cls,
+        repository: str,
+        version: str,
+        sha: str | None,
+        message: str | None,
+        allow_not_greater: bool,
+        dispatch_build: bool,
+    ) -> _Tagging:
         repo_row = _known(repository)
         version, sha = valid_version(version), valid_sha(sha)
         component = component_of(repo_row)
@@ -171,7 +212,9 @@ class _Tagging:
                 "confirm explicitly to tag it anyway"
             )
         text = message.strip() if message and message.strip() else f"Release {TAG_PREFIX}{version}"
-        return cls(repo_row, component, version, sha, text, dispatch_build, latest if not_greater else None)
+        return cls(
+            repo_row, component, version, sha, text, dispatch_build, latest if not_greater else None
+        )
 
     @property
     def tag(self) -> str:
@@ -179,8 +222,13 @@ class _Tagging:
 
     def parameters(self) -> dict:
         return {
-            "repository": self.repo_row.full_name, "version": self.version, "tag": self.tag, "sha": self.sha,
-            "message": self.text, "dispatch_build": self.dispatch_build, "not_greater_than": self.not_greater_than,
+            "repository": self.repo_row.full_name,
+            "version": self.version,
+            "tag": self.tag,
+            "sha": self.sha,
+            "message": self.text,
+            "dispatch_build": self.dispatch_build,
+            "not_greater_than": self.not_greater_than,
         }
 
     def __call__(self) -> str:
@@ -209,12 +257,16 @@ class _Dispatch:
     def __call__(self) -> str:
         self.ref = self.branch or github.default_branch(self.repository)
         try:
-            github.dispatch_workflow(self.repository, self.workflow, ref=self.ref, inputs=self.inputs)
+            github.dispatch_workflow(
+                self.repository, self.workflow, ref=self.ref, inputs=self.inputs
+            )
         except GitHubError as e:
             raise _dispatch_refused(e, self.repository, self.workflow, self.inputs) from None
         shown = ", ".join(f"{k}={v}" for k, v in self.inputs.items())
-        return (f"GitHub accepted running {self.workflow} on {self.ref}"
-                f"{' with ' + shown if shown else ''} in {self.repository}; the run appears in a moment")
+        return (
+            f"GitHub accepted running {self.workflow} on {self.ref}"
+            f"{' with ' + shown if shown else ''} in {self.repository}; the run appears in a moment"
+        )
 
 
 # --- checks before anything is recorded -----------------------------------------------------
@@ -222,8 +274,9 @@ class _Dispatch:
 
 def _allowed(by) -> None:
     if not by.has_perm(PERMISSION):
-        raise ActionRefused(f"{by.get_username()} may not do this: it needs the {PERMISSION} permission",
-                            status=403)
+        raise ActionRefused(
+            f"{by.get_username()} may not do this: it needs the {PERMISSION} permission", status=403
+        )
 
 
 def _earlier(by, idempotency_key: str) -> Action | None:
@@ -237,14 +290,18 @@ def _earlier(by, idempotency_key: str) -> Action | None:
 def _known(repository: str) -> Repository:
     row = Repository.objects.filter(full_name=repository).first()
     if row is None:
-        raise ActionRefused(f"cdportal does not follow a repository named {repository!r}", status=404)
+        raise ActionRefused(
+            f"cdportal does not follow a repository named {repository!r}", status=404
+        )
     return row
 
 
 def valid_version(version: str) -> str:
     version = (version or "").strip()
     if version[:1] in ("v", "V") and semver.Version.is_valid(version[1:]):
-        raise ActionRefused(f"write the version without the leading v: {version[1:]} (the tag will be {version})")
+        raise ActionRefused(
+            f"write the version without the leading v: {version[1:]} (the tag will be {version})"
+        )
     if not semver.Version.is_valid(version):
         raise ActionRefused(f"{version!r} is not a semantic version (X.Y.Z, e.g. 0.3.0)")
     if semver.Version.parse(version).build:
@@ -269,23 +326,31 @@ def _tag_refused(error: GitHubError, repository: str, tag: str, commit: str) -> 
     if isinstance(error, RefExists):
         text = f"tag {tag} already exists in {repository}: pick another version, or delete the tag on GitHub first"
     elif isinstance(error, RuleViolation):
-        text = (f"tag {tag} is protected in {repository}: a ruleset or tag protection rule keeps this "
-                f"token from creating it (GitHub: {said})")
+        text = (
+            f"tag {tag} is protected in {repository}: a ruleset or tag protection rule keeps this "
+            f"token from creating it (GitHub: {said})"
+        )
     elif isinstance(error, MissingObject):
         text = f"commit {commit[:7]} does not exist in {repository}"
     elif isinstance(error, Forbidden):
-        text = (f"GitHub refused to create tag {tag} in {repository} (403{': ' + said if said else ''}): "
-                "the token needs contents: write, or a rule protects the tag")
+        text = (
+            f"GitHub refused to create tag {tag} in {repository} (403{': ' + said if said else ''}): "
+            "the token needs contents: write, or a rule protects the tag"
+        )
     else:  # a rate limit, a bad token, an unreachable GitHub: its own sentence says it
         return error
     return type(error)(text, status=error.status, permanent=True)
 
 
-def _dispatch_refused(error: GitHubError, repository: str, workflow: str, inputs: dict) -> GitHubError:
+def _dispatch_refused(
+    error: GitHubError, repository: str, workflow: str, inputs: dict
+) -> GitHubError:
     if isinstance(error, NoDispatchTrigger):
         wanted = f" (with {', '.join(f'a {k!r} input' for k in inputs)})" if inputs else ""
-        text = (f"{workflow} in {repository} has no workflow_dispatch trigger, so GitHub cannot run it "
-                f"on request: add `workflow_dispatch:`{wanted} under `on:` in .github/workflows/{workflow}")
+        text = (
+            f"{workflow} in {repository} has no workflow_dispatch trigger, so GitHub cannot run it "
+            f"on request: add `workflow_dispatch:`{wanted} under `on:` in .github/workflows/{workflow}"
+        )
     elif isinstance(error, UnexpectedInputs):
         text = f"{workflow} in {repository} does not declare the inputs cdportal sends (GitHub: {error.said})"
     elif isinstance(error, NotFound):
@@ -298,17 +363,27 @@ def _dispatch_refused(error: GitHubError, repository: str, workflow: str, inputs
 # --- after GitHub's answer ------------------------------------------------------------------
 
 
-def _observe_tag(repo_row: Repository, component: Component | None, version: str, tag: str, commit: str) -> None:
+def _observe_tag(
+    repo_row: Repository, component: Component | None, version: str, tag: str, commit: str
+) -> None:
     """Record the tag as the release's tag stage now, under the id the webhook normalizer gives a
     created tag, so the webhook that follows is a duplicate instead of a second observation."""
     base = repo_row.url or f"https://github.com/{repo_row.full_name}"
     try:
-        ingest({
-            "kind": "release", "source": "github", "source_id": f"{repo_row.full_name}/tag/{tag}",
-            "occurred_at": timezone.now(), "repository": repo_row.full_name,
-            "component": component.name if component else "", "version": version, "tag": tag,
-            "sha": commit, "url": f"{base}/releases/tag/{tag}",
-        })
+        ingest(
+            {
+                "kind": "release",
+                "source": "github",
+                "source_id": f"{repo_row.full_name}/tag/{tag}",
+                "occurred_at": timezone.now(),
+                "repository": repo_row.full_name,
+                "component": component.name if component else "",
+                "version": version,
+                "tag": tag,
+                "sha": commit,
+                "url": f"{base}/releases/tag/{tag}",
+            }
+        )
     except Exception:  # the tag exists on GitHub either way; the webhook or the poller catches up
         log.exception("recording tag %s of %s failed", tag, repo_row.full_name)
 

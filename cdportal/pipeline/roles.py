@@ -12,7 +12,12 @@ SOURCE = "source"  # service accounts that post events to the API (the simulator
 
 ROLE_PERMISSIONS: dict[str, list[str]] = {
     VIEWER: [],
-    OPERATOR: ["force_sync", "refresh_application", "restart_updater", "check_registry_credentials"],
+    OPERATOR: [
+        "force_sync",
+        "refresh_application",
+        "restart_updater",
+        "check_registry_credentials",
+    ],
     RELEASER: ["create_tag"],
     SOURCE: ["ingest_event"],
 }
@@ -23,7 +28,9 @@ def ensure_roles(**_kwargs) -> None:
 
     for role, codenames in ROLE_PERMISSIONS.items():
         group, _ = Group.objects.get_or_create(name=role)
-        perms = Permission.objects.filter(content_type__app_label="pipeline", codename__in=codenames)
+        perms = Permission.objects.filter(
+            content_type__app_label="pipeline", codename__in=codenames
+        )
         group.permissions.set(perms)
 
 

@@ -37,7 +37,9 @@ class HttpSink:
                 response = self.client.post(self.url, json=dict(event))
             except httpx.TransportError as e:
                 if attempt == self.retries:
-                    raise AdapterError(f"cdportal at {self.url} is unreachable: {type(e).__name__}") from None
+                    raise AdapterError(
+                        f"cdportal at {self.url} is unreachable: {type(e).__name__}"
+                    ) from None
                 time.sleep(delay)
                 delay = min(delay * 2, 8)
                 continue
@@ -51,7 +53,9 @@ class HttpSink:
         if response.status_code == 422:
             raise InvalidEvent(detail)
         permanent = response.status_code in (401, 403, 404)
-        raise AdapterError(f"POST {self.url} answered {response.status_code}: {detail}", permanent=permanent)
+        raise AdapterError(
+            f"POST {self.url} answered {response.status_code}: {detail}", permanent=permanent
+        )
 
     def close(self) -> None:
         self.client.close()

@@ -50,9 +50,20 @@ def current(api_client=None) -> dict | None:
     return updater.find(api_client or client(), namespace(), configured_name())
 
 
-STATUS_FIELDS = ("name", "namespace", "image", "version", "replicas_desired", "replicas_ready",
-                 "replicas_updated", "replicas_available", "paused", "restarted_at", "rollout_complete",
-                 "rollout_message")
+STATUS_FIELDS = (
+    "name",
+    "namespace",
+    "image",
+    "version",
+    "replicas_desired",
+    "replicas_ready",
+    "replicas_updated",
+    "replicas_available",
+    "paused",
+    "restarted_at",
+    "rollout_complete",
+    "rollout_message",
+)
 
 
 def observed() -> UpdaterDeployment | None:
@@ -71,8 +82,10 @@ def status_of(row: UpdaterDeployment) -> dict:
 
 def describe_restart(deployment: dict) -> str:
     meta = deployment["metadata"]
-    return (f"set kubectl.kubernetes.io/restartedAt on {meta['namespace']}/{meta['name']}'s pod template; "
-            "the updater checks every image at start")
+    return (
+        f"set kubectl.kubernetes.io/restartedAt on {meta['namespace']}/{meta['name']}'s pod template; "
+        "the updater checks every image at start"
+    )
 
 
 def record(deployment: dict | None) -> None:
@@ -88,8 +101,15 @@ def record(deployment: dict | None) -> None:
         log.exception("recording the Image Updater's Deployment after an action failed")
 
 
-def restart_updater(*, by, idempotency_key: str = "", api_client=None, timeout: float | None = None,
-                    poll: float = 1.0, wait: bool = True) -> Action:
+def restart_updater(
+    *,
+    by,
+    idempotency_key: str = "",
+    api_client=None,
+    timeout: float | None = None,
+    poll: float = 1.0,
+    wait: bool = True,
+) -> Action:
     """Restart the updater's Deployment and follow the rollout: the Action succeeds only once
     the new ReplicaSet's pods are updated and available; on timeout it fails with kubectl's
     message. Refused (and recorded) when the updater cannot be found or another restart rolls out.
@@ -108,18 +128,26 @@ def restart_updater(*, by, idempotency_key: str = "", api_client=None, timeout: 
         except AdapterError as e:
             raise ActionRefused(f"cannot find the Image Updater: {e}", status=502) from None
         if deployment is None:
-            raise ActionRefused(f"no argocd-image-updater Deployment in namespace {namespace()}", status=404)
+            raise ActionRefused(
+                f"no argocd-image-updater Deployment in namespace {namespace()}", status=404
+            )
         # An earlier restart nobody finished (its follower gone, no watcher) would block this
         # one: settle it from what the Deployment shows now.
         settle_restarts(updater.status(deployment))
         found.update(deployment["metadata"], deployment=deployment)
-        return (f"{found['namespace']}/{found['name']}",
-                {"namespace": found["namespace"], "deployment": found["name"], "restarted_at": stamp})
+        return (
+            f"{found['namespace']}/{found['name']}",
+            {"namespace": found["namespace"], "deployment": found["name"], "restarted_at": stamp},
+        )
 
     def follow() -> str:
         done, message, _ = updater.wait_for_rollout(
-            api, found["namespace"], found["name"], timeout=timeout if timeout is not None else rollout_timeout(),
-            poll=poll, on_progress=lambda d, m: record(d),
+            api,
+            found["namespace"],
+            found["name"],
+            timeout=timeout if timeout is not None else rollout_timeout(),
+            poll=poll,
+            on_progress=lambda d, m: record(d),
         )
         if not done:
             raise AdapterError(message)
@@ -128,14 +156,30 @@ def restart_updater(*, by, idempotency_key: str = "", api_client=None, timeout: 
     def call() -> str:
         restarted = updater.restart(api, found["deployment"], now)
         record(restarted)
-        return Pending(f"restart requested at {stamp}; following the rollout") if not wait else follow()
+        return (
+            Pending(f"restart requested at {stamp}; following the rollout")
+            if not wait
+            else follow()
+        )
 
-    action = perform(kind=Action.Kind.RESTART_UPDATER, target=namespace(), by=by, permission=PERMISSION,
-                     parameters={"namespace": namespace()}, prepare=prepare, call=call,
-                     idempotency_key=idempotency_key, guard=lambda action: _paused(found) or _one_at_a_time(action))
+    action = perform(
+        kind=Action.Kind.RESTART_UPDATER,
+        target=namespace(),
+        by=by,
+        permission=PERMISSION,
+        parameters={"namespace": namespace()},
+        prepare=prepare,
+        call=call,
+        idempotency_key=idempotency_key,
+        guard=lambda action: _paused(found) or _one_at_a_time(action),
+    )
     if not wait and action.status == Action.Status.RUNNING and action.finished_at is None:
-        threading.Thread(target=_finish_in_background, args=(action, follow, api, found),
-                         name="updater-rollout", daemon=True).start()
+        threading.Thread(
+            target=_finish_in_background,
+            args=(action, follow, api, found),
+            name="updater-rollout",
+            daemon=True,
+        ).start()
         return action
     if found:
         _push_current(api, found, action)
@@ -159,8 +203,9 @@ def check_credentials(*, by, secret: str, registry: str = "", api_client=None) -
 
     def call() -> str:
         try:
-            result = updater.check_credentials(api_client or client(), secret, registry,
-                                               configured=settings.REGISTRY_CREDENTIALS)
+            result = updater.check_credentials(
+                api_client or client(), secret, registry, configured=settings.REGISTRY_CREDENTIALS
+            )
         except updater.RegistryNotAllowed as e:
             raise ActionRefused(str(e), status=400) from None
         checked["registry"] = result.registry
@@ -168,8 +213,14 @@ def check_credentials(*, by, secret: str, registry: str = "", api_client=None) -
             raise AdapterError(result.reason)
         return result.reason
 
-    action = perform(kind=Action.Kind.CHECK_CREDENTIALS, target=target, by=by, permission=CHECK_PERMISSION,
-                     parameters={"secret": reference, "registry": asked}, call=call)
+    action = perform(
+        kind=Action.Kind.CHECK_CREDENTIALS,
+        target=target,
+        by=by,
+        permission=CHECK_PERMISSION,
+        parameters={"secret": reference, "registry": asked},
+        call=call,
+    )
     if checked.get("registry") and checked["registry"] != asked:  # the registry actually checked
         action.parameters = {**action.parameters, "registry": checked["registry"]}
         Action.objects.filter(pk=action.pk).update(parameters=action.parameters)
@@ -184,13 +235,20 @@ def _paused(found: dict) -> str | None:
 def _one_at_a_time(action: Action) -> str | None:
     """A second restart while one still rolls out would only restart the new pod again (two
     operators clicking at once, a restart clicked on a stale page): refuse it, naming the first."""
-    earlier = Action.objects.filter(kind=action.kind, target=action.target, finished_at__isnull=True,
-                                    pk__lt=action.pk).order_by("pk").first()
+    earlier = (
+        Action.objects.filter(
+            kind=action.kind, target=action.target, finished_at__isnull=True, pk__lt=action.pk
+        )
+        .order_by("pk")
+        .first()
+    )
     if earlier is None:
         return None
     at = earlier.parameters.get("restarted_at") or earlier.started_at.isoformat(timespec="seconds")
-    return (f"a restart of {action.target} requested by {earlier.by_name} at {at} is still rolling out; "
-            "it finishes by itself")
+    return (
+        f"a restart of {action.target} requested by {earlier.by_name} at {at} is still rolling out; "
+        "it finishes by itself"
+    )
 
 
 def _push_current(api, meta, action: Action) -> None:
@@ -223,13 +281,18 @@ def settle_restarts(observed: Mapping, *, now: datetime | None = None) -> list[A
     get = observed.get
     now = now or timezone.now()
     timeout = timedelta(seconds=rollout_timeout())
-    running = Action.objects.filter(kind=Action.Kind.RESTART_UPDATER, finished_at__isnull=True,
-                                    target=f"{get('namespace')}/{get('name')}")
+    running = Action.objects.filter(
+        kind=Action.Kind.RESTART_UPDATER,
+        finished_at__isnull=True,
+        target=f"{get('namespace')}/{get('name')}",
+    )
     finished = []
     for action in running:
         outcome = updater_deployment.restart_outcome(
-            action.parameters.get("restarted_at", ""), restarted_at=get("restarted_at") or "",
-            complete=bool(get("rollout_complete")), message=get("rollout_message") or "",
+            action.parameters.get("restarted_at", ""),
+            restarted_at=get("restarted_at") or "",
+            complete=bool(get("rollout_complete")),
+            message=get("rollout_message") or "",
             overdue=now >= action.started_at + timeout,
         )
         if outcome is not None:
@@ -239,7 +302,9 @@ def settle_restarts(observed: Mapping, *, now: datetime | None = None) -> list[A
 
 
 def latest_restart(namespace: str, name: str) -> Action | None:
-    return Action.objects.filter(kind=Action.Kind.RESTART_UPDATER, target=f"{namespace}/{name}").first()
+    return Action.objects.filter(
+        kind=Action.Kind.RESTART_UPDATER, target=f"{namespace}/{name}"
+    ).first()
 
 
 def reap_overdue_restarts(api_client=None, *, now: datetime | None = None) -> list[Action]:
@@ -247,8 +312,11 @@ def reap_overdue_restarts(api_client=None, *, now: datetime | None = None) -> li
     that followed one was restarted, and no watcher saw the rollout end: read each Deployment
     once and settle from what it shows. watch-argocd runs this periodically."""
     now = now or timezone.now()
-    overdue = Action.objects.filter(kind=Action.Kind.RESTART_UPDATER, finished_at__isnull=True,
-                                    started_at__lte=now - timedelta(seconds=rollout_timeout()))
+    overdue = Action.objects.filter(
+        kind=Action.Kind.RESTART_UPDATER,
+        finished_at__isnull=True,
+        started_at__lte=now - timedelta(seconds=rollout_timeout()),
+    )
     targets = sorted({action.target for action in overdue})
     if not targets:
         return []

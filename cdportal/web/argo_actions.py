@@ -39,30 +39,61 @@ def review(request, namespace: str, name: str, verb: str):
     app, kind = _allowed(request, namespace, name, verb)
     form = SyncForm(request.POST)
     data = form.cleaned_data if form.is_valid() else {"prune": False, "revision": ""}
-    return _page(request, app, verb, kind, step="confirm", confirm={**data, "idempotency_key": uuid.uuid4().hex})
+    return _page(
+        request,
+        app,
+        verb,
+        kind,
+        step="confirm",
+        confirm={**data, "idempotency_key": uuid.uuid4().hex},
+    )
 
 
 @require_POST
 def act(request, namespace: str, name: str, verb: str):
-    app, kind = _allowed(request, namespace, name, verb, check=False)  # the action checks and records
+    app, kind = _allowed(
+        request, namespace, name, verb, check=False
+    )  # the action checks and records
     form = ConfirmForm(request.POST)
     if not form.is_valid():
-        return _page(request, app, verb, kind, step="confirm", status=400,
-                     confirm={"prune": False, "revision": "", "idempotency_key": uuid.uuid4().hex},
-                     error="The confirmation was incomplete; confirm again.")
+        return _page(
+            request,
+            app,
+            verb,
+            kind,
+            step="confirm",
+            status=400,
+            confirm={"prune": False, "revision": "", "idempotency_key": uuid.uuid4().hex},
+            error="The confirmation was incomplete; confirm again.",
+        )
     data = form.cleaned_data
     key = data["idempotency_key"]
     try:
         if verb == "sync":
-            action = actions.force_sync(app=app, by=request.user, prune=data["prune"],
-                                        revision=data["revision"] or None, idempotency_key=key)
+            action = actions.force_sync(
+                app=app,
+                by=request.user,
+                prune=data["prune"],
+                revision=data["revision"] or None,
+                idempotency_key=key,
+            )
         elif verb == "refresh":
             action = actions.hard_refresh(app=app, by=request.user, idempotency_key=key)
         else:
             action = actions.terminate(app=app, by=request.user, idempotency_key=key)
     except ActionRefused as e:
-        return _page(request, app, verb, kind, step="done", action=getattr(e, "action", None), error=str(e),
-                     confirm=data, offer_terminate=e.why == actions.OPERATION_RUNNING, status=e.status)
+        return _page(
+            request,
+            app,
+            verb,
+            kind,
+            step="done",
+            action=getattr(e, "action", None),
+            error=str(e),
+            confirm=data,
+            offer_terminate=e.why == actions.OPERATION_RUNNING,
+            status=e.status,
+        )
     return _page(request, app, verb, kind, step="done", action=action, confirm=data)
 
 
@@ -77,9 +108,23 @@ def _allowed(request, namespace: str, name: str, verb: str, *, check: bool = Tru
 
 def _page(request, app: Application, verb: str, kind: str, *, status: int = 200, **context):
     confirm = context.get("confirm") or {}
-    summary = actions.describe(kind, app, by=request.user, prune=confirm.get("prune", False),
-                               revision=confirm.get("revision") or None)
-    return render(request, "web/argo_action.html", {
-        "app": app, "verb": verb, "kind_label": Action.Kind(kind).label, "summary": summary,
-        "roles": roles_of(request.user), **context,
-    }, status=status)
+    summary = actions.describe(
+        kind,
+        app,
+        by=request.user,
+        prune=confirm.get("prune", False),
+        revision=confirm.get("revision") or None,
+    )
+    return render(
+        request,
+        "web/argo_action.html",
+        {
+            "app": app,
+            "verb": verb,
+            "kind_label": Action.Kind(kind).label,
+            "summary": summary,
+            "roles": roles_of(request.user),
+            **context,
+        },
+        status=status,
+    )

@@ -7,8 +7,11 @@ from cdportal.pipeline.models import Action, Component, Release
 
 class HistoryFilter(forms.Form):
     component = forms.ModelChoiceField(queryset=Component.objects.all(), required=False)
-    type = forms.RegexField(regex=r"^[A-Za-z][\w-]{0,30}$", required=False,
-                            error_messages={"invalid": "A commit type is a word such as feat or fix."})
+    type = forms.RegexField(
+        regex=r"^[A-Za-z][\w-]{0,30}$",
+        required=False,
+        error_messages={"invalid": "A commit type is a word such as feat or fix."},
+    )
     since = forms.DateField(required=False)
     until = forms.DateField(required=False)
 

@@ -30,8 +30,12 @@ def _checked(check, value):
 
 class TagForm(forms.Form):
     version = forms.CharField(max_length=100, help_text="X.Y.Z, without the leading v")
-    sha = forms.CharField(max_length=40, required=False, label="Commit",
-                          help_text="Blank: the head of the default branch")
+    sha = forms.CharField(
+        max_length=40,
+        required=False,
+        label="Commit",
+        help_text="Blank: the head of the default branch",
+    )
     message = forms.CharField(max_length=500, required=False, help_text='Blank: "Release vX.Y.Z"')
     dispatch_build = forms.BooleanField(required=False)
 
@@ -57,8 +61,13 @@ class ConfirmForm(forms.Form):
 def manual_release(request, owner: str, name: str):
     repository = _repository(owner, name)
     head, problem = _head(repository)
-    return _page(request, repository, form=TagForm(initial=_initial(repository, head)), head=head,
-                 head_problem=problem)
+    return _page(
+        request,
+        repository,
+        form=TagForm(initial=_initial(repository, head)),
+        head=head,
+        head_problem=problem,
+    )
 
 
 @require_POST
@@ -89,16 +98,30 @@ def create_tag(request, owner: str, name: str):
     data = form.cleaned_data
     try:
         action = actions.create_tag(
-            repository=repository.full_name, version=data["version"], sha=data["sha"], by=request.user,
-            message=data["message"] or None, dispatch_build=data["dispatch_build"],
-            allow_not_greater=data["allow_not_greater"], idempotency_key=data["idempotency_key"],
+            repository=repository.full_name,
+            version=data["version"],
+            sha=data["sha"],
+            by=request.user,
+            message=data["message"] or None,
+            dispatch_build=data["dispatch_build"],
+            allow_not_greater=data["allow_not_greater"],
+            idempotency_key=data["idempotency_key"],
         )
     except ActionRefused as e:
         return _confirmation(request, repository, data, error=str(e), status=e.status)
     tag = action.parameters.get("tag", "")
-    release = Release.objects.filter(component__repository=repository, tag=tag).exclude(tag="").first()
-    return _page(request, repository, step="done", action=action, dispatch=actions.dispatch_of(action),
-                 release=release, form=TagForm(initial=_initial(repository, None)))
+    release = (
+        Release.objects.filter(component__repository=repository, tag=tag).exclude(tag="").first()
+    )
+    return _page(
+        request,
+        repository,
+        step="done",
+        action=action,
+        dispatch=actions.dispatch_of(action),
+        release=release,
+        form=TagForm(initial=_initial(repository, None)),
+    )
 
 
 @require_POST
@@ -106,8 +129,15 @@ def create_tag(request, owner: str, name: str):
 def review_release_please(request, owner: str, name: str):
     repository = _repository(owner, name)
     head, problem = _head(repository)
-    return _page(request, repository, form=TagForm(initial=_initial(repository, head)), head=head,
-                 head_problem=problem, rp_step="confirm", rp_key=uuid.uuid4().hex)
+    return _page(
+        request,
+        repository,
+        form=TagForm(initial=_initial(repository, head)),
+        head=head,
+        head_problem=problem,
+        rp_step="confirm",
+        rp_key=uuid.uuid4().hex,
+    )
 
 
 @require_POST
@@ -117,11 +147,19 @@ def rerun_release_please(request, owner: str, name: str):
     form = ConfirmForm(request.POST)
     context = {"form": TagForm(initial=_initial(repository, None))}
     if not form.is_valid():
-        return _page(request, repository, rp_error="The confirmation was incomplete; ask again.", status=400,
-                     **context)
+        return _page(
+            request,
+            repository,
+            rp_error="The confirmation was incomplete; ask again.",
+            status=400,
+            **context,
+        )
     try:
-        action = actions.rerun_release_please(repository=repository.full_name, by=request.user,
-                                              idempotency_key=form.cleaned_data["idempotency_key"])
+        action = actions.rerun_release_please(
+            repository=repository.full_name,
+            by=request.user,
+            idempotency_key=form.cleaned_data["idempotency_key"],
+        )
     except ActionRefused as e:
         return _page(request, repository, rp_error=str(e), status=e.status, **context)
     return _page(request, repository, rp_step="done", rp_action=action, **context)
@@ -144,21 +182,54 @@ def _initial(repository: Repository, head) -> dict:
     return {"version": plan.get("next_version") or "", "sha": head.sha if head else ""}
 
 
-def _confirmation(request, repository: Repository, data: dict, *, branch: str = "", error: str = "",
-                  status: int = 200):
+def _confirmation(
+    request,
+    repository: Repository,
+    data: dict,
+    *,
+    branch: str = "",
+    error: str = "",
+    status: int = 200,
+):
     latest = actions.latest_version(actions.component_of(repository))
-    summary = actions.describe_tag(repository=repository.full_name, version=data["version"], sha=data["sha"],
-                                   dispatch_build=data["dispatch_build"], branch=branch)
-    return _page(request, repository, step="confirm", confirm=data, summary=summary, error=error,
-                 not_greater=not actions.is_greater(data["version"], latest), status=status)
+    summary = actions.describe_tag(
+        repository=repository.full_name,
+        version=data["version"],
+        sha=data["sha"],
+        dispatch_build=data["dispatch_build"],
+        branch=branch,
+    )
+    return _page(
+        request,
+        repository,
+        step="confirm",
+        confirm=data,
+        summary=summary,
+        error=error,
+        not_greater=not actions.is_greater(data["version"], latest),
+        status=status,
+    )
 
 
 def _page(request, repository: Repository, *, status: int = 200, **context):
     component = actions.component_of(repository)
     owner, name = repository.full_name.split("/", 1)
-    return render(request, "web/manual_release.html", {
-        "repository": repository, "owner": owner, "name": name, "component": component,
-        "plan": component.plan if component else {}, "latest": actions.latest_version(component),
-        "build_workflow": settings.GITHUB_BUILD_WORKFLOW, "release_workflow": settings.GITHUB_RELEASE_WORKFLOW,
-        "roles": roles_of(request.user), "step": "form", "rp_step": "button", **context,
-    }, status=status)
+    return render(
+        request,
+        "web/manual_release.html",
+        {
+            "repository": repository,
+            "owner": owner,
+            "name": name,
+            "component": component,
+            "plan": component.plan if component else {},
+            "latest": actions.latest_version(component),
+            "build_workflow": settings.GITHUB_BUILD_WORKFLOW,
+            "release_workflow": settings.GITHUB_RELEASE_WORKFLOW,
+            "roles": roles_of(request.user),
+            "step": "form",
+            "rp_step": "button",
+            **context,
+        },
+        status=status,
+    )

@@ -41,8 +41,13 @@ def review_restart(request):
     deployment, problem = _current()
     if deployment is None:
         return _page(request, error=problem or "No Image Updater Deployment found.", status=404)
-    return _page(request, deployment=deployment, step="confirm", summary=actions.describe_restart(deployment),
-                 idempotency_key=uuid.uuid4().hex)
+    return _page(
+        request,
+        deployment=deployment,
+        step="confirm",
+        summary=actions.describe_restart(deployment),
+        idempotency_key=uuid.uuid4().hex,
+    )
 
 
 @require_POST
@@ -52,8 +57,9 @@ def restart(request):
     if not form.is_valid():
         return _page(request, error="The confirmation was incomplete; ask again.", status=400)
     try:
-        action = actions.restart_updater(by=request.user, idempotency_key=form.cleaned_data["idempotency_key"],
-                                         wait=False)
+        action = actions.restart_updater(
+            by=request.user, idempotency_key=form.cleaned_data["idempotency_key"], wait=False
+        )
     except ActionRefused as e:
         return _page(request, error=str(e), status=e.status)
     except AdapterError as e:
@@ -68,10 +74,15 @@ def check_credentials(request):
     if not form.is_valid():
         return _page(request, credentials_form=form, status=400)
     try:
-        action = actions.check_credentials(by=request.user, secret=form.cleaned_data["secret"],
-                                           registry=form.cleaned_data["registry"])
+        action = actions.check_credentials(
+            by=request.user,
+            secret=form.cleaned_data["secret"],
+            registry=form.cleaned_data["registry"],
+        )
     except ActionRefused as e:
-        return _page(request, credentials_form=form, check={"ok": False, "reason": str(e)}, status=e.status)
+        return _page(
+            request, credentials_form=form, check={"ok": False, "reason": str(e)}, status=e.status
+        )
     ok = action.status == action.Status.SUCCEEDED
     return _page(request, credentials_form=form, check={"ok": ok, "reason": action.message})
 
@@ -89,12 +100,25 @@ def _page(request, *, status: int = 200, deployment=None, **context):
     observed = updater.status(deployment) if deployment else actions.observed()
     last_restart = None
     if observed:
-        key = (observed["namespace"], observed["name"]) if deployment else (observed.namespace, observed.name)
+        key = (
+            (observed["namespace"], observed["name"])
+            if deployment
+            else (observed.namespace, observed.name)
+        )
         last_restart = context.get("action") or actions.latest_restart(*key)
-    return render(request, "web/updater.html", {
-        "status": observed, "problem": "", "last_restart": last_restart,
-        "configs": ImageUpdaterConfig.objects.all(),
-        "can_restart": request.user.has_perm(actions.PERMISSION), "roles": roles_of(request.user),
-        "can_check_credentials": request.user.has_perm(actions.CHECK_PERMISSION),
-        "credentials_form": CredentialsForm(), **context,
-    }, status=status)
+    return render(
+        request,
+        "web/updater.html",
+        {
+            "status": observed,
+            "problem": "",
+            "last_restart": last_restart,
+            "configs": ImageUpdaterConfig.objects.all(),
+            "can_restart": request.user.has_perm(actions.PERMISSION),
+            "roles": roles_of(request.user),
+            "can_check_credentials": request.user.has_perm(actions.CHECK_PERMISSION),
+            "credentials_form": CredentialsForm(),
+            **context,
+        },
+        status=status,
+    )

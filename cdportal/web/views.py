@@ -54,11 +54,17 @@ def component(request, pk: int):
 def _history(request):
     form = HistoryFilter(request.GET or None)
     if form.is_bound and not form.is_valid():
-        return form, Release.objects.none(), " ".join(e for errors in form.errors.values() for e in errors)
+        return (
+            form,
+            Release.objects.none(),
+            " ".join(e for errors in form.errors.values() for e in errors),
+        )
     filters = form.cleaned_data if form.is_bound else {}
     releases = queries.shipped(
         component=filters.get("component") and filters["component"].pk,
-        since=filters.get("since"), until=filters.get("until"), type=filters.get("type") or None,
+        since=filters.get("since"),
+        until=filters.get("until"),
+        type=filters.get("type") or None,
     )
     return form, releases, ""
 
@@ -69,14 +75,18 @@ def history(request):
     filters = {**(form.cleaned_data if form.is_bound and not errors else {})}
     if filters.get("component"):
         filters["component"] = filters["component"].pk
-    return _page(request, "web/history.html", {
-        "releases": list(releases.prefetch_related("commits")[:200]),
-        "durations": queries.stage_stats(releases) if not errors else [],
-        "components": Component.objects.select_related("repository"),
-        "filters": filters,
-        "type_commits": bool(filters.get("type")),
-        "errors": errors,
-    })
+    return _page(
+        request,
+        "web/history.html",
+        {
+            "releases": list(releases.prefetch_related("commits")[:200]),
+            "durations": queries.stage_stats(releases) if not errors else [],
+            "components": Component.objects.select_related("repository"),
+            "filters": filters,
+            "type_commits": bool(filters.get("type")),
+            "errors": errors,
+        },
+    )
 
 
 @require_GET
@@ -88,12 +98,21 @@ def action_log(request):
     else:
         filters = form.cleaned_data if form.is_bound else {}
         chosen = {k: v for k, v in filters.items() if v}
-        found, errors = list(queries.actions(**chosen)[:queries.ACTION_LOG_LIMIT]), ""
+        found, errors = list(queries.actions(**chosen)[: queries.ACTION_LOG_LIMIT]), ""
     # Unfiltered, the page follows the log live (filtered ones would need their own groups).
     live = not request.GET
-    return _page(request, "web/actions.html", {"form": form, "actions": found, "errors": errors,
-                                                "limit": queries.ACTION_LOG_LIMIT, "live": live},
-                 status=400 if errors else 200)
+    return _page(
+        request,
+        "web/actions.html",
+        {
+            "form": form,
+            "actions": found,
+            "errors": errors,
+            "limit": queries.ACTION_LOG_LIMIT,
+            "live": live,
+        },
+        status=400 if errors else 200,
+    )
 
 
 @require_GET
@@ -101,7 +120,9 @@ def history_markdown(request):
     form, releases, errors = _history(request)
     if errors:
         return HttpResponse(errors, status=400, content_type="text/plain; charset=utf-8")
-    response = HttpResponse(queries.as_markdown(releases), content_type="text/markdown; charset=utf-8")
+    response = HttpResponse(
+        queries.as_markdown(releases), content_type="text/markdown; charset=utf-8"
+    )
     response["Content-Disposition"] = 'attachment; filename="CHANGELOG-excerpt.md"'
     return response
 
@@ -111,19 +132,34 @@ def history_diff(request):
     form = DiffForm(request.GET)
     if not form.is_valid():
         message = " ".join(e for errors in form.errors.values() for e in errors)
-        return _page(request, "web/history.html", {
-            "releases": [], "components": Component.objects.all(), "filters": {}, "errors": message,
-        })
+        return _page(
+            request,
+            "web/history.html",
+            {
+                "releases": [],
+                "components": Component.objects.all(),
+                "filters": {},
+                "errors": message,
+            },
+        )
     older, newer = form.cleaned_data["older"], form.cleaned_data["newer"]
     if (older.released_at, older.pk) > (newer.released_at, newer.pk):
         older, newer = newer, older
     releases = queries.between(older, newer)
     commits = [c for r in releases for c in r.commits.all()]
-    return _page(request, "web/history_diff.html", {
-        "older": older, "newer": newer, "releases": releases, "commits": commits,
-        "by_type": Counter(c.type for c in commits).most_common(),
-        "markdown": queries.as_markdown(releases), "filters": {},
-    })
+    return _page(
+        request,
+        "web/history_diff.html",
+        {
+            "older": older,
+            "newer": newer,
+            "releases": releases,
+            "commits": commits,
+            "by_type": Counter(c.type for c in commits).most_common(),
+            "markdown": queries.as_markdown(releases),
+            "filters": {},
+        },
+    )
 
 
 @login_not_required
@@ -142,8 +178,19 @@ def locked_out(request, original_response=None, credentials=None):
     """django-axes' answer once a user name and address have too many failed logins
     (settings.AXES_LOCKOUT_CALLABLE): the login page again, saying why and for how long."""
     minutes = max(1, round(settings.AXES_COOLOFF_TIME.total_seconds() / 60))
-    form = AuthenticationForm(request, initial={"username": (credentials or {}).get("username", "")})
-    return render(request, "registration/login.html", {
-        "form": form, "locked_out": True, "lockout_minutes": minutes,
-        "next": request.POST.get("next", "") if request.method == "POST" else request.GET.get("next", ""),
-    }, status=429)
+    form = AuthenticationForm(
+        request, initial={"username": (credentials or {}).get("username", "")}
+    )
+    return render(
+        request,
+        "registration/login.html",
+        {
+            "form": form,
+            "locked_out": True,
+            "lockout_minutes": minutes,
+            "next": request.POST.get("next", "")
+            if request.method == "POST"
+            else request.GET.get("next", ""),
+        },
+        status=429,
+    )

@@ -29,18 +29,29 @@ def github(httpserver, settings):
     serve_repository(httpserver, settings, REPO)
     repo = f"/repos/{REPO}"
     httpserver.expect_request(f"{repo}/git/tags", method="POST").respond_with_json(
-        {"tag": "v0.3.0", "sha": TAG_OBJECT, "url": httpserver.url_for(f"{repo}/git/tags/{TAG_OBJECT}"),
-         "message": "Release v0.3.0", "object": {"type": "commit", "sha": HEAD}}, status=201)
+        {
+            "tag": "v0.3.0",
+            "sha": TAG_OBJECT,
+            "url": httpserver.url_for(f"{repo}/git/tags/{TAG_OBJECT}"),
+            "message": "Release v0.3.0",
+            "object": {"type": "commit", "sha": HEAD},
+        },
+        status=201,
+    )
     return httpserver
 
 
 def the_ref(server, status=201, body=None):
     server.expect_request(f"/repos/{REPO}/git/refs", method="POST").respond_with_json(
-        body or {"ref": "refs/tags/v0.3.0", "object": {"type": "tag", "sha": TAG_OBJECT}}, status=status)
+        body or {"ref": "refs/tags/v0.3.0", "object": {"type": "tag", "sha": TAG_OBJECT}},
+        status=status,
+    )
 
 
 def the_dispatch(server, workflow, status=204, body=None):
-    handler = server.expect_request(f"/repos/{REPO}/actions/workflows/{workflow}/dispatches", method="POST")
+    handler = server.expect_request(
+        f"/repos/{REPO}/actions/workflows/{workflow}/dispatches", method="POST"
+    )
     if body is None:
         handler.respond_with_data("", status=status)
     else:
@@ -53,10 +64,18 @@ def sent(server) -> list[tuple[str, str, dict | None]]:
 
 @pytest.fixture
 def cto(db):
-    ingest({
-        "kind": "release", "source": "test", "source_id": "rel-0.2.9", "occurred_at": at(0),
-        "repository": REPO, "version": "0.2.9", "tag": "v0.2.9", "sha": "a" * 40,
-    })
+    ingest(
+        {
+            "kind": "release",
+            "source": "test",
+            "source_id": "rel-0.2.9",
+            "occurred_at": at(0),
+            "repository": REPO,
+            "version": "0.2.9",
+            "tag": "v0.2.9",
+            "sha": "a" * 40,
+        }
+    )
 
 
 @pytest.fixture
@@ -69,27 +88,48 @@ def token_of(user) -> str:
 
 
 def post(client, path, body, token):
-    return client.post(path, data=json.dumps(body), content_type="application/json",
-                       HTTP_AUTHORIZATION=f"Bearer {token}")
+    return client.post(
+        path,
+        data=json.dumps(body),
+        content_type="application/json",
+        HTTP_AUTHORIZATION=f"Bearer {token}",
+    )
 
 
 def test_a_releaser_tags_and_runs_the_build(client, rita, cto, github):
     the_ref(github)
     the_dispatch(github, "binaries-release.yaml")
-    response = post(client, TAGS, {"version": "0.3.0", "dispatch_build": True, "idempotency_key": "ci-1"},
-                    token_of(rita))
+    response = post(
+        client,
+        TAGS,
+        {"version": "0.3.0", "dispatch_build": True, "idempotency_key": "ci-1"},
+        token_of(rita),
+    )
     assert response.status_code == 202
     tag, build = response.json()
     assert (tag["kind"], tag["status"], tag["by"], tag["message"]) == (
-        "create_tag", "succeeded", "rita", f"created annotated tag v0.3.0 on 7fd1a60 in {REPO}")
+        "create_tag",
+        "succeeded",
+        "rita",
+        f"created annotated tag v0.3.0 on 7fd1a60 in {REPO}",
+    )
     assert (build["kind"], build["status"], build["parameters"]["inputs"]) == (
-        "dispatch_workflow", "succeeded", {"version": "0.3.0"})
+        "dispatch_workflow",
+        "succeeded",
+        {"version": "0.3.0"},
+    )
     assert [s for s in sent(github) if s[0] == "POST"] == [
-        ("POST", f"/repos/{REPO}/git/tags", {"tag": "v0.3.0", "message": "Release v0.3.0", "object": HEAD,
-                                              "type": "commit"}),
+        (
+            "POST",
+            f"/repos/{REPO}/git/tags",
+            {"tag": "v0.3.0", "message": "Release v0.3.0", "object": HEAD, "type": "commit"},
+        ),
         ("POST", f"/repos/{REPO}/git/refs", {"ref": "refs/tags/v0.3.0", "sha": TAG_OBJECT}),
-        ("POST", f"/repos/{REPO}/actions/workflows/binaries-release.yaml/dispatches",
-         {"ref": "main", "inputs": {"version": "0.3.0"}}),
+        (
+            "POST",
+            f"/repos/{REPO}/actions/workflows/binaries-release.yaml/dispatches",
+            {"ref": "main", "inputs": {"version": "0.3.0"}},
+        ),
     ]
     assert PipelineEvent.objects.get(source="github").source_id == f"{REPO}/tag/v0.3.0"
 
@@ -120,7 +160,9 @@ def test_anonymous_callers_get_401(client, cto, github):
 def test_session_callers_need_the_csrf_token(rita, cto, github):
     client = Client(enforce_csrf_checks=True)
     client.force_login(rita)
-    response = client.post(TAGS, data=json.dumps({"version": "0.3.0"}), content_type="application/json")
+    response = client.post(
+        TAGS, data=json.dumps({"version": "0.3.0"}), content_type="application/json"
+    )
     assert response.status_code in (401, 403)
     assert Action.objects.count() == 0
 
@@ -130,10 +172,14 @@ def test_a_version_not_greater_is_400_unless_confirmed(client, rita, cto, github
     token = token_of(rita)
     refused = post(client, TAGS, {"version": "0.2.9", "sha": HEAD}, token)
     assert refused.status_code == 400
-    assert refused.json() == {"detail": f"0.2.9 is not greater than the latest release of {REPO} (0.2.9); "
-                                        "confirm explicitly to tag it anyway"}
+    assert refused.json() == {
+        "detail": f"0.2.9 is not greater than the latest release of {REPO} (0.2.9); "
+        "confirm explicitly to tag it anyway"
+    }
     assert Action.objects.count() == 0
-    confirmed = post(client, TAGS, {"version": "0.2.9", "sha": HEAD, "allow_not_greater": True}, token)
+    confirmed = post(
+        client, TAGS, {"version": "0.2.9", "sha": HEAD, "allow_not_greater": True}, token
+    )
     assert confirmed.status_code == 202 and confirmed.json()[0]["status"] == "succeeded"
 
 
@@ -144,13 +190,26 @@ def test_a_bad_version_is_400(client, rita, cto, github):
 
 
 def test_an_unknown_repository_is_404(client, rita, cto, github):
-    assert post(client, "/api/repositories/5dlabs/nope/tags", {"version": "0.3.0"}, token_of(rita)).status_code == 404
+    assert (
+        post(
+            client, "/api/repositories/5dlabs/nope/tags", {"version": "0.3.0"}, token_of(rita)
+        ).status_code
+        == 404
+    )
 
 
 def test_an_existing_tag_is_a_failed_action_not_a_500(client, rita, cto, github):
-    the_ref(github, 422, {"message": "Reference already exists",
-                          "documentation_url": "https://docs.github.com/rest/git/refs#create-a-reference"})
-    response = post(client, TAGS, {"version": "0.3.0", "sha": HEAD, "dispatch_build": True}, token_of(rita))
+    the_ref(
+        github,
+        422,
+        {
+            "message": "Reference already exists",
+            "documentation_url": "https://docs.github.com/rest/git/refs#create-a-reference",
+        },
+    )
+    response = post(
+        client, TAGS, {"version": "0.3.0", "sha": HEAD, "dispatch_build": True}, token_of(rita)
+    )
     assert response.status_code == 202
     [tag] = response.json()
     assert tag["status"] == "failed"
@@ -163,12 +222,20 @@ def test_release_please_is_dispatched(client, rita, cto, github):
     assert response.status_code == 202
     [action] = response.json()
     assert (action["status"], action["target"]) == ("succeeded", f"{REPO}:release-please.yaml")
-    assert sent(github)[-1] == ("POST", f"/repos/{REPO}/actions/workflows/release-please.yaml/dispatches",
-                                {"ref": "main", "inputs": {}})
+    assert sent(github)[-1] == (
+        "POST",
+        f"/repos/{REPO}/actions/workflows/release-please.yaml/dispatches",
+        {"ref": "main", "inputs": {}},
+    )
 
 
 def test_release_please_without_a_workflow_dispatch_trigger(client, rita, cto, github):
-    the_dispatch(github, "release-please.yaml", 422, {"message": "Workflow does not have 'workflow_dispatch' trigger"})
+    the_dispatch(
+        github,
+        "release-please.yaml",
+        422,
+        {"message": "Workflow does not have 'workflow_dispatch' trigger"},
+    )
     response = post(client, RELEASE_PLEASE, {}, token_of(rita))
     assert response.status_code == 202
     [action] = response.json()

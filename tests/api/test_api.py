@@ -25,11 +25,22 @@ def client():
 
 def post_event(client, event, token=None, **extra):
     headers = {"HTTP_AUTHORIZATION": f"Bearer {token}"} if token else {}
-    return client.post("/api/events", data=json.dumps(event), content_type="application/json", **headers, **extra)
+    return client.post(
+        "/api/events", data=json.dumps(event), content_type="application/json", **headers, **extra
+    )
 
 
-@pytest.mark.parametrize("path", ["/api/releases", "/api/applications", "/api/events", "/api/images/tags",
-                                  "/api/rollouts", "/api/releases/1"])
+@pytest.mark.parametrize(
+    "path",
+    [
+        "/api/releases",
+        "/api/applications",
+        "/api/events",
+        "/api/images/tags",
+        "/api/rollouts",
+        "/api/releases/1",
+    ],
+)
 def test_anonymous_callers_get_401_and_no_data(client, path):
     response = client.get(path)
     assert response.status_code == 401
@@ -59,8 +70,12 @@ def test_a_malformed_event_gets_422_naming_the_field(client, token):
 
 
 def test_a_body_that_is_not_json_gets_422(client, token):
-    response = client.post("/api/events", data="{oops", content_type="application/json",
-                           HTTP_AUTHORIZATION=f"Bearer {token}")
+    response = client.post(
+        "/api/events",
+        data="{oops",
+        content_type="application/json",
+        HTTP_AUTHORIZATION=f"Bearer {token}",
+    )
     assert response.status_code == 422
 
 
@@ -118,11 +133,17 @@ def test_applications_events_images_and_rollouts(client, bob):
         ingest(e)
     client.force_login(bob)
     app = client.get("/api/applications/argocd/cto-controller").json()
-    assert (app["current_tag"], app["sync_status"], app["images"]) == ("v0.3.0", "Synced",
-                                                                      ["ghcr.io/5dlabs/controller"])
+    assert (app["current_tag"], app["sync_status"], app["images"]) == (
+        "v0.3.0",
+        "Synced",
+        ["ghcr.io/5dlabs/controller"],
+    )
     assert client.get("/api/applications?health_status=Degraded").json()["count"] == 0
     assert client.get("/api/events?kind=application").json()["count"] == 2
-    assert client.get("/api/images/tags?image=ghcr.io/5dlabs/controller").json()["items"][0]["tag"] == "v0.3.0"
+    assert (
+        client.get("/api/images/tags?image=ghcr.io/5dlabs/controller").json()["items"][0]["tag"]
+        == "v0.3.0"
+    )
     assert client.get("/api/rollouts?complete=true").json()["count"] == 1
 
 

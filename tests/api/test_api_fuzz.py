@@ -20,9 +20,16 @@ pytestmark = pytest.mark.django_db
 
 EXAMPLES = 25
 SENT = []  # (operation, status) of every request, for the summary below
-CHECKS = [getattr(schemathesis.checks, name) for name in (
-    "not_a_server_error", "status_code_conformance", "content_type_conformance",
-    "response_schema_conformance", "negative_data_rejection")]
+CHECKS = [
+    getattr(schemathesis.checks, name)
+    for name in (
+        "not_a_server_error",
+        "status_code_conformance",
+        "content_type_conformance",
+        "response_schema_conformance",
+        "negative_data_rejection",
+    )
+]
 
 
 def _schema():
@@ -53,16 +60,24 @@ def wsgi_keeps_the_test_connection():
 def tokens(bob, alice, argocd_cluster, wsgi_keeps_the_test_connection):
     for event in journey():
         ingest(event)
-    return {"get": ApiToken.issue(user=bob, name="fuzz")[1], "post": ApiToken.issue(user=alice, name="fuzz")[1]}
+    return {
+        "get": ApiToken.issue(user=bob, name="fuzz")[1],
+        "post": ApiToken.issue(user=alice, name="fuzz")[1],
+    }
 
 
 schema = _schema()
 
 
 @schema.parametrize()
-@settings(max_examples=EXAMPLES, derandomize=True, database=None, deadline=None,
-          phases=[Phase.explicit, Phase.generate],
-          suppress_health_check=list(HealthCheck))
+@settings(
+    max_examples=EXAMPLES,
+    derandomize=True,
+    database=None,
+    deadline=None,
+    phases=[Phase.explicit, Phase.generate],
+    suppress_health_check=list(HealthCheck),
+)
 def test_no_answer_is_a_500_and_each_matches_the_document(case, tokens):
     token = tokens["get" if case.method == "GET" else "post"]
     response = case.call_and_validate(headers={"Authorization": f"Bearer {token}"}, checks=CHECKS)
@@ -73,5 +88,7 @@ def test_no_answer_is_a_500_and_each_matches_the_document(case, tokens):
 def summary():
     yield
     statuses = sorted({status for _, status in SENT})
-    print(f"\nfuzzed /api: {len(SENT)} requests over {len({op for op, _ in SENT})} operations, "
-          f"statuses {statuses}")
+    print(
+        f"\nfuzzed /api: {len(SENT)} requests over {len({op for op, _ in SENT})} operations, "
+        f"statuses {statuses}"
+    )

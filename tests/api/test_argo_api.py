@@ -28,8 +28,12 @@ def token_of(user) -> str:
 
 
 def post(client, path, body, token):
-    return client.post(path, data=json.dumps(body), content_type="application/json",
-                       HTTP_AUTHORIZATION=f"Bearer {token}")
+    return client.post(
+        path,
+        data=json.dumps(body),
+        content_type="application/json",
+        HTTP_AUTHORIZATION=f"Bearer {token}",
+    )
 
 
 def live(kube, name):
@@ -37,21 +41,34 @@ def live(kube, name):
 
 
 def test_alice_force_syncs_over_the_api(client, alice, kube):
-    response = post(client, "/api/applications/argocd/controller/sync", {"prune": True, "idempotency_key": "c1"},
-                    token_of(alice))
+    response = post(
+        client,
+        "/api/applications/argocd/controller/sync",
+        {"prune": True, "idempotency_key": "c1"},
+        token_of(alice),
+    )
 
     assert response.status_code == 202, response.content
     body = response.json()
     assert body["kind"] == "force_sync" and body["status"] == "succeeded" and body["by"] == "alice"
-    assert body["parameters"] == {"namespace": "argocd", "name": "controller", "prune": True, "revision": None}
+    assert body["parameters"] == {
+        "namespace": "argocd",
+        "name": "controller",
+        "prune": True,
+        "revision": None,
+    }
     operation = live(kube, "controller")["operation"]
     assert operation["initiatedBy"] == {"username": "alice"} and operation["sync"]["prune"] is True
 
 
 def test_the_same_key_twice_is_one_action(client, alice, kube):
     token = token_of(alice)
-    first = post(client, "/api/applications/argocd/controller/sync", {"idempotency_key": "c2"}, token)
-    again = post(client, "/api/applications/argocd/controller/sync", {"idempotency_key": "c2"}, token)
+    first = post(
+        client, "/api/applications/argocd/controller/sync", {"idempotency_key": "c2"}, token
+    )
+    again = post(
+        client, "/api/applications/argocd/controller/sync", {"idempotency_key": "c2"}, token
+    )
     assert first.json()["id"] == again.json()["id"]
     assert Action.objects.count() == 1
 
@@ -84,7 +101,9 @@ def test_alice_hard_refreshes_and_terminates(client, alice, kube, monkeypatch):
     refreshed = post(client, "/api/applications/argocd/controller/refresh", {}, token)
     assert refreshed.status_code == 202
     assert refreshed.json()["message"].endswith("requested; Argo CD has not reconciled yet")
-    assert live(kube, "controller")["metadata"]["annotations"]["argocd.argoproj.io/refresh"] == "hard"
+    assert (
+        live(kube, "controller")["metadata"]["annotations"]["argocd.argoproj.io/refresh"] == "hard"
+    )
 
     terminated = post(client, "/api/applications/argocd/api-gateway/terminate", {}, token)
     assert terminated.status_code == 202, terminated.content

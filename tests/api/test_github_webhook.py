@@ -54,8 +54,16 @@ def sign(body: bytes, secret: str = SECRET) -> str:
     return "sha256=" + hmac.new(secret.encode(), body, hashlib.sha256).hexdigest()
 
 
-def deliver(client, event: str, payload=None, *, body: bytes | None = None, delivery: str | None = None,
-            signature: str | None = None, headers: dict | None = None):
+def deliver(
+    client,
+    event: str,
+    payload=None,
+    *,
+    body: bytes | None = None,
+    delivery: str | None = None,
+    signature: str | None = None,
+    headers: dict | None = None,
+):
     body = body if body is not None else json.dumps(payload).encode()
     sent = {
         "X-GitHub-Event": event,
@@ -89,8 +97,12 @@ def test_each_delivery_is_stored_and_answered(client, relative):
     assert response.status_code == 202, response.content
     recorded = PipelineEvent.objects.count()
     assert delivery.status == ("ingested" if recorded else "ignored"), delivery.detail
-    assert response.json() == {"delivery": delivery.delivery_id, "status": delivery.status,
-                               "events_recorded": recorded, "detail": delivery.detail}
+    assert response.json() == {
+        "delivery": delivery.delivery_id,
+        "status": delivery.status,
+        "events_recorded": recorded,
+        "detail": delivery.detail,
+    }
     assert delivery.payload == load(relative)
     assert set(PipelineEvent.objects.values_list("source", flat=True)) <= {"github"}
 
@@ -98,10 +110,18 @@ def test_each_delivery_is_stored_and_answered(client, relative):
 def test_a_release_records_the_release(client):
     deliver_file(client, "examples/release/00-published.json")
     release = Release.objects.get()
-    assert (release.component.repository.full_name, release.version, release.tag) == (HELLO, "0.0.1", "0.0.1")
+    assert (release.component.repository.full_name, release.version, release.tag) == (
+        HELLO,
+        "0.0.1",
+        "0.0.1",
+    )
     assert release.released_at.isoformat() == "2019-05-15T15:20:53+00:00"
     event = PipelineEvent.objects.get()
-    assert (event.kind, event.source_id, event.release) == ("release", f"{HELLO}/release/17372790", release)
+    assert (event.kind, event.source_id, event.release) == (
+        "release",
+        f"{HELLO}/release/17372790",
+        release,
+    )
     assert WebhookDelivery.objects.get().events_recorded == 1
 
 
@@ -132,7 +152,11 @@ def test_builds_record_the_run_and_its_jobs(client):
     deliver_file(client, "examples/workflow_run/03-requested.json")
     run = BuildRun.objects.get()
     assert (run.repository.full_name, run.run_id, run.workflow, run.status) == (
-        "octo-org/octo-repo", 289782451, "test", "queued")
+        "octo-org/octo-repo",
+        289782451,
+        "test",
+        "queued",
+    )
     # A job names its workflow ("Build"), never its file: it is taken because its run is known.
     job = load("examples/workflow_job/04-in_progress.json")
     job["repository"] = load("examples/workflow_run/03-requested.json")["repository"]
@@ -164,7 +188,10 @@ def test_an_image_pushed_for_a_release_is_linked_to_it(client):
     assert tags["0.0.1"].digest == tags["latest"].digest
     release = Release.objects.get()
     assert release.built_at is not None
-    assert PipelineEvent.objects.get(kind="image_push", source_id__contains=":0.0.1@").release == release
+    assert (
+        PipelineEvent.objects.get(kind="image_push", source_id__contains=":0.0.1@").release
+        == release
+    )
 
 
 # --- once, and only once -----------------------------------------------------------------------
@@ -201,7 +228,9 @@ def test_a_tag_created_and_pushed_is_one_event(client):
 
 def test_a_webhook_and_the_poller_report_a_release_once(client):
     deliver_file(client, "examples/release/00-published.json")
-    rest_release = load("examples/release/10-published.json")["release"]  # what GET /releases returns
+    rest_release = load("examples/release/10-published.json")[
+        "release"
+    ]  # what GET /releases returns
     [result] = [ingest(event) for event in from_release(HELLO, rest_release)]
     assert result.created is False
     assert PipelineEvent.objects.count() == 1
@@ -219,13 +248,18 @@ def test_the_poller_first_then_the_webhook_is_one_event_too(client):
 # --- refused deliveries ------------------------------------------------------------------------
 
 
-@pytest.mark.parametrize("signature", [
-    "",
-    "sha256=" + "0" * 64,
-    "sha1=" + "0" * 40,
-    "sha256=",
-    sign(json.dumps(load("examples/release/00-published.json")).encode(), secret="another secret"),
-])
+@pytest.mark.parametrize(
+    "signature",
+    [
+        "",
+        "sha256=" + "0" * 64,
+        "sha1=" + "0" * 40,
+        "sha256=",
+        sign(
+            json.dumps(load("examples/release/00-published.json")).encode(), secret="another secret"
+        ),
+    ],
+)
 def test_a_bad_signature_gets_401_and_stores_nothing(client, signature):
     response = deliver_file(client, "examples/release/00-published.json", signature=signature)
     assert response.status_code == 401
@@ -234,15 +268,18 @@ def test_a_bad_signature_gets_401_and_stores_nothing(client, signature):
 
 
 def test_a_missing_signature_gets_401(client):
-    response = deliver_file(client, "examples/release/00-published.json",
-                            headers={"X-Hub-Signature-256": None})
+    response = deliver_file(
+        client, "examples/release/00-published.json", headers={"X-Hub-Signature-256": None}
+    )
     assert response.status_code == 401
     assert nothing_stored()
 
 
 def test_a_body_changed_after_signing_gets_401(client):
     body = json.dumps(load("examples/release/00-published.json")).encode()
-    response = deliver(client, "release", body=body.replace(b"0.0.1", b"9.9.9"), signature=sign(body))
+    response = deliver(
+        client, "release", body=body.replace(b"0.0.1", b"9.9.9"), signature=sign(body)
+    )
     assert response.status_code == 401
     assert nothing_stored()
 
@@ -301,7 +338,9 @@ def test_an_invalid_event_fails_the_delivery_without_making_github_retry(client)
 
 
 def test_a_payload_missing_its_object_fails_the_delivery(client):
-    response = deliver(client, "pull_request", {"action": "opened", "repository": {"full_name": HELLO}})
+    response = deliver(
+        client, "pull_request", {"action": "opened", "repository": {"full_name": HELLO}}
+    )
     assert (response.status_code, response.json()["status"]) == (202, "failed")
     assert "pull_request" in WebhookDelivery.objects.get().detail
 
@@ -339,6 +378,7 @@ def test_the_secret_can_come_from_a_file(tmp_path):
 
 # --- what PostgreSQL cannot store ----------------------------------------------------------------
 
+
 @pytest.mark.parametrize("bad", ["\u0000", "\ud800"])
 def test_a_payload_the_database_cannot_hold_is_kept_as_a_failed_delivery(client, bad):
     """A NUL (or a lone surrogate) in any string: jsonb refuses it, so it was a 500 with nothing
@@ -366,7 +406,9 @@ def test_a_push_of_many_commits_is_answered_then_recorded(transactional_db, clie
 
     payload = load("examples/push/04-push.json")
     commit = payload["commits"][0]
-    payload["commits"] = [{**commit, "id": f"{n:040x}", "message": f"fix: change {n}"} for n in range(30)]
+    payload["commits"] = [
+        {**commit, "id": f"{n:040x}", "message": f"fix: change {n}"} for n in range(30)
+    ]
 
     response = deliver(client, "push", payload)
 

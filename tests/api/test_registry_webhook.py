@@ -22,21 +22,43 @@ CONTENT_TYPE = "application/vnd.docker.distribution.events.v1+json"
 DIGEST = "sha256:e2ea1afd6fa44a861910ea2c3cb21ce11431d037389be4dd591683b52b75fbfc"
 
 
-def envelope(*, action: str = "push", tag: str | None = "v0.10.0", host: str = "registry.example.com",
-             event_id: str | None = None) -> dict:
+def envelope(
+    *,
+    action: str = "push",
+    tag: str | None = "v0.10.0",
+    host: str = "registry.example.com",
+    event_id: str | None = None,
+) -> dict:
     """One event as registry 2.8.2 sends it (a captured index push, docs/registry.md)."""
-    target = {"mediaType": "application/vnd.oci.image.index.v1+json", "size": 491, "digest": DIGEST,
-              "length": 491, "repository": "5dlabs/controller",
-              "url": f"http://{host}/v2/5dlabs/controller/manifests/{DIGEST}"}
+    target = {
+        "mediaType": "application/vnd.oci.image.index.v1+json",
+        "size": 491,
+        "digest": DIGEST,
+        "length": 491,
+        "repository": "5dlabs/controller",
+        "url": f"http://{host}/v2/5dlabs/controller/manifests/{DIGEST}",
+    }
     if tag:
         target["tag"] = tag
-    return {"events": [{
-        "id": event_id or str(uuid.uuid4()), "timestamp": "2026-11-28T22:20:40.691061541Z", "action": action,
-        "target": target,
-        "request": {"id": str(uuid.uuid4()), "addr": "127.0.0.1:39444", "host": host,
-                    "method": "PUT" if action == "push" else "GET", "useragent": "push-client"},
-        "actor": {"name": "ci"}, "source": {"addr": "vm:52945", "instanceID": str(uuid.uuid4())},
-    }]}
+    return {
+        "events": [
+            {
+                "id": event_id or str(uuid.uuid4()),
+                "timestamp": "2026-11-28T22:20:40.691061541Z",
+                "action": action,
+                "target": target,
+                "request": {
+                    "id": str(uuid.uuid4()),
+                    "addr": "127.0.0.1:39444",
+                    "host": host,
+                    "method": "PUT" if action == "push" else "GET",
+                    "useragent": "push-client",
+                },
+                "actor": {"name": "ci"},
+                "source": {"addr": "vm:52945", "instanceID": str(uuid.uuid4())},
+            }
+        ]
+    }
 
 
 def deliver(client, body, *, token: str | None = WEBHOOK_TOKEN, content_type: str = CONTENT_TYPE):
@@ -77,13 +99,17 @@ def test_a_pushed_tag_is_recorded_within_a_second(notifying_registry, pusher, un
 
     assert tag is not None, f"no notification arrived:\n{notifying_registry.log()}"
     seen = time.monotonic()
-    assert seen - pushed < 1.0, f"recorded {seen - pushed:.2f} s after the push ({pushed - started:.2f} s to push)"
+    assert seen - pushed < 1.0, (
+        f"recorded {seen - pushed:.2f} s after the push ({pushed - started:.2f} s to push)"
+    )
     assert tag.digest == digest
     assert tag.created_at.isoformat() == "2025-06-01T12:00:00+00:00"  # read from the config blob
     [event] = PipelineEvent.objects.filter(image__name=image)
     assert (event.source, event.source_id) == ("registry", push_source_id(image, "v1.0.0", digest))
     # The delivery is finished right after the ingestion it recorded.
-    delivery = wait_for(lambda: WebhookDelivery.objects.filter(source="registry", status="ingested").first())
+    delivery = wait_for(
+        lambda: WebhookDelivery.objects.filter(source="registry", status="ingested").first()
+    )
     assert (delivery.status, delivery.events_recorded, delivery.event) == ("ingested", 1, "push")
     assert delivery.delivery_id == delivery.payload["events"][0]["id"]
 
@@ -91,15 +117,22 @@ def test_a_pushed_tag_is_recorded_within_a_second(notifying_registry, pusher, un
 def test_an_index_push_records_its_tag_and_ignores_its_children(notifying_registry, pusher, unique):
     repo = unique()
     image = notifying_registry.image(repo)
-    digest = pusher(notifying_registry).index(repo, "v2.0.0", [("linux", "amd64", ""), ("linux", "arm64", "v8")])
+    digest = pusher(notifying_registry).index(
+        repo, "v2.0.0", [("linux", "amd64", ""), ("linux", "arm64", "v8")]
+    )
 
     assert wait_for(lambda: ImageTag.objects.filter(image__name=image).exists())
     assert wait_for(lambda: WebhookDelivery.objects.exclude(status="received").count() == 3)
 
-    assert list(ImageTag.objects.filter(image__name=image).values_list("tag", "digest")) == [("v2.0.0", digest)]
+    assert list(ImageTag.objects.filter(image__name=image).values_list("tag", "digest")) == [
+        ("v2.0.0", digest)
+    ]
     children = "tagless push (an index's child or a blob): not recorded"
     assert sorted(WebhookDelivery.objects.values_list("status", "detail")) == [
-        ("ignored", children), ("ignored", children), ("ingested", "recorded")]
+        ("ignored", children),
+        ("ignored", children),
+        ("ingested", "recorded"),
+    ]
     assert ImageTag.objects.get(image__name=image).created_at is not None
 
 
@@ -121,13 +154,18 @@ def test_pulls_are_answered_and_ignored(notifying_registry, pusher, unique):
     assert PipelineEvent.objects.filter(image__name=image).count() == 2
 
 
-def test_a_registry_with_the_wrong_token_gets_nothing_stored(transactional_db, webhook_url, settings,
-                                                            tmp_path, pusher, unique):
+def test_a_registry_with_the_wrong_token_gets_nothing_stored(
+    transactional_db, webhook_url, settings, tmp_path, pusher, unique
+):
     settings.REGISTRY_WEBHOOK_TOKEN = WEBHOOK_TOKEN
-    registry = start_registry(tmp_path / "registry", notify_url=webhook_url, notify_token="not-the-token")
+    registry = start_registry(
+        tmp_path / "registry", notify_url=webhook_url, notify_token="not-the-token"
+    )
     try:
         pusher(registry).image(unique(), "v1")
-        refused = wait_for(lambda: "response status 401 Unauthorized unaccepted" in registry.log(), timeout=5)
+        refused = wait_for(
+            lambda: "response status 401 Unauthorized unaccepted" in registry.log(), timeout=5
+        )
     finally:
         registry.stop()
 
@@ -142,10 +180,16 @@ def test_a_replayed_notification_is_a_duplicate(notifying_registry, webhook_url,
     assert wait_for(lambda: WebhookDelivery.objects.filter(status="ingested").exists())
     delivery = WebhookDelivery.objects.get(status="ingested")
 
-    answer = httpx.post(webhook_url, content=json.dumps(delivery.payload),
-                        headers={"Authorization": f"Bearer {WEBHOOK_TOKEN}", "Content-Type": CONTENT_TYPE})
+    answer = httpx.post(
+        webhook_url,
+        content=json.dumps(delivery.payload),
+        headers={"Authorization": f"Bearer {WEBHOOK_TOKEN}", "Content-Type": CONTENT_TYPE},
+    )
 
-    assert answer.status_code == 200 and answer.json() == {"duplicate": True, "delivery": delivery.delivery_id}
+    assert answer.status_code == 200 and answer.json() == {
+        "duplicate": True,
+        "delivery": delivery.delivery_id,
+    }
     assert PipelineEvent.objects.filter(image__name=image).count() == 1
 
 
@@ -164,7 +208,9 @@ def test_it_is_unavailable_until_a_token_is_configured(client, settings):
 
 
 @pytest.mark.django_db
-@pytest.mark.parametrize("token", [None, "", "test-webhook-tokeN", "Basic x"], ids=["none", "empty", "wrong", "basic"])
+@pytest.mark.parametrize(
+    "token", [None, "", "test-webhook-tokeN", "Basic x"], ids=["none", "empty", "wrong", "basic"]
+)
 def test_a_missing_or_wrong_token_is_refused_and_nothing_stored(client, configured, token):
     answer = deliver(client, envelope(), token=token)
 
@@ -173,7 +219,9 @@ def test_a_missing_or_wrong_token_is_refused_and_nothing_stored(client, configur
 
 
 @pytest.mark.django_db
-@pytest.mark.parametrize("body", [b"not json", b"[]", b'{"events": {}}', b'{"events": ["push"]}', b"{}"])
+@pytest.mark.parametrize(
+    "body", [b"not json", b"[]", b'{"events": {}}', b'{"events": ["push"]}', b"{}"]
+)
 def test_a_malformed_body_is_400(client, configured, body):
     answer = deliver(client, body)
 
@@ -196,7 +244,11 @@ def test_the_public_host_names_the_image(client, configured, settings):
 
     assert answer.status_code == 202
     tag = ImageTag.objects.get()
-    assert (tag.image.name, tag.tag, tag.digest) == ("localhost:9/5dlabs/controller", "v0.10.0", DIGEST)
+    assert (tag.image.name, tag.tag, tag.digest) == (
+        "localhost:9/5dlabs/controller",
+        "v0.10.0",
+        DIGEST,
+    )
     assert tag.pushed_at.isoformat() == "2026-11-28T22:20:40.691061+00:00"  # the event's timestamp
     # The created time could not be read: recorded without it rather than late, and said so.
     assert tag.created_at is None
@@ -205,8 +257,16 @@ def test_the_public_host_names_the_image(client, configured, settings):
 
 @pytest.mark.django_db
 def test_deletes_are_stored_and_ignored(client, configured):
-    body = {"events": [{"id": "d1", "timestamp": "2026-11-28T22:20:40Z", "action": "delete",
-                        "target": {"digest": DIGEST, "repository": "5dlabs/controller"}}]}
+    body = {
+        "events": [
+            {
+                "id": "d1",
+                "timestamp": "2026-11-28T22:20:40Z",
+                "action": "delete",
+                "target": {"digest": DIGEST, "repository": "5dlabs/controller"},
+            }
+        ]
+    }
 
     answer = deliver(client, body)
 
@@ -252,7 +312,9 @@ def test_a_large_envelope_is_answered_before_it_is_processed(transactional_db, c
     (benchmarks/registry_webhook.py measures it)."""
     from cdportal.api import deliveries
 
-    body = {"events": [envelope(tag=f"v1.0.{n}", event_id=f"big-{n}")["events"][0] for n in range(60)]}
+    body = {
+        "events": [envelope(tag=f"v1.0.{n}", event_id=f"big-{n}")["events"][0] for n in range(60)]
+    }
 
     answer = deliver(client, body)
 

@@ -45,8 +45,11 @@ def live_server_url(tmp_path_factory) -> LiveServer:
     proc, url, port, log_path = start_daphne(env, tmp)
     try:
         # The users are made while daphne starts (each command is a second of Django start-up).
-        manage(env, ["create_user", ALICE[0], "--password", ALICE[1], "--role", "operator"],
-                ["create_user", "feeder", "--role", "source"])
+        manage(
+            env,
+            ["create_user", ALICE[0], "--password", ALICE[1], "--role", "operator"],
+            ["create_user", "feeder", "--role", "source"],
+        )
         [printed] = manage(env, ["create_api_token", "feeder"])
         token = printed.strip().splitlines()[-1].strip() if printed.strip() else ""
         assert token.startswith("cdp_"), f"create_api_token printed no token: {printed!r}"
@@ -58,9 +61,17 @@ def live_server_url(tmp_path_factory) -> LiveServer:
 
 @pytest.fixture(scope="session")
 def browser_type_launch_args(browser_type_launch_args):
-    require("chromium", os.path.exists(CHROMIUM) and shutil.which(CHROMIUM) is not None,
-            f"{CHROMIUM} runs the browser tests (apt-get install chromium; never `playwright install`)")
-    return {**browser_type_launch_args, "executable_path": CHROMIUM, "headless": True, "args": CHROMIUM_ARGS}
+    require(
+        "chromium",
+        os.path.exists(CHROMIUM) and shutil.which(CHROMIUM) is not None,
+        f"{CHROMIUM} runs the browser tests (apt-get install chromium; never `playwright install`)",
+    )
+    return {
+        **browser_type_launch_args,
+        "executable_path": CHROMIUM,
+        "headless": True,
+        "args": CHROMIUM_ARGS,
+    }
 
 
 @dataclass(frozen=True)
@@ -87,8 +98,12 @@ def unique_journey():
     def make() -> Journey:
         tag = uuid.uuid4().hex[:10]
         version = f"{secrets.randbelow(90) + 1}.{secrets.randbelow(1000)}.{secrets.randbelow(1000)}"
-        names = dict(source=f"bt-{tag}", repository=f"5dlabs/svc-{tag}",
-                     image=f"ghcr.io/5dlabs/svc-{tag}", application=f"svc-{tag}")
+        names = dict(
+            source=f"bt-{tag}",
+            repository=f"5dlabs/svc-{tag}",
+            image=f"ghcr.io/5dlabs/svc-{tag}",
+            application=f"svc-{tag}",
+        )
         replacements = {helpers.REPO: names["repository"], helpers.IMAGE: names["image"]}
 
         def rewrite(value):
@@ -102,8 +117,10 @@ def unique_journey():
                 return [rewrite(v) for v in value]
             return value
 
-        events = [{**rewrite(e), "source": names["source"]}
-                  for e in helpers.journey(version, app=names["application"])]
+        events = [
+            {**rewrite(e), "source": names["source"]}
+            for e in helpers.journey(version, app=names["application"])
+        ]
         return Journey(version=version, events=events, **names)
 
     return make
@@ -113,12 +130,17 @@ def unique_journey():
 def ingest(live_server_url):
     """POST one event to the server's /api/events as feeder, with only the bearer token, as a
     real source does; returns the API's answer (id, created, summary)."""
-    client = httpx.Client(base_url=live_server_url.url, timeout=10,
-                          headers={"Authorization": f"Bearer {live_server_url.token}"})
+    client = httpx.Client(
+        base_url=live_server_url.url,
+        timeout=10,
+        headers={"Authorization": f"Bearer {live_server_url.token}"},
+    )
 
     def post(event: dict) -> dict:
         response = client.post("/api/events", json=event)
-        assert response.status_code == 201, f"POST /api/events: {response.status_code} {response.text}"
+        assert response.status_code == 201, (
+            f"POST /api/events: {response.status_code} {response.text}"
+        )
         return response.json()
 
     yield post

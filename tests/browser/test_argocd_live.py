@@ -45,26 +45,41 @@ def kube():
 def argo_server(kube, tmp_path_factory):
     """The conftest's live server, with Redis as the channel layer and the emulator as the
     cluster, plus `manage.py watch-argocd` against both."""
-    require("Redis", reachable("127.0.0.1", 6379),
-            "the watcher and daphne are two processes: live updates need Redis on 127.0.0.1:6379")
+    require(
+        "Redis",
+        reachable("127.0.0.1", 6379),
+        "the watcher and daphne are two processes: live updates need Redis on 127.0.0.1:6379",
+    )
     import redis
 
     redis.Redis.from_url(REDIS_URL).flushdb()
     tmp = tmp_path_factory.mktemp("cdportal-argocd-live")
     env = live_server.server_env(tmp)
-    env.update(REDIS_URL=REDIS_URL, KUBECONFIG=kube.kubeconfig(tmp), KUBE_CONTEXT="",
-               ARGOCD_NAMESPACES="argocd")
+    env.update(
+        REDIS_URL=REDIS_URL,
+        KUBECONFIG=kube.kubeconfig(tmp),
+        KUBE_CONTEXT="",
+        ARGOCD_NAMESPACES="argocd",
+    )
     live_server.manage(env, ["migrate", "--noinput", "-v", "0"])
 
     procs = []
     try:
         daphne, url, port, daphne_log = live_server.start_daphne(env, tmp)
         procs.append(daphne)
-        live_server.manage(env, ["create_user", ALICE[0], "--password", ALICE[1], "--role", "operator"])
+        live_server.manage(
+            env, ["create_user", ALICE[0], "--password", ALICE[1], "--role", "operator"]
+        )
         with open(tmp / "watch-argocd.log", "wb") as log:
-            procs.append(subprocess.Popen(
-                [sys.executable, "manage.py", "watch-argocd"],
-                cwd=live_server.REPO_ROOT, env=env, stdout=log, stderr=subprocess.STDOUT))
+            procs.append(
+                subprocess.Popen(
+                    [sys.executable, "manage.py", "watch-argocd"],
+                    cwd=live_server.REPO_ROOT,
+                    env=env,
+                    stdout=log,
+                    stderr=subprocess.STDOUT,
+                )
+            )
         live_server.wait_healthy(daphne, url, daphne_log)
         server = live_server.LiveServer(url=url, token="", port=port, env=env)
         _wait_listed(server, ["controller", "docs-site"], procs[1], tmp / "watch-argocd.log")
@@ -78,13 +93,22 @@ def _wait_listed(server, names: list[str], watcher: subprocess.Popen, log_path: 
     """Until the watcher's first list is recorded: each application's page answers."""
     with httpx.Client(base_url=server.url, timeout=5) as client:
         client.get("/login/").raise_for_status()
-        client.post("/login/", data={"username": ALICE[0], "password": ALICE[1], "next": "/",
-                                     "csrfmiddlewaretoken": client.cookies["csrftoken"]})
+        client.post(
+            "/login/",
+            data={
+                "username": ALICE[0],
+                "password": ALICE[1],
+                "next": "/",
+                "csrfmiddlewaretoken": client.cookies["csrftoken"],
+            },
+        )
         deadline = time.monotonic() + 30
         pending = list(names)
         while pending and time.monotonic() < deadline:
             if watcher.poll() is not None:
-                pytest.fail(f"watch-argocd exited with {watcher.returncode}:\n{log_path.read_text()}")
+                pytest.fail(
+                    f"watch-argocd exited with {watcher.returncode}:\n{log_path.read_text()}"
+                )
             if client.get(f"/applications/argocd/{pending[0]}/").status_code == 200:
                 pending.pop(0)
             else:
@@ -133,7 +157,9 @@ def operation_badge(status):
     return status.locator("h1 .badge", has_text="operation")
 
 
-def test_changes_to_the_application_in_the_cluster_show_without_reload(page: Page, argo_server, kube):
+def test_changes_to_the_application_in_the_cluster_show_without_reload(
+    page: Page, argo_server, kube
+):
     log_in(page, argo_server)
     status = open_application(page, argo_server, "controller")
     header = status.locator("h1")
@@ -150,8 +176,20 @@ def test_changes_to_the_application_in_the_cluster_show_without_reload(page: Pag
     expect(header.locator(".badge").first).to_have_text("OutOfSync", timeout=TIMEOUT_MS)
 
     doing = "waiting for healthy state of apps/Deployment/controller"
-    change(kube, "controller", {"status": {"operationState": {
-        "phase": "Running", "message": doing, "startedAt": "2026-11-28T10:30:00Z", "finishedAt": None}}})
+    change(
+        kube,
+        "controller",
+        {
+            "status": {
+                "operationState": {
+                    "phase": "Running",
+                    "message": doing,
+                    "startedAt": "2026-11-28T10:30:00Z",
+                    "finishedAt": None,
+                }
+            }
+        },
+    )
     expect(operation_badge(status)).to_have_text("operation Running", timeout=TIMEOUT_MS)
     expect(status).to_contain_text(doing)
     expect(header).to_contain_text("Degraded")  # earlier changes stay
@@ -160,7 +198,9 @@ def test_changes_to_the_application_in_the_cluster_show_without_reload(page: Pag
     expect(page.locator("#live-status")).to_have_text("live")
 
 
-def test_alice_force_syncs_from_the_page_and_follows_the_operation_live(page: Page, argo_server, kube):
+def test_alice_force_syncs_from_the_page_and_follows_the_operation_live(
+    page: Page, argo_server, kube
+):
     log_in(page, argo_server)
     status = open_application(page, argo_server, "docs-site")
     expect(status.locator("h1")).to_contain_text("OutOfSync")
@@ -168,11 +208,15 @@ def test_alice_force_syncs_from_the_page_and_follows_the_operation_live(page: Pa
 
     page.get_by_role("button", name="Force sync…").click()
     review = page.locator("#argo-action")
-    expect(review).to_contain_text("This will patch argocd/docs-site: .operation.sync with prune=false")
+    expect(review).to_contain_text(
+        "This will patch argocd/docs-site: .operation.sync with prune=false"
+    )
     expect(review).to_contain_text("initiated by alice")
     page.get_by_role("button", name="Force sync docs-site").click()
     outcome = page.locator("#argo-action-outcome")
-    expect(outcome).to_contain_text("sync requested on argocd/docs-site (prune=false)", timeout=TIMEOUT_MS)
+    expect(outcome).to_contain_text(
+        "sync requested on argocd/docs-site (prune=false)", timeout=TIMEOUT_MS
+    )
     expect(outcome.locator(".badge")).to_have_text("Succeeded")
 
     # One merge patch reached the API server, in alice's name, and it was accepted.
@@ -188,17 +232,40 @@ def test_alice_force_syncs_from_the_page_and_follows_the_operation_live(page: Pa
     status = go_live(page)
 
     # The controller takes the operation up...
-    change(kube, "docs-site", {"operation": None, "status": {"operationState": {
-        "phase": "Running", "message": "one or more tasks are running", "operation": operation,
-        "startedAt": "2026-11-28T10:40:00Z", "finishedAt": None}}})
+    change(
+        kube,
+        "docs-site",
+        {
+            "operation": None,
+            "status": {
+                "operationState": {
+                    "phase": "Running",
+                    "message": "one or more tasks are running",
+                    "operation": operation,
+                    "startedAt": "2026-11-28T10:40:00Z",
+                    "finishedAt": None,
+                }
+            },
+        },
+    )
     expect(operation_badge(status)).to_have_text("operation Running", timeout=TIMEOUT_MS)
     expect(status).to_contain_text("one or more tasks are running")
 
     # ...and finishes it.
-    change(kube, "docs-site", {"status": {
-        "operationState": {"phase": "Succeeded", "message": "successfully synced (all tasks run)",
-                           "finishedAt": "2026-11-28T10:40:07Z"},
-        "sync": {"status": "Synced"}}})
+    change(
+        kube,
+        "docs-site",
+        {
+            "status": {
+                "operationState": {
+                    "phase": "Succeeded",
+                    "message": "successfully synced (all tasks run)",
+                    "finishedAt": "2026-11-28T10:40:07Z",
+                },
+                "sync": {"status": "Synced"},
+            }
+        },
+    )
     expect(operation_badge(status)).to_have_text("operation Succeeded", timeout=TIMEOUT_MS)
     expect(status.locator("h1 .badge").first).to_have_text("Synced")
     expect(status).to_contain_text("successfully synced (all tasks run)")
@@ -216,7 +283,9 @@ def test_an_idle_page_keeps_its_socket_and_still_shows_a_change(page: Page, argo
     # (the overview's socket, from the page before, may be reported after the clear above)
     mine = [url for url in sockets if "/ws/live/applications/" in url]
     assert len(mine) == 1, f"the page had to reconnect: {sockets}\n{server_logs(argo_server)}"
-    change(kube, "controller", {"status": {"health": {"status": "Missing", "message": "idle check"}}})
+    change(
+        kube, "controller", {"status": {"health": {"status": "Missing", "message": "idle check"}}}
+    )
     try:
         expect(status.locator("h1")).to_contain_text("Missing", timeout=TIMEOUT_MS)
     except AssertionError as e:
@@ -230,15 +299,23 @@ def server_logs(server, lines: int = 40) -> str:
     parts = []
     for name in ("daphne.log", "watch-argocd.log"):
         path = tmp / name
-        text = path.read_text(errors="replace").splitlines()[-lines:] if path.exists() else ["(none)"]
+        text = (
+            path.read_text(errors="replace").splitlines()[-lines:] if path.exists() else ["(none)"]
+        )
         parts.append(f"--- {name}\n" + "\n".join(text))
     return "\n".join(parts)
 
 
 def test_the_updater_page_is_live_and_follows_the_log_on_one_socket(page: Page, argo_server, kube):
     pod = "argocd-image-updater-controller-7f9c6d8b5d-x1"
-    kube.seed_pod("argocd", pod, {"app.kubernetes.io/name": "argocd-image-updater"},
-                  ['time="2026-11-29T01:00:00Z" level=info msg="Starting image update cycle, considering 3 application(s)"'])
+    kube.seed_pod(
+        "argocd",
+        pod,
+        {"app.kubernetes.io/name": "argocd-image-updater"},
+        [
+            'time="2026-11-29T01:00:00Z" level=info msg="Starting image update cycle, considering 3 application(s)"'
+        ],
+    )
     sockets = []
     page.on("websocket", lambda ws: sockets.append(ws.url))
     log_in(page, argo_server)
@@ -248,7 +325,9 @@ def test_the_updater_page_is_live_and_follows_the_log_on_one_socket(page: Page, 
     expect(page.locator("#live-status")).to_have_text("live", timeout=TIMEOUT_MS)
     lines = page.locator("#updater-log li")
     expect(lines).to_have_count(1, timeout=TIMEOUT_MS)
-    kube.push_log("argocd", pod, 'time="2026-11-29T01:00:05Z" level=error msg="registry answered 401"')
+    kube.push_log(
+        "argocd", pod, 'time="2026-11-29T01:00:05Z" level=error msg="registry answered 401"'
+    )
     expect(lines).to_have_count(2, timeout=TIMEOUT_MS)
     expect(lines.nth(1)).to_contain_text("registry answered 401")
     page.wait_for_timeout(300)

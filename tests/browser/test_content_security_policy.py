@@ -28,7 +28,10 @@ document.addEventListener("securitypolicyviolation", function (e) {
 def watched(page: Page):
     """The page, with every CSP violation it reports collected (events and console lines)."""
     console = []
-    page.on("console", lambda msg: console.append(msg.text) if "Content Security Policy" in msg.text else None)
+    page.on(
+        "console",
+        lambda msg: console.append(msg.text) if "Content Security Policy" in msg.text else None,
+    )
     page.add_init_script(RECORD_VIOLATIONS)
     page.console_violations = console
     return page

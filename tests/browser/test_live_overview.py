@@ -37,7 +37,9 @@ def wait_live(page: Page) -> None:
     expect(page.locator("#live-status")).to_have_text("live", timeout=TIMEOUT_MS)
 
 
-def test_it_shows_an_ingested_event_without_reload(page: Page, live_server_url, unique_journey, ingest):
+def test_it_shows_an_ingested_event_without_reload(
+    page: Page, live_server_url, unique_journey, ingest
+):
     journey = unique_journey()
     commit, release_pr = journey.events[0], journey.events[1]
     log_in(page, live_server_url)
@@ -60,7 +62,9 @@ def test_it_shows_an_ingested_event_without_reload(page: Page, live_server_url, 
     expect(page.locator("#live-status")).to_have_text("live")
 
 
-def test_it_walks_a_release_through_all_stages(page: Page, live_server_url, unique_journey, ingest, tmp_path):
+def test_it_walks_a_release_through_all_stages(
+    page: Page, live_server_url, unique_journey, ingest, tmp_path
+):
     journey = unique_journey()
     log_in(page, live_server_url)
     wait_live(page)
@@ -73,15 +77,20 @@ def test_it_walks_a_release_through_all_stages(page: Page, live_server_url, uniq
     link = deployed.get_by_role("link", name=journey.release_title, exact=True)
     expect(link).to_be_visible(timeout=TIMEOUT_MS)
     # Deployed releases leave the in-flight list.
-    expect(page.locator("#releases article.release", has_text=journey.release_title)).to_have_count(0)
+    expect(page.locator("#releases article.release", has_text=journey.release_title)).to_have_count(
+        0
+    )
     app_row = page.locator("#applications tr", has_text=journey.application)
     expect(app_row).to_contain_text(f"v{journey.version}")
     expect(app_row).to_contain_text("Synced")
     expect(page.locator("#tags")).to_contain_text(journey.image)
     assert page.evaluate("window.__marker") == 1, "the page reloaded"
 
-    shot = (REPO_ROOT / "docs" / "screenshot.png" if os.environ.get("CDPORTAL_SCREENSHOT") == "1"
-            else tmp_path / "overview.png")
+    shot = (
+        REPO_ROOT / "docs" / "screenshot.png"
+        if os.environ.get("CDPORTAL_SCREENSHOT") == "1"
+        else tmp_path / "overview.png"
+    )
     shot.parent.mkdir(parents=True, exist_ok=True)
     page.screenshot(path=str(shot), full_page=True)
     assert shot.stat().st_size > 0
@@ -101,7 +110,9 @@ def test_anonymous_user_gets_the_login_page(browser, live_server_url):
     try:
         page = context.new_page()
         page.goto(f"{live_server_url.url}/")
-        expect(page).to_have_url(re.compile(rf"{re.escape(live_server_url.url)}/login/(\?next=/)?$"))
+        expect(page).to_have_url(
+            re.compile(rf"{re.escape(live_server_url.url)}/login/(\?next=/)?$")
+        )
         expect(page.get_by_role("button", name="Log in")).to_be_visible()
         expect(page.locator("#live-status")).to_have_count(0)
     finally:
@@ -112,8 +123,13 @@ def _frames_until_closed(ws_url: str, origin: str, cookie: str | None = None, li
     """Open the overview socket; return (frames received, close code). Waits at most `limit` s."""
     headers = {"Cookie": cookie} if cookie else None
     frames = []
-    with connect(f"{ws_url}/ws/live/overview/", origin=origin, additional_headers=headers,
-                 open_timeout=limit, close_timeout=1) as ws:
+    with connect(
+        f"{ws_url}/ws/live/overview/",
+        origin=origin,
+        additional_headers=headers,
+        open_timeout=limit,
+        close_timeout=1,
+    ) as ws:
         try:
             while True:
                 frames.append(ws.recv(timeout=limit))
@@ -126,10 +142,15 @@ def _frames_until_closed(ws_url: str, origin: str, cookie: str | None = None, li
 def _http_login(server) -> httpx.Client:
     client = httpx.Client(base_url=server.url, timeout=10)
     client.get("/login/").raise_for_status()
-    response = client.post("/login/", data={
-        "username": ALICE[0], "password": ALICE[1], "next": "/",
-        "csrfmiddlewaretoken": client.cookies["csrftoken"],
-    })
+    response = client.post(
+        "/login/",
+        data={
+            "username": ALICE[0],
+            "password": ALICE[1],
+            "next": "/",
+            "csrfmiddlewaretoken": client.cookies["csrftoken"],
+        },
+    )
     assert response.status_code == 302 and response.headers["location"] == "/", response.text[:500]
     return client
 
@@ -147,8 +168,13 @@ def test_the_socket_closes_for_an_expired_session(live_server_url):
         sessionid = client.cookies["sessionid"]
         cookie = f"sessionid={sessionid}"
         # A live session gets the "live" indicator first (so 4401 above is about the session).
-        with connect(f"{server.ws_url}/ws/live/overview/", origin=origin,
-                     additional_headers={"Cookie": cookie}, open_timeout=5, close_timeout=1) as ws:
+        with connect(
+            f"{server.ws_url}/ws/live/overview/",
+            origin=origin,
+            additional_headers={"Cookie": cookie},
+            open_timeout=5,
+            close_timeout=1,
+        ) as ws:
             assert 'id="live-status"' in ws.recv(timeout=5)
 
         # Logged out elsewhere: the session row is gone; the old cookie no longer opens the socket.
@@ -175,8 +201,12 @@ def test_the_page_says_signed_out_when_the_socket_closes_with_4401(page: Page, l
     def log_out_elsewhere_then_continue(route):
         if not logged_out:
             cookies = {c["name"]: c["value"] for c in page.context.cookies()}
-            response = httpx.post(f"{server.url}/logout/", cookies=cookies, timeout=10,
-                                  headers={"X-CSRFToken": cookies["csrftoken"]})
+            response = httpx.post(
+                f"{server.url}/logout/",
+                cookies=cookies,
+                timeout=10,
+                headers={"X-CSRFToken": cookies["csrftoken"]},
+            )
             logged_out.append(response.status_code)
         route.continue_()
 
@@ -191,7 +221,9 @@ def test_the_page_says_signed_out_when_the_socket_closes_with_4401(page: Page, l
     assert logged_out == [302]
     banner = page.locator("#session-expired")
     expect(banner).to_be_visible()
-    expect(banner.get_by_role("link", name="Log in again")).to_have_attribute("href", "/login/?next=/")
+    expect(banner.get_by_role("link", name="Log in again")).to_have_attribute(
+        "href", "/login/?next=/"
+    )
     page.wait_for_timeout(1_200)  # the ws extension retries a 1006 within about a second
     assert sockets == [f"{server.ws_url}/ws/live/overview/"], "the page reconnected after 4401"
     expect(page.locator("#live-status")).to_have_text("signed out")
@@ -201,8 +233,12 @@ def test_a_source_posts_with_only_its_bearer_token(live_server_url, unique_journ
     """What a real source does (curl, a webhook relay): a bearer token and no cookies at all.
     Regression: session auth used to run first and answer 403 "CSRF check Failed"."""
     event = unique_journey().events[0]
-    response = httpx.post(f"{live_server_url.url}/api/events", json=event, timeout=10,
-                          headers={"Authorization": f"Bearer {live_server_url.token}"})
+    response = httpx.post(
+        f"{live_server_url.url}/api/events",
+        json=event,
+        timeout=10,
+        headers={"Authorization": f"Bearer {live_server_url.token}"},
+    )
     assert response.status_code == 201, f"{response.status_code} {response.text}"
     assert response.json()["created"] is True
     anonymous = httpx.post(f"{live_server_url.url}/api/events", json=event, timeout=10)
@@ -217,8 +253,14 @@ def test_the_api_docs_render_from_the_servers_own_files(page: Page, live_server_
     log_in(page, live_server_url)
     page.goto(f"{live_server_url.url}/api/docs")
     expect(page.locator(".swagger-ui .information-container .title")).to_contain_text(
-        "cdportal", timeout=TIMEOUT_MS)
-    expect(page.locator(".swagger-ui .opblock-summary-path", has_text="/api/events").first).to_be_visible()
-    foreign = [url for url in requested
-               if not url.startswith(live_server_url.url) and not url.startswith("data:")]
+        "cdportal", timeout=TIMEOUT_MS
+    )
+    expect(
+        page.locator(".swagger-ui .opblock-summary-path", has_text="/api/events").first
+    ).to_be_visible()
+    foreign = [
+        url
+        for url in requested
+        if not url.startswith(live_server_url.url) and not url.startswith("data:")
+    ]
     assert foreign == [], f"requests to other origins: {foreign}"

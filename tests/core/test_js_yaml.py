@@ -9,11 +9,14 @@ from cdportal.core import js_yaml
 
 def test_a_document_is_dumped_as_js_yaml_does():
     (doc,) = js_yaml.load_all(
-        "# image settings\nimage:\n  repository: ghcr.io/acme/app\n  tag: \"1.0.0\"  # bumped\n"
-        "ports: [80, 443]\nenabled: yes\n")
+        '# image settings\nimage:\n  repository: ghcr.io/acme/app\n  tag: "1.0.0"  # bumped\n'
+        "ports: [80, 443]\nenabled: yes\n"
+    )
     doc["image"]["tag"] = "1.1.0"
-    assert js_yaml.dump(doc) == ("image:\n  repository: ghcr.io/acme/app\n  tag: 1.1.0\nports:\n  - 80\n  - 443\n"
-                                 "enabled: 'yes'\n")
+    assert js_yaml.dump(doc) == (
+        "image:\n  repository: ghcr.io/acme/app\n  tag: 1.1.0\nports:\n  - 80\n  - 443\n"
+        "enabled: 'yes'\n"
+    )
 
 
 def test_scalars_read_as_the_yaml_1_2_core_schema():
@@ -23,9 +26,17 @@ def test_scalars_read_as_the_yaml_1_2_core_schema():
     assert js_yaml.dump({"f": doc["f"]}) == "f: 2026-01-02T00:00:00.000Z\n"
 
 
-@pytest.mark.parametrize(("text", "ambiguous"), [
-    ("1.0.0", False), ("1.0", True), ("true", True), ("yes", False), ("2026-01-02", True), ("null", True),
-])
+@pytest.mark.parametrize(
+    ("text", "ambiguous"),
+    [
+        ("1.0.0", False),
+        ("1.0", True),
+        ("true", True),
+        ("yes", False),
+        ("2026-01-02", True),
+        ("null", True),
+    ],
+)
 def test_is_ambiguous_says_when_a_plain_scalar_would_read_back_as_something_else(text, ambiguous):
     assert js_yaml.is_ambiguous(text) is ambiguous
 

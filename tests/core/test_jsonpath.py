@@ -11,7 +11,12 @@ from cdportal.core.toml_edit import tagged
 def test_a_path_selects_the_value_with_its_parent_and_key():
     data = {"image": {"tag": "1.0.0"}}
     (match,) = jsonpath.find(data, "$.image.tag")
-    assert (match.value, match.parent, match.key, match.pointer) == ("1.0.0", data["image"], "tag", "/image/tag")
+    assert (match.value, match.parent, match.key, match.pointer) == (
+        "1.0.0",
+        data["image"],
+        "tag",
+        "/image/tag",
+    )
 
 
 def test_a_path_without_dollar_starts_at_the_root():

@@ -133,18 +133,29 @@ def test_a_bad_secret_is_refused_without_revealing_it(obj, expected):
 
 
 def test_the_registries_a_pull_secret_names_are_its_auths_keys_as_hosts():
-    obj = secret({"https://index.docker.io/v1/": {"auth": auth()}, "GHCR.io": {"auth": auth()},
-                  "127.0.0.1:5000": {"auth": auth()}})
+    obj = secret(
+        {
+            "https://index.docker.io/v1/": {"auth": auth()},
+            "GHCR.io": {"auth": auth()},
+            "127.0.0.1:5000": {"auth": auth()},
+        }
+    )
     assert pull_secret_registries(obj) == (["127.0.0.1:5000", "docker.io", "ghcr.io"], "")
     assert pull_secret_registries(secret({"ghcr.io": {"auth": auth()}}, kind="Opaque"))[0] == []
-    assert pull_secret_registries(secret({})) == ([], "secret argocd/ghcr-pull: .dockerconfigjson names no registry")
+    assert pull_secret_registries(secret({})) == (
+        [],
+        "secret argocd/ghcr-pull: .dockerconfigjson names no registry",
+    )
 
 
-@pytest.mark.parametrize("value, host", [
-    ("http://127.0.0.1:8102/admin/any", "127.0.0.1:8102"),
-    ("HTTPS://GHCR.io/", "ghcr.io"),
-    ("index.docker.io", "docker.io"),
-    ("user@evil.example", "user@evil.example"),  # not a host[:port]: matches no auths key
-])
+@pytest.mark.parametrize(
+    "value, host",
+    [
+        ("http://127.0.0.1:8102/admin/any", "127.0.0.1:8102"),
+        ("HTTPS://GHCR.io/", "ghcr.io"),
+        ("index.docker.io", "docker.io"),
+        ("user@evil.example", "user@evil.example"),  # not a host[:port]: matches no auths key
+    ],
+)
 def test_registry_host_drops_scheme_and_path(value, host):
     assert registry_host(value) == host

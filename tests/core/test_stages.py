@@ -31,7 +31,9 @@ def test_the_next_stage_is_current_and_counts_elapsed_time():
 
 def test_a_failed_stage_says_why_and_nothing_is_current():
     times = {Stage.MERGED: minutes(0), Stage.RELEASE_PR: minutes(1), Stage.RELEASED: minutes(2)}
-    result = steps(times, now=minutes(9), failed_stage=Stage.BUILT, failure_reason="binaries-release failed")
+    result = steps(
+        times, now=minutes(9), failed_stage=Stage.BUILT, failure_reason="binaries-release failed"
+    )
     assert result[3].state == StepState.FAILED
     assert result[3].reason == "binaries-release failed"
     assert StepState.CURRENT not in [s.state for s in result]
@@ -64,9 +66,16 @@ def test_a_stage_one_application_reached_and_another_failed_shows_the_failure():
 
     t0 = datetime(2026, 11, 29, 10, 0, tzinfo=UTC)
     times = {stage: t0 + timedelta(minutes=int(stage)) for stage in Stage}  # every stage reached
-    result = steps(times, now=t0 + timedelta(hours=1), failed_stage=Stage.SYNCED,
-                   failure_reason="controller-dev: Degraded: exceeded its progress deadline")
+    result = steps(
+        times,
+        now=t0 + timedelta(hours=1),
+        failed_stage=Stage.SYNCED,
+        failure_reason="controller-dev: Degraded: exceeded its progress deadline",
+    )
     synced = result[-1]
-    assert (synced.state, synced.reason) == (StepState.FAILED, "controller-dev: Degraded: exceeded its progress deadline")
+    assert (synced.state, synced.reason) == (
+        StepState.FAILED,
+        "controller-dev: Degraded: exceeded its progress deadline",
+    )
     assert synced.reached_at == times[Stage.SYNCED] and synced.duration == timedelta(minutes=1)
     assert [s.state for s in result[:-1]] == [StepState.DONE] * 6

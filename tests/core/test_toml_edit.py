@@ -12,14 +12,17 @@ import pytest
 from cdportal.core.toml_edit import replace_toml_value, value_spans
 
 
-@pytest.mark.parametrize(("old", "new"), [
-    ('version = "0.2.50"\n', 'version = "0.3.0"\n'),
-    ("version = '0.2.50'\n", 'version = "0.3.0"\n'),
-    ('version="0.2.50"# managed\n', 'version="0.3.0"# managed\n'),
-    ("version   =   '0.2.50'   # managed\n", 'version   =   "0.3.0"   # managed\n'),
-    ('version = "0\\u002e2.50"\n', 'version = "0.3.0"\n'),  # an escape in the old value
-    ('version = "0.2.50"', 'version = "0.3.0"'),  # no newline at the end of the file
-])
+@pytest.mark.parametrize(
+    ("old", "new"),
+    [
+        ('version = "0.2.50"\n', 'version = "0.3.0"\n'),
+        ("version = '0.2.50'\n", 'version = "0.3.0"\n'),
+        ('version="0.2.50"# managed\n', 'version="0.3.0"# managed\n'),
+        ("version   =   '0.2.50'   # managed\n", 'version   =   "0.3.0"   # managed\n'),
+        ('version = "0\\u002e2.50"\n', 'version = "0.3.0"\n'),  # an escape in the old value
+        ('version = "0.2.50"', 'version = "0.3.0"'),  # no newline at the end of the file
+    ],
+)
 def test_single_and_double_quoted_values_become_json_strings(old, new):
     assert replace_toml_value(old, ["version"], "0.3.0") == new
 
@@ -95,12 +98,23 @@ def test_a_late_end_that_breaks_the_file_is_refused_with_release_pleases_words()
         replace_toml_value('v = ""\nx = 1\n', ["v"], "1.0.0")  # "1.0.0"x = 1
 
 
-@pytest.mark.parametrize(("text", "path", "message"), [
-    ("version = 3\n", ["version"], "path not found in object: version"),
-    ("[a]\nb = 1979-05-27\n", ["a", "b"], "value at path a.b is not tagged"),
-    ("[package]\nname = 'x'\n", ["package", "version"], "path not found in object: package.version"),
-    ("[workspace]\nmembers = ['a']\n", ["package", "version"], "path not found in object: package"),
-])
+@pytest.mark.parametrize(
+    ("text", "path", "message"),
+    [
+        ("version = 3\n", ["version"], "path not found in object: version"),
+        ("[a]\nb = 1979-05-27\n", ["a", "b"], "value at path a.b is not tagged"),
+        (
+            "[package]\nname = 'x'\n",
+            ["package", "version"],
+            "path not found in object: package.version",
+        ),
+        (
+            "[workspace]\nmembers = ['a']\n",
+            ["package", "version"],
+            "path not found in object: package",
+        ),
+    ],
+)
 def test_paths_that_lead_nowhere_fail_like_release_please(text, path, message):
     with pytest.raises(TypeError, match=f"^{message}$"):
         replace_toml_value(text, path, "1.0.0")

@@ -224,38 +224,98 @@ DONE = 'deployment "u" successfully rolled out'
 WAITING = 'Waiting for deployment "u" rollout to finish: 1 old replicas are pending termination...'
 
 
-@pytest.mark.parametrize(("restarted_at", "complete", "message", "overdue", "expected"), [
-    ("2026-11-29T01:00:00Z", True, DONE, False, (True, DONE)),
-    ("2026-11-29T01:00:00Z", False, WAITING, False, None),
-    ("2026-11-29T01:00:00Z", False, WAITING, True, (False, f"timed out waiting for the condition: {WAITING}")),
-    ("2026-11-29T01:00:00Z", False, 'deployment "u" exceeded its progress deadline', False,
-     (False, 'deployment "u" exceeded its progress deadline')),
-    # the Deployment still shows an older restart: ours has not been observed yet
-    ("2026-11-28T09:00:00Z", True, DONE, False, None),
-    ("2026-11-28T09:00:00Z", True, DONE, True,
-     (False, "timed out waiting for the condition: the Deployment does not show this restart "
-             "(restartedAt 2026-11-28T09:00:00Z)")),
-    ("", True, DONE, True,
-     (False, "timed out waiting for the condition: the Deployment does not show this restart (restartedAt unset)")),
-    # a later restart's completed rollout restarted the pods after ours was asked for
-    ("2026-11-29T01:00:07Z", True, DONE, False,
-     (True, DONE + " (a later restart at 2026-11-29T01:00:07Z included it)")),
-])
+@pytest.mark.parametrize(
+    ("restarted_at", "complete", "message", "overdue", "expected"),
+    [
+        ("2026-11-29T01:00:00Z", True, DONE, False, (True, DONE)),
+        ("2026-11-29T01:00:00Z", False, WAITING, False, None),
+        (
+            "2026-11-29T01:00:00Z",
+            False,
+            WAITING,
+            True,
+            (False, f"timed out waiting for the condition: {WAITING}"),
+        ),
+        (
+            "2026-11-29T01:00:00Z",
+            False,
+            'deployment "u" exceeded its progress deadline',
+            False,
+            (False, 'deployment "u" exceeded its progress deadline'),
+        ),
+        # the Deployment still shows an older restart: ours has not been observed yet
+        ("2026-11-28T09:00:00Z", True, DONE, False, None),
+        (
+            "2026-11-28T09:00:00Z",
+            True,
+            DONE,
+            True,
+            (
+                False,
+                "timed out waiting for the condition: the Deployment does not show this restart "
+                "(restartedAt 2026-11-28T09:00:00Z)",
+            ),
+        ),
+        (
+            "",
+            True,
+            DONE,
+            True,
+            (
+                False,
+                "timed out waiting for the condition: the Deployment does not show this restart (restartedAt unset)",
+            ),
+        ),
+        # a later restart's completed rollout restarted the pods after ours was asked for
+        (
+            "2026-11-29T01:00:07Z",
+            True,
+            DONE,
+            False,
+            (True, DONE + " (a later restart at 2026-11-29T01:00:07Z included it)"),
+        ),
+    ],
+)
 def test_restart_outcome(restarted_at, complete, message, overdue, expected):
-    assert restart_outcome("2026-11-29T01:00:00Z", restarted_at=restarted_at, complete=complete,
-                                message=message, overdue=overdue) == expected
+    assert (
+        restart_outcome(
+            "2026-11-29T01:00:00Z",
+            restarted_at=restarted_at,
+            complete=complete,
+            message=message,
+            overdue=overdue,
+        )
+        == expected
+    )
 
 
 def test_a_restart_stamp_is_whole_seconds_in_utc():
     moment = datetime(2026, 11, 29, 2, 0, 0, 999_000, tzinfo=timezone(timedelta(hours=1)))
     assert restart_stamp(moment) == "2026-11-29T02:00:00+01:00"
     assert restart_patch(moment)["spec"]["template"]["metadata"]["annotations"] == {
-        RESTARTED_AT_ANNOTATION: "2026-11-29T02:00:00+01:00"}
+        RESTARTED_AT_ANNOTATION: "2026-11-29T02:00:00+01:00"
+    }
 
 
 def test_kubectls_local_time_restart_compares_as_an_instant():
     # 02:00:05+01:00 is 01:00:05Z: after ours
-    assert restart_outcome("2026-11-29T01:00:00Z", restarted_at="2026-11-29T02:00:05+01:00", complete=True,
-                           message=DONE, overdue=False)[0] is True
-    assert restart_outcome("2026-11-29T01:00:00Z", restarted_at="2026-11-29T01:59:00+01:00", complete=True,
-                           message=DONE, overdue=False) is None
+    assert (
+        restart_outcome(
+            "2026-11-29T01:00:00Z",
+            restarted_at="2026-11-29T02:00:05+01:00",
+            complete=True,
+            message=DONE,
+            overdue=False,
+        )[0]
+        is True
+    )
+    assert (
+        restart_outcome(
+            "2026-11-29T01:00:00Z",
+            restarted_at="2026-11-29T01:59:00+01:00",
+            complete=True,
+            message=DONE,
+            overdue=False,
+        )
+        is None
+    )

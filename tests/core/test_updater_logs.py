@@ -27,9 +27,14 @@ def test_every_fixture_line_parses(raw):
 
 
 def test_v1_line_fields():
-    line = parse_line(next(raw for raw in V1 if "level=error" in raw and "application=argocd/controller " in raw))
+    line = parse_line(
+        next(raw for raw in V1 if "level=error" in raw and "application=argocd/controller " in raw)
+    )
     assert line.level == "error"
-    assert line.message == 'Could not get tags from registry: Get "https://ghcr.io/v2/5dlabs/controller/tags/list": unauthorized'
+    assert (
+        line.message
+        == 'Could not get tags from registry: Get "https://ghcr.io/v2/5dlabs/controller/tags/list": unauthorized'
+    )
     assert line.application == "argocd/controller"
     assert line.image == "ghcr.io/5dlabs/controller"
     assert line.fields["image_tag"] == "v1.4.2" and line.fields["logger"] == "reconcile"
@@ -55,12 +60,15 @@ def test_errors_count_in_an_info_line_is_not_an_error():
     assert line.level == "info" and not line.error
 
 
-@pytest.mark.parametrize("message", [
-    "failed to fetch manifest: 401 Unauthorized",
-    "GET https://ghcr.io/v2/x/manifests/v1: 403 Forbidden",
-    "denied: permission_denied: The token provided does not match expected scopes.",
-    "manifest unknown: manifest tagged by \\\"v9\\\" is not found",
-])
+@pytest.mark.parametrize(
+    "message",
+    [
+        "failed to fetch manifest: 401 Unauthorized",
+        "GET https://ghcr.io/v2/x/manifests/v1: 403 Forbidden",
+        "denied: permission_denied: The token provided does not match expected scopes.",
+        'manifest unknown: manifest tagged by \\"v9\\" is not found',
+    ],
+)
 def test_registry_refusals_are_errors_even_at_warning_level(message):
     raw = f'time="2026-08-22T16:05:56Z" level=warning msg="{message}" application=argocd/controller'
     assert is_error(raw)
@@ -74,18 +82,27 @@ def test_fatal_is_an_error_and_debug_is_not():
 
 def test_lines_in_other_formats_still_come_through():
     json_line = parse_line('{"level":"error","msg":"boom","application":"argocd/x","time":"t"}')
-    assert (json_line.level, json_line.message, json_line.application, json_line.error) == ("error", "boom", "argocd/x", True)
+    assert (json_line.level, json_line.message, json_line.application, json_line.error) == (
+        "error",
+        "boom",
+        "argocd/x",
+        True,
+    )
     panic = parse_line("panic: runtime error: invalid memory address")
     assert panic.level == "panic" and panic.error and panic.message.startswith("panic:")
-    klog = parse_line("E0822 16:05:56.123456       1 reflector.go:147] failed to list: Unauthorized")
+    klog = parse_line(
+        "E0822 16:05:56.123456       1 reflector.go:147] failed to list: Unauthorized"
+    )
     assert klog.level == "error" and klog.error
     plain = parse_line("   at goroutine 1 [running]:")
     assert plain.level == "" and not plain.error
 
 
 def test_credentials_are_masked():
-    raw = ('time="t" level=error msg="Get \\"https://robot:ghp_secret123@ghcr.io/v2/\\": 401 Unauthorized '
-           'Authorization: Bearer abcdefghijklmnop" password=hunter22 application=argocd/controller')
+    raw = (
+        'time="t" level=error msg="Get \\"https://robot:ghp_secret123@ghcr.io/v2/\\": 401 Unauthorized '
+        'Authorization: Bearer abcdefghijklmnop" password=hunter22 application=argocd/controller'
+    )
     line = parse_line(raw)
     for secret in ("ghp_secret123", "robot:", "abcdefghijklmnop", "hunter22"):
         assert secret not in line.text and secret not in line.message
@@ -104,12 +121,19 @@ def test_no_filter_keeps_everything():
 
 def test_application_filter_matches_v1_and_v0_names():
     kept = _kept(ALL, application="controller-staging")
-    assert kept and all("application=argocd/controller-staging" in r or "application=controller-staging" in r for r in kept)
+    assert kept and all(
+        "application=argocd/controller-staging" in r or "application=controller-staging" in r
+        for r in kept
+    )
     assert len([r for r in kept if r in V0]) == 4
-    assert _kept(V1, application="argocd/controller-staging") == [r for r in V1 if "application=argocd/controller-staging " in r]
+    assert _kept(V1, application="argocd/controller-staging") == [
+        r for r in V1 if "application=argocd/controller-staging " in r
+    ]
     assert _kept(V1, application="other/controller-staging") == []
     # "controller" is an application of its own, not a prefix of controller-dev.
-    assert all("controller-" not in parse_line(r).application for r in _kept(ALL, application="controller"))
+    assert all(
+        "controller-" not in parse_line(r).application for r in _kept(ALL, application="controller")
+    )
 
 
 def test_image_filter():
@@ -124,5 +148,7 @@ def test_image_filter():
 def test_errors_only_and_combined_filters():
     errors = _kept(ALL, errors_only=True)
     assert errors == [r for r in ALL if "level=error" in r]
-    assert _kept(ALL, application="controller-dev", errors_only=True) == [r for r in V1 if "level=error" in r and "controller-dev " in r]
+    assert _kept(ALL, application="controller-dev", errors_only=True) == [
+        r for r in V1 if "level=error" in r and "controller-dev " in r
+    ]
     assert matches(parse_line(errors[0]), image="ghcr.io/5dlabs/controller", errors_only=True)

@@ -45,7 +45,13 @@ def cluster(clock):
 @pytest.fixture
 def live_cluster():
     """The controllers in their thread, on the real clock, with short delays."""
-    c = Cluster(rng=random.Random(1), degraded_rate=0, react_seconds=0.3, sync_seconds=0.5, ready_seconds=1.0)
+    c = Cluster(
+        rng=random.Random(1),
+        degraded_rate=0,
+        react_seconds=0.3,
+        sync_seconds=0.5,
+        ready_seconds=1.0,
+    )
     c.install({app: "v1.4.2" for app in APPLICATIONS})
     c.start(tick=0.05)
     yield c
@@ -53,7 +59,9 @@ def live_cluster():
 
 
 def live(cluster, name: str) -> dict:
-    return cluster.kube.api.get_namespaced_custom_object("argoproj.io", "v1alpha1", "argocd", "applications", name)
+    return cluster.kube.api.get_namespaced_custom_object(
+        "argoproj.io", "v1alpha1", "argocd", "applications", name
+    )
 
 
 def run_for(cluster, advance, seconds: float, tick: float = 0.5) -> None:
@@ -76,17 +84,25 @@ def row(name: str) -> Application:
 def test_the_applications_are_listed_from_the_cluster(cluster):
     assert watcher(cluster).step() == 3
     app = row("cto-controller")
-    assert (app.sync_status, app.health_status, app.revision) == ("Synced", "Healthy", GITOPS_REVISION)
+    assert (app.sync_status, app.health_status, app.revision) == (
+        "Synced",
+        "Healthy",
+        GITOPS_REVISION,
+    )
     assert app.parameters["image.tag"] == "v1.4.2"
     assert app.current_tag == "v1.4.2"
 
 
-def test_alices_force_sync_runs_and_succeeds_and_the_watcher_records_each_phase(alice, cluster, clock):
+def test_alices_force_sync_runs_and_succeeds_and_the_watcher_records_each_phase(
+    alice, cluster, clock
+):
     _, advance = clock
     watching = watcher(cluster)
     watching.step()  # list
 
-    action = argo_actions.force_sync(app=row("cto-controller"), by=alice, api_client=cluster.api_client)
+    action = argo_actions.force_sync(
+        app=row("cto-controller"), by=alice, api_client=cluster.api_client
+    )
     assert action.status == Action.Status.SUCCEEDED, action.message
     cluster.step()
     running = live(cluster, "cto-controller")
@@ -106,7 +122,11 @@ def test_alices_force_sync_runs_and_succeeds_and_the_watcher_records_each_phase(
     assert done["status"]["sync"]["status"] == "Synced"
     watching.step()
     app = row("cto-controller")
-    assert (app.operation_phase, app.sync_status, app.health_status) == ("Succeeded", "Synced", "Healthy")
+    assert (app.operation_phase, app.sync_status, app.health_status) == (
+        "Succeeded",
+        "Synced",
+        "Healthy",
+    )
 
 
 def test_a_terminated_sync_ends_failed_and_auto_sync_does_not_retry_it(alice, cluster, clock):
@@ -116,7 +136,9 @@ def test_a_terminated_sync_ends_failed_and_auto_sync_does_not_retry_it(alice, cl
     assert live(cluster, "cto-controller-dev")["status"]["operationState"]["phase"] == "Running"
     watcher(cluster).step()
 
-    action = argo_actions.terminate(app=row("cto-controller-dev"), by=alice, api_client=cluster.api_client)
+    action = argo_actions.terminate(
+        app=row("cto-controller-dev"), by=alice, api_client=cluster.api_client
+    )
     assert action.status == Action.Status.SUCCEEDED, action.message
     run_for(cluster, advance, 6)
     app = live(cluster, "cto-controller-dev")
@@ -129,15 +151,22 @@ def test_a_terminated_sync_ends_failed_and_auto_sync_does_not_retry_it(alice, cl
     argo_actions.force_sync(app=row("cto-controller-dev"), by=alice, api_client=cluster.api_client)
     run_for(cluster, advance, 5)
     app = live(cluster, "cto-controller-dev")
-    assert (app["status"]["sync"]["status"], app["status"]["summary"]["images"]) == ("Synced", [f"{IMAGE}:v1.5.0"])
+    assert (app["status"]["sync"]["status"], app["status"]["summary"]["images"]) == (
+        "Synced",
+        [f"{IMAGE}:v1.5.0"],
+    )
 
 
 def test_a_hard_refresh_is_seen_done(alice, live_cluster):
     watcher(live_cluster).step()
-    action = argo_actions.hard_refresh(app=row("cto-controller"), by=alice, api_client=live_cluster.api_client)
+    action = argo_actions.hard_refresh(
+        app=row("cto-controller"), by=alice, api_client=live_cluster.api_client
+    )
     assert action.status == Action.Status.SUCCEEDED, action.message
     assert action.message.startswith("hard refresh of argocd/cto-controller done: reconciled at ")
-    assert argo_application.REFRESH_ANNOTATION not in live(live_cluster, "cto-controller")["metadata"].get("annotations", {})
+    assert argo_application.REFRESH_ANNOTATION not in live(live_cluster, "cto-controller")[
+        "metadata"
+    ].get("annotations", {})
 
 
 def test_the_updater_is_found_and_rolled_out(cluster):
@@ -145,7 +174,10 @@ def test_the_updater_is_found_and_rolled_out(cluster):
     assert deployment["metadata"]["name"] == UPDATER_DEPLOYMENT
     status = updater.status(deployment)
     assert status["version"] == "v1.3.0"
-    assert status["rollout_complete"] and (status["replicas_ready"], status["replicas_available"]) == (1, 1)
+    assert status["rollout_complete"] and (
+        status["replicas_ready"],
+        status["replicas_available"],
+    ) == (1, 1)
 
 
 def test_a_restart_completes_only_once_the_new_pod_is_ready(cluster, clock):
@@ -160,10 +192,14 @@ def test_a_restart_completes_only_once_the_new_pod_is_ready(cluster, clock):
         said.append(updater_deployment.rollout_complete(deployment))
         run_for(cluster, advance, 0.5)
     assert said[0] == (False, "Waiting for deployment spec update to be observed...")
-    pending = (f'Waiting for deployment "{UPDATER_DEPLOYMENT}" rollout to finish: '
-               "1 old replicas are pending termination...")
+    pending = (
+        f'Waiting for deployment "{UPDATER_DEPLOYMENT}" rollout to finish: '
+        "1 old replicas are pending termination..."
+    )
     assert (False, pending) in said
-    assert updater_deployment.rollout_complete(updater.read(cluster.api_client, "argocd", UPDATER_DEPLOYMENT))[0]
+    assert updater_deployment.rollout_complete(
+        updater.read(cluster.api_client, "argocd", UPDATER_DEPLOYMENT)
+    )[0]
     pods = core.list_namespaced_pod("argocd").items
     assert [p.metadata.name for p in pods] != [old_pod] and len(pods) == 1
     assert pods[0].status.phase == "Running"
@@ -175,13 +211,18 @@ def test_a_restart_completes_only_once_the_new_pod_is_ready(cluster, clock):
 def test_restart_updater_waits_for_the_new_pod(alice, live_cluster, settings):
     settings.UPDATER_NAMESPACE = "argocd"
     started = time.monotonic()
-    action = updater_actions.restart_updater(by=alice, api_client=live_cluster.api_client, wait=True,
-                                             timeout=15, poll=0.05)
+    action = updater_actions.restart_updater(
+        by=alice, api_client=live_cluster.api_client, wait=True, timeout=15, poll=0.05
+    )
     assert action.status == Action.Status.SUCCEEDED, action.message
     assert action.message == f'deployment "{UPDATER_DEPLOYMENT}" successfully rolled out'
     assert time.monotonic() - started >= 1.0  # the new pod's readiness delay
     pods = client.CoreV1Api(live_cluster.api_client).list_namespaced_pod("argocd").items
-    assert len(pods) == 1 and updater.find(live_cluster.api_client, "argocd")["metadata"]["name"] == UPDATER_DEPLOYMENT
+    assert (
+        len(pods) == 1
+        and updater.find(live_cluster.api_client, "argocd")["metadata"]["name"]
+        == UPDATER_DEPLOYMENT
+    )
 
 
 def test_the_updater_logs_its_cycles_and_write_backs_in_its_real_format(cluster, clock):
@@ -189,23 +230,37 @@ def test_the_updater_logs_its_cycles_and_write_backs_in_its_real_format(cluster,
     run_for(cluster, advance, 16)
     cluster.updater.write_back("cto-controller-staging", "v1.5.0")
     (lines,) = cluster.kube.k.pod_logs.values()
-    assert any("Processing results: applications=3 images_considered=3 images_skipped=0 images_updated=0 errors=0"
-               in line for line in lines)
-    assert any(line.startswith('time="') and 'level=info msg="Setting new image to ghcr.io/5dlabs/controller:v1.5.0" '
-               "application=argocd/cto-controller-staging controller=imageupdater " in line for line in lines)
+    assert any(
+        "Processing results: applications=3 images_considered=3 images_skipped=0 images_updated=0 errors=0"
+        in line
+        for line in lines
+    )
+    assert any(
+        line.startswith('time="')
+        and 'level=info msg="Setting new image to ghcr.io/5dlabs/controller:v1.5.0" '
+        "application=argocd/cto-controller-staging controller=imageupdater "
+        in line
+        for line in lines
+    )
     assert "images_updated=1" in lines[-2]
 
 
 def test_a_simulated_release_moves_the_image_tag_through_the_cluster(cluster, clock):
     now, advance = clock
-    sim = Simulator(rng=random.Random(3), clock=now, build_failure_rate=0, degraded_rate=0, version="1.4.2")
+    sim = Simulator(
+        rng=random.Random(3), clock=now, build_failure_rate=0, degraded_rate=0, version="1.4.2"
+    )
     sink = ClusterSink(LocalSink(), cluster)
-    runner.drive(sim.release_cycle(), sink, sleep=lambda seconds: run_for(cluster, advance, seconds, tick=1))
+    runner.drive(
+        sim.release_cycle(), sink, sleep=lambda seconds: run_for(cluster, advance, seconds, tick=1)
+    )
     run_for(cluster, advance, 10, tick=1)
     tag = f"v{sim.version}"
     for name in APPLICATIONS:
         app = live(cluster, name)
-        assert {p["name"]: p["value"] for p in app["spec"]["source"]["helm"]["parameters"]}["image.tag"] == tag
+        assert {p["name"]: p["value"] for p in app["spec"]["source"]["helm"]["parameters"]}[
+            "image.tag"
+        ] == tag
         assert app["status"]["summary"]["images"] == [f"{IMAGE}:{tag}"]
         assert app["status"]["sync"]["status"] == "Synced"
     watcher(cluster).step()
@@ -232,8 +287,13 @@ def test_a_long_running_demo_cluster_keeps_its_memory_and_answer_time_bounded():
         obj["metadata"].pop("resourceVersion")
         k.api.create_namespaced_custom_object(*APPS[:2], "argocd", APPS[2], obj)
         for n in range(KEPT_REQUESTS * 3):
-            k.api.patch_namespaced_custom_object(*APPS[:2], "argocd", APPS[2], "controller",
-                                                 {"status": {"health": {"message": f"change {n}"}}})
+            k.api.patch_namespaced_custom_object(
+                *APPS[:2],
+                "argocd",
+                APPS[2],
+                "controller",
+                {"status": {"health": {"message": f"change {n}"}}},
+            )
         assert len(k.k._requests) <= KEPT_REQUESTS + 1
         assert len(k.k.objects["/".join(APPS), "argocd", "controller"].history) <= KEPT_VERSIONS
         live = k.api.get_namespaced_custom_object(*APPS[:2], "argocd", APPS[2], "controller")

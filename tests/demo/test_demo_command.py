@@ -40,7 +40,12 @@ def demo(tmp_path):
         env.pop(name, None)
     process = subprocess.Popen(
         [sys.executable, "manage.py", "demo", "--port", str(port), "--speed", "4", "--seed", "5"],
-        cwd=ROOT, env=env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
+        cwd=ROOT,
+        env=env,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.STDOUT,
+        text=True,
+    )
     base = f"http://127.0.0.1:{port}"
 
     def up():
@@ -48,6 +53,7 @@ def demo(tmp_path):
             return httpx.get(f"{base}/healthz", timeout=1).status_code == 200
         except httpx.TransportError:
             return process.poll() is not None  # ended: fail below with its output
+
     try:
         eventually(up, 30, every=0.2)
         assert process.poll() is None, process.stdout.read()
@@ -65,7 +71,9 @@ def logged_in(base: str) -> httpx.Client:
     browser = httpx.Client(base_url=base, timeout=10)
     page = browser.get("/login/")
     token = re.search(r'name="csrfmiddlewaretoken" value="([^"]+)"', page.text)[1]
-    answer = browser.post("/login/", data={"username": "demo", "password": "demo", "csrfmiddlewaretoken": token})
+    answer = browser.post(
+        "/login/", data={"username": "demo", "password": "demo", "csrfmiddlewaretoken": token}
+    )
     assert answer.status_code == 302, answer.text[:500]
     return browser
 

@@ -51,7 +51,10 @@ def test_a_failed_build_shows_and_is_superseded_by_the_next_release():
     assert Release.objects.get().state == Release.State.FAILED
     sim.build_failure_rate = 0
     runner.drive(sim.release_cycle(), LocalSink(), sleep=advance)
-    assert list(Release.objects.order_by("pk").values_list("state", flat=True)) == ["superseded", "deployed"]
+    assert list(Release.objects.order_by("pk").values_list("state", flat=True)) == [
+        "superseded",
+        "deployed",
+    ]
 
 
 @pytest.mark.django_db

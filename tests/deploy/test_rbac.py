@@ -30,7 +30,9 @@ RBAC = Path(__file__).resolve().parents[2] / "deploy" / "kubernetes" / "rbac.yam
 UPDATER = "argocd-image-updater-controller"
 LABELS = {"app.kubernetes.io/name": "argocd-image-updater"}
 
-pytestmark = pytest.mark.django_db(transaction=True)  # the log consumer reads the session in a thread
+pytestmark = pytest.mark.django_db(
+    transaction=True
+)  # the log consumer reads the session in a thread
 
 
 def role_rules() -> list[dict]:
@@ -40,8 +42,12 @@ def role_rules() -> list[dict]:
 
 def allowed_by(rule: dict, call: tuple) -> bool:
     group, resource, verb, name = call
-    return (group in rule["apiGroups"] and resource in rule["resources"] and verb in rule["verbs"]
-            and (not rule.get("resourceNames") or name in rule["resourceNames"]))
+    return (
+        group in rule["apiGroups"]
+        and resource in rule["resources"]
+        and verb in rule["verbs"]
+        and (not rule.get("resourceNames") or name in rule["resourceNames"])
+    )
 
 
 def calls(kube) -> set[tuple]:
@@ -50,10 +56,16 @@ def calls(kube) -> set[tuple]:
     for request in kube.k._requests:
         if request.resource is None:
             continue
-        resource = request.resource.plural + (f"/{request.subresource}" if request.subresource else "")
+        resource = request.resource.plural + (
+            f"/{request.subresource}" if request.subresource else ""
+        )
         method = str(request.method).upper().rsplit(".", 1)[-1]
         if method == "GET":
-            verb = "get" if request.name else ("watch" if request.params.get("watch") in ("true", "1") else "list")
+            verb = (
+                "get"
+                if request.name
+                else ("watch" if request.params.get("watch") in ("true", "1") else "list")
+            )
         else:
             verb = {"PATCH": "patch", "PUT": "update", "POST": "create", "DELETE": "delete"}[method]
         seen.add((request.resource.group, resource, verb, request.name or ""))
@@ -68,14 +80,30 @@ def cluster(settings, tmp_path, monkeypatch):
     deployment = yaml.safe_load((FIXTURES / "image-updater-deployment.yaml").read_text())
     k.seed_object("apps/v1/deployments", deployment)
     rs = f"{UPDATER}-7f9c6d8b5d"
-    k.seed_object("apps/v1/replicasets", {"metadata": {
-        "name": rs, "namespace": "argocd", "uid": "rs-uid",
-        "ownerReferences": [{"kind": "Deployment", "name": UPDATER, "controller": True}]}})
-    k.seed_pod("argocd", f"{rs}-x1", LABELS, ['time="2026-11-29T01:00:00Z" level=info msg="Starting"'])
+    k.seed_object(
+        "apps/v1/replicasets",
+        {
+            "metadata": {
+                "name": rs,
+                "namespace": "argocd",
+                "uid": "rs-uid",
+                "ownerReferences": [{"kind": "Deployment", "name": UPDATER, "controller": True}],
+            }
+        },
+    )
+    k.seed_pod(
+        "argocd", f"{rs}-x1", LABELS, ['time="2026-11-29T01:00:00Z" level=info msg="Starting"']
+    )
     events = yaml.safe_load((FIXTURES / "image-updater-events.yaml").read_text())
     k.seed_object("v1/events", events["items"][0])
-    k.seed_object("v1/secrets", {"metadata": {"name": "ghcr-pull-secret", "namespace": "argocd"},
-                                 "type": "kubernetes.io/dockerconfigjson", "data": {}})
+    k.seed_object(
+        "v1/secrets",
+        {
+            "metadata": {"name": "ghcr-pull-secret", "namespace": "argocd"},
+            "type": "kubernetes.io/dockerconfigjson",
+            "data": {},
+        },
+    )
     settings.KUBECONFIG, settings.ARGOCD_NAMESPACES = k.kubeconfig(tmp_path), ["argocd"]
     monkeypatch.setattr(argo_actions, "REFRESH_WAIT", 0.2)
     monkeypatch.setattr(logs, "client_factory", lambda: k.api_client)
@@ -85,19 +113,29 @@ def cluster(settings, tmp_path, monkeypatch):
 
 def run_every_call(kube, alice) -> None:
     api = kube.api_client
-    for watcher in (ImageUpdaterWatcher(api, ["argocd"], sink=LocalSink(), request_timeout=0.5),
-                    ApplicationWatcher(api, ["argocd"], sink=LocalSink(), request_timeout=0.5),
-                    UpdaterEventWatcher(api, ["argocd"], sink=LocalSink(), request_timeout=0.5),
-                    UpdaterDeploymentWatcher(api, "argocd", sink=LocalSink(), request_timeout=0.5)):
+    for watcher in (
+        ImageUpdaterWatcher(api, ["argocd"], sink=LocalSink(), request_timeout=0.5),
+        ApplicationWatcher(api, ["argocd"], sink=LocalSink(), request_timeout=0.5),
+        UpdaterEventWatcher(api, ["argocd"], sink=LocalSink(), request_timeout=0.5),
+        UpdaterDeploymentWatcher(api, "argocd", sink=LocalSink(), request_timeout=0.5),
+    ):
         watcher.step("argocd")  # list
         watcher.step("argocd")  # one watch connection, ended by the read timeout
     broadcast.flush()
 
-    argo_actions.force_sync(app=Application.objects.get(name="controller"), by=alice, api_client=api)
-    argo_actions.hard_refresh(app=Application.objects.get(name="controller"), by=alice, api_client=api)
-    argo_actions.terminate(app=Application.objects.get(name="api-gateway"), by=alice, api_client=api)
+    argo_actions.force_sync(
+        app=Application.objects.get(name="controller"), by=alice, api_client=api
+    )
+    argo_actions.hard_refresh(
+        app=Application.objects.get(name="controller"), by=alice, api_client=api
+    )
+    argo_actions.terminate(
+        app=Application.objects.get(name="api-gateway"), by=alice, api_client=api
+    )
     updater_actions.restart_updater(by=alice, api_client=api, timeout=0.2, poll=0.05)
-    updater_actions.check_credentials(by=alice, secret="pullsecret:argocd/ghcr-pull-secret", api_client=api)
+    updater_actions.check_credentials(
+        by=alice, secret="pullsecret:argocd/ghcr-pull-secret", api_client=api
+    )
     async_to_sync(read_the_log)(alice)
 
 
@@ -106,9 +144,15 @@ async def read_the_log(user) -> None:
 
     client = Client()
     await database_sync_to_async(client.force_login)(user)
-    ws = WebsocketCommunicator(application, "/ws/updater/logs/", headers=[
-        (b"host", b"testserver"), (b"origin", b"http://testserver"),
-        (b"cookie", f"sessionid={client.cookies['sessionid'].value}".encode())])
+    ws = WebsocketCommunicator(
+        application,
+        "/ws/updater/logs/",
+        headers=[
+            (b"host", b"testserver"),
+            (b"origin", b"http://testserver"),
+            (b"cookie", f"sessionid={client.cookies['sessionid'].value}".encode()),
+        ],
+    )
     assert (await ws.connect())[0]
     html = ""
     while "Starting" not in html:
@@ -127,8 +171,9 @@ def test_every_call_cdportal_makes_is_granted_and_every_grant_is_used(cluster, a
         for group in rule["apiGroups"]:
             for resource in rule["resources"]:
                 for verb in rule["verbs"]:
-                    assert any(c[:3] == (group, resource, verb) for c in made), \
+                    assert any(c[:3] == (group, resource, verb) for c in made), (
                         f"rbac.yaml grants {verb} on {group or 'core'}/{resource}, which cdportal never needs"
+                    )
 
 
 def test_the_pull_secret_rule_names_the_secret_the_updater_page_checks_by_default():
@@ -143,7 +188,11 @@ def test_the_example_manifests_run_commands_that_exist_with_that_service_account
     from django.core.management import get_commands
 
     docs = [d for d in yaml.safe_load_all((RBAC.parent / "cdportal.yaml").read_text()) if d]
-    (account,) = [d["metadata"]["name"] for d in yaml.safe_load_all(RBAC.read_text()) if d and d["kind"] == "ServiceAccount"]
+    (account,) = [
+        d["metadata"]["name"]
+        for d in yaml.safe_load_all(RBAC.read_text())
+        if d and d["kind"] == "ServiceAccount"
+    ]
     for doc in docs:
         spec = doc["spec"]["template"]["spec"] if doc["kind"] in ("Deployment", "Job") else None
         if spec is None:

@@ -40,7 +40,10 @@ async def test_an_anonymous_socket_is_closed_with_4401_and_gets_no_data():
     ws = socket()
     connected, _ = await ws.connect()
     assert connected  # accepted, so the browser sees our close code rather than a network error
-    assert await ws.receive_output(timeout=1) == {"type": "websocket.close", "code": SESSION_EXPIRED}
+    assert await ws.receive_output(timeout=1) == {
+        "type": "websocket.close",
+        "code": SESSION_EXPIRED,
+    }
     await ws.disconnect()
 
 
@@ -112,7 +115,10 @@ async def test_a_socket_whose_session_was_deleted_is_closed(bob, session_cookie,
     await ws.connect()
     await ws.receive_from(timeout=2)
     await database_sync_to_async(lambda: Session.objects.all().delete())()
-    assert await ws.receive_output(timeout=3) == {"type": "websocket.close", "code": SESSION_EXPIRED}
+    assert await ws.receive_output(timeout=3) == {
+        "type": "websocket.close",
+        "code": SESSION_EXPIRED,
+    }
 
 
 async def test_logging_out_closes_the_tabs_of_that_session_at_once(bob, session_cookie):
@@ -122,7 +128,10 @@ async def test_logging_out_closes_the_tabs_of_that_session_at_once(bob, session_
     client = Client()
     client.cookies["sessionid"] = session_cookie.split("=", 1)[1]
     await database_sync_to_async(client.post)("/logout/")
-    assert await ws.receive_output(timeout=2) == {"type": "websocket.close", "code": SESSION_EXPIRED}
+    assert await ws.receive_output(timeout=2) == {
+        "type": "websocket.close",
+        "code": SESSION_EXPIRED,
+    }
 
 
 async def test_the_socket_closes_when_the_session_expires(bob, session_cookie):
@@ -136,22 +145,36 @@ async def test_the_socket_closes_when_the_session_expires(bob, session_cookie):
     ws = socket(cookie=session_cookie)
     await ws.connect()
     await ws.receive_from(timeout=2)
-    assert await ws.receive_output(timeout=4) == {"type": "websocket.close", "code": SESSION_EXPIRED}
+    assert await ws.receive_output(timeout=4) == {
+        "type": "websocket.close",
+        "code": SESSION_EXPIRED,
+    }
 
 
 async def test_the_updater_page_gets_the_deployment_as_the_watcher_records_it(session_cookie):
     ws = socket("/ws/live/updater/", cookie=session_cookie)
     await ws.connect()
     await ws.receive_from(timeout=2)
-    await database_sync_to_async(ingest)({
-        "kind": "updater_deployment", "source": "kubernetes", "occurred_at": "2026-11-29T01:00:00Z",
-        "source_id": "argocd/argocd-image-updater-controller@7", "namespace": "argocd",
-        "name": "argocd-image-updater-controller", "image": "quay.io/argoprojlabs/argocd-image-updater:v1.3.0",
-        "version": "v1.3.0", "replicas_desired": 1, "replicas_updated": 1, "replicas_ready": 0,
-        "replicas_available": 0, "restarted_at": "2026-11-29T01:00:00Z", "rollout_complete": False,
-        "rollout_message": 'Waiting for deployment "argocd-image-updater-controller" rollout to finish: '
-                           "0 of 1 updated replicas are available...",
-    })
+    await database_sync_to_async(ingest)(
+        {
+            "kind": "updater_deployment",
+            "source": "kubernetes",
+            "occurred_at": "2026-11-29T01:00:00Z",
+            "source_id": "argocd/argocd-image-updater-controller@7",
+            "namespace": "argocd",
+            "name": "argocd-image-updater-controller",
+            "image": "quay.io/argoprojlabs/argocd-image-updater:v1.3.0",
+            "version": "v1.3.0",
+            "replicas_desired": 1,
+            "replicas_updated": 1,
+            "replicas_ready": 0,
+            "replicas_available": 0,
+            "restarted_at": "2026-11-29T01:00:00Z",
+            "rollout_complete": False,
+            "rollout_message": 'Waiting for deployment "argocd-image-updater-controller" rollout to finish: '
+            "0 of 1 updated replicas are available...",
+        }
+    )
     html = await receive_until(ws, 'id="updater-status"')
     assert 'hx-swap-oob="true"' in html
     assert "0 ready of 1" in html and "0 of 1 updated replicas are available" in html
@@ -166,8 +189,9 @@ async def test_the_action_log_shows_an_action_as_it_starts_and_finishes(session_
     await ws.receive_from(timeout=2)
 
     def start():
-        action = Action.objects.create(kind=Action.Kind.HARD_REFRESH, target="argocd/controller", by=bob,
-                                       by_name="bob")
+        action = Action.objects.create(
+            kind=Action.Kind.HARD_REFRESH, target="argocd/controller", by=bob, by_name="bob"
+        )
         action.announce()
         return action
 

@@ -31,8 +31,9 @@ async def test_a_group_message_crosses_the_redis_layer(layer, settings):
 
 
 async def test_send_fragments_uses_the_configured_layer(layer, settings):
-    settings.CHANNEL_LAYERS = {"default": {"BACKEND": "channels_redis.core.RedisChannelLayer",
-                                           "CONFIG": {"hosts": [URL]}}}
+    settings.CHANNEL_LAYERS = {
+        "default": {"BACKEND": "channels_redis.core.RedisChannelLayer", "CONFIG": {"hosts": [URL]}}
+    }
     from channels.layers import channel_layers
 
     channel_layers.backends.clear()

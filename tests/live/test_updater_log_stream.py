@@ -67,7 +67,9 @@ async def test_the_tail_arrives_then_new_lines_as_they_are_logged(kube, session_
     ws = socket(cookie=session_cookie)
     connected, _ = await ws.connect()
     assert connected
-    html = await collect(ws, until="Starting image update cycle, considering 4 application(s) for update</span>")
+    html = await collect(
+        ws, until="Starting image update cycle, considering 4 application(s) for update</span>"
+    )
     html += await collect(ws)
     assert html.startswith('<ol id="updater-log" hx-swap-oob="beforeend"><li ')
     assert html.count("<li ") == len(V1)
@@ -75,7 +77,11 @@ async def test_the_tail_arrives_then_new_lines_as_they_are_logged(kube, session_
     request = kube.k.log_requests[-1]
     assert (request["name"], request["follow"], request["tailLines"]) == (POD, "true", "200")
 
-    kube.push_log("argocd", POD, 'time="2026-08-22T16:07:59Z" level=info msg="Starting image update cycle, live"')
+    kube.push_log(
+        "argocd",
+        POD,
+        'time="2026-08-22T16:07:59Z" level=info msg="Starting image update cycle, live"',
+    )
     html = await collect(ws, until="live</span>")
     assert "Starting image update cycle, live" in html and html.count("<li ") == 1
     await ws.disconnect()
@@ -88,8 +94,12 @@ async def test_filtering_by_application(kube, session_cookie):
     expected = [line for line in V1 if "application=argocd/controller-eu " in line]
     assert html.count("<li ") == len(expected) == 6
     assert "controller-staging" not in html
-    kube.push_log("argocd", POD, 'time="t" level=info msg="other app" application=argocd/controller-dev',
-                  'time="t" level=info msg="this app" application=argocd/controller-eu')
+    kube.push_log(
+        "argocd",
+        POD,
+        'time="t" level=info msg="other app" application=argocd/controller-dev',
+        'time="t" level=info msg="this app" application=argocd/controller-eu',
+    )
     html = await collect(ws, until="this app")
     assert "other app" not in html
     await ws.disconnect()
@@ -101,8 +111,12 @@ async def test_error_lines_are_highlighted_and_everything_is_escaped(kube, sessi
     html = await collect(ws)
     assert html.count("<li ") == 4 == html.count('class="log-line log-error"')
     assert "unauthorized" in html
-    kube.push_log("argocd", POD, 'time="t" level=error msg="<script>alert(1)</script> 403 from https://u:tok@ghcr.io/v2/" '
-                  'application=argocd/controller')
+    kube.push_log(
+        "argocd",
+        POD,
+        'time="t" level=error msg="<script>alert(1)</script> 403 from https://u:tok@ghcr.io/v2/" '
+        "application=argocd/controller",
+    )
     html = await collect(ws, until="alert")
     assert "<script>" not in html and "&lt;script&gt;alert(1)&lt;/script&gt;" in html
     assert "tok@" not in html and "https://***@ghcr.io" in html
@@ -115,7 +129,9 @@ async def test_no_updater_pod_says_so(kube, session_cookie, settings):
     ws = socket(cookie=session_cookie)
     await ws.connect()
     html = await collect(ws, until="</ol>")
-    assert "No running argocd-image-updater pod in elsewhere." in html and 'class="log-note"' in html
+    assert (
+        "No running argocd-image-updater pod in elsewhere." in html and 'class="log-note"' in html
+    )
     await ws.disconnect()
 
 
@@ -123,7 +139,10 @@ async def test_an_anonymous_socket_is_closed_with_4401_and_reads_no_log(kube):
     ws = socket()
     connected, _ = await ws.connect()
     assert connected
-    assert await ws.receive_output(timeout=1) == {"type": "websocket.close", "code": SESSION_EXPIRED}
+    assert await ws.receive_output(timeout=1) == {
+        "type": "websocket.close",
+        "code": SESSION_EXPIRED,
+    }
     await ws.disconnect()
     assert kube.k.log_requests == []
 

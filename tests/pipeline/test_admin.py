@@ -20,8 +20,13 @@ READ_MODELS = sorted(
 def shipped(alice):
     for event in journey("0.3.0"):
         ingest(event)
-    Action.objects.create(kind=Action.Kind.FORCE_SYNC, target="argocd/cto-controller", by=alice,
-                          by_name=alice.username, status=Action.Status.SUCCEEDED)
+    Action.objects.create(
+        kind=Action.Kind.FORCE_SYNC,
+        target="argocd/cto-controller",
+        by=alice,
+        by_name=alice.username,
+        status=Action.Status.SUCCEEDED,
+    )
     return Release.objects.get()
 
 
@@ -31,8 +36,17 @@ def url(model, view: str, *args) -> str:
 
 def test_every_read_model_is_registered():
     assert {m.__name__ for m in READ_MODELS} >= {
-        "Action", "Application", "BuildRun", "Commit", "Component", "ImageRepository", "ImageTag",
-        "PipelineEvent", "Release", "Repository", "Rollout",
+        "Action",
+        "Application",
+        "BuildRun",
+        "Commit",
+        "Component",
+        "ImageRepository",
+        "ImageTag",
+        "PipelineEvent",
+        "Release",
+        "Repository",
+        "Rollout",
     }
 
 

@@ -39,8 +39,8 @@ class RacingEmulator(kube_stub.Emulator):
 def kube(monkeypatch):
     monkeypatch.setattr(kube_stub, "Emulator", RacingEmulator)
     k = Kube()
-    k.seed(load("01"))   # argocd/controller @48213377, no operation
-    k.seed(load("06"))   # argocd/api-gateway @48214251, a sync Running
+    k.seed(load("01"))  # argocd/controller @48213377, no operation
+    k.seed(load("06"))  # argocd/api-gateway @48214251, a sync Running
     yield k
     k.close()
 
@@ -50,7 +50,9 @@ def app_row(name: str) -> Application:
 
 
 def live(kube, name: str) -> dict:
-    return kube.api.get_namespaced_custom_object("argoproj.io", "v1alpha1", "argocd", "applications", name)
+    return kube.api.get_namespaced_custom_object(
+        "argoproj.io", "v1alpha1", "argocd", "applications", name
+    )
 
 
 def patches(kube) -> list[dict]:
@@ -58,10 +60,15 @@ def patches(kube) -> list[dict]:
 
 
 def test_alice_force_syncs_the_controller_with_its_sync_options_and_her_name(alice, kube):
-    action = argo_actions.force_sync(app=app_row("controller"), by=alice, prune=True, api_client=kube.api_client)
+    action = argo_actions.force_sync(
+        app=app_row("controller"), by=alice, prune=True, api_client=kube.api_client
+    )
 
     assert action.status == Action.Status.SUCCEEDED, action.message
-    assert action.message == "sync requested on argocd/controller (prune=true); Argo CD starts it within seconds"
+    assert (
+        action.message
+        == "sync requested on argocd/controller (prune=true); Argo CD starts it within seconds"
+    )
     (body,) = patches(kube)
     assert body == argo_application.sync_patch(load("01"), username="alice", prune=True)
     assert body["metadata"] == {"resourceVersion": "48213377"}
@@ -69,7 +76,9 @@ def test_alice_force_syncs_the_controller_with_its_sync_options_and_her_name(ali
     assert "force" not in json.dumps(body)
     assert kube.k.content_types == ["application/merge-patch+json"]
     assert live(kube, "controller")["operation"]["sync"]["prune"] is True
-    assert Application.objects.get(namespace="argocd", name="controller").revision  # ingested at once
+    assert Application.objects.get(
+        namespace="argocd", name="controller"
+    ).revision  # ingested at once
 
 
 def idle_gateway() -> dict:
@@ -83,21 +92,31 @@ def idle_gateway() -> dict:
 
 def test_the_application_sync_options_and_retry_are_copied_into_the_operation(alice, kube):
     kube.seed(idle_gateway())
-    argo_actions.force_sync(app=app_row("idle-gateway"), by=alice, revision="v1", api_client=kube.api_client)
+    argo_actions.force_sync(
+        app=app_row("idle-gateway"), by=alice, revision="v1", api_client=kube.api_client
+    )
 
     (body,) = patches(kube)
     assert body["operation"] == {
         "info": [{"name": "Reason", "value": "cdportal: on-call manual sync"}],
         "initiatedBy": {"username": "alice"},
         "retry": {"limit": 2},
-        "sync": {"prune": False, "revision": "v1", "syncOptions": ["CreateNamespace=true", "PruneLast=true"],
-                 "syncStrategy": {"hook": {}}},
+        "sync": {
+            "prune": False,
+            "revision": "v1",
+            "syncOptions": ["CreateNamespace=true", "PruneLast=true"],
+            "syncStrategy": {"hook": {}},
+        },
     }
 
 
 def test_a_revision_auto_sync_would_undo_is_refused_as_argo_cd_does(alice, kube):
-    with pytest.raises(ActionRefused, match="Cannot sync to v1: auto-sync currently set to main") as refused:
-        argo_actions.force_sync(app=app_row("controller"), by=alice, revision="v1", api_client=kube.api_client)
+    with pytest.raises(
+        ActionRefused, match="Cannot sync to v1: auto-sync currently set to main"
+    ) as refused:
+        argo_actions.force_sync(
+            app=app_row("controller"), by=alice, revision="v1", api_client=kube.api_client
+        )
     assert refused.value.status == 400
     assert patches(kube) == []
 
@@ -159,10 +178,12 @@ def test_one_after_the_other_the_second_operator_is_refused(alice, django_user_m
 
 
 def test_a_double_click_with_the_same_key_is_one_patch(alice, kube):
-    first = argo_actions.force_sync(app=app_row("controller"), by=alice, idempotency_key="k1",
-                                    api_client=kube.api_client)
-    second = argo_actions.force_sync(app=app_row("controller"), by=alice, idempotency_key="k1",
-                                     api_client=kube.api_client)
+    first = argo_actions.force_sync(
+        app=app_row("controller"), by=alice, idempotency_key="k1", api_client=kube.api_client
+    )
+    second = argo_actions.force_sync(
+        app=app_row("controller"), by=alice, idempotency_key="k1", api_client=kube.api_client
+    )
 
     assert first.pk == second.pk
     assert len(patches(kube)) == 1
@@ -172,8 +193,12 @@ def test_a_double_click_with_the_same_key_is_one_patch(alice, kube):
 def test_a_refused_double_click_is_refused_again_without_a_second_attempt(alice, kube):
     for _ in range(2):
         with pytest.raises(ActionRefused):
-            argo_actions.force_sync(app=app_row("api-gateway"), by=alice, idempotency_key="k2",
-                                    api_client=kube.api_client)
+            argo_actions.force_sync(
+                app=app_row("api-gateway"),
+                by=alice,
+                idempotency_key="k2",
+                api_client=kube.api_client,
+            )
     assert Action.objects.count() == 1
 
 
@@ -184,38 +209,66 @@ def test_bob_the_viewer_may_not_sync_and_nothing_is_patched(bob, kube):
     assert patches(kube) == []
     # the attempt is in the action log, with the reason (README: every attempt is logged)
     action = Action.objects.get()
-    assert (action.by_name, action.kind, action.status) == ("bob", Action.Kind.FORCE_SYNC, Action.Status.REFUSED)
+    assert (action.by_name, action.kind, action.status) == (
+        "bob",
+        Action.Kind.FORCE_SYNC,
+        Action.Status.REFUSED,
+    )
     assert action.message == "bob may not do this: it needs the pipeline.force_sync permission"
     assert refused.value.action == action
 
 
-def test_hard_refresh_sets_the_annotation_and_says_argo_cd_has_not_reconciled(alice, kube, monkeypatch):
+def test_hard_refresh_sets_the_annotation_and_says_argo_cd_has_not_reconciled(
+    alice, kube, monkeypatch
+):
     monkeypatch.setattr(argo_actions, "REFRESH_WAIT", 0.3)
-    action = argo_actions.hard_refresh(app=app_row("controller"), by=alice, api_client=kube.api_client)
+    action = argo_actions.hard_refresh(
+        app=app_row("controller"), by=alice, api_client=kube.api_client
+    )
 
     assert patches(kube) == [{"metadata": {"annotations": {"argocd.argoproj.io/refresh": "hard"}}}]
-    assert live(kube, "controller")["metadata"]["annotations"]["argocd.argoproj.io/refresh"] == "hard"
+    assert (
+        live(kube, "controller")["metadata"]["annotations"]["argocd.argoproj.io/refresh"] == "hard"
+    )
     assert action.status == Action.Status.SUCCEEDED
-    assert action.message == "hard refresh of argocd/controller requested; Argo CD has not reconciled yet"
+    assert (
+        action.message
+        == "hard refresh of argocd/controller requested; Argo CD has not reconciled yet"
+    )
 
 
 def test_hard_refresh_notices_when_the_controller_finished(alice, kube):
     # the controller reconciles soon after the patch: the annotation goes, reconciledAt moves
-    done = {"metadata": {"annotations": {"argocd.argoproj.io/refresh": None}, "resourceVersion": "48213378"},
-            "status": {"reconciledAt": "2030-01-01T00:00:00Z"}}
-    timer = threading.Timer(0.4, kube.api.patch_namespaced_custom_object,
-                            args=("argoproj.io", "v1alpha1", "argocd", "applications", "controller", done),
-                            kwargs={"_content_type": "application/merge-patch+json"})
+    done = {
+        "metadata": {
+            "annotations": {"argocd.argoproj.io/refresh": None},
+            "resourceVersion": "48213378",
+        },
+        "status": {"reconciledAt": "2030-01-01T00:00:00Z"},
+    }
+    timer = threading.Timer(
+        0.4,
+        kube.api.patch_namespaced_custom_object,
+        args=("argoproj.io", "v1alpha1", "argocd", "applications", "controller", done),
+        kwargs={"_content_type": "application/merge-patch+json"},
+    )
     timer.start()
     try:
-        action = argo_actions.hard_refresh(app=app_row("controller"), by=alice, api_client=kube.api_client)
+        action = argo_actions.hard_refresh(
+            app=app_row("controller"), by=alice, api_client=kube.api_client
+        )
     finally:
         timer.join()
-    assert action.message == "hard refresh of argocd/controller done: reconciled at 2030-01-01T00:00:00Z"
+    assert (
+        action.message
+        == "hard refresh of argocd/controller done: reconciled at 2030-01-01T00:00:00Z"
+    )
 
 
 def test_terminate_stops_api_gateways_running_sync(alice, kube):
-    action = argo_actions.terminate(app=app_row("api-gateway"), by=alice, api_client=kube.api_client)
+    action = argo_actions.terminate(
+        app=app_row("api-gateway"), by=alice, api_client=kube.api_client
+    )
 
     assert action.status == Action.Status.SUCCEEDED, action.message
     assert patches(kube) == [argo_application.terminate_patch(load("06"))]
@@ -251,18 +304,33 @@ def test_the_command_syncs_with_yes_and_refuses_with_exit_status_2(alice, kube, 
     from django.core.management import CommandError, call_command
 
     config = tmp_path / "kubeconfig"
-    config.write_text(yaml.safe_dump({
-        "apiVersion": "v1", "kind": "Config", "current-context": "emulator",
-        "clusters": [{"name": "emulator", "cluster": {"server": kube.url}}],
-        "users": [{"name": "cdportal", "user": {"token": "t"}}],
-        "contexts": [{"name": "emulator", "context": {"cluster": "emulator", "user": "cdportal"}}],
-    }))
+    config.write_text(
+        yaml.safe_dump(
+            {
+                "apiVersion": "v1",
+                "kind": "Config",
+                "current-context": "emulator",
+                "clusters": [{"name": "emulator", "cluster": {"server": kube.url}}],
+                "users": [{"name": "cdportal", "user": {"token": "t"}}],
+                "contexts": [
+                    {"name": "emulator", "context": {"cluster": "emulator", "user": "cdportal"}}
+                ],
+            }
+        )
+    )
     settings.KUBECONFIG, settings.KUBE_CONTEXT = str(config), ""
     app_row("controller"), app_row("api-gateway")
 
-    call_command("argocd-action", "sync", "--app", "argocd/controller", "--user", "alice", "--prune", "--yes")
+    call_command(
+        "argocd-action", "sync", "--app", "argocd/controller", "--user", "alice", "--prune", "--yes"
+    )
     assert live(kube, "controller")["operation"]["sync"]["prune"] is True
     with pytest.raises(CommandError, match="Another operation is already in progress") as refused:
-        call_command("argocd-action", "sync", "--app", "argocd/api-gateway", "--user", "alice", "--yes")
+        call_command(
+            "argocd-action", "sync", "--app", "argocd/api-gateway", "--user", "alice", "--yes"
+        )
     assert refused.value.returncode == 2
-    assert [a.status for a in Action.objects.order_by("pk")] == [Action.Status.SUCCEEDED, Action.Status.REFUSED]
+    assert [a.status for a in Action.objects.order_by("pk")] == [
+        Action.Status.SUCCEEDED,
+        Action.Status.REFUSED,
+    ]

@@ -53,18 +53,27 @@ class ApiServerError(KubernetesError):
 
 def forbidden(plural: str, group: str, name: str) -> ApiServerError:
     return ApiServerError(
-        status=403, reason="Forbidden",
+        status=403,
+        reason="Forbidden",
         message=f'{plural}.{group} "{name}" is forbidden: User "{ACCOUNT}" cannot patch resource '
-                f'"{plural}" in API group "{group}" in the namespace "argocd"',
-        details={"name": name, "group": group, "kind": plural})
+        f'"{plural}" in API group "{group}" in the namespace "argocd"',
+        details={"name": name, "group": group, "kind": plural},
+    )
 
 
 def invalid(kind: str, group: str, name: str, field: str) -> ApiServerError:
-    why = f"{field}: Invalid value: \"object\": rejected by the admission webhook"
+    why = f'{field}: Invalid value: "object": rejected by the admission webhook'
     return ApiServerError(
-        status=422, reason="Invalid", message=f'{kind}.{group} "{name}" is invalid: {why}',
-        details={"name": name, "group": group, "kind": kind,
-                 "causes": [{"reason": "FieldValueInvalid", "message": why, "field": field}]})
+        status=422,
+        reason="Invalid",
+        message=f'{kind}.{group} "{name}" is invalid: {why}',
+        details={
+            "name": name,
+            "group": group,
+            "kind": kind,
+            "causes": [{"reason": "FieldValueInvalid", "message": why, "field": field}],
+        },
+    )
 
 
 def unauthorized() -> ApiServerError:
@@ -73,10 +82,13 @@ def unauthorized() -> ApiServerError:
 
 
 def timed_out() -> ApiServerError:
-    return ApiServerError(status=504, reason="Timeout",
-                          message="Timeout: request did not complete within requested timeout - "
-                                  "context deadline exceeded",
-                          details={})
+    return ApiServerError(
+        status=504,
+        reason="Timeout",
+        message="Timeout: request did not complete within requested timeout - "
+        "context deadline exceeded",
+        details={},
+    )
 
 
 class RefusingEmulator(kube_stub.Emulator):
@@ -96,8 +108,12 @@ class RefusingEmulator(kube_stub.Emulator):
         stalled = self.stall is not None and plural == self.stall
         if request.method != kmock.method.PATCH or not (refused or stalled):
             return await super()._handle(request)
-        self.refused.append({"body": copy.deepcopy(request.data),
-                             "authorization": request.headers.get("Authorization")})
+        self.refused.append(
+            {
+                "body": copy.deepcopy(request.data),
+                "authorization": request.headers.get("Authorization"),
+            }
+        )
         if stalled:
             try:
                 await asyncio.wait_for(self.released.wait(), 30)
@@ -118,8 +134,10 @@ def kube(monkeypatch, settings, tmp_path):
     k = Kube()
     k.seed(load("01"))  # argocd/controller, no operation
     k.seed(load("06"))  # argocd/api-gateway, a sync Running
-    k.seed_object("apps/v1/deployments",
-                  yaml.safe_load((FIXTURES / "image-updater-deployment.yaml").read_text()))
+    k.seed_object(
+        "apps/v1/deployments",
+        yaml.safe_load((FIXTURES / "image-updater-deployment.yaml").read_text()),
+    )
     kubeconfig = Path(k.kubeconfig(tmp_path))
     config = yaml.safe_load(kubeconfig.read_text())
     config["users"][0]["user"]["token"] = TOKEN
@@ -151,22 +169,34 @@ ARGO = {  # verb: (application, action, kind)
     "terminate": ("api-gateway", argo_actions.terminate, Action.Kind.TERMINATE),
 }
 ARGO_ANSWERS = {
-    "forbidden": (lambda name: forbidden("applications", "argoproj.io", name),
-                  lambda name: f"patching argocd/{name}: the Kubernetes API answered 403 Forbidden: "
-                               f'applications.argoproj.io "{name}" is forbidden: User "{ACCOUNT}" cannot patch '
-                               'resource "applications" in API group "argoproj.io" in the namespace "argocd"'),
-    "invalid": (lambda name: invalid("Application", "argoproj.io", name, "operation"),
-                lambda name: f"patching argocd/{name}: the Kubernetes API answered 422 Unprocessable Entity: "
-                             f'Application.argoproj.io "{name}" is invalid: operation: Invalid value: '
-                             '"object": rejected by the admission webhook'),
+    "forbidden": (
+        lambda name: forbidden("applications", "argoproj.io", name),
+        lambda name: (
+            f"patching argocd/{name}: the Kubernetes API answered 403 Forbidden: "
+            f'applications.argoproj.io "{name}" is forbidden: User "{ACCOUNT}" cannot patch '
+            'resource "applications" in API group "argoproj.io" in the namespace "argocd"'
+        ),
+    ),
+    "invalid": (
+        lambda name: invalid("Application", "argoproj.io", name, "operation"),
+        lambda name: (
+            f"patching argocd/{name}: the Kubernetes API answered 422 Unprocessable Entity: "
+            f'Application.argoproj.io "{name}" is invalid: operation: Invalid value: '
+            '"object": rejected by the admission webhook'
+        ),
+    ),
 }
 UPDATER_ANSWERS = {  # the API server's own words say which permission or field it was
-    "forbidden": (forbidden("deployments", "apps", UPDATER),
-                  f'403 Forbidden: deployments.apps "{UPDATER}" is forbidden: User "{ACCOUNT}" cannot patch '
-                  'resource "deployments" in API group "apps" in the namespace "argocd"'),
-    "invalid": (invalid("Deployment", "apps", UPDATER, "spec.template.metadata.annotations"),
-                f'422 Unprocessable Entity: Deployment.apps "{UPDATER}" is invalid: '
-                'spec.template.metadata.annotations: Invalid value: "object": rejected by the admission webhook'),
+    "forbidden": (
+        forbidden("deployments", "apps", UPDATER),
+        f'403 Forbidden: deployments.apps "{UPDATER}" is forbidden: User "{ACCOUNT}" cannot patch '
+        'resource "deployments" in API group "apps" in the namespace "argocd"',
+    ),
+    "invalid": (
+        invalid("Deployment", "apps", UPDATER, "spec.template.metadata.annotations"),
+        f'422 Unprocessable Entity: Deployment.apps "{UPDATER}" is invalid: '
+        'spec.template.metadata.annotations: Invalid value: "object": rejected by the admission webhook',
+    ),
 }
 
 
@@ -184,13 +214,16 @@ def token_of(user) -> str:
 
 def post(path: str, user, body: dict | None = None):
     return Client(enforce_csrf_checks=True).post(
-        path, data=json.dumps(body or {}), content_type="application/json",
-        HTTP_AUTHORIZATION=f"Bearer {token_of(user)}")
+        path,
+        data=json.dumps(body or {}),
+        content_type="application/json",
+        HTTP_AUTHORIZATION=f"Bearer {token_of(user)}",
+    )
 
 
 def assert_clean(message: str, caplog) -> None:
     """Says what happened in words: no stack trace, no credentials, nothing logged as a crash."""
-    assert "Traceback" not in message and "File \"" not in message
+    assert "Traceback" not in message and 'File "' not in message
     assert TOKEN not in message and TOKEN not in caplog.text
     assert not [r for r in caplog.records if r.exc_info or r.levelno >= logging.ERROR], caplog.text
 
@@ -207,8 +240,9 @@ def assert_sent_once_with_the_token(kube) -> None:
 
 @pytest.mark.parametrize("answer", ARGO_ANSWERS)
 @pytest.mark.parametrize("verb", ARGO)
-def test_a_refused_patch_is_a_failed_action_that_says_what_was_refused(alice, rows, kube, verb, answer,
-                                                                        caplog, fast_timeout):
+def test_a_refused_patch_is_a_failed_action_that_says_what_was_refused(
+    alice, rows, kube, verb, answer, caplog, fast_timeout
+):
     name, act, kind = ARGO[verb]
     error, said = ARGO_ANSWERS[answer]
     kube.k.refuse = ("applications", error(name))
@@ -227,8 +261,9 @@ def test_a_refused_patch_is_a_failed_action_that_says_what_was_refused(alice, ro
 
 @pytest.mark.parametrize("answer", ARGO_ANSWERS)
 @pytest.mark.parametrize("verb", ARGO)
-def test_the_api_answers_a_refused_patch_with_the_failed_action_as_json(alice, rows, kube, verb, answer,
-                                                                        caplog, fast_timeout):
+def test_the_api_answers_a_refused_patch_with_the_failed_action_as_json(
+    alice, rows, kube, verb, answer, caplog, fast_timeout
+):
     name, _, kind = ARGO[verb]
     error, said = ARGO_ANSWERS[answer]
     kube.k.refuse = ("applications", error(name))
@@ -252,8 +287,9 @@ def test_the_api_answers_a_refused_patch_with_the_failed_action_as_json(alice, r
 
 @pytest.mark.parametrize("through", ["call", "api"])
 @pytest.mark.parametrize("verb", ARGO)
-def test_an_api_server_that_does_not_answer_fails_the_action_at_the_timeout(alice, rows, kube, verb, through,
-                                                                            caplog, fast_timeout):
+def test_an_api_server_that_does_not_answer_fails_the_action_at_the_timeout(
+    alice, rows, kube, verb, through, caplog, fast_timeout
+):
     name, act, _ = ARGO[verb]
     kube.k.stall = "applications"
     before = application(kube, name)
@@ -270,7 +306,9 @@ def test_an_api_server_that_does_not_answer_fails_the_action_at_the_timeout(alic
     elapsed = time.monotonic() - started
 
     assert elapsed < TIMEOUT + 3, f"took {elapsed:.1f}s"
-    assert message == f"patching argocd/{name}: the Kubernetes API did not answer within {TIMEOUT:g}s"
+    assert (
+        message == f"patching argocd/{name}: the Kubernetes API did not answer within {TIMEOUT:g}s"
+    )
     assert Action.objects.get().status == Action.Status.FAILED
     assert_clean(message, caplog)
     assert_sent_once_with_the_token(kube)
@@ -283,8 +321,9 @@ def test_an_api_server_that_does_not_answer_fails_the_action_at_the_timeout(alic
 
 @pytest.mark.parametrize("through", ["call", "api"])
 @pytest.mark.parametrize("answer", UPDATER_ANSWERS)
-def test_a_refused_updater_restart_is_a_failed_action_that_says_what_was_refused(alice, kube, answer, through,
-                                                                                 caplog, fast_timeout):
+def test_a_refused_updater_restart_is_a_failed_action_that_says_what_was_refused(
+    alice, kube, answer, through, caplog, fast_timeout
+):
     error, status = UPDATER_ANSWERS[answer]
     kube.k.refuse = ("deployments", error)
     before = deployment(kube)
@@ -297,11 +336,17 @@ def test_a_refused_updater_restart_is_a_failed_action_that_says_what_was_refused
         response = post("/api/updater/restart", alice)
         assert response.status_code == 202, response.content  # as for the Argo CD verbs
         body = response.json()
-        assert (body["kind"], body["status"], body["by_name"]) == ("restart_updater", "failed", "alice")
+        assert (body["kind"], body["status"], body["by_name"]) == (
+            "restart_updater",
+            "failed",
+            "alice",
+        )
         message = body["message"]
         assert TOKEN not in response.content.decode()
 
-    assert message == (f"restarting deployment argocd/{UPDATER}: the Kubernetes API answered {status}")
+    assert message == (
+        f"restarting deployment argocd/{UPDATER}: the Kubernetes API answered {status}"
+    )
     action = Action.objects.get()
     assert action.status == Action.Status.FAILED and action.finished_at is not None
     assert action.message == message and action.target == f"argocd/{UPDATER}"
@@ -311,8 +356,9 @@ def test_a_refused_updater_restart_is_a_failed_action_that_says_what_was_refused
 
 
 @pytest.mark.django_db(transaction=True)  # the restart runs in a thread with its own connection
-def test_an_api_server_that_does_not_answer_fails_the_updater_restart_at_the_timeout(alice, kube, caplog,
-                                                                                      fast_timeout):
+def test_an_api_server_that_does_not_answer_fails_the_updater_restart_at_the_timeout(
+    alice, kube, caplog, fast_timeout
+):
     from django.db import connections
 
     kube.k.stall = "deployments"
@@ -335,19 +381,24 @@ def test_an_api_server_that_does_not_answer_fails_the_updater_restart_at_the_tim
     release(kube)  # let the stalled request end, so the thread finishes before the database goes
     thread.join(30)
 
-    assert answered_in_time, f"no outcome within {TIMEOUT + 3:g}s: the restart waits for the API server"
+    assert answered_in_time, (
+        f"no outcome within {TIMEOUT + 3:g}s: the restart waits for the API server"
+    )
     (action,) = outcome
     assert action.status == Action.Status.FAILED
-    assert action.message == (f"restarting deployment argocd/{UPDATER}: "
-                              f"the Kubernetes API did not answer within {TIMEOUT:g}s")
+    assert action.message == (
+        f"restarting deployment argocd/{UPDATER}: "
+        f"the Kubernetes API did not answer within {TIMEOUT:g}s"
+    )
     assert Action.objects.get().status == Action.Status.FAILED
     assert_clean(action.message, caplog)
     assert_sent_once_with_the_token(kube)
     assert deployment(kube) == before
 
 
-def test_the_api_answers_a_restart_the_api_server_does_not_answer_within_the_timeout(alice, kube, caplog,
-                                                                                    fast_timeout):
+def test_the_api_answers_a_restart_the_api_server_does_not_answer_within_the_timeout(
+    alice, kube, caplog, fast_timeout
+):
     kube.k.stall = "deployments"
     before = deployment(kube)
 
@@ -359,8 +410,10 @@ def test_the_api_answers_a_restart_the_api_server_does_not_answer_within_the_tim
     assert response.status_code == 202, response.content
     body = response.json()
     assert (body["status"], body["by_name"]) == ("failed", "alice")
-    assert body["message"] == (f"restarting deployment argocd/{UPDATER}: "
-                               f"the Kubernetes API did not answer within {TIMEOUT:g}s")
+    assert body["message"] == (
+        f"restarting deployment argocd/{UPDATER}: "
+        f"the Kubernetes API did not answer within {TIMEOUT:g}s"
+    )
     assert TOKEN not in response.content.decode()
     assert Action.objects.get().status == Action.Status.FAILED
     assert_clean(body["message"], caplog)
@@ -373,8 +426,9 @@ def test_the_api_answers_a_restart_the_api_server_does_not_answer_within_the_tim
 
 
 @pytest.mark.parametrize("verb", ["sync", "restart"])
-def test_a_bad_token_reads_as_bad_credentials_not_a_missing_rbac_verb(alice, rows, kube, verb, caplog,
-                                                                     fast_timeout):
+def test_a_bad_token_reads_as_bad_credentials_not_a_missing_rbac_verb(
+    alice, rows, kube, verb, caplog, fast_timeout
+):
     """Issue 12: a 401 used to be reported as "its service account needs get and patch" — sending
     the on-call engineer to RBAC when the token is what is wrong."""
     if verb == "sync":
@@ -387,8 +441,10 @@ def test_a_bad_token_reads_as_bad_credentials_not_a_missing_rbac_verb(alice, row
         doing = f"restarting deployment argocd/{UPDATER}"
 
     assert action.status == Action.Status.FAILED
-    assert action.message == (f"{doing}: the Kubernetes API did not accept cdportal's credentials "
-                              "(401 Unauthorized); check its token or kubeconfig")
+    assert action.message == (
+        f"{doing}: the Kubernetes API did not accept cdportal's credentials "
+        "(401 Unauthorized); check its token or kubeconfig"
+    )
     assert "service account needs" not in action.message and "permission" not in action.message
     assert_clean(action.message, caplog)
     assert_sent_once_with_the_token(kube)

@@ -83,8 +83,10 @@ def at_once(*calls):
         finally:
             connections.close_all()  # this thread's own connection: the thread ends here
 
-    threads = [threading.Thread(target=run, args=(i, call), name=f"operator-{i}")
-               for i, call in enumerate(calls)]
+    threads = [
+        threading.Thread(target=run, args=(i, call), name=f"operator-{i}")
+        for i, call in enumerate(calls)
+    ]
     for thread in threads:
         thread.start()
     for thread in threads:
@@ -122,8 +124,9 @@ def test_two_operators_force_syncing_at_once_make_one_operation(alice, olga, kub
         winner = won.by_name
         loser = ({"alice", "olga"} - {winner}).pop()
         assert won.status == Action.Status.SUCCEEDED, context
-        assert won.message == ("sync requested on argocd/controller (prune=false); "
-                               "Argo CD starts it within seconds")
+        assert won.message == (
+            "sync requested on argocd/controller (prune=false); Argo CD starts it within seconds"
+        )
 
         # The API server accepted one write: one operation, the winner's.
         obj = live(kube, "controller")
@@ -144,7 +147,8 @@ def test_two_operators_force_syncing_at_once_make_one_operation(alice, olga, kub
         else:
             assert message.startswith(
                 f"Another operation is already in progress: a sync requested by {winner} has not "
-                "been started by the Argo CD controller yet"), context
+                "been started by the Argo CD controller yet"
+            ), context
             assert len(sent) == 1, context
             seen.add("refused after reading the winner's operation")
 
@@ -159,8 +163,9 @@ def test_two_operators_force_syncing_at_once_make_one_operation(alice, olga, kub
     print(f"interleavings seen in {ROUNDS} rounds: {sorted(seen)}")
 
 
-def test_two_hard_refreshes_at_once_both_land_and_set_one_annotation(alice, olga, kube, clients,
-                                                                     monkeypatch):
+def test_two_hard_refreshes_at_once_both_land_and_set_one_annotation(
+    alice, olga, kube, clients, monkeypatch
+):
     monkeypatch.setattr(argo_actions, "REFRESH_WAIT", 0.3)
     app = controller_row()
     for round_ in range(3):
@@ -181,13 +186,16 @@ def test_two_hard_refreshes_at_once_both_land_and_set_one_annotation(alice, olga
         obj = live(kube, "controller")
         assert obj["metadata"]["resourceVersion"] == str(CONTROLLER_RV + 2), context
         annotations = obj["metadata"]["annotations"]
-        assert [k for k in annotations if k.startswith("argocd.argoproj.io/")] == [argo_application.REFRESH_ANNOTATION]
+        assert [k for k in annotations if k.startswith("argocd.argoproj.io/")] == [
+            argo_application.REFRESH_ANNOTATION
+        ]
         assert annotations[argo_application.REFRESH_ANNOTATION] == "hard"
         assert "operation" not in obj  # a refresh never starts an operation
         log = Action.objects.filter(kind=Action.Kind.HARD_REFRESH)
         assert sorted(a.by_name for a in log) == ["alice", "olga"]
         assert {a.message for a in log} == {
-            f"hard refresh of argocd/controller {argo_actions.REQUESTED_NOT_RECONCILED}"}
+            f"hard refresh of argocd/controller {argo_actions.REQUESTED_NOT_RECONCILED}"
+        }
 
 
 def _deployment_controller(kube, stop: threading.Event) -> None:
@@ -198,9 +206,19 @@ def _deployment_controller(kube, stop: threading.Event) -> None:
         d = updater.read(kube.api_client, "argocd", UPDATER)
         generation = d["metadata"]["generation"]
         if generation > d["status"]["observedGeneration"]:
-            apps.patch_namespaced_deployment_status(UPDATER, "argocd", {"status": {
-                "observedGeneration": generation, "replicas": 1, "updatedReplicas": 1,
-                "availableReplicas": 1, "readyReplicas": 1}})
+            apps.patch_namespaced_deployment_status(
+                UPDATER,
+                "argocd",
+                {
+                    "status": {
+                        "observedGeneration": generation,
+                        "replicas": 1,
+                        "updatedReplicas": 1,
+                        "availableReplicas": 1,
+                        "readyReplicas": 1,
+                    }
+                },
+            )
         stop.wait(0.05)
 
 
@@ -213,11 +231,12 @@ def _wait_finished(actions: list[Action], timeout: float = 15) -> None:
 
 
 @pytest.mark.parametrize("wait", [True, False], ids=["command", "page"])
-def test_two_updater_restarts_at_once_are_one_restart(alice, olga, kube, clients,
-                                                                        settings, wait):
+def test_two_updater_restarts_at_once_are_one_restart(alice, olga, kube, clients, settings, wait):
     settings.UPDATER_DEPLOYMENT = UPDATER
     original = yaml.safe_load((FIXTURES / "image-updater-deployment.yaml").read_text())
-    before = original["spec"]["template"]["metadata"]["annotations"][updater_deployment.RESTARTED_AT_ANNOTATION]
+    before = original["spec"]["template"]["metadata"]["annotations"][
+        updater_deployment.RESTARTED_AT_ANNOTATION
+    ]
     for round_ in range(3):
         kube.seed_object("apps/v1/deployments", yaml.safe_load(yaml.safe_dump(original)))
         kube.k.patches.clear()
@@ -226,11 +245,14 @@ def test_two_updater_restarts_at_once_are_one_restart(alice, olga, kube, clients
         controller = threading.Thread(target=_deployment_controller, args=(kube, stop), daemon=True)
         controller.start()
         try:
-            outcomes = at_once(*[
-                lambda by=by, api_client=api_client: updater_actions.restart_updater(
-                    by=by, api_client=api_client, timeout=10, poll=0.05, wait=wait)
-                for by, api_client in ((alice, clients[0]), (olga, clients[1]))
-            ])
+            outcomes = at_once(
+                *[
+                    lambda by=by, api_client=api_client: updater_actions.restart_updater(
+                        by=by, api_client=api_client, timeout=10, poll=0.05, wait=wait
+                    )
+                    for by, api_client in ((alice, clients[0]), (olga, clients[1]))
+                ]
+            )
             context = f"round {round_}: {outcomes!r}"
             assert all(isinstance(o, Action) for o in outcomes), context
             _wait_finished(outcomes)  # from the page, a background thread follows each rollout
@@ -242,8 +264,12 @@ def test_two_updater_restarts_at_once_are_one_restart(alice, olga, kube, clients
         # out and is refused before it patches anything (perform records and guards under one
         # lock per target, so two requests at the very same moment cannot both go ahead).
         restarts = [b for b in kube.k.patches if "spec" in b]
-        stamps = [b["spec"]["template"]["metadata"]["annotations"][updater_deployment.RESTARTED_AT_ANNOTATION]
-                  for b in restarts]
+        stamps = [
+            b["spec"]["template"]["metadata"]["annotations"][
+                updater_deployment.RESTARTED_AT_ANNOTATION
+            ]
+            for b in restarts
+        ]
         assert len(restarts) == 1 and all(stamp != before for stamp in stamps), context
         deployment = updater.read(kube.api_client, "argocd", UPDATER)
         annotations = deployment["spec"]["template"]["metadata"]["annotations"]
@@ -260,7 +286,9 @@ def test_two_updater_restarts_at_once_are_one_restart(alice, olga, kube, clients
             assert action.target == f"argocd/{UPDATER}"
         for action in refused:
             first = succeeded[0]
-            assert action.message == (f"a restart of argocd/{UPDATER} requested by {first.by_name} at "
-                                      f"{first.parameters['restarted_at']} is still rolling out; "
-                                      "it finishes by itself"), context
+            assert action.message == (
+                f"a restart of argocd/{UPDATER} requested by {first.by_name} at "
+                f"{first.parameters['restarted_at']} is still rolling out; "
+                "it finishes by itself"
+            ), context
             assert action.pk > first.pk and action.finished_at is not None

@@ -40,7 +40,9 @@ def test_degraded_is_broken_and_out_of_sync_without_a_sync_is_a_warning(db):
     assert degraded.severity == BAD and degraded.why
     out_of_sync = by_subject["docs-site"]
     assert (out_of_sync.severity, out_of_sync.what) == (WARN, "OutOfSync")
-    assert [p.severity for p in problems()] == sorted((p.severity for p in problems()), key=lambda s: s != BAD)
+    assert [p.severity for p in problems()] == sorted(
+        (p.severity for p in problems()), key=lambda s: s != BAD
+    )
 
 
 def test_a_comparison_error_is_shown_once_with_argo_cds_message(db):
@@ -51,8 +53,13 @@ def test_a_comparison_error_is_shown_once_with_argo_cds_message(db):
 
 
 def test_an_image_updater_without_a_ready_pod_is_broken(db):
-    UpdaterDeployment.objects.create(namespace="argocd", name="argocd-image-updater-controller", replicas_desired=1,
-                                     replicas_ready=0, rollout_message="0 of 1 updated replicas are available...")
+    UpdaterDeployment.objects.create(
+        namespace="argocd",
+        name="argocd-image-updater-controller",
+        replicas_desired=1,
+        replicas_ready=0,
+        rollout_message="0 of 1 updated replicas are available...",
+    )
     (problem,) = problems()
     assert (problem.severity, problem.what, problem.url) == (BAD, "no ready pod", "/updater/")
 
@@ -88,9 +95,16 @@ def test_a_release_built_long_ago_that_no_updater_saw_is_waiting_longer_than_usu
 def test_an_image_updater_resource_in_error_needs_attention(db):
     from cdportal.pipeline.models import ImageUpdaterConfig
 
-    ImageUpdaterConfig.objects.create(namespace="argocd", name="cto-controller", spec={},
-                                      error="could not get tags from registry ghcr.io: 401 Unauthorized")
+    ImageUpdaterConfig.objects.create(
+        namespace="argocd",
+        name="cto-controller",
+        spec={},
+        error="could not get tags from registry ghcr.io: 401 Unauthorized",
+    )
     (problem,) = problems()
-    assert (problem.severity, problem.subject, problem.what) == (BAD, "ImageUpdater argocd/cto-controller",
-                                                                 "updater error")
+    assert (problem.severity, problem.subject, problem.what) == (
+        BAD,
+        "ImageUpdater argocd/cto-controller",
+        "updater error",
+    )
     assert "401 Unauthorized" in problem.why and problem.url == "/updater/"

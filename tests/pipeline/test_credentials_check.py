@@ -29,16 +29,23 @@ def kube():
 
 
 def check(kube, by, secret=PULL_SECRET, registry=""):
-    return updater_actions.check_credentials(by=by, secret=secret, registry=registry, api_client=kube.api_client)
+    return updater_actions.check_credentials(
+        by=by, secret=secret, registry=registry, api_client=kube.api_client
+    )
 
 
 def opaque(name, field, value):
-    return {"metadata": {"name": name, "namespace": "argocd"}, "type": "Opaque",
-            "data": {field: base64.b64encode(value.encode()).decode()}}
+    return {
+        "metadata": {"name": name, "namespace": "argocd"},
+        "type": "Opaque",
+        "data": {field: base64.b64encode(value.encode()).decode()},
+    }
 
 
 def test_it_checks_the_registry_the_pull_secret_names(kube, alice, token_registry):
-    kube.seed_object("v1/secrets", pull_secret("ghcr-pull-secret", {token_registry.host: (USER, PASSWORD)}))
+    kube.seed_object(
+        "v1/secrets", pull_secret("ghcr-pull-secret", {token_registry.host: (USER, PASSWORD)})
+    )
 
     action = check(kube, alice)
 
@@ -51,7 +58,9 @@ def test_it_checks_the_registry_the_pull_secret_names(kube, alice, token_registr
 
 
 def test_wrong_credentials_fail_the_check_in_the_registrys_words(kube, alice, token_registry):
-    kube.seed_object("v1/secrets", pull_secret("ghcr-pull-secret", {token_registry.host: (USER, "wrong")}))
+    kube.seed_object(
+        "v1/secrets", pull_secret("ghcr-pull-secret", {token_registry.host: (USER, "wrong")})
+    )
 
     action = check(kube, alice, registry=token_registry.host)
 
@@ -66,11 +75,17 @@ def test_it_refuses_a_registry_the_secret_does_not_name_and_sends_nothing(kube, 
         check(kube, alice, registry=f"http://{bystander.host_port}")
 
     assert refused.value.status == 400
-    assert str(refused.value) == (f"secret argocd/ghcr-pull-secret has entries for ghcr.io only, "
-                                  f"not {bystander.host_port}. Nothing was sent.")
+    assert str(refused.value) == (
+        f"secret argocd/ghcr-pull-secret has entries for ghcr.io only, "
+        f"not {bystander.host_port}. Nothing was sent."
+    )
     assert bystander.log == []
     (action,) = Action.objects.all()
-    assert (action.kind, action.by_name, action.status) == (Action.Kind.CHECK_CREDENTIALS, "alice", "refused")
+    assert (action.kind, action.by_name, action.status) == (
+        Action.Kind.CHECK_CREDENTIALS,
+        "alice",
+        "refused",
+    )
     assert action.message == str(refused.value)
 
 
@@ -79,18 +94,26 @@ def test_the_reported_request_sends_the_secret_nowhere(kube, alice, bystander):
     kube.seed_object("v1/secrets", pull_secret("ghcr-pull-secret", {"ghcr.io": ("ci", "hunter2")}))
 
     with pytest.raises(ActionRefused) as refused:
-        check(kube, alice, secret="secret:argocd/ghcr-pull-secret#.dockerconfigjson",
-              registry=f"http://{bystander.host_port}")
+        check(
+            kube,
+            alice,
+            secret="secret:argocd/ghcr-pull-secret#.dockerconfigjson",
+            registry=f"http://{bystander.host_port}",
+        )
 
     assert refused.value.status == 400
-    assert "REGISTRY_CREDENTIALS names secret:argocd/ghcr-pull-secret#.dockerconfigjson for no registry" in str(
-        refused.value)
+    assert (
+        "REGISTRY_CREDENTIALS names secret:argocd/ghcr-pull-secret#.dockerconfigjson for no registry"
+        in str(refused.value)
+    )
     assert bystander.log == []
     assert Action.objects.get().status == Action.Status.REFUSED
 
 
 def test_a_path_in_the_registry_value_is_never_requested(kube, alice, bystander):
-    kube.seed_object("v1/secrets", pull_secret("ghcr-pull-secret", {bystander.host_port: ("ci", "hunter2")}))
+    kube.seed_object(
+        "v1/secrets", pull_secret("ghcr-pull-secret", {bystander.host_port: ("ci", "hunter2")})
+    )
 
     action = check(kube, alice, registry=f"http://{bystander.host_port}/admin/any")
 
@@ -100,7 +123,9 @@ def test_a_path_in_the_registry_value_is_never_requested(kube, alice, bystander)
     assert action.parameters["registry"] == bystander.host_port
 
 
-def test_a_secret_field_goes_only_to_the_registries_configured_for_it(kube, alice, bystander, settings):
+def test_a_secret_field_goes_only_to_the_registries_configured_for_it(
+    kube, alice, bystander, settings
+):
     reference = "secret:argocd/ci-token#token"
     settings.REGISTRY_CREDENTIALS = {bystander.host_port: reference, "ghcr.io": "env:GHCR"}
     kube.seed_object("v1/secrets", opaque("ci-token", "token", "ci:hunter2"))
@@ -117,7 +142,9 @@ def test_a_secret_field_goes_only_to_the_registries_configured_for_it(kube, alic
 def test_a_dockerconfigjson_is_never_sent_as_a_password(kube, alice, bystander, settings):
     reference = "secret:argocd/ghcr-pull-secret#.dockerconfigjson"
     settings.REGISTRY_CREDENTIALS = {bystander.host_port: reference}
-    kube.seed_object("v1/secrets", pull_secret("ghcr-pull-secret", {bystander.host_port: ("ci", "hunter2")}))
+    kube.seed_object(
+        "v1/secrets", pull_secret("ghcr-pull-secret", {bystander.host_port: ("ci", "hunter2")})
+    )
 
     action = check(kube, alice, secret=reference)
 
@@ -127,14 +154,19 @@ def test_a_dockerconfigjson_is_never_sent_as_a_password(kube, alice, bystander, 
 
 
 def test_it_asks_which_registry_when_the_secret_names_several(kube, alice, bystander):
-    kube.seed_object("v1/secrets", pull_secret("ghcr-pull-secret", {"ghcr.io": ("a", "b"), "quay.io": ("c", "d")}))
+    kube.seed_object(
+        "v1/secrets",
+        pull_secret("ghcr-pull-secret", {"ghcr.io": ("a", "b"), "quay.io": ("c", "d")}),
+    )
 
     with pytest.raises(ActionRefused, match="name one of ghcr.io, quay.io"):
         check(kube, alice)
 
 
 def test_it_forbids_viewers_before_reading_anything(kube, bob, bystander):
-    kube.seed_object("v1/secrets", pull_secret("ghcr-pull-secret", {bystander.host_port: ("ci", "hunter2")}))
+    kube.seed_object(
+        "v1/secrets", pull_secret("ghcr-pull-secret", {bystander.host_port: ("ci", "hunter2")})
+    )
 
     with pytest.raises(ActionRefused) as refused:
         check(kube, bob, registry=bystander.host_port)
@@ -144,20 +176,30 @@ def test_it_forbids_viewers_before_reading_anything(kube, bob, bystander):
     assert bystander.log == []
 
 
-def test_the_command_checks_as_the_operator_it_names(kube, alice, bob, bystander, settings, tmp_path):
+def test_the_command_checks_as_the_operator_it_names(
+    kube, alice, bob, bystander, settings, tmp_path
+):
     from io import StringIO
 
     from django.core.management import CommandError, call_command
 
     settings.KUBECONFIG, settings.KUBE_CONTEXT = kube.kubeconfig(tmp_path), ""
-    kube.seed_object("v1/secrets", pull_secret("ghcr-pull-secret", {bystander.host_port: ("ci", "hunter2")}))
+    kube.seed_object(
+        "v1/secrets", pull_secret("ghcr-pull-secret", {bystander.host_port: ("ci", "hunter2")})
+    )
 
     with pytest.raises(CommandError, match="pipeline.check_registry_credentials"):
         call_command("updater", "check-credentials", "--user", "bob", "--secret", PULL_SECRET)
     assert bystander.log == []
 
     out = StringIO()
-    call_command("updater", "check-credentials", "--user", "alice", "--secret", PULL_SECRET, stdout=out)
-    assert out.getvalue().startswith(f"pass: secret argocd/ghcr-pull-secret has credentials for {bystander.host_port}")
+    call_command(
+        "updater", "check-credentials", "--user", "alice", "--secret", PULL_SECRET, stdout=out
+    )
+    assert out.getvalue().startswith(
+        f"pass: secret argocd/ghcr-pull-secret has credentials for {bystander.host_port}"
+    )
     assert [(a.by_name, a.status) for a in Action.objects.order_by("pk")] == [
-        ("bob", Action.Status.REFUSED), ("alice", Action.Status.SUCCEEDED)]
+        ("bob", Action.Status.REFUSED),
+        ("alice", Action.Status.SUCCEEDED),
+    ]

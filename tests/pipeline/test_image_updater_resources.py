@@ -24,7 +24,9 @@ from cdportal.pipeline.models import Application, ImageUpdaterConfig, PipelineEv
 from cdportal.pipeline.policies import policies_for
 from cdportal.pipeline.sinks import LocalSink
 
-CR = yaml.safe_load((Path(__file__).parents[1] / "fixtures" / "image-policy" / "image-updater-cr.yaml").read_text())
+CR = yaml.safe_load(
+    (Path(__file__).parents[1] / "fixtures" / "image-policy" / "image-updater-cr.yaml").read_text()
+)
 RESOURCE = "argocd-image-updater.argoproj.io/v1alpha1/imageupdaters"
 NOW = "2026-11-29T01:00:00+00:00"
 
@@ -33,14 +35,27 @@ def own_images_cr(**ref) -> dict:
     """A CR that configures the image itself (no annotations needed)."""
     cr = copy.deepcopy(CR)
     cr["metadata"].update(name="controller-images", resourceVersion="7")
-    cr["spec"] = {"applicationRefs": [{
-        "namePattern": "controller*",
-        "images": [{"alias": "controller", "imageName": "ghcr.io/5dlabs/controller",
-                    "commonUpdateSettings": {"updateStrategy": "semver",
-                                             "allowTags": r"regexp:^v[0-9]+\.[0-9]+\.[0-9]+$"},
-                    "manifestTargets": {"helm": {"name": "image.repository", "tag": "image.tag"}}}],
-        **ref,
-    }]}
+    cr["spec"] = {
+        "applicationRefs": [
+            {
+                "namePattern": "controller*",
+                "images": [
+                    {
+                        "alias": "controller",
+                        "imageName": "ghcr.io/5dlabs/controller",
+                        "commonUpdateSettings": {
+                            "updateStrategy": "semver",
+                            "allowTags": r"regexp:^v[0-9]+\.[0-9]+\.[0-9]+$",
+                        },
+                        "manifestTargets": {
+                            "helm": {"name": "image.repository", "tag": "image.tag"}
+                        },
+                    }
+                ],
+                **ref,
+            }
+        ]
+    }
     return cr
 
 
@@ -90,10 +105,15 @@ def test_the_application_then_follows_its_tag_through_the_resources_parameter(db
     for source in [obj["spec"].get("source") or {}]:
         source.setdefault("helm", {})["parameters"] = [
             {"name": "image.repository", "value": "ghcr.io/5dlabs/controller"},
-            {"name": "image.tag", "value": "v9.9.9"}]
+            {"name": "image.tag", "value": "v9.9.9"},
+        ]
     app = ingest(application_event(obj)).event.application
     assert app.images.filter(name="ghcr.io/5dlabs/controller").exists()
-    running = [ref.rsplit(":", 1)[1] for ref in obj["status"]["summary"]["images"] if "5dlabs/controller" in ref]
+    running = [
+        ref.rsplit(":", 1)[1]
+        for ref in obj["status"]["summary"]["images"]
+        if "5dlabs/controller" in ref
+    ]
     assert app.current_tag == (running[0] if running else "v9.9.9")
 
 
@@ -152,6 +172,7 @@ def kube():
 
 def uninstall_imageupdaters(kube) -> None:
     """An Argo CD without the v1.x updater: the API server does not serve the resource."""
+
     async def uninstall():
         del kube.k.resources[RESOURCE]
 
@@ -160,14 +181,18 @@ def uninstall_imageupdaters(kube) -> None:
 
 def test_the_watcher_lists_resources_and_records_them(kube, db):
     kube.seed_object(RESOURCE, own_images_cr())
-    watcher = ImageUpdaterWatcher(kube.api_client, ["argocd"], sink=LocalSink(), request_timeout=1.0)
+    watcher = ImageUpdaterWatcher(
+        kube.api_client, ["argocd"], sink=LocalSink(), request_timeout=1.0
+    )
     assert watcher.list("argocd") == 1
     assert ImageUpdaterConfig.objects.get().name == "controller-images"
 
 
 def test_without_the_resource_type_the_watcher_ends_quietly(kube, db):
     uninstall_imageupdaters(kube)
-    watcher = ImageUpdaterWatcher(kube.api_client, ["argocd"], sink=LocalSink(), request_timeout=1.0)
+    watcher = ImageUpdaterWatcher(
+        kube.api_client, ["argocd"], sink=LocalSink(), request_timeout=1.0
+    )
     with pytest.raises(NotInstalled, match="argocd-image-updater v0.x"):
         watcher.list("argocd")
     stop = threading.Event()
@@ -182,7 +207,9 @@ def test_a_resource_deleted_in_the_cluster_is_forgotten_through_the_watch(kube, 
     from kubernetes import client
 
     kube.seed_object(RESOURCE, own_images_cr())
-    watcher = ImageUpdaterWatcher(kube.api_client, ["argocd"], sink=LocalSink(), request_timeout=1.0)
+    watcher = ImageUpdaterWatcher(
+        kube.api_client, ["argocd"], sink=LocalSink(), request_timeout=1.0
+    )
     watcher.list("argocd")
     # kmock replays no history to a watch: open it before the deletion, as a running watcher has.
     # The resource has a finalizer, so the deletion first shows as a deletionTimestamp.
@@ -193,7 +220,12 @@ def test_a_resource_deleted_in_the_cluster_is_forgotten_through_the_watch(kube, 
         time.sleep(0.02)
     time.sleep(0.1)
     client.CustomObjectsApi(kube.api_client).delete_namespaced_custom_object(
-        "argocd-image-updater.argoproj.io", "v1alpha1", "argocd", "imageupdaters", "controller-images")
+        "argocd-image-updater.argoproj.io",
+        "v1alpha1",
+        "argocd",
+        "imageupdaters",
+        "controller-images",
+    )
     watching.join(10)
     assert not ImageUpdaterConfig.objects.exists()
     assert PipelineEvent.objects.filter(kind="updater_config", payload__deleted=True).count() == 1

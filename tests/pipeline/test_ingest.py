@@ -29,7 +29,16 @@ def ingest_all(events):
 def counts():
     return {
         model.__name__: model.objects.count()
-        for model in (Repository, Commit, Release, BuildRun, ImageTag, Application, Rollout, PipelineEvent)
+        for model in (
+            Repository,
+            Commit,
+            Release,
+            BuildRun,
+            ImageTag,
+            Application,
+            Rollout,
+            PipelineEvent,
+        )
     }
 
 
@@ -40,7 +49,12 @@ def test_a_release_travels_through_all_seven_stages():
     assert (release.version, release.tag) == ("0.3.0", "v0.3.0")
     times = Rollout.objects.get().stage_times()
     assert [s for s in Stage if times[s]] == list(Stage)
-    assert times[Stage.SYNCED] > times[Stage.PARAMETER_UPDATED] > times[Stage.DETECTED] > times[Stage.BUILT]
+    assert (
+        times[Stage.SYNCED]
+        > times[Stage.PARAMETER_UPDATED]
+        > times[Stage.DETECTED]
+        > times[Stage.BUILT]
+    )
 
 
 def test_the_same_event_twice_is_stored_once_and_changes_nothing():
@@ -59,7 +73,15 @@ def test_each_event_is_linked_to_its_release_and_application():
     ingest_all(journey("0.3.0"))
     release = Release.objects.get()
     linked = PipelineEvent.objects.filter(release=release).values_list("kind", flat=True)
-    assert set(linked) == {"commit", "release_pr", "release", "build", "image_push", "updater", "application"}
+    assert set(linked) == {
+        "commit",
+        "release_pr",
+        "release",
+        "build",
+        "image_push",
+        "updater",
+        "application",
+    }
     app = Application.objects.get(name="cto-controller")
     assert PipelineEvent.objects.filter(application=app).count() == 3
 
@@ -122,8 +144,12 @@ def test_a_late_in_progress_does_not_reopen_a_completed_run():
 
 def test_a_degraded_application_fails_the_rollout_and_recovers():
     events = journey("0.3.0")
-    degraded = {**events[7], "source_id": "degraded", "health_status": "Degraded",
-                "health_message": "Deployment exceeded its progress deadline"}
+    degraded = {
+        **events[7],
+        "source_id": "degraded",
+        "health_status": "Degraded",
+        "health_message": "Deployment exceeded its progress deadline",
+    }
     ingest_all(events[:7] + [degraded])
     rollout = Rollout.objects.get()
     assert rollout.failed_stage == Stage.SYNCED
@@ -137,10 +163,18 @@ def test_a_degraded_application_fails_the_rollout_and_recovers():
 
 def test_a_failed_sync_operation_is_reported():
     events = journey("0.3.0")
-    failed = {**events[7], "source_id": "sync-failed", "sync_status": "OutOfSync", "operation_phase": "Failed",
-              "operation_message": "one or more objects failed to apply", "images": []}
+    failed = {
+        **events[7],
+        "source_id": "sync-failed",
+        "sync_status": "OutOfSync",
+        "operation_phase": "Failed",
+        "operation_message": "one or more objects failed to apply",
+        "images": [],
+    }
     ingest_all(events[:7] + [failed])
-    assert Rollout.objects.get().failure_reason == "Sync failed: one or more objects failed to apply"
+    assert (
+        Rollout.objects.get().failure_reason == "Sync failed: one or more objects failed to apply"
+    )
 
 
 def test_commits_before_the_release_pr_join_the_next_release():
@@ -159,7 +193,9 @@ def test_commits_before_the_release_pr_join_the_next_release():
 def test_the_release_pr_follows_a_changing_proposal():
     events = journey("0.2.51")
     ingest_all(events[:2])
-    ingest({**events[1], "source_id": "pr-update", "version": "0.3.0", "title": "chore: release 0.3.0"})
+    ingest(
+        {**events[1], "source_id": "pr-update", "version": "0.3.0", "title": "chore: release 0.3.0"}
+    )
     release = Release.objects.get()
     assert (release.version, release.pr_title) == ("0.3.0", "chore: release 0.3.0")
 
@@ -181,8 +217,17 @@ def test_a_deployed_release_supersedes_older_ones_that_never_landed():
 
 
 def test_unknown_image_tags_are_recorded_without_a_release():
-    result = ingest(dict(kind="image_push", source="test", source_id="x", occurred_at=at(0), image=IMAGE,
-                         tag="latest", digest="sha256:" + "cd" * 32))
+    result = ingest(
+        dict(
+            kind="image_push",
+            source="test",
+            source_id="x",
+            occurred_at=at(0),
+            image=IMAGE,
+            tag="latest",
+            digest="sha256:" + "cd" * 32,
+        )
+    )
     assert result.event.release is None
     assert ImageTag.objects.get().tag == "latest"
 
@@ -198,7 +243,9 @@ def test_changes_are_broadcast_only_after_commit(django_capture_on_commit_callba
 
 @pytest.mark.django_db(transaction=True)
 def test_two_writers_racing_on_one_observation_record_it_once():
-    if connection.vendor == "sqlite" and connection.settings_dict["NAME"].startswith("file:memorydb"):
+    if connection.vendor == "sqlite" and connection.settings_dict["NAME"].startswith(
+        "file:memorydb"
+    ):
         pytest.skip("in-memory SQLite is one connection; the PostgreSQL pass runs this race")
     event = journey()[0]
     results, errors = [], []

@@ -82,6 +82,7 @@ def ingest_at_once(events: list[dict], writers: int = WRITERS) -> None:
 def derived_rows() -> dict[str, list]:
     """Every row ingestion derives, without database ids or wall-clock defaults: comparable
     between two runs."""
+
     def rows(queryset, *fields):
         return sorted(queryset.values_list(*fields), key=repr)
 
@@ -90,29 +91,99 @@ def derived_rows() -> dict[str, list]:
         "repositories": rows(Repository.objects, "full_name", "url"),
         "components": rows(Component.objects, "repository__full_name", "name"),
         "releases": rows(
-            Release.objects, *release, "tag", "state", "pr_number", "pr_title", "pr_state", "pr_url",
-            "url", "sha", "changelog", "merged_at", "pr_opened_at", "released_at", "built_at",
-            "failed_stage", "failure_reason",  # not updated_at: it starts at the wall-clock time
+            Release.objects,
+            *release,
+            "tag",
+            "state",
+            "pr_number",
+            "pr_title",
+            "pr_state",
+            "pr_url",
+            "url",
+            "sha",
+            "changelog",
+            "merged_at",
+            "pr_opened_at",
+            "released_at",
+            "built_at",
+            "failed_stage",
+            "failure_reason",  # not updated_at: it starts at the wall-clock time
         ),
-        "commits": rows(Commit.objects, "sha", "message", "type", "scope", "breaking",
-                        "committed_at", *("release__" + f for f in ("version", "tag"))),
-        "builds": rows(BuildRun.objects, "run_id", "status", "conclusion", "version", "started_at",
-                       "completed_at", "jobs", "release__version"),
-        "images": rows(ImageRepository.objects, "name", "component__repository__full_name", "component__name"),
+        "commits": rows(
+            Commit.objects,
+            "sha",
+            "message",
+            "type",
+            "scope",
+            "breaking",
+            "committed_at",
+            *("release__" + f for f in ("version", "tag")),
+        ),
+        "builds": rows(
+            BuildRun.objects,
+            "run_id",
+            "status",
+            "conclusion",
+            "version",
+            "started_at",
+            "completed_at",
+            "jobs",
+            "release__version",
+        ),
+        "images": rows(
+            ImageRepository.objects, "name", "component__repository__full_name", "component__name"
+        ),
         "image_tags": rows(ImageTag.objects, "image__name", "tag", "digest", "pushed_at"),
-        "applications": rows(Application.objects, "namespace", "name", "current_tag", "sync_status",
-                             "health_status", "operation_phase", "parameters", "observed_at", "images__name"),
+        "applications": rows(
+            Application.objects,
+            "namespace",
+            "name",
+            "current_tag",
+            "sync_status",
+            "health_status",
+            "operation_phase",
+            "parameters",
+            "observed_at",
+            "images__name",
+        ),
         "deployed_tags": rows(DeployedTag.objects, "application__name", "image", "tag", "since"),
-        "rollouts": rows(Rollout.objects, "release__version", "application__name", "detected_at",
-                         "parameter_updated_at", "synced_at", "failed_stage", "failure_reason", "updated_at"),
-        "events": rows(PipelineEvent.objects, "source_id", "kind", "release__version", "application__name",
-                       "image__name", "repository__full_name"),
+        "rollouts": rows(
+            Rollout.objects,
+            "release__version",
+            "application__name",
+            "detected_at",
+            "parameter_updated_at",
+            "synced_at",
+            "failed_stage",
+            "failure_reason",
+            "updated_at",
+        ),
+        "events": rows(
+            PipelineEvent.objects,
+            "source_id",
+            "kind",
+            "release__version",
+            "application__name",
+            "image__name",
+            "repository__full_name",
+        ),
     }
 
 
 def forget_everything() -> None:
-    for model in (PipelineEvent, Rollout, DeployedTag, Application, ImageTag, ImageRepository, BuildRun,
-                  Commit, Release, Component, Repository):
+    for model in (
+        PipelineEvent,
+        Rollout,
+        DeployedTag,
+        Application,
+        ImageTag,
+        ImageRepository,
+        BuildRun,
+        Commit,
+        Release,
+        Component,
+        Repository,
+    ):
         model.objects.all().delete()
 
 
@@ -133,7 +204,11 @@ def postgres():
         return
     if reachable("127.0.0.1", 5432):
         pytest.skip("runs in the PostgreSQL pass (make test-postgres)")
-    require("PostgreSQL", False, "concurrent writers only race on PostgreSQL; nothing answers on 127.0.0.1:5432")
+    require(
+        "PostgreSQL",
+        False,
+        "concurrent writers only race on PostgreSQL; nothing answers on 127.0.0.1:5432",
+    )
 
 
 def writers_derive_what_one_writer_derives():
@@ -146,7 +221,10 @@ def writers_derive_what_one_writer_derives():
         assert concurrent[table] == serial[table], table
     assert len([r for r in serial["releases"] if r[3]]) == 10  # tagged: released
     assert {name for _, name, *_ in serial["rollouts"]} == {
-        "cto-controller-dev", "cto-controller-staging", "cto-controller"}
+        "cto-controller-dev",
+        "cto-controller-staging",
+        "cto-controller",
+    }
 
 
 @pytest.mark.postgres

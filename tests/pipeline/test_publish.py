@@ -16,7 +16,9 @@ pytestmark = pytest.mark.django_db(transaction=True)
 @pytest.fixture
 def published(monkeypatch):
     seen = []
-    recorder = publish.Publisher(publish=seen.append, flush=lambda timeout: True, isolation=lambda: "")
+    recorder = publish.Publisher(
+        publish=seen.append, flush=lambda timeout: True, isolation=lambda: ""
+    )
     monkeypatch.setattr(publish, "_publisher", recorder)
     return seen
 

@@ -50,44 +50,80 @@ class GitHub:
         branch = example("branch", self.api)  # main at 7fd1a60…, the example's head
         branch["name"] = default_branch
         self.server.expect_request(self.repo, method="GET").respond_with_json(repository)
-        self.server.expect_request(f"{self.repo}/branches/{default_branch}", method="GET").respond_with_json(branch)
+        self.server.expect_request(
+            f"{self.repo}/branches/{default_branch}", method="GET"
+        ).respond_with_json(branch)
         return self
 
     def creates_tags(self) -> GitHub:
         def tag_object(request):
             sent = request.get_json()
-            return _json(201, {
-                "node_id": "MDM6VGFnOTQwYmQzMzYyNDhlZmFlMGY5ZWU1YmM3YjJkNWM5ODU4ODdiMTZhYw==",
-                "tag": sent["tag"], "sha": TAG_OBJECT, "url": self.url(f"{self.repo}/git/tags/{TAG_OBJECT}"),
-                "message": sent["message"],
-                "tagger": {"name": "cdportal", "email": "cdportal@example.com", "date": "2026-11-28T10:00:00Z"},
-                "object": {"type": "commit", "sha": sent["object"],
-                           "url": self.url(f"{self.repo}/git/commits/{sent['object']}")},
-                "verification": {"verified": False, "reason": "unsigned", "signature": None, "payload": None},
-            })
+            return _json(
+                201,
+                {
+                    "node_id": "MDM6VGFnOTQwYmQzMzYyNDhlZmFlMGY5ZWU1YmM3YjJkNWM5ODU4ODdiMTZhYw==",
+                    "tag": sent["tag"],
+                    "sha": TAG_OBJECT,
+                    "url": self.url(f"{self.repo}/git/tags/{TAG_OBJECT}"),
+                    "message": sent["message"],
+                    "tagger": {
+                        "name": "cdportal",
+                        "email": "cdportal@example.com",
+                        "date": "2026-11-28T10:00:00Z",
+                    },
+                    "object": {
+                        "type": "commit",
+                        "sha": sent["object"],
+                        "url": self.url(f"{self.repo}/git/commits/{sent['object']}"),
+                    },
+                    "verification": {
+                        "verified": False,
+                        "reason": "unsigned",
+                        "signature": None,
+                        "payload": None,
+                    },
+                },
+            )
 
         def reference(request):
             sent = request.get_json()
-            return _json(201, {
-                "ref": sent["ref"], "node_id": "MDM6UmVmcmVmcy90YWdzL3YwLjMuMA==",
-                "url": self.url(f"{self.repo}/git/{sent['ref']}"),
-                "object": {"type": "tag", "sha": sent["sha"], "url": self.url(f"{self.repo}/git/tags/{sent['sha']}")},
-            })
+            return _json(
+                201,
+                {
+                    "ref": sent["ref"],
+                    "node_id": "MDM6UmVmcmVmcy90YWdzL3YwLjMuMA==",
+                    "url": self.url(f"{self.repo}/git/{sent['ref']}"),
+                    "object": {
+                        "type": "tag",
+                        "sha": sent["sha"],
+                        "url": self.url(f"{self.repo}/git/tags/{sent['sha']}"),
+                    },
+                },
+            )
 
-        self.server.expect_request(f"{self.repo}/git/tags", method="POST").respond_with_handler(tag_object)
-        self.server.expect_request(f"{self.repo}/git/refs", method="POST").respond_with_handler(reference)
+        self.server.expect_request(f"{self.repo}/git/tags", method="POST").respond_with_handler(
+            tag_object
+        )
+        self.server.expect_request(f"{self.repo}/git/refs", method="POST").respond_with_handler(
+            reference
+        )
         return self
 
     def refuses(self, path: str, status: int, message: str, method: str = "POST") -> GitHub:
         self.server.expect_request(f"{self.repo}/{path}", method=method).respond_with_json(
-            {"message": message, "documentation_url": "https://docs.github.com/rest", "status": str(status)},
+            {
+                "message": message,
+                "documentation_url": "https://docs.github.com/rest",
+                "status": str(status),
+            },
             status=status,
         )
         return self
 
     def runs(self, workflow: str) -> GitHub:
-        self.server.expect_request(f"{self.repo}/actions/workflows/{workflow}/dispatches",
-                                   method="POST").respond_with_data("", status=204)
+        self.server.expect_request(
+            f"{self.repo}/actions/workflows/{workflow}/dispatches", method="POST"
+        ).respond_with_data("", status=204)
         return self
 
     @property
@@ -116,23 +152,51 @@ def github(httpserver, settings):
 @pytest.fixture
 def cto(db):
     """5dlabs/cto released 0.2.9; Release Please predicts 0.3.0."""
-    ingest({
-        "kind": "release", "source": "test", "source_id": "rel-0.2.9", "occurred_at": at(0),
-        "repository": REPO, "version": "0.2.9", "tag": "v0.2.9", "sha": "a" * 40,
-    })
-    ingest({
-        "kind": "release_plan", "source": "git", "source_id": "plan-1", "occurred_at": at(5),
-        "repository": REPO, "head_sha": HEAD, "current_version": "0.2.9", "next_version": "0.3.0",
-        "tag": "v0.3.0", "changelog": "## [0.3.0]\n\n### Features\n\n* add task retry logic", "commit_count": 1,
-        "commits": [{"sha": HEAD, "subject": "add task retry logic", "type": "feat",
-                     "scope": "controller", "bump": "minor"}],
-    })
+    ingest(
+        {
+            "kind": "release",
+            "source": "test",
+            "source_id": "rel-0.2.9",
+            "occurred_at": at(0),
+            "repository": REPO,
+            "version": "0.2.9",
+            "tag": "v0.2.9",
+            "sha": "a" * 40,
+        }
+    )
+    ingest(
+        {
+            "kind": "release_plan",
+            "source": "git",
+            "source_id": "plan-1",
+            "occurred_at": at(5),
+            "repository": REPO,
+            "head_sha": HEAD,
+            "current_version": "0.2.9",
+            "next_version": "0.3.0",
+            "tag": "v0.3.0",
+            "changelog": "## [0.3.0]\n\n### Features\n\n* add task retry logic",
+            "commit_count": 1,
+            "commits": [
+                {
+                    "sha": HEAD,
+                    "subject": "add task retry logic",
+                    "type": "feat",
+                    "scope": "controller",
+                    "bump": "minor",
+                }
+            ],
+        }
+    )
     return REPO
 
 
 TAG_CALLS = [
-    ("POST", f"/repos/{REPO}/git/tags",
-     {"tag": "v0.3.0", "message": "Release v0.3.0", "object": HEAD, "type": "commit"}),
+    (
+        "POST",
+        f"/repos/{REPO}/git/tags",
+        {"tag": "v0.3.0", "message": "Release v0.3.0", "object": HEAD, "type": "commit"},
+    ),
     ("POST", f"/repos/{REPO}/git/refs", {"ref": "refs/tags/v0.3.0", "sha": TAG_OBJECT}),
 ]
 HEAD_CALLS = [("GET", f"/repos/{REPO}", None), ("GET", f"/repos/{REPO}/branches/main", None)]
@@ -143,12 +207,23 @@ def test_it_tags_the_head_of_the_default_branch(rita, cto, github):
     action = release_actions.create_tag(repository=REPO, version="0.3.0", sha=None, by=rita)
     assert github.calls == HEAD_CALLS + TAG_CALLS
     action.refresh_from_db()
-    assert (action.kind, action.status, action.by, action.by_name) == ("create_tag", "succeeded", rita, "rita")
+    assert (action.kind, action.status, action.by, action.by_name) == (
+        "create_tag",
+        "succeeded",
+        rita,
+        "rita",
+    )
     assert action.target == f"{REPO}:v0.3.0"
     assert action.message == f"created annotated tag v0.3.0 on 7fd1a60 in {REPO}"
     assert action.parameters == {
-        "repository": REPO, "version": "0.3.0", "tag": "v0.3.0", "sha": None, "message": "Release v0.3.0",
-        "dispatch_build": False, "not_greater_than": None, "commit": HEAD,
+        "repository": REPO,
+        "version": "0.3.0",
+        "tag": "v0.3.0",
+        "sha": None,
+        "message": "Release v0.3.0",
+        "dispatch_build": False,
+        "not_greater_than": None,
+        "commit": HEAD,
     }
     assert action.finished_at is not None
 
@@ -162,10 +237,18 @@ def test_the_tag_is_the_releases_tag_stage_at_once(rita, cto, github):
     assert (release.tag, release.sha, release.state) == ("v0.3.0", HEAD, "released")
     assert release.released_at is not None and event.release == release
     # The webhook for the same tag, a moment later, is a duplicate.
-    late = ingest({
-        "kind": "release", "source": "github", "source_id": f"{REPO}/tag/v0.3.0", "occurred_at": at(9),
-        "repository": REPO, "version": "0.3.0", "tag": "v0.3.0", "sha": HEAD,
-    })
+    late = ingest(
+        {
+            "kind": "release",
+            "source": "github",
+            "source_id": f"{REPO}/tag/v0.3.0",
+            "occurred_at": at(9),
+            "repository": REPO,
+            "version": "0.3.0",
+            "tag": "v0.3.0",
+            "sha": HEAD,
+        }
+    )
     assert late.created is False
 
 
@@ -180,7 +263,9 @@ def test_the_action_is_recorded_before_github_is_called(rita, cto, github):
         connection.close()
         return _json(422, {"message": "Reference already exists"})
 
-    github.server.expect_request(f"{github.repo}/git/tags", method="POST").respond_with_handler(tag_object)
+    github.server.expect_request(f"{github.repo}/git/tags", method="POST").respond_with_handler(
+        tag_object
+    )
     action = release_actions.create_tag(repository=REPO, version="0.3.0", sha=HEAD, by=rita)
     assert seen == [("create_tag", "running")]
     assert action.status == "failed"
@@ -188,11 +273,15 @@ def test_the_action_is_recorded_before_github_is_called(rita, cto, github):
 
 def test_it_tags_the_commit_given(rita, cto, github):
     github.creates_tags()
-    action = release_actions.create_tag(repository=REPO, version="0.3.0", sha=HEAD.upper(), by=rita,
-                                        message="Hand-made 0.3.0")
+    action = release_actions.create_tag(
+        repository=REPO, version="0.3.0", sha=HEAD.upper(), by=rita, message="Hand-made 0.3.0"
+    )
     assert github.calls == [
-        ("POST", f"/repos/{REPO}/git/tags",
-         {"tag": "v0.3.0", "message": "Hand-made 0.3.0", "object": HEAD, "type": "commit"}),
+        (
+            "POST",
+            f"/repos/{REPO}/git/tags",
+            {"tag": "v0.3.0", "message": "Hand-made 0.3.0", "object": HEAD, "type": "commit"},
+        ),
         TAG_CALLS[1],
     ]
     assert action.parameters["sha"] == HEAD and action.status == "succeeded"
@@ -200,7 +289,12 @@ def test_it_tags_the_commit_given(rita, cto, github):
 
 def test_a_short_sha_is_resolved_first(rita, cto, github):
     github.server.expect_request(f"{github.repo}/commits/7fd1a60", method="GET").respond_with_json(
-        {"sha": HEAD, "url": github.url(f"{github.repo}/commits/{HEAD}"), "commit": {"message": "feat: x"}})
+        {
+            "sha": HEAD,
+            "url": github.url(f"{github.repo}/commits/{HEAD}"),
+            "commit": {"message": "feat: x"},
+        }
+    )
     github.creates_tags()
     action = release_actions.create_tag(repository=REPO, version="0.3.0", sha="7fd1a60", by=rita)
     assert github.calls == [("GET", f"/repos/{REPO}/commits/7fd1a60", None)] + TAG_CALLS
@@ -209,26 +303,50 @@ def test_a_short_sha_is_resolved_first(rita, cto, github):
 
 def test_it_runs_the_build_with_the_version_after_the_tag(rita, cto, github):
     github.has_the_repository().creates_tags().runs("binaries-release.yaml")
-    action = release_actions.create_tag(repository=REPO, version="0.3.0", sha=None, by=rita, dispatch_build=True,
-                                        idempotency_key="k1")
+    action = release_actions.create_tag(
+        repository=REPO,
+        version="0.3.0",
+        sha=None,
+        by=rita,
+        dispatch_build=True,
+        idempotency_key="k1",
+    )
     assert github.calls == HEAD_CALLS + TAG_CALLS + [
-        ("POST", f"/repos/{REPO}/actions/workflows/binaries-release.yaml/dispatches",
-         {"ref": "main", "inputs": {"version": "0.3.0"}}),
+        (
+            "POST",
+            f"/repos/{REPO}/actions/workflows/binaries-release.yaml/dispatches",
+            {"ref": "main", "inputs": {"version": "0.3.0"}},
+        ),
     ]
     build = release_actions.dispatch_of(action)
     assert (build.kind, build.status, build.by_name, build.idempotency_key) == (
-        "dispatch_workflow", "succeeded", "rita", "k1:dispatch")
-    assert build.parameters == {"repository": REPO, "workflow": "binaries-release.yaml",
-                                "inputs": {"version": "0.3.0"}, "ref": "main", "tag_action": action.pk}
-    assert build.message == (f"GitHub accepted running binaries-release.yaml on main with version=0.3.0 in {REPO}; "
-                             "the run appears in a moment")
+        "dispatch_workflow",
+        "succeeded",
+        "rita",
+        "k1:dispatch",
+    )
+    assert build.parameters == {
+        "repository": REPO,
+        "workflow": "binaries-release.yaml",
+        "inputs": {"version": "0.3.0"},
+        "ref": "main",
+        "tag_action": action.pk,
+    }
+    assert build.message == (
+        f"GitHub accepted running binaries-release.yaml on main with version=0.3.0 in {REPO}; "
+        "the run appears in a moment"
+    )
 
 
 def test_with_a_given_commit_the_build_asks_github_for_the_default_branch(rita, cto, github):
     github.has_the_repository(default_branch="trunk").creates_tags().runs("binaries-release.yaml")
-    release_actions.create_tag(repository=REPO, version="0.3.0", sha=OTHER, by=rita, dispatch_build=True)
+    release_actions.create_tag(
+        repository=REPO, version="0.3.0", sha=OTHER, by=rita, dispatch_build=True
+    )
     assert [c[:2] for c in github.calls] == [
-        ("POST", f"/repos/{REPO}/git/tags"), ("POST", f"/repos/{REPO}/git/refs"), ("GET", f"/repos/{REPO}"),
+        ("POST", f"/repos/{REPO}/git/tags"),
+        ("POST", f"/repos/{REPO}/git/refs"),
+        ("GET", f"/repos/{REPO}"),
         ("POST", f"/repos/{REPO}/actions/workflows/binaries-release.yaml/dispatches"),
     ]
     assert github.calls[-1][2] == {"ref": "trunk", "inputs": {"version": "0.3.0"}}
@@ -236,12 +354,24 @@ def test_with_a_given_commit_the_build_asks_github_for_the_default_branch(rita, 
 
 def test_a_double_submit_is_one_set_of_github_calls(rita, cto, github):
     github.has_the_repository().creates_tags().runs("binaries-release.yaml")
-    first = release_actions.create_tag(repository=REPO, version="0.3.0", sha=None, by=rita, dispatch_build=True,
-                                       idempotency_key="same")
+    first = release_actions.create_tag(
+        repository=REPO,
+        version="0.3.0",
+        sha=None,
+        by=rita,
+        dispatch_build=True,
+        idempotency_key="same",
+    )
     calls = len(github.calls)
     # The first click already released 0.3.0: the second must not be refused as "not greater".
-    again = release_actions.create_tag(repository=REPO, version="0.3.0", sha=None, by=rita, dispatch_build=True,
-                                       idempotency_key="same")
+    again = release_actions.create_tag(
+        repository=REPO,
+        version="0.3.0",
+        sha=None,
+        by=rita,
+        dispatch_build=True,
+        idempotency_key="same",
+    )
     assert again.pk == first.pk
     assert len(github.calls) == calls == 5
     assert Action.objects.count() == 2
@@ -250,8 +380,13 @@ def test_a_double_submit_is_one_set_of_github_calls(rita, cto, github):
 @pytest.mark.parametrize("person", ["bob", "alice"])
 def test_viewers_and_operators_may_not_tag(person, request, cto, github):
     with pytest.raises(ActionRefused) as refused:
-        release_actions.create_tag(repository=REPO, version="0.3.0", sha=None, by=request.getfixturevalue(person),
-                                   dispatch_build=True)
+        release_actions.create_tag(
+            repository=REPO,
+            version="0.3.0",
+            sha=None,
+            by=request.getfixturevalue(person),
+            dispatch_build=True,
+        )
     assert refused.value.status == 403
     assert "pipeline.create_tag" in str(refused.value)
     assert Action.objects.count() == 0 and github.calls == []
@@ -267,9 +402,12 @@ def test_viewers_and_operators_may_not_rerun_release_please(person, request, cto
 def test_an_existing_tag_fails_the_action_clearly_and_runs_no_build(rita, cto, github):
     github.has_the_repository().runs("binaries-release.yaml")
     github.server.expect_request(f"{github.repo}/git/tags", method="POST").respond_with_json(
-        {"sha": TAG_OBJECT, "tag": "v0.3.0", "object": {"sha": HEAD, "type": "commit"}}, status=201)
+        {"sha": TAG_OBJECT, "tag": "v0.3.0", "object": {"sha": HEAD, "type": "commit"}}, status=201
+    )
     github.refuses("git/refs", 422, "Reference already exists")
-    action = release_actions.create_tag(repository=REPO, version="0.3.0", sha=None, by=rita, dispatch_build=True)
+    action = release_actions.create_tag(
+        repository=REPO, version="0.3.0", sha=None, by=rita, dispatch_build=True
+    )
     assert action.status == "failed"
     assert action.message.startswith(f"tag v0.3.0 already exists in {REPO}")
     assert release_actions.dispatch_of(action) is None
@@ -280,55 +418,75 @@ def test_an_existing_tag_fails_the_action_clearly_and_runs_no_build(rita, cto, g
 def test_a_protected_tag_is_said_plainly(rita, cto, github):
     # The tag object is created; the ref is refused by a ruleset.
     github.server.expect_request(f"{github.repo}/git/tags", method="POST").respond_with_json(
-        {"sha": TAG_OBJECT, "tag": "v0.3.0"}, status=201)
-    github.refuses("git/refs", 422,
-                   "Repository rule violations found\n\nCannot create ref due to creations being restricted.\n\n")
+        {"sha": TAG_OBJECT, "tag": "v0.3.0"}, status=201
+    )
+    github.refuses(
+        "git/refs",
+        422,
+        "Repository rule violations found\n\nCannot create ref due to creations being restricted.\n\n",
+    )
     action = release_actions.create_tag(repository=REPO, version="0.3.0", sha=HEAD, by=rita)
     assert action.status == "failed"
     assert action.message == (
         f"tag v0.3.0 is protected in {REPO}: a ruleset or tag protection rule keeps this token from creating it "
-        "(GitHub: Repository rule violations found Cannot create ref due to creations being restricted.)")
+        "(GitHub: Repository rule violations found Cannot create ref due to creations being restricted.)"
+    )
 
 
 def test_a_token_that_may_not_write_gets_a_clear_403(rita, cto, github):
     github.refuses("git/tags", 403, "Resource not accessible by integration")
     action = release_actions.create_tag(repository=REPO, version="0.3.0", sha=HEAD, by=rita)
     assert action.status == "failed"
-    assert action.message == (f"GitHub refused to create tag v0.3.0 in {REPO} (403: Resource not accessible by "
-                              "integration): the token needs contents: write, or a rule protects the tag")
+    assert action.message == (
+        f"GitHub refused to create tag v0.3.0 in {REPO} (403: Resource not accessible by "
+        "integration): the token needs contents: write, or a rule protects the tag"
+    )
 
 
 def test_a_build_without_a_workflow_dispatch_trigger_keeps_the_tag(rita, cto, github):
     github.has_the_repository().creates_tags()
-    github.refuses("actions/workflows/binaries-release.yaml/dispatches", 422,
-                   "Workflow does not have 'workflow_dispatch' trigger")
-    action = release_actions.create_tag(repository=REPO, version="0.3.0", sha=None, by=rita, dispatch_build=True)
+    github.refuses(
+        "actions/workflows/binaries-release.yaml/dispatches",
+        422,
+        "Workflow does not have 'workflow_dispatch' trigger",
+    )
+    action = release_actions.create_tag(
+        repository=REPO, version="0.3.0", sha=None, by=rita, dispatch_build=True
+    )
     build = release_actions.dispatch_of(action)
     assert action.status == "succeeded"
     assert build.status == "failed"
     assert build.message == (
         f"binaries-release.yaml in {REPO} has no workflow_dispatch trigger, so GitHub cannot run it on request: "
-        "add `workflow_dispatch:` (with a 'version' input) under `on:` in .github/workflows/binaries-release.yaml")
+        "add `workflow_dispatch:` (with a 'version' input) under `on:` in .github/workflows/binaries-release.yaml"
+    )
     assert Release.objects.get(version="0.3.0").tag == "v0.3.0"
 
 
 def test_a_version_not_greater_is_refused_unless_confirmed(rita, cto, github):
     github.creates_tags()
     for version in ("0.2.9", "0.2.1", "0.2.9-rc.1"):
-        with pytest.raises(ActionRefused, match=r"is not greater than the latest release of 5dlabs/cto \(0.2.9\)"):
+        with pytest.raises(
+            ActionRefused, match=r"is not greater than the latest release of 5dlabs/cto \(0.2.9\)"
+        ):
             release_actions.create_tag(repository=REPO, version=version, sha=HEAD, by=rita)
     assert Action.objects.count() == 0 and github.calls == []
-    action = release_actions.create_tag(repository=REPO, version="0.2.9", sha=HEAD, by=rita, allow_not_greater=True)
+    action = release_actions.create_tag(
+        repository=REPO, version="0.2.9", sha=HEAD, by=rita, allow_not_greater=True
+    )
     assert action.status == "succeeded"
     assert action.parameters["not_greater_than"] == "0.2.9"
 
 
-@pytest.mark.parametrize("version, why", [
-    ("v0.3.0", "without the leading v: 0.3.0"),
-    ("0.3", "is not a semantic version"),
-    ("latest", "is not a semantic version"),
-    ("0.3.0+build.1", "build metadata"),
-])
+@pytest.mark.parametrize(
+    "version, why",
+    [
+        ("v0.3.0", "without the leading v: 0.3.0"),
+        ("0.3", "is not a semantic version"),
+        ("latest", "is not a semantic version"),
+        ("0.3.0+build.1", "build metadata"),
+    ],
+)
 def test_it_validates_the_version_before_recording_anything(rita, cto, github, version, why):
     with pytest.raises(ActionRefused, match=why.replace("+", r"\+")):
         release_actions.create_tag(repository=REPO, version=version, sha=HEAD, by=rita)
@@ -351,7 +509,10 @@ def test_an_unreachable_github_fails_the_action_without_raising(rita, cto, setti
     settings.GITHUB_PAUSE = False
     action = release_actions.create_tag(repository=REPO, version="0.3.0", sha=None, by=rita)
     assert action.status == "failed"
-    assert action.message == f"reading the default branch of {REPO}: could not reach GitHub (ConnectionError)"
+    assert (
+        action.message
+        == f"reading the default branch of {REPO}: could not reach GitHub (ConnectionError)"
+    )
 
 
 def test_the_token_goes_in_the_header_and_nowhere_else(rita, cto, github):
@@ -367,7 +528,9 @@ def test_a_github_enterprise_url_with_a_path(rita, cto, github, settings):
     ghe = GitHub(github.server, prefix="/api/v3").has_the_repository().creates_tags()
     action = release_actions.create_tag(repository=REPO, version="0.3.0", sha=None, by=rita)
     assert action.status == "succeeded"
-    assert [path for _, path, _ in ghe.calls] == [f"/api/v3{path}" for _, path, _ in HEAD_CALLS + TAG_CALLS]
+    assert [path for _, path, _ in ghe.calls] == [
+        f"/api/v3{path}" for _, path, _ in HEAD_CALLS + TAG_CALLS
+    ]
 
 
 def test_it_reruns_release_please_on_the_default_branch(rita, cto, github):
@@ -377,22 +540,38 @@ def test_it_reruns_release_please_on_the_default_branch(rita, cto, github):
     assert again.pk == action.pk
     assert github.calls == [
         ("GET", f"/repos/{REPO}", None),
-        ("POST", f"/repos/{REPO}/actions/workflows/release-please.yaml/dispatches", {"ref": "main", "inputs": {}}),
+        (
+            "POST",
+            f"/repos/{REPO}/actions/workflows/release-please.yaml/dispatches",
+            {"ref": "main", "inputs": {}},
+        ),
     ]
-    assert (action.kind, action.status, action.target) == ("dispatch_workflow", "succeeded",
-                                                           f"{REPO}:release-please.yaml")
-    assert action.parameters == {"repository": REPO, "workflow": "release-please.yaml", "inputs": {}, "ref": "main"}
+    assert (action.kind, action.status, action.target) == (
+        "dispatch_workflow",
+        "succeeded",
+        f"{REPO}:release-please.yaml",
+    )
+    assert action.parameters == {
+        "repository": REPO,
+        "workflow": "release-please.yaml",
+        "inputs": {},
+        "ref": "main",
+    }
 
 
 def test_release_please_without_a_workflow_dispatch_trigger(rita, cto, github):
     github.has_the_repository()
-    github.refuses("actions/workflows/release-please.yaml/dispatches", 422,
-                   "Workflow does not have 'workflow_dispatch' trigger")
+    github.refuses(
+        "actions/workflows/release-please.yaml/dispatches",
+        422,
+        "Workflow does not have 'workflow_dispatch' trigger",
+    )
     action = release_actions.rerun_release_please(repository=REPO, by=rita)
     assert action.status == "failed"
     assert action.message == (
         f"release-please.yaml in {REPO} has no workflow_dispatch trigger, so GitHub cannot run it on request: "
-        "add `workflow_dispatch:` under `on:` in .github/workflows/release-please.yaml")
+        "add `workflow_dispatch:` under `on:` in .github/workflows/release-please.yaml"
+    )
 
 
 def test_a_missing_workflow(rita, cto, github):
@@ -409,9 +588,22 @@ def test_the_command_tags_after_confirmation(rita, cto, github, monkeypatch, cap
     github.has_the_repository().creates_tags().runs("binaries-release.yaml")
     asked = []
     monkeypatch.setattr("builtins.input", lambda prompt: asked.append(prompt) or "y")
-    call_command("create-tag", "--repository", REPO, "--version", "0.3.0", "--dispatch-build", "--user", "rita")
-    assert asked == [(f"Create annotated tag v0.3.0 on 7fd1a60 in {REPO}, then run binaries-release.yaml with "
-                      "version=0.3.0 (on main)? [y/N] ")]
+    call_command(
+        "create-tag",
+        "--repository",
+        REPO,
+        "--version",
+        "0.3.0",
+        "--dispatch-build",
+        "--user",
+        "rita",
+    )
+    assert asked == [
+        (
+            f"Create annotated tag v0.3.0 on 7fd1a60 in {REPO}, then run binaries-release.yaml with "
+            "version=0.3.0 (on main)? [y/N] "
+        )
+    ]
     out = capsys.readouterr().out
     assert f"Create tag: succeeded: created annotated tag v0.3.0 on 7fd1a60 in {REPO}" in out
     assert "Dispatch workflow: succeeded" in out
@@ -430,37 +622,76 @@ def test_the_command_does_nothing_when_not_confirmed(rita, cto, github, monkeypa
 
 def test_the_command_with_yes_and_a_refusal(rita, bob, cto, github):
     github.creates_tags()
-    call_command("create-tag", "--repository", REPO, "--version", "0.3.0", "--sha", HEAD, "--user", "rita", "--yes")
+    call_command(
+        "create-tag",
+        "--repository",
+        REPO,
+        "--version",
+        "0.3.0",
+        "--sha",
+        HEAD,
+        "--user",
+        "rita",
+        "--yes",
+    )
     assert Action.objects.get().status == "succeeded"
     with pytest.raises(CommandError, match="not greater") as refused:
-        call_command("create-tag", "--repository", REPO, "--version", "0.3.0", "--sha", HEAD, "--user", "rita",
-                     "--yes")
+        call_command(
+            "create-tag",
+            "--repository",
+            REPO,
+            "--version",
+            "0.3.0",
+            "--sha",
+            HEAD,
+            "--user",
+            "rita",
+            "--yes",
+        )
     assert refused.value.returncode == 2
     with pytest.raises(CommandError, match="releaser role"):
-        call_command("create-tag", "--repository", REPO, "--version", "0.4.0", "--user", "bob", "--yes")
+        call_command(
+            "create-tag", "--repository", REPO, "--version", "0.4.0", "--user", "bob", "--yes"
+        )
 
 
-SPENT = {"X-RateLimit-Limit": "5000", "X-RateLimit-Remaining": "0", "X-RateLimit-Reset": "1796119200"}
+SPENT = {
+    "X-RateLimit-Limit": "5000",
+    "X-RateLimit-Remaining": "0",
+    "X-RateLimit-Reset": "1796119200",
+}
 
 
 def test_a_spent_rate_limit_while_tagging_reads_as_a_rate_limit(rita, cto, github):
     # GitHub answers a spent budget with 403, like a missing permission; its headers tell them apart.
     github.server.expect_request(f"{github.repo}/git/tags", method="POST").respond_with_json(
-        {"message": "API rate limit exceeded for installation ID 1.",
-         "documentation_url": "https://docs.github.com/rest/overview/rate-limits-for-the-rest-api"},
-        status=403, headers=SPENT)
+        {
+            "message": "API rate limit exceeded for installation ID 1.",
+            "documentation_url": "https://docs.github.com/rest/overview/rate-limits-for-the-rest-api",
+        },
+        status=403,
+        headers=SPENT,
+    )
     action = release_actions.create_tag(repository=REPO, version="0.3.0", sha=HEAD, by=rita)
     assert action.status == "failed"
-    assert action.message == (f"creating tag v0.3.0 in {REPO}: GitHub's rate limit answered 403 (API rate limit "
-                              "exceeded for installation ID 1.); the budget resets at 2026-12-01 10:00:00Z")
+    assert action.message == (
+        f"creating tag v0.3.0 in {REPO}: GitHub's rate limit answered 403 (API rate limit "
+        "exceeded for installation ID 1.); the budget resets at 2026-12-01 10:00:00Z"
+    )
 
 
 def test_a_secondary_rate_limit_while_tagging_says_when_to_retry(rita, cto, github):
     github.server.expect_request(f"{github.repo}/git/tags", method="POST").respond_with_json(
-        {"message": "You have exceeded a secondary rate limit. Please wait a few minutes before you try again."},
-        status=403, headers={"Retry-After": "60"})
+        {
+            "message": "You have exceeded a secondary rate limit. Please wait a few minutes before you try again."
+        },
+        status=403,
+        headers={"Retry-After": "60"},
+    )
     action = release_actions.create_tag(repository=REPO, version="0.3.0", sha=HEAD, by=rita)
     assert action.status == "failed"
-    assert action.message == (f"creating tag v0.3.0 in {REPO}: GitHub's rate limit answered 403 (You have exceeded "
-                              "a secondary rate limit. Please wait a few minutes before you try again.); "
-                              "retry after 60 s")
+    assert action.message == (
+        f"creating tag v0.3.0 in {REPO}: GitHub's rate limit answered 403 (You have exceeded "
+        "a secondary rate limit. Please wait a few minutes before you try again.); "
+        "retry after 60 s"
+    )

@@ -17,10 +17,16 @@ DATE = "2026-11-28"
 
 def release_plan(repo, *args, env=None):
     """Run the command as a CI job would: its own process, no database, no SECRET_KEY."""
-    clean = {k: v for k, v in os.environ.items() if k not in ("SECRET_KEY", "DEBUG", "DATABASE_URL")}
+    clean = {
+        k: v for k, v in os.environ.items() if k not in ("SECRET_KEY", "DEBUG", "DATABASE_URL")
+    }
     return subprocess.run(
         [sys.executable, "manage.py", "release-plan", "--repo", str(repo), *args],
-        cwd=ROOT, env={**clean, **(env or {})}, capture_output=True, text=True, timeout=60,
+        cwd=ROOT,
+        env={**clean, **(env or {})},
+        capture_output=True,
+        text=True,
+        timeout=60,
     )
 
 
@@ -34,24 +40,35 @@ def plan_json(repo, *args):
 def fivedlabs(work):
     """A repository configured like 5dlabs/cto, released at v0.2.50 by Release Please."""
     config = (REFERENCE / "release-please-config.json").read_text()
-    work.commit("chore: initial import", {
-        "release-please-config.json": config,
-        ".release-please-manifest.json": '{\n  ".": "0.2.50"\n}\n',
-        "Cargo.toml": '[workspace]\nmembers = ["crates/controller"]\n\n[workspace.package]\nversion = "0.2.50"\n',
-        "CHANGELOG.md": "# Changelog\n\n## [0.2.50](https://github.com/5dlabs/cto/compare/v0.2.49...v0.2.50) (2026-02-27)\n",
-    })
+    work.commit(
+        "chore: initial import",
+        {
+            "release-please-config.json": config,
+            ".release-please-manifest.json": '{\n  ".": "0.2.50"\n}\n',
+            "Cargo.toml": '[workspace]\nmembers = ["crates/controller"]\n\n[workspace.package]\nversion = "0.2.50"\n',
+            "CHANGELOG.md": "# Changelog\n\n## [0.2.50](https://github.com/5dlabs/cto/compare/v0.2.49...v0.2.50) (2026-02-27)\n",
+        },
+    )
     git(work.path, "tag", "v0.2.50")
     git(work.path, "remote", "add", "origin", "git@github.com:5dlabs/cto.git")
     return work
 
 
 def test_it_predicts_the_next_5dlabs_release(fivedlabs):
-    feat = fivedlabs.commit("feat(controller): add task retry logic", {"crates/controller/src/lib.rs": "1"})
-    fix = fivedlabs.commit("fix: resolve nil pointer in reconciler", {"crates/controller/src/lib.rs": "2"})
+    feat = fivedlabs.commit(
+        "feat(controller): add task retry logic", {"crates/controller/src/lib.rs": "1"}
+    )
+    fix = fivedlabs.commit(
+        "fix: resolve nil pointer in reconciler", {"crates/controller/src/lib.rs": "2"}
+    )
     fivedlabs.commit("update readme", {"README.md": "x"})
     [plan] = plan_json(fivedlabs.path)
     # bump-patch-for-minor-pre-major: a feature before 1.0.0 is a patch.
-    assert (plan["current_version"], plan["next_version"], plan["tag"]) == ("0.2.50", "0.2.51", "v0.2.51")
+    assert (plan["current_version"], plan["next_version"], plan["tag"]) == (
+        "0.2.50",
+        "0.2.51",
+        "v0.2.51",
+    )
     assert plan["pr_title"] == "chore: release 0.2.51"
     assert plan["branch"] == "release-please--branches--main"
     assert plan["changelog"] == (
@@ -61,7 +78,10 @@ def test_it_predicts_the_next_5dlabs_release(fivedlabs):
         "### 🐛 Bug Fixes\n\n"
         f"* resolve nil pointer in reconciler ([{fix[:7]}](https://github.com/5dlabs/cto/commit/{fix}))"
     )
-    assert [(c["type"], c["bump"]) for c in plan["commits"]] == [("fix", "patch"), ("feat", "patch")]
+    assert [(c["type"], c["bump"]) for c in plan["commits"]] == [
+        ("fix", "patch"),
+        ("feat", "patch"),
+    ]
     assert plan["ignored"][0]["subject"] == "update readme"
 
 
@@ -73,7 +93,9 @@ def test_a_visible_chore_alone_releases_a_patch(fivedlabs):
 
 
 def test_nothing_to_release_gives_nulls(fivedlabs):
-    fivedlabs.commit("test: more cases", {"tests/a.rs": "x"})  # `test` is hidden in 5dlabs' sections
+    fivedlabs.commit(
+        "test: more cases", {"tests/a.rs": "x"}
+    )  # `test` is hidden in 5dlabs' sections
     [plan] = plan_json(fivedlabs.path)
     assert plan["next_version"] is plan["tag"] is plan["pr_title"] is plan["changelog"] is None
     assert plan["commits"][0]["bump"] == "none"
@@ -104,14 +126,24 @@ def test_a_first_release_is_1_0_0(work):
 
 
 def test_a_monorepo_attributes_commits_by_path(work):
-    work.commit("chore: setup", {
-        "release-please-config.json": json.dumps({"packages": {
-            "services/api": {"release-type": "simple", "component": "api"},
-            "services/web": {"release-type": "simple", "component": "web"},
-        }}),
-        ".release-please-manifest.json": json.dumps({"services/api": "1.2.3", "services/web": "0.4.0"}),
-        "services/api/version.txt": "1.2.3\n", "services/web/version.txt": "0.4.0\n",
-    })
+    work.commit(
+        "chore: setup",
+        {
+            "release-please-config.json": json.dumps(
+                {
+                    "packages": {
+                        "services/api": {"release-type": "simple", "component": "api"},
+                        "services/web": {"release-type": "simple", "component": "web"},
+                    }
+                }
+            ),
+            ".release-please-manifest.json": json.dumps(
+                {"services/api": "1.2.3", "services/web": "0.4.0"}
+            ),
+            "services/api/version.txt": "1.2.3\n",
+            "services/web/version.txt": "0.4.0\n",
+        },
+    )
     git(work.path, "tag", "api-v1.2.3")
     git(work.path, "tag", "web-v0.4.0")
     work.commit("feat: search", {"services/api/search.py": "x"})
@@ -124,7 +156,9 @@ def test_a_monorepo_attributes_commits_by_path(work):
 
 
 def test_readable_text_output(fivedlabs):
-    fivedlabs.commit("feat(controller): add task retry logic", {"crates/controller/src/lib.rs": "1"})
+    fivedlabs.commit(
+        "feat(controller): add task retry logic", {"crates/controller/src/lib.rs": "1"}
+    )
     result = release_plan(fivedlabs.path, "--date", DATE)
     assert result.returncode == 0, result.stderr
     assert "next version:    0.2.51 → tag v0.2.51" in result.stdout
@@ -151,10 +185,13 @@ def test_a_path_that_is_not_a_repository_exits_2(tmp_path):
 
 
 def test_bad_configuration_names_the_file_and_field(work):
-    work.commit("chore: setup", {
-        "release-please-config.json": '{"packages": {".": {"release-type": "nodee"}}}',
-        ".release-please-manifest.json": '{".": "1.0.0"}',
-    })
+    work.commit(
+        "chore: setup",
+        {
+            "release-please-config.json": '{"packages": {".": {"release-type": "nodee"}}}',
+            ".release-please-manifest.json": '{".": "1.0.0"}',
+        },
+    )
     result = release_plan(work.path)
     assert result.returncode == 2
     assert "release-please-config.json" in result.stderr and "release-type" in result.stderr
@@ -162,10 +199,13 @@ def test_bad_configuration_names_the_file_and_field(work):
 
 
 def test_invalid_json_in_the_manifest(work):
-    work.commit("chore: setup", {
-        "release-please-config.json": '{"packages": {".": {}}}',
-        ".release-please-manifest.json": '{".": "1.0.0",}',
-    })
+    work.commit(
+        "chore: setup",
+        {
+            "release-please-config.json": '{"packages": {".": {}}}',
+            ".release-please-manifest.json": '{".": "1.0.0",}',
+        },
+    )
     result = release_plan(work.path)
     assert result.returncode == 2
     assert ".release-please-manifest.json" in result.stderr

@@ -9,15 +9,37 @@ pytestmark = pytest.mark.django_db
 
 def prediction(minutes=0, **changes):
     return {
-        "kind": "release_plan", "source": "git", "source_id": f"plan-{minutes}", "occurred_at": at(minutes),
-        "repository": REPO, "component": "", "path": ".", "release_type": "simple",
-        "head_sha": "a" * 40, "current_version": "0.2.50", "next_version": "0.2.51", "tag": "v0.2.51",
-        "pr_title": "chore: release 0.2.51", "branch": "release-please--branches--main",
+        "kind": "release_plan",
+        "source": "git",
+        "source_id": f"plan-{minutes}",
+        "occurred_at": at(minutes),
+        "repository": REPO,
+        "component": "",
+        "path": ".",
+        "release_type": "simple",
+        "head_sha": "a" * 40,
+        "current_version": "0.2.50",
+        "next_version": "0.2.51",
+        "tag": "v0.2.51",
+        "pr_title": "chore: release 0.2.51",
+        "branch": "release-please--branches--main",
         "changelog": "## [0.2.51](https://github.com/5dlabs/cto/compare/v0.2.50...v0.2.51) (2026-11-28)\n",
-        "commits": [{"sha": "b" * 40, "subject": "add retry", "type": "feat", "scope": "controller",
-                     "breaking": False, "bump": "patch", "why": "feat → patch (bump-patch-for-minor-pre-major)"}],
-        "ignored": [{"sha": "c" * 40, "subject": "update readme", "reason": "not a conventional commit"}],
-        "commit_count": 2, **changes,
+        "commits": [
+            {
+                "sha": "b" * 40,
+                "subject": "add retry",
+                "type": "feat",
+                "scope": "controller",
+                "breaking": False,
+                "bump": "patch",
+                "why": "feat → patch (bump-patch-for-minor-pre-major)",
+            }
+        ],
+        "ignored": [
+            {"sha": "c" * 40, "subject": "update readme", "reason": "not a conventional commit"}
+        ],
+        "commit_count": 2,
+        **changes,
     }
 
 
@@ -64,5 +86,7 @@ def test_a_malformed_prediction_is_refused():
     from cdportal.core.events import InvalidEvent
 
     with pytest.raises(InvalidEvent, match="bump"):
-        ingest(prediction(commits=[{"sha": "b" * 40, "subject": "x", "type": "feat", "bump": "huge"}]))
+        ingest(
+            prediction(commits=[{"sha": "b" * 40, "subject": "x", "type": "feat", "bump": "huge"}])
+        )
     assert Component.objects.count() == 0

@@ -36,7 +36,9 @@ def journey_of(repo: str, image: str, app: str, version: str, *, start: float = 
             event["images"] = [i.replace(IMAGE, image) for i in event.get("images", [])]
         events.append(event)
         if event["kind"] == "image_push":
-            events.append({**event, "source_id": f"{event['source_id']}-sha", "tag": f"sha-{sha[:7]}"})
+            events.append(
+                {**event, "source_id": f"{event['source_id']}-sha", "tag": f"sha-{sha[:7]}"}
+            )
     return events
 
 
@@ -45,10 +47,14 @@ def releases_of(repo: str) -> list[tuple]:
     rows = (
         Release.objects.filter(component__repository__full_name=repo)
         .order_by("version")
-        .values_list("version", "state", "built_at", "rollouts__application__name", "rollouts__synced_at")
+        .values_list(
+            "version", "state", "built_at", "rollouts__application__name", "rollouts__synced_at"
+        )
     )
-    return [(version, state, built is not None, app, synced is not None)
-            for version, state, built, app, synced in rows]
+    return [
+        (version, state, built is not None, app, synced is not None)
+        for version, state, built, app, synced in rows
+    ]
 
 
 def fully_delivered(app: str) -> list[tuple]:

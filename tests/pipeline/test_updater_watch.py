@@ -43,39 +43,84 @@ def kube():
 def seed_decoy_and_pod(kube):
     """Another Deployment in the namespace, and the updater's pod pointing at its ReplicaSet."""
     decoy = fixture("image-updater-deployment.yaml")
-    decoy["metadata"].update(name="argocd-server", uid="decoy-uid", labels={"app.kubernetes.io/name": "argocd-server"})
+    decoy["metadata"].update(
+        name="argocd-server", uid="decoy-uid", labels={"app.kubernetes.io/name": "argocd-server"}
+    )
     kube.seed_object("apps/v1/deployments", decoy)
     rs_name = f"{NAME}-7f9c6d8b5d"
-    kube.seed_object("apps/v1/replicasets", {"metadata": {
-        "name": rs_name, "namespace": "argocd", "uid": "rs-uid",
-        "ownerReferences": [{"kind": "Deployment", "name": NAME, "controller": True}]}})
-    kube.seed_object("v1/pods", {"metadata": {
-        "name": f"{rs_name}-x1", "namespace": "argocd", "labels": {"app.kubernetes.io/name": "argocd-image-updater"},
-        "ownerReferences": [{"kind": "ReplicaSet", "name": rs_name, "uid": "rs-uid", "controller": True}]}})
+    kube.seed_object(
+        "apps/v1/replicasets",
+        {
+            "metadata": {
+                "name": rs_name,
+                "namespace": "argocd",
+                "uid": "rs-uid",
+                "ownerReferences": [{"kind": "Deployment", "name": NAME, "controller": True}],
+            }
+        },
+    )
+    kube.seed_object(
+        "v1/pods",
+        {
+            "metadata": {
+                "name": f"{rs_name}-x1",
+                "namespace": "argocd",
+                "labels": {"app.kubernetes.io/name": "argocd-image-updater"},
+                "ownerReferences": [
+                    {"kind": "ReplicaSet", "name": rs_name, "uid": "rs-uid", "controller": True}
+                ],
+            }
+        },
+    )
 
 
 def watcher(kube, **kwargs) -> UpdaterDeploymentWatcher:
-    return UpdaterDeploymentWatcher(kube.api_client, "argocd", sink=LocalSink(), timeout_seconds=1,
-                                    request_timeout=1.0, **kwargs)  # kmock ignores timeoutSeconds
+    return UpdaterDeploymentWatcher(
+        kube.api_client,
+        "argocd",
+        sink=LocalSink(),
+        timeout_seconds=1,
+        request_timeout=1.0,
+        **kwargs,
+    )  # kmock ignores timeoutSeconds
 
 
 def restart_action(user, stamp: str, *, started_at=None) -> Action:
     """A restart as `restart_updater` records it, whose follower is gone."""
     return Action.objects.create(
-        kind=Action.Kind.RESTART_UPDATER, target=TARGET, by=user, by_name=user.username,
+        kind=Action.Kind.RESTART_UPDATER,
+        target=TARGET,
+        by=user,
+        by_name=user.username,
         parameters={"namespace": "argocd", "deployment": NAME, "restarted_at": stamp},
         message=f"restart requested at {stamp}; following the rollout",
-        started_at=started_at or timezone.now())
+        started_at=started_at or timezone.now(),
+    )
 
 
 def roll_out(kube, stamp: str, *, ready: bool) -> None:
     """What `kubectl rollout restart` and then the Deployment controller do to the object."""
     apps = client.AppsV1Api(kube.api_client)
-    apps.patch_namespaced_deployment(NAME, "argocd", {"spec": {"template": {"metadata": {"annotations": {
-        updater_deployment.RESTARTED_AT_ANNOTATION: stamp}}}}}, _content_type="application/strategic-merge-patch+json")
+    apps.patch_namespaced_deployment(
+        NAME,
+        "argocd",
+        {
+            "spec": {
+                "template": {
+                    "metadata": {"annotations": {updater_deployment.RESTARTED_AT_ANNOTATION: stamp}}
+                }
+            }
+        },
+        _content_type="application/strategic-merge-patch+json",
+    )
     generation = updater.read(kube.api_client, "argocd", NAME)["metadata"]["generation"]
-    status = {"observedGeneration": generation, "updatedReplicas": 1, "readyReplicas": 1,
-              "replicas": 1 if ready else 2, "availableReplicas": 1}
+    status = {
+        "observedGeneration": generation,
+        "updatedReplicas": 1,
+        "readyReplicas": 1,
+        "replicas": 1 if ready else 2,
+        "availableReplicas": 1,
+    }
     apps.patch_namespaced_deployment_status(NAME, "argocd", {"status": status})
 
 
@@ -126,7 +171,8 @@ def test_a_restart_whose_follower_died_is_finished_by_the_watcher(kube, alice):
     assert UpdaterDeployment.objects.get().restarted_at == stamp
 
     client.AppsV1Api(kube.api_client).patch_namespaced_deployment_status(
-        NAME, "argocd", {"status": {"replicas": 1}})
+        NAME, "argocd", {"status": {"replicas": 1}}
+    )
     w.watch("argocd")
     action.refresh_from_db()
     assert action.status == Action.Status.SUCCEEDED
@@ -157,8 +203,10 @@ def test_a_restart_past_its_deadline_fails_with_kubectls_words(kube, alice, sett
     action.refresh_from_db()
     fresh.refresh_from_db()
     assert action.status == Action.Status.FAILED
-    assert action.message == ("timed out waiting for the condition: Waiting for deployment "
-                              f'"{NAME}" rollout to finish: 1 old replicas are pending termination...')
+    assert action.message == (
+        "timed out waiting for the condition: Waiting for deployment "
+        f'"{NAME}" rollout to finish: 1 old replicas are pending termination...'
+    )
     assert fresh.status == Action.Status.RUNNING  # still within its time
 
 
@@ -166,7 +214,9 @@ def test_the_reaper_ends_restarts_of_a_deployment_that_is_gone(alice, settings):
     settings.UPDATER_ROLLOUT_TIMEOUT = 60
     k = Kube()
     try:
-        action = restart_action(alice, "2026-11-29T01:00:00Z", started_at=timezone.now() - timedelta(hours=1))
+        action = restart_action(
+            alice, "2026-11-29T01:00:00Z", started_at=timezone.now() - timedelta(hours=1)
+        )
         updater_actions.reap_overdue_restarts(k.api_client)
     finally:
         k.close()
@@ -175,8 +225,9 @@ def test_the_reaper_ends_restarts_of_a_deployment_that_is_gone(alice, settings):
     assert action.message == f"the Deployment {TARGET} no longer exists"
 
 
-def test_the_updater_page_reads_rows_and_the_watchers_event_settles_a_restart(kube, alice, client, settings,
-                                                                              tmp_path):
+def test_the_updater_page_reads_rows_and_the_watchers_event_settles_a_restart(
+    kube, alice, client, settings, tmp_path
+):
     settings.KUBECONFIG = str(tmp_path / "no-such-kubeconfig")  # the page must not need the cluster
     settings.UPDATER_DEPLOYMENT = NAME
     stamp = "2026-11-29T01:00:00Z"
@@ -188,7 +239,11 @@ def test_the_updater_page_reads_rows_and_the_watchers_event_settles_a_restart(ku
     action.refresh_from_db()
     assert action.status == Action.Status.RUNNING  # a GET settles nothing
 
-    ingest(updater.deployment_event(updater.read(kube.api_client, "argocd", NAME), observed_at=timezone.now()))
+    ingest(
+        updater.deployment_event(
+            updater.read(kube.api_client, "argocd", NAME), observed_at=timezone.now()
+        )
+    )
     page = client.get("/updater/").content.decode()
 
     action.refresh_from_db()
@@ -221,8 +276,12 @@ def test_the_status_fragment_reaches_the_updater_page_group(kube, alice):
 
 
 def test_restart_updater_records_the_stamp_it_writes(kube, alice):
-    action = updater_actions.restart_updater(by=alice, api_client=kube.api_client, timeout=0.2, poll=0.05)
-    written = updater.read(kube.api_client, "argocd", NAME)["spec"]["template"]["metadata"]["annotations"]
+    action = updater_actions.restart_updater(
+        by=alice, api_client=kube.api_client, timeout=0.2, poll=0.05
+    )
+    written = updater.read(kube.api_client, "argocd", NAME)["spec"]["template"]["metadata"][
+        "annotations"
+    ]
     assert action.parameters["restarted_at"] == written[updater_deployment.RESTARTED_AT_ANNOTATION]
 
 
@@ -236,7 +295,9 @@ def test_a_malformed_deployment_is_skipped_not_recorded(kube, db):
     assert not UpdaterDeployment.objects.exists()
 
 
-def test_watch_argocd_once_records_the_updater_too(transactional_db, kube, settings, tmp_path, capsys):
+def test_watch_argocd_once_records_the_updater_too(
+    transactional_db, kube, settings, tmp_path, capsys
+):
     from django.core.management import call_command
 
     seed_decoy_and_pod(kube)
@@ -256,11 +317,15 @@ def test_a_second_restart_while_one_rolls_out_is_refused_and_logged(kube, alice,
     first = restart_action(alice, "2026-11-29T01:00:00Z")  # still rolling out
     before = updater.read(kube.api_client, "argocd", NAME)
 
-    second = updater_actions.restart_updater(by=olga, api_client=kube.api_client, timeout=1, poll=0.05)
+    second = updater_actions.restart_updater(
+        by=olga, api_client=kube.api_client, timeout=1, poll=0.05
+    )
 
     assert second.status == Action.Status.REFUSED and second.by_name == "olga"
-    assert second.message == (f"a restart of {TARGET} requested by alice at 2026-11-29T01:00:00Z is still "
-                              "rolling out; it finishes by itself")
+    assert second.message == (
+        f"a restart of {TARGET} requested by alice at 2026-11-29T01:00:00Z is still "
+        "rolling out; it finishes by itself"
+    )
     assert updater.read(kube.api_client, "argocd", NAME) == before  # nothing patched
     first.refresh_from_db()
     assert first.status == Action.Status.RUNNING
@@ -268,12 +333,20 @@ def test_a_second_restart_while_one_rolls_out_is_refused_and_logged(kube, alice,
 
 def test_a_restart_left_running_past_its_deadline_does_not_block_the_next(kube, alice, settings):
     settings.UPDATER_ROLLOUT_TIMEOUT = 60
-    stale = restart_action(alice, "2026-11-29T01:00:00Z", started_at=timezone.now() - timedelta(hours=2))
+    stale = restart_action(
+        alice, "2026-11-29T01:00:00Z", started_at=timezone.now() - timedelta(hours=2)
+    )
 
-    fresh = updater_actions.restart_updater(by=alice, api_client=kube.api_client, timeout=0.2, poll=0.05)
+    fresh = updater_actions.restart_updater(
+        by=alice, api_client=kube.api_client, timeout=0.2, poll=0.05
+    )
 
     stale.refresh_from_db()
-    assert stale.status == Action.Status.FAILED and stale.message.startswith("timed out waiting for the condition")
+    assert stale.status == Action.Status.FAILED and stale.message.startswith(
+        "timed out waiting for the condition"
+    )
     assert "still rolling out" not in fresh.message  # it went ahead and patched
-    written = updater.read(kube.api_client, "argocd", NAME)["spec"]["template"]["metadata"]["annotations"]
+    written = updater.read(kube.api_client, "argocd", NAME)["spec"]["template"]["metadata"][
+        "annotations"
+    ]
     assert written[updater_deployment.RESTARTED_AT_ANNOTATION] == fresh.parameters["restarted_at"]

@@ -11,15 +11,33 @@ from cdportal.pipeline.models import Action
 
 def record(user, kind, target, *, status=Action.Status.SUCCEEDED, message="done", seconds=3):
     started = timezone.now() - timedelta(minutes=5)
-    return Action.objects.create(kind=kind, target=target, by=user, by_name=user.username, status=status,
-                                 message=message, started_at=started,
-                                 finished_at=started + timedelta(seconds=seconds) if status != "running" else None)
+    return Action.objects.create(
+        kind=kind,
+        target=target,
+        by=user,
+        by_name=user.username,
+        status=status,
+        message=message,
+        started_at=started,
+        finished_at=started + timedelta(seconds=seconds) if status != "running" else None,
+    )
 
 
 def test_a_viewer_reads_every_action_with_its_outcome_and_duration(alice, bob, client):
-    record(alice, Action.Kind.FORCE_SYNC, "argocd/controller", message="sync requested on argocd/controller")
-    record(alice, Action.Kind.RESTART_UPDATER, "argocd/argocd-image-updater-controller",
-           status=Action.Status.FAILED, message="timed out waiting for the condition", seconds=300)
+    record(
+        alice,
+        Action.Kind.FORCE_SYNC,
+        "argocd/controller",
+        message="sync requested on argocd/controller",
+    )
+    record(
+        alice,
+        Action.Kind.RESTART_UPDATER,
+        "argocd/argocd-image-updater-controller",
+        status=Action.Status.FAILED,
+        message="timed out waiting for the condition",
+        seconds=300,
+    )
     client.force_login(bob)
     html = client.get("/actions/").content.decode()
     assert "Force sync" in html and "sync requested on argocd/controller" in html
@@ -55,7 +73,9 @@ def test_the_application_page_shows_its_recent_actions_to_operators(alice, clien
     from cdportal.pipeline.ingest import ingest
 
     app = ingest(application_event(load("01"))).event.application
-    record(alice, Action.Kind.HARD_REFRESH, app.key, message="hard refresh of argocd/controller done")
+    record(
+        alice, Action.Kind.HARD_REFRESH, app.key, message="hard refresh of argocd/controller done"
+    )
     client.force_login(alice)
     html = client.get(f"/applications/{app.namespace}/{app.name}/").content.decode()
     assert "alice: Hard refresh" in html and "hard refresh of argocd/controller done" in html
@@ -65,7 +85,10 @@ def test_the_application_page_shows_its_recent_actions_to_operators(alice, clien
 def test_the_unfiltered_log_follows_live_and_a_filtered_one_does_not(bob, client):
     client.force_login(bob)
     assert 'ws-connect="/ws/live/actions/"' in client.get("/actions/").content.decode()
-    assert 'ws-connect="/ws/live/actions/"' not in client.get("/actions/", {"by": "alice"}).content.decode()
+    assert (
+        'ws-connect="/ws/live/actions/"'
+        not in client.get("/actions/", {"by": "alice"}).content.decode()
+    )
 
 
 def test_an_applications_recent_actions_are_rendered_for_its_page_group(alice, db):
@@ -77,7 +100,9 @@ def test_an_applications_recent_actions_are_rendered_for_its_page_group(alice, d
     from cdportal.pipeline.ingest import ingest
 
     app = ingest(application_event(load("01"))).event.application
-    action = record(alice, Action.Kind.FORCE_SYNC, app.key, message="sync requested on argocd/controller")
+    action = record(
+        alice, Action.Kind.FORCE_SYNC, app.key, message="sync requested on argocd/controller"
+    )
     fragments = broadcast.render_fragments(Changes(actions={action.pk}))
     html = fragments[broadcast.application_group(app.pk)][f"app-{app.pk}-recent-actions"]
     assert 'hx-swap-oob="true"' in html and "alice: Force sync" in html

@@ -39,7 +39,9 @@ def live(kube, name):
 
 
 def review(client, verb, page=PAGE, **fields) -> str:
-    response = client.post(f"{page}{verb}/review/", {"csrfmiddlewaretoken": csrf(client, page), **fields})
+    response = client.post(
+        f"{page}{verb}/review/", {"csrfmiddlewaretoken": csrf(client, page), **fields}
+    )
     assert response.status_code == 200, response.content.decode()
     return response.content.decode()
 
@@ -50,7 +52,12 @@ def confirm(client, verb, form, page=PAGE):
 
 def test_alice_the_operator_sees_the_action_buttons(alice, kube):
     html = browser(alice).get(PAGE).content.decode()
-    assert 'id="app-' in html and "Force sync…" in html and "Hard refresh…" in html and "Terminate operation…" in html
+    assert (
+        'id="app-' in html
+        and "Force sync…" in html
+        and "Hard refresh…" in html
+        and "Terminate operation…" in html
+    )
 
 
 def test_bob_the_viewer_sees_no_buttons_and_cannot_post(bob, kube):
@@ -82,7 +89,9 @@ def test_confirming_syncs_and_a_double_click_is_one_action(alice, kube):
     assert live(kube, "controller")["operation"]["initiatedBy"] == {"username": "alice"}
 
 
-def test_a_sync_while_an_operation_runs_is_refused_with_the_reason_and_offers_terminate(alice, kube):
+def test_a_sync_while_an_operation_runs_is_refused_with_the_reason_and_offers_terminate(
+    alice, kube
+):
     page = "/applications/argocd/api-gateway/"
     client = browser(alice)
     response = confirm(client, "sync", hidden(review(client, "sync", page=page)), page=page)
@@ -106,4 +115,7 @@ def test_alice_terminates_api_gateways_sync(alice, kube):
 
 def test_an_unknown_verb_is_404(alice, kube):
     client = browser(alice)
-    assert client.post(f"{PAGE}delete/review/", {"csrfmiddlewaretoken": csrf(client)}).status_code == 404
+    assert (
+        client.post(f"{PAGE}delete/review/", {"csrfmiddlewaretoken": csrf(client)}).status_code
+        == 404
+    )

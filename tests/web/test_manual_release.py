@@ -32,11 +32,23 @@ def github(httpserver, settings):
 def creates_tags(server):
     repo = f"/repos/{REPO}"
     server.expect_request(f"{repo}/git/tags", method="POST").respond_with_json(
-        {"tag": "v0.3.0", "sha": TAG_OBJECT, "url": server.url_for(f"{repo}/git/tags/{TAG_OBJECT}"),
-         "message": "Release v0.3.0", "object": {"type": "commit", "sha": HEAD}}, status=201)
+        {
+            "tag": "v0.3.0",
+            "sha": TAG_OBJECT,
+            "url": server.url_for(f"{repo}/git/tags/{TAG_OBJECT}"),
+            "message": "Release v0.3.0",
+            "object": {"type": "commit", "sha": HEAD},
+        },
+        status=201,
+    )
     server.expect_request(f"{repo}/git/refs", method="POST").respond_with_json(
-        {"ref": "refs/tags/v0.3.0", "url": server.url_for(f"{repo}/git/refs/tags/v0.3.0"),
-         "object": {"type": "tag", "sha": TAG_OBJECT}}, status=201)
+        {
+            "ref": "refs/tags/v0.3.0",
+            "url": server.url_for(f"{repo}/git/refs/tags/v0.3.0"),
+            "object": {"type": "tag", "sha": TAG_OBJECT},
+        },
+        status=201,
+    )
 
 
 def calls(server) -> list[tuple[str, str]]:
@@ -45,18 +57,42 @@ def calls(server) -> list[tuple[str, str]]:
 
 @pytest.fixture
 def cto(db):
-    ingest({
-        "kind": "release", "source": "test", "source_id": "rel-0.2.9", "occurred_at": at(0),
-        "repository": REPO, "version": "0.2.9", "tag": "v0.2.9", "sha": "a" * 40,
-    })
-    ingest({
-        "kind": "release_plan", "source": "git", "source_id": "plan-1", "occurred_at": at(5),
-        "repository": REPO, "head_sha": HEAD, "current_version": "0.2.9", "next_version": "0.3.0",
-        "tag": "v0.3.0", "commit_count": 1,
-        "changelog": "## [0.3.0]\n\n### Features\n\n* **controller:** add task retry logic",
-        "commits": [{"sha": HEAD, "subject": "add task retry logic", "type": "feat",
-                     "scope": "controller", "bump": "minor"}],
-    })
+    ingest(
+        {
+            "kind": "release",
+            "source": "test",
+            "source_id": "rel-0.2.9",
+            "occurred_at": at(0),
+            "repository": REPO,
+            "version": "0.2.9",
+            "tag": "v0.2.9",
+            "sha": "a" * 40,
+        }
+    )
+    ingest(
+        {
+            "kind": "release_plan",
+            "source": "git",
+            "source_id": "plan-1",
+            "occurred_at": at(5),
+            "repository": REPO,
+            "head_sha": HEAD,
+            "current_version": "0.2.9",
+            "next_version": "0.3.0",
+            "tag": "v0.3.0",
+            "commit_count": 1,
+            "changelog": "## [0.3.0]\n\n### Features\n\n* **controller:** add task retry logic",
+            "commits": [
+                {
+                    "sha": HEAD,
+                    "subject": "add task retry logic",
+                    "type": "feat",
+                    "scope": "controller",
+                    "bump": "minor",
+                }
+            ],
+        }
+    )
     return Component.objects.get()
 
 
@@ -88,7 +124,9 @@ def confirm(client, form: dict, **extra):
     return client.post(f"{PAGE}create/", {**form, "csrfmiddlewaretoken": csrf(client), **extra})
 
 
-def test_the_form_offers_the_predicted_version_and_the_head_of_the_default_branch(rita_client, cto, github):
+def test_the_form_offers_the_predicted_version_and_the_head_of_the_default_branch(
+    rita_client, cto, github
+):
     html = rita_client.get(PAGE).content.decode()
     assert 'name="version" value="0.3.0"' in html
     assert f'name="sha" value="{HEAD}"' in html
@@ -102,8 +140,10 @@ def test_the_form_offers_the_predicted_version_and_the_head_of_the_default_branc
 
 def test_the_confirmation_says_exactly_what_will_happen(rita_client, cto, github):
     html = review(rita_client, dispatch_build="on")
-    assert (f"This will <strong>create annotated tag v0.3.0 on 7fd1a60 in {REPO}, then run binaries-release.yaml "
-            "with version=0.3.0 (on main)</strong>") in html
+    assert (
+        f"This will <strong>create annotated tag v0.3.0 on 7fd1a60 in {REPO}, then run binaries-release.yaml "
+        "with version=0.3.0 (on main)</strong>"
+    ) in html
     form = hidden(html)
     assert form["sha"] == HEAD and form["version"] == "0.3.0" and form["dispatch_build"] == "on"
     assert re.fullmatch(r"[0-9a-f]{32}", form["idempotency_key"])
@@ -123,7 +163,11 @@ def test_confirming_creates_the_tag_and_shows_the_outcome(rita_client, cto, gith
     assert f'href="/releases/{release.pk}/"' in html
     assert PipelineEvent.objects.filter(source_id=f"{REPO}/tag/v0.3.0").exists()
     action = Action.objects.get()
-    assert (action.status, action.by_name, action.idempotency_key) == ("succeeded", "rita", form["idempotency_key"])
+    assert (action.status, action.by_name, action.idempotency_key) == (
+        "succeeded",
+        "rita",
+        form["idempotency_key"],
+    )
 
 
 def test_a_double_click_is_one_tag(rita_client, cto, github):
@@ -132,16 +176,24 @@ def test_a_double_click_is_one_tag(rita_client, cto, github):
     first = confirm(rita_client, form).content.decode()
     second = confirm(rita_client, form).content.decode()
     assert [c for c in calls(github) if c[0] == "POST"] == [
-        ("POST", f"/repos/{REPO}/git/tags"), ("POST", f"/repos/{REPO}/git/refs")]
+        ("POST", f"/repos/{REPO}/git/tags"),
+        ("POST", f"/repos/{REPO}/git/refs"),
+    ]
     assert Action.objects.count() == 1
     assert "created annotated tag v0.3.0" in first and "created annotated tag v0.3.0" in second
 
 
 def test_an_existing_tag_is_a_clear_message_not_a_500(rita_client, cto, github):
     github.expect_request(f"/repos/{REPO}/git/tags", method="POST").respond_with_json(
-        {"tag": "v0.3.0", "sha": TAG_OBJECT}, status=201)
+        {"tag": "v0.3.0", "sha": TAG_OBJECT}, status=201
+    )
     github.expect_request(f"/repos/{REPO}/git/refs", method="POST").respond_with_json(
-        {"message": "Reference already exists", "documentation_url": "https://docs.github.com/rest"}, status=422)
+        {
+            "message": "Reference already exists",
+            "documentation_url": "https://docs.github.com/rest",
+        },
+        status=422,
+    )
     response = confirm(rita_client, hidden(review(rita_client, dispatch_build="on")))
     html = response.content.decode()
     assert response.status_code == 200
@@ -151,9 +203,11 @@ def test_an_existing_tag_is_a_clear_message_not_a_500(rita_client, cto, github):
 
 def test_a_build_without_a_workflow_dispatch_trigger_is_said_plainly(rita_client, cto, github):
     creates_tags(github)
-    github.expect_request(f"/repos/{REPO}/actions/workflows/binaries-release.yaml/dispatches",
-                          method="POST").respond_with_json(
-        {"message": "Workflow does not have 'workflow_dispatch' trigger"}, status=422)
+    github.expect_request(
+        f"/repos/{REPO}/actions/workflows/binaries-release.yaml/dispatches", method="POST"
+    ).respond_with_json(
+        {"message": "Workflow does not have 'workflow_dispatch' trigger"}, status=422
+    )
     html = confirm(rita_client, hidden(review(rita_client, dispatch_build="on"))).content.decode()
     assert "created annotated tag v0.3.0" in html
     assert "binaries-release.yaml in 5dlabs/cto has no workflow_dispatch trigger" in html
@@ -174,7 +228,9 @@ def test_a_version_not_greater_needs_the_explicit_confirmation(rita_client, cto,
 
 def test_a_bad_version_is_sent_back_to_the_form(rita_client, cto, github):
     rita_client.get(PAGE)
-    response = rita_client.post(f"{PAGE}review/", {"version": "v0.3.0", "csrfmiddlewaretoken": csrf(rita_client)})
+    response = rita_client.post(
+        f"{PAGE}review/", {"version": "v0.3.0", "csrfmiddlewaretoken": csrf(rita_client)}
+    )
     assert response.status_code == 400
     assert "without the leading v" in response.content.decode()
 
@@ -188,31 +244,45 @@ def test_posts_need_the_csrf_token(rita_client, cto, github):
 
 
 def test_release_please_is_rerun_after_its_own_confirmation(rita_client, cto, github):
-    github.expect_request(f"/repos/{REPO}/actions/workflows/release-please.yaml/dispatches",
-                          method="POST").respond_with_data("", status=204)
+    github.expect_request(
+        f"/repos/{REPO}/actions/workflows/release-please.yaml/dispatches", method="POST"
+    ).respond_with_data("", status=204)
     rita_client.get(PAGE)
-    html = rita_client.post(f"/repositories/{REPO}/release-please/review/",
-                        {"csrfmiddlewaretoken": csrf(rita_client)}).content.decode()
+    html = rita_client.post(
+        f"/repositories/{REPO}/release-please/review/", {"csrfmiddlewaretoken": csrf(rita_client)}
+    ).content.decode()
     assert f"This will <strong>run release-please.yaml on main in {REPO}</strong>" in html
     assert Action.objects.count() == 0
     key = hidden(html)["idempotency_key"]
     for _ in range(2):  # a double click
-        done = rita_client.post(f"/repositories/{REPO}/release-please/run/",
-                            {"idempotency_key": key, "csrfmiddlewaretoken": csrf(rita_client)}).content.decode()
+        done = rita_client.post(
+            f"/repositories/{REPO}/release-please/run/",
+            {"idempotency_key": key, "csrfmiddlewaretoken": csrf(rita_client)},
+        ).content.decode()
     assert "GitHub accepted running release-please.yaml on main" in done
     dispatches = [r for r, _ in github.log if r.path.endswith("/dispatches")]
     assert len(dispatches) == 1 and json.loads(dispatches[0].data) == {"ref": "main", "inputs": {}}
 
 
 @pytest.mark.parametrize("person", ["bob", "alice"])
-@pytest.mark.parametrize("method, path", [
-    ("get", "tag/"), ("post", "tag/review/"), ("post", "tag/create/"),
-    ("post", "release-please/review/"), ("post", "release-please/run/"),
-])
-def test_viewers_and_operators_get_403_and_nothing_is_recorded(client, request, person, method, path, cto, github):
+@pytest.mark.parametrize(
+    "method, path",
+    [
+        ("get", "tag/"),
+        ("post", "tag/review/"),
+        ("post", "tag/create/"),
+        ("post", "release-please/review/"),
+        ("post", "release-please/run/"),
+    ],
+)
+def test_viewers_and_operators_get_403_and_nothing_is_recorded(
+    client, request, person, method, path, cto, github
+):
     client.force_login(request.getfixturevalue(person))
-    response = getattr(client, method)(f"/repositories/{REPO}/{path}", {
-        "version": "0.3.0", "sha": HEAD, "idempotency_key": "k"} if method == "post" else None)
+    response = getattr(client, method)(
+        f"/repositories/{REPO}/{path}",
+        {"version": "0.3.0", "sha": HEAD, "idempotency_key": "k"} if method == "post" else None,
+    )
     assert response.status_code == 403
     assert Action.objects.count() == 0 and github.log == []
 

@@ -14,7 +14,9 @@ def shipped():
     return Release.objects.get()
 
 
-@pytest.mark.parametrize("path", ["/", "/releases/1/", "/applications/argocd/cto-controller/", "/admin/"])
+@pytest.mark.parametrize(
+    "path", ["/", "/releases/1/", "/applications/argocd/cto-controller/", "/admin/"]
+)
 def test_anonymous_visitors_get_the_login_page(client, path, shipped):
     response = client.get(path, follow=True)
     assert response.redirect_chain[-1][0].startswith(("/login/", "/admin/login/"))
@@ -95,11 +97,27 @@ def test_the_release_page_links_to_github_and_follows_the_build(client, bob, shi
     later = journey("0.3.1", start=60)
     for e in later[:3]:
         ingest(e)
-    job = {"id": 77, "name": "build-images", "status": "in_progress", "url": "https://github.com/5dlabs/cto/actions/runs/9/job/77",
-           "steps": [{"number": 1, "name": "Checkout", "status": "completed", "conclusion": "success"},
-                     {"number": 2, "name": "Push to ghcr.io", "status": "in_progress"}]}
-    ingest({**later[3], "source_id": "job-77", "status": "in_progress", "conclusion": None, "jobs": [job],
-            "url": "https://github.com/5dlabs/cto/actions/runs/9", "occurred_at": at(72)})
+    job = {
+        "id": 77,
+        "name": "build-images",
+        "status": "in_progress",
+        "url": "https://github.com/5dlabs/cto/actions/runs/9/job/77",
+        "steps": [
+            {"number": 1, "name": "Checkout", "status": "completed", "conclusion": "success"},
+            {"number": 2, "name": "Push to ghcr.io", "status": "in_progress"},
+        ],
+    }
+    ingest(
+        {
+            **later[3],
+            "source_id": "job-77",
+            "status": "in_progress",
+            "conclusion": None,
+            "jobs": [job],
+            "url": "https://github.com/5dlabs/cto/actions/runs/9",
+            "occurred_at": at(72),
+        }
+    )
     release = Release.objects.get(version="0.3.1")
     client.force_login(bob)
     html = client.get(f"/releases/{release.pk}/").content.decode()
@@ -108,12 +126,32 @@ def test_the_release_page_links_to_github_and_follows_the_build(client, bob, shi
     assert "build-images" in html and "Push to ghcr.io" in html
     assert f'id="release-{release.pk}-builds"' in html
     # The job finishing replaces its earlier report, never the other way round.
-    done = {**job, "status": "completed", "conclusion": "success",
-            "steps": [{**s, "status": "completed", "conclusion": "success"} for s in job["steps"]]}
-    ingest({**later[3], "source_id": "job-77-done", "status": "in_progress", "conclusion": None, "jobs": [done],
-            "occurred_at": at(75)})
-    ingest({**later[3], "source_id": "job-77-late", "status": "in_progress", "conclusion": None, "jobs": [job],
-            "occurred_at": at(76)})
+    done = {
+        **job,
+        "status": "completed",
+        "conclusion": "success",
+        "steps": [{**s, "status": "completed", "conclusion": "success"} for s in job["steps"]],
+    }
+    ingest(
+        {
+            **later[3],
+            "source_id": "job-77-done",
+            "status": "in_progress",
+            "conclusion": None,
+            "jobs": [done],
+            "occurred_at": at(75),
+        }
+    )
+    ingest(
+        {
+            **later[3],
+            "source_id": "job-77-late",
+            "status": "in_progress",
+            "conclusion": None,
+            "jobs": [job],
+            "occurred_at": at(76),
+        }
+    )
     run = release.build_runs.get()
     assert run.jobs[0]["conclusion"] == "success"
 
@@ -123,10 +161,20 @@ def test_the_overview_shows_how_the_sources_are_doing(client, bob):
 
     from cdportal.pipeline.models import PollState, WebhookDelivery
 
-    PollState.objects.create(source="github", key="5dlabs/cto", status="not_modified", polled_at=timezone.now(),
-                             rate_limit=5000, rate_remaining=4996, requests=8, not_modified=4)
+    PollState.objects.create(
+        source="github",
+        key="5dlabs/cto",
+        status="not_modified",
+        polled_at=timezone.now(),
+        rate_limit=5000,
+        rate_remaining=4996,
+        requests=8,
+        not_modified=4,
+    )
     PollState.objects.create(source="github", key="5dlabs/cto:releases", etag='W/"x"')
-    WebhookDelivery.objects.create(source="github", delivery_id="d1", event="release", payload={}, status="ingested")
+    WebhookDelivery.objects.create(
+        source="github", delivery_id="d1", event="release", payload={}, status="ingested"
+    )
     client.force_login(bob)
     html = client.get("/").content.decode()
     assert "5dlabs/cto" in html and "4996 of 5000" in html and "8 / 4" in html
@@ -138,8 +186,17 @@ def test_the_application_page_says_which_tag_the_updater_would_pick(client, bob,
     from helpers import IMAGE, at
 
     for tag in ("v0.4.0", "v0.4.1-rc.1", "latest"):
-        ingest(dict(kind="image_push", source="test", source_id=f"push-{tag}", occurred_at=at(90), image=IMAGE,
-                    tag=tag, digest="sha256:" + "cd" * 32))
+        ingest(
+            dict(
+                kind="image_push",
+                source="test",
+                source_id=f"push-{tag}",
+                occurred_at=at(90),
+                image=IMAGE,
+                tag=tag,
+                digest="sha256:" + "cd" * 32,
+            )
+        )
     client.force_login(bob)
     html = client.get("/applications/argocd/cto-controller/").content.decode()
     assert "Would update to" in html
@@ -188,7 +245,9 @@ def test_the_sync_history_lists_argo_cds_syncs_newest_first(bob, client):
     html = client.get(f"/applications/{app.namespace}/{app.name}/").content.decode()
     assert "<h3>Syncs</h3>" in html
     ids = [h["id"] for h in app.sync_history]
-    assert ids == sorted(ids, reverse=True) and html.index(f"<td>{ids[0]}</td>") < html.index(f"<td>{ids[-1]}</td>")
+    assert ids == sorted(ids, reverse=True) and html.index(f"<td>{ids[0]}</td>") < html.index(
+        f"<td>{ids[-1]}</td>"
+    )
 
 
 def test_the_api_returns_the_details_too(bob, client):

@@ -20,8 +20,13 @@ def test_pages_and_api_answers_carry_the_policy_and_are_not_stored(client, bob, 
     response = client.get(path)
     assert response.status_code == 200
     policy = response["Content-Security-Policy"]
-    for directive in ("default-src 'self'", "script-src 'self'", "style-src 'self'",
-                      "frame-ancestors 'none'", "object-src 'none'"):
+    for directive in (
+        "default-src 'self'",
+        "script-src 'self'",
+        "style-src 'self'",
+        "frame-ancestors 'none'",
+        "object-src 'none'",
+    ):
         assert directive in policy
     assert "unsafe-inline" not in policy and "unsafe-eval" not in policy
     assert "no-store" in response["Cache-Control"] and "private" in response["Cache-Control"]
@@ -37,7 +42,12 @@ def test_the_live_socket_of_this_host_is_allowed(client, bob):
     client.force_login(bob)
     policy = client.get("/", HTTP_HOST="localhost:8000")["Content-Security-Policy"]
     connect = next(d for d in policy.split("; ") if d.startswith("connect-src"))
-    assert connect.split() == ["connect-src", "'self'", "ws://localhost:8000", "wss://localhost:8000"]
+    assert connect.split() == [
+        "connect-src",
+        "'self'",
+        "ws://localhost:8000",
+        "wss://localhost:8000",
+    ]
 
 
 def test_an_api_answer_to_a_token_is_private_and_not_stored(client, feeder):
@@ -81,15 +91,18 @@ def test_the_lock_is_per_user_name(client, bob, alice):
 def test_the_lock_is_per_address(client, bob):
     for _ in range(5):
         _try(client, "bob", "wrong")
-    response = client.post("/login/", {"username": "bob", "password": "bob-password"},
-                           REMOTE_ADDR="198.51.100.9")
+    response = client.post(
+        "/login/", {"username": "bob", "password": "bob-password"}, REMOTE_ADDR="198.51.100.9"
+    )
     assert response.status_code == 302
 
 
 def test_the_lock_ends_after_the_cool_off(client, bob, settings):
     for _ in range(5):
         _try(client, "bob", "wrong")
-    AccessAttempt.objects.update(attempt_time=AccessAttempt.objects.get().attempt_time - timedelta(minutes=16))
+    AccessAttempt.objects.update(
+        attempt_time=AccessAttempt.objects.get().attempt_time - timedelta(minutes=16)
+    )
     assert _try(client, "bob", "bob-password").status_code == 302
 
 

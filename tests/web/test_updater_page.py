@@ -25,7 +25,9 @@ def test_the_api_explains_a_missing_cluster(client, alice, settings, tmp_path):
     response = client.get("/api/updater")
     assert response.status_code in (404, 503)
     assert response.json()["detail"]
-    assert client.post("/api/updater/restart", {}, content_type="application/json").status_code == 503
+    assert (
+        client.post("/api/updater/restart", {}, content_type="application/json").status_code == 503
+    )
 
 
 def test_the_command_says_why_without_a_cluster(settings, tmp_path):
@@ -41,11 +43,15 @@ def test_the_command_says_why_without_a_cluster(settings, tmp_path):
 def test_the_page_lists_the_imageupdater_resources_and_their_state(bob, client, settings):
     from cdportal.pipeline.models import ImageUpdaterConfig
 
-    settings.KUBECONFIG = "/nonexistent/kubeconfig"  # the Deployment cannot be read: the list still shows
+    settings.KUBECONFIG = (
+        "/nonexistent/kubeconfig"  # the Deployment cannot be read: the list still shows
+    )
     ImageUpdaterConfig.objects.create(
-        namespace="argocd", name="cto-controller",
+        namespace="argocd",
+        name="cto-controller",
         spec={"applicationRefs": [{"namePattern": "controller*", "useAnnotations": True}]},
-        ready="Reconciled 4 applications, 0 images updated.")
+        ready="Reconciled 4 applications, 0 images updated.",
+    )
     client.force_login(bob)
     html = client.get("/updater/").content.decode()
     assert 'id="updater-resources"' in html and "<code>argocd/cto-controller</code>" in html

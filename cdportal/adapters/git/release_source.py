@@ -41,7 +41,11 @@ def parse_github(value: str) -> Repo:
 
 
 def snapshot(
-    git: GitRepository, *, github: Repo | None = None, rev: str = "HEAD", cache: CommitCache | None = None,
+    git: GitRepository,
+    *,
+    github: Repo | None = None,
+    rev: str = "HEAD",
+    cache: CommitCache | None = None,
     unreleased_only: bool = False,
 ) -> Snapshot:
     """The repository at `rev`. With `cache` (kept between calls), only new commits are read.
@@ -49,19 +53,28 @@ def snapshot(
     `unreleased_only` (the next release, not the history): `git log` is read only as far as
     Release Please reads (core.plan.collect_commits) — down to every package's latest release
     commit, and never more than `commit-search-depth` commits — instead of the whole history."""
-    head = cache.repo.resolve(cache.rev) if cache is not None else (git.head() if rev == "HEAD" else rev)
+    head = (
+        cache.repo.resolve(cache.rev)
+        if cache is not None
+        else (git.head() if rev == "HEAD" else rev)
+    )
     tags = git.tags()
     config_text = git.read_file(head, CONFIG_FILE)
     manifest_text = git.read_file(head, MANIFEST_FILE)
     configured = config_text is not None or manifest_text is not None
     if configured:
         config = load_config(
-            config_text, manifest_text, config_file=CONFIG_FILE, manifest_file=MANIFEST_FILE,
+            config_text,
+            manifest_text,
+            config_file=CONFIG_FILE,
+            manifest_file=MANIFEST_FILE,
             target_branch=git.branch() or "main",
             read=lambda path: git.read_file(head, path),  # node/helm/rust names come from files
         )
     else:
-        config = default_config(_highest_v_tag(t.name for t in tags), target_branch=git.branch() or "main")
+        config = default_config(
+            _highest_v_tag(t.name for t in tags), target_branch=git.branch() or "main"
+        )
     complete = True
     if cache is not None:
         commits = cache.scan()
@@ -83,7 +96,9 @@ def snapshot(
         head=head,
         config=config,
         history=history,
-        tag_dates={t.name: t.date.astimezone(UTC).date() for t in tags},  # Release Please dates in UTC
+        tag_dates={
+            t.name: t.date.astimezone(UTC).date() for t in tags
+        },  # Release Please dates in UTC
         repo=github or _origin_repo(git),
         configured=configured,
     )

@@ -241,8 +241,9 @@ class GitRepository:
         commit in `stops` has been listed (git is stopped there; with no stops, `limit` alone).
         Second value: True when that is the whole history."""
         pending, commits = set(stops), []
-        for commit, _ in self._read_log([f"--max-count={limit + 1}", "--end-of-options", _check_rev(rev), "--"],
-                                        [rev]):
+        for commit, _ in self._read_log(
+            [f"--max-count={limit + 1}", "--end-of-options", _check_rev(rev), "--"], [rev]
+        ):
             if len(commits) == limit:
                 return commits, False  # there is more
             commits.append(commit)

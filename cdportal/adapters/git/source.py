@@ -53,36 +53,61 @@ class GitSource:
             written = _written_entries(snap, pkg)
             for index, release in enumerate(reversed(mine)):
                 if len(mine) - index <= self.history_releases:
-                    yield from self._commits(pkg, release.commits, release.ignored, by_sha, version=release.version)
+                    yield from self._commits(
+                        pkg, release.commits, release.ignored, by_sha, version=release.version
+                    )
                 yield self._release(pkg, release, written.get(release.version), links)
-            yield from self._commits(pkg, (), (), by_sha, shas=[c.sha for c in next_release.commits]
-                                     + [s.sha for s in next_release.ignored])
+            yield from self._commits(
+                pkg,
+                (),
+                (),
+                by_sha,
+                shas=[c.sha for c in next_release.commits] + [s.sha for s in next_release.ignored],
+            )
             yield self._plan(pkg, next_release, snap, today)
 
     def _commits(self, pkg, parsed, ignored, by_sha, *, shas=None, version=None) -> Iterator[dict]:
         """A release's commits (or the unreleased ones), oldest first, each once."""
         shas = shas if shas is not None else [c.sha for c in parsed] + [s.sha for s in ignored]
-        for sha in sorted({s for s in shas if s in by_sha}, key=lambda s: self.cache.info[s].committed):
+        for sha in sorted(
+            {s for s in shas if s in by_sha}, key=lambda s: self.cache.info[s].committed
+        ):
             yield self._commit(pkg, by_sha[sha], version)
 
     def _commit(self, pkg: PackageConfig, commit: Commit, version: str | None) -> dict:
         info = self.cache.info[commit.sha]
         url = f"{self.github.url}/commit/{commit.sha}" if self.github else ""
         return {
-            "kind": "commit", "source": SOURCE, "source_id": f"{self.repository}@{commit.sha}",
-            "occurred_at": info.committed_at.isoformat(), "repository": self.repository,
-            "component": pkg.component, "sha": commit.sha, "message": commit.message[:20_000],
-            "author": info.author_name[:200], "url": url, "release_version": version,
+            "kind": "commit",
+            "source": SOURCE,
+            "source_id": f"{self.repository}@{commit.sha}",
+            "occurred_at": info.committed_at.isoformat(),
+            "repository": self.repository,
+            "component": pkg.component,
+            "sha": commit.sha,
+            "message": commit.message[:20_000],
+            "author": info.author_name[:200],
+            "url": url,
+            "release_version": version,
         }
 
-    def _release(self, pkg: PackageConfig, release: HistoricalRelease, written: str | None, links) -> dict:
+    def _release(
+        self, pkg: PackageConfig, release: HistoricalRelease, written: str | None, links
+    ) -> dict:
         info = self.cache.info.get(release.sha)
         occurred = info.committed_at if info else datetime.now(UTC)
         url = f"{links.url}/releases/tag/{release.tag}" if links else ""
         return {
-            "kind": "release", "source": SOURCE, "source_id": f"{self.repository}:{release.tag}@{release.sha}",
-            "occurred_at": occurred.isoformat(), "repository": self.repository, "component": pkg.component,
-            "version": release.version, "tag": release.tag, "sha": release.sha, "url": url,
+            "kind": "release",
+            "source": SOURCE,
+            "source_id": f"{self.repository}:{release.tag}@{release.sha}",
+            "occurred_at": occurred.isoformat(),
+            "repository": self.repository,
+            "component": pkg.component,
+            "version": release.version,
+            "tag": release.tag,
+            "sha": release.sha,
+            "url": url,
             # What Release Please actually wrote, when CHANGELOG.md has it; else what it would have.
             "changelog": written or release.changelog,
         }
@@ -90,15 +115,27 @@ class GitSource:
     def _plan(self, pkg: PackageConfig, p: PackagePlan, snap: Snapshot, today: date) -> dict:
         commits = [{**c.to_json(), "why": c.why} for c in p.commits[:PLAN_COMMITS]]
         return {
-            "kind": "release_plan", "source": SOURCE,
+            "kind": "release_plan",
+            "source": SOURCE,
             "source_id": f"{self.repository}:{pkg.path}:{snap.head}:{today.isoformat()}",
-            "occurred_at": datetime.now(UTC).isoformat(), "repository": self.repository,
-            "component": pkg.component, "path": pkg.path, "release_type": pkg.release_type,
-            "head_sha": snap.head, "current_version": p.current_version, "next_version": p.next_version,
-            "tag": p.tag, "pr_title": p.pr_title, "branch": p.branch, "changelog": p.changelog,
+            "occurred_at": datetime.now(UTC).isoformat(),
+            "repository": self.repository,
+            "component": pkg.component,
+            "path": pkg.path,
+            "release_type": pkg.release_type,
+            "head_sha": snap.head,
+            "current_version": p.current_version,
+            "next_version": p.next_version,
+            "tag": p.tag,
+            "pr_title": p.pr_title,
+            "branch": p.branch,
+            "changelog": p.changelog,
             "commits": commits,
-            "ignored": [{"sha": s.sha, "subject": s.subject[:2000], "reason": s.reason} for s in p.ignored],
-            "commit_count": len(p.commits), "warnings": list(p.warnings),
+            "ignored": [
+                {"sha": s.sha, "subject": s.subject[:2000], "reason": s.reason} for s in p.ignored
+            ],
+            "commit_count": len(p.commits),
+            "warnings": list(p.warnings),
         }
 
 

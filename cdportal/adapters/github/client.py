@@ -10,8 +10,13 @@ from github import Auth, Github
 USER_AGENT = "cdportal"
 
 
-def client(*, base_url: str | None = None, token: str | None = None, timeout: float = 15,
-           pause: bool = True) -> Github:
+def client(
+    *,
+    base_url: str | None = None,
+    token: str | None = None,
+    timeout: float = 15,
+    pause: bool = True,
+) -> Github:
     """A PyGithub client for GITHUB_API_URL (GitHub Enterprise: https://HOST/api/v3).
     `pause=False` drops PyGithub's courtesy sleeps between requests (tests)."""
     token = token if token is not None else settings.GITHUB_TOKEN

@@ -80,8 +80,11 @@ class UnexpectedInputs(Invalid):
 
 
 _REFUSALS_422 = (
-    ("already exists", RefExists), ("rule", RuleViolation), ("protect", RuleViolation),
-    ("object does not exist", MissingObject), ("workflow_dispatch", NoDispatchTrigger),
+    ("already exists", RefExists),
+    ("rule", RuleViolation),
+    ("protect", RuleViolation),
+    ("object does not exist", MissingObject),
+    ("workflow_dispatch", NoDispatchTrigger),
     ("unexpected inputs", UnexpectedInputs),
 )
 
@@ -90,9 +93,16 @@ class RateLimited(GitHubError, errors.RateLimited):
     """GitHub's primary or secondary rate limit answered (403/429). Never permanent: it says when
     to come back (``retry_after`` seconds, or ``reset_at`` when the hourly budget is spent)."""
 
-    def __init__(self, message: str, *, status: int, retry_after: float | None = None,
-                 reset: datetime | None = None, remaining: int | None = None,
-                 limit: int | None = None):
+    def __init__(
+        self,
+        message: str,
+        *,
+        status: int,
+        retry_after: float | None = None,
+        reset: datetime | None = None,
+        remaining: int | None = None,
+        limit: int | None = None,
+    ):
         errors.AdapterError.__init__(self, message, status=status, permanent=False)
         self.reset_at = reset
         self.retry_after = retry_after
@@ -124,7 +134,12 @@ class Budget(NamedTuple):
 
 # 409 is permanent for GitHub: an empty repository answers its commits list with it.
 _TYPES: dict[int, type[GitHubError]] = {
-    401: Unauthorized, 403: Forbidden, 404: NotFound, 410: NotFound, 409: Conflict, 400: Invalid,
+    401: Unauthorized,
+    403: Forbidden,
+    404: NotFound,
+    410: NotFound,
+    409: Conflict,
+    400: Invalid,
     422: Invalid,
 }
 
@@ -192,15 +207,20 @@ def _rate_limited(error: GithubException, headers: Mapping[str, Any], *, doing: 
     budget = Budget.of(headers)
     retry_after = _int(headers.get("retry-after"))
     words = said(error)
-    message = f"{doing}: GitHub's rate limit answered {error.status}" + (f" ({words})" if words else "")
+    message = f"{doing}: GitHub's rate limit answered {error.status}" + (
+        f" ({words})" if words else ""
+    )
     if retry_after is not None:
         message += f"; retry after {retry_after} s"
     if budget.remaining == 0 and budget.reset:
         message += f"; the budget resets at {budget.reset:%Y-%m-%d %H:%M:%S}Z"
     return RateLimited(
         message,
-        status=error.status, retry_after=retry_after, reset=budget.reset,
-        remaining=budget.remaining, limit=budget.limit,
+        status=error.status,
+        retry_after=retry_after,
+        reset=budget.reset,
+        remaining=budget.remaining,
+        limit=budget.limit,
     )
 
 

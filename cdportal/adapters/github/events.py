@@ -42,10 +42,27 @@ _COMPONENT = re.compile(r"[A-Za-z0-9_./-]{0,100}")
 _SHA = re.compile(r"[0-9a-f]{7,64}")
 _DIGEST = re.compile(r"[a-z0-9]+:[0-9a-f]{32,128}")
 
-RUN_STATUSES = {"queued": "queued", "requested": "queued", "waiting": "queued", "pending": "queued",
-                "in_progress": "in_progress", "completed": "completed"}
-CONCLUSIONS = frozenset({"success", "failure", "cancelled", "timed_out", "skipped", "neutral",
-                         "action_required", "startup_failure", "stale"})
+RUN_STATUSES = {
+    "queued": "queued",
+    "requested": "queued",
+    "waiting": "queued",
+    "pending": "queued",
+    "in_progress": "in_progress",
+    "completed": "completed",
+}
+CONCLUSIONS = frozenset(
+    {
+        "success",
+        "failure",
+        "cancelled",
+        "timed_out",
+        "skipped",
+        "neutral",
+        "action_required",
+        "startup_failure",
+        "stale",
+    }
+)
 DISPATCH_EVENTS = frozenset({"workflow_dispatch", "repository_dispatch"})
 
 
@@ -59,14 +76,21 @@ def from_release(repo: str, release: dict) -> list[dict]:
     if release.get("draft") or version is None:
         return []
     commitish = release.get("target_commitish") or ""
-    return [{
-        "kind": "release", "source": SOURCE, "source_id": _fit(f"{repo}/release/{release['id']}"),
-        "occurred_at": _when(release.get("published_at") or release.get("created_at")),
-        "repository": repo, "component": _tag_component(tag), "version": version, "tag": tag,
-        "url": _url(release.get("html_url")),
-        "sha": commitish if _SHA.fullmatch(commitish) else "",
-        "changelog": release.get("body") or "",
-    }]
+    return [
+        {
+            "kind": "release",
+            "source": SOURCE,
+            "source_id": _fit(f"{repo}/release/{release['id']}"),
+            "occurred_at": _when(release.get("published_at") or release.get("created_at")),
+            "repository": repo,
+            "component": _tag_component(tag),
+            "version": version,
+            "tag": tag,
+            "url": _url(release.get("html_url")),
+            "sha": commitish if _SHA.fullmatch(commitish) else "",
+            "changelog": release.get("body") or "",
+        }
+    ]
 
 
 def from_tag(repo: str, tag: str, sha: str | None, occurred_at: str) -> list[dict]:
@@ -75,12 +99,21 @@ def from_tag(repo: str, tag: str, sha: str | None, occurred_at: str) -> list[dic
     version = _tag_version(tag)
     if version is None:
         return []
-    return [{
-        "kind": "release", "source": SOURCE, "source_id": _fit(f"{repo}/tag/{tag}"),
-        "occurred_at": _when(occurred_at), "repository": repo, "component": _tag_component(tag),
-        "version": version, "tag": tag, "url": "",
-        "sha": sha if sha and _SHA.fullmatch(sha) else "", "changelog": "",
-    }]
+    return [
+        {
+            "kind": "release",
+            "source": SOURCE,
+            "source_id": _fit(f"{repo}/tag/{tag}"),
+            "occurred_at": _when(occurred_at),
+            "repository": repo,
+            "component": _tag_component(tag),
+            "version": version,
+            "tag": tag,
+            "url": "",
+            "sha": sha if sha and _SHA.fullmatch(sha) else "",
+            "changelog": "",
+        }
+    ]
 
 
 def _tag_version(tag: str) -> str | None:
@@ -118,14 +151,22 @@ def from_pull_request(repo: str, pr: dict) -> list[dict]:
         state, when = "closed", pr.get("closed_at")
     else:
         state, when = "open", pr.get("created_at")
-    return [{
-        "kind": "release_pr", "source": SOURCE,
-        "source_id": _fit(f"{repo}/pull/{number}/{state}/{version}"),
-        "occurred_at": _when(when or pr.get("updated_at")), "repository": repo,
-        "component": _pr_component(pr, title), "number": number, "title": title[:200],
-        "version": version, "state": state, "url": _url(pr.get("html_url")),
-        "changelog": (pr.get("body") or "")[:20_000],
-    }]
+    return [
+        {
+            "kind": "release_pr",
+            "source": SOURCE,
+            "source_id": _fit(f"{repo}/pull/{number}/{state}/{version}"),
+            "occurred_at": _when(when or pr.get("updated_at")),
+            "repository": repo,
+            "component": _pr_component(pr, title),
+            "number": number,
+            "title": title[:200],
+            "version": version,
+            "state": state,
+            "url": _url(pr.get("html_url")),
+            "changelog": (pr.get("body") or "")[:20_000],
+        }
+    ]
 
 
 def _is_release_pr(pr: dict) -> bool:
@@ -191,12 +232,19 @@ def _commit(repo: str, commit: dict) -> list[dict]:
         timestamp = commit.get("timestamp")
     if not isinstance(sha, str) or not _SHA.fullmatch(sha) or not timestamp:
         return []
-    return [{
-        "kind": "commit", "source": SOURCE, "source_id": _fit(f"{repo}@{sha}"),
-        "occurred_at": _when(timestamp), "repository": repo, "sha": sha,
-        "message": (message or "")[:20_000], "author": (author.get("name") or "")[:200],
-        "url": _url(url),
-    }]
+    return [
+        {
+            "kind": "commit",
+            "source": SOURCE,
+            "source_id": _fit(f"{repo}@{sha}"),
+            "occurred_at": _when(timestamp),
+            "repository": repo,
+            "sha": sha,
+            "message": (message or "")[:20_000],
+            "author": (author.get("name") or "")[:200],
+            "url": _url(url),
+        }
+    ]
 
 
 # --- builds ------------------------------------------------------------------------------------
@@ -216,15 +264,23 @@ def from_workflow_run(repo: str, run: dict, *, workflows: Collection[str]) -> li
     conclusion = conclusion if conclusion in CONCLUSIONS else None
     attempt = run.get("run_attempt") or 1
     version, component = _build_version(run)
-    return [{
-        "kind": "build", "source": SOURCE,
-        "source_id": _fit(f"{repo}/run/{run['id']}/{attempt}/{status}/{conclusion}"),
-        "occurred_at": _when(run.get("updated_at") or run.get("created_at")),
-        "repository": repo, "component": component, "run_id": run["id"],
-        "workflow": (name or file or "workflow")[:200], "status": status, "conclusion": conclusion,
-        "head_sha": _sha_or_empty(run.get("head_sha")), "version": version,
-        "url": _url(run.get("html_url")),
-    }]
+    return [
+        {
+            "kind": "build",
+            "source": SOURCE,
+            "source_id": _fit(f"{repo}/run/{run['id']}/{attempt}/{status}/{conclusion}"),
+            "occurred_at": _when(run.get("updated_at") or run.get("created_at")),
+            "repository": repo,
+            "component": component,
+            "run_id": run["id"],
+            "workflow": (name or file or "workflow")[:200],
+            "status": status,
+            "conclusion": conclusion,
+            "head_sha": _sha_or_empty(run.get("head_sha")),
+            "version": version,
+            "url": _url(run.get("html_url")),
+        }
+    ]
 
 
 def from_workflow_job(repo: str, job: dict, *, workflow: str) -> list[dict]:
@@ -241,29 +297,46 @@ def from_workflow_job(repo: str, job: dict, *, workflow: str) -> list[dict]:
     conclusion = job.get("conclusion")
     version, component = _build_version(job)
     attempt = job.get("run_attempt") or 1
-    return [{
-        "kind": "build", "source": SOURCE,
-        "source_id": _fit(f"{repo}/job/{job['id']}/{attempt}/{raw_status}/{conclusion}/{done}"),
-        "occurred_at": _when(job.get("completed_at") or job.get("started_at") or job.get("created_at")),
-        "repository": repo, "component": component, "run_id": job["run_id"],
-        "workflow": (workflow or job.get("workflow_name") or "workflow")[:200],
-        "status": status, "head_sha": _sha_or_empty(job.get("head_sha")), "version": version,
-        "url": _run_url(repo, job),
-        "jobs": [{
-            "id": job["id"], "name": (job.get("name") or "")[:300], "status": raw_status[:20],
-            "conclusion": conclusion[:20] if conclusion else None,
-            "started_at": job.get("started_at"), "completed_at": job.get("completed_at"),
-            "url": _url(job.get("html_url")), "steps": steps,
-        }],
-    }]
+    return [
+        {
+            "kind": "build",
+            "source": SOURCE,
+            "source_id": _fit(f"{repo}/job/{job['id']}/{attempt}/{raw_status}/{conclusion}/{done}"),
+            "occurred_at": _when(
+                job.get("completed_at") or job.get("started_at") or job.get("created_at")
+            ),
+            "repository": repo,
+            "component": component,
+            "run_id": job["run_id"],
+            "workflow": (workflow or job.get("workflow_name") or "workflow")[:200],
+            "status": status,
+            "head_sha": _sha_or_empty(job.get("head_sha")),
+            "version": version,
+            "url": _run_url(repo, job),
+            "jobs": [
+                {
+                    "id": job["id"],
+                    "name": (job.get("name") or "")[:300],
+                    "status": raw_status[:20],
+                    "conclusion": conclusion[:20] if conclusion else None,
+                    "started_at": job.get("started_at"),
+                    "completed_at": job.get("completed_at"),
+                    "url": _url(job.get("html_url")),
+                    "steps": steps,
+                }
+            ],
+        }
+    ]
 
 
 def _step(step: dict) -> dict:
     return {
-        "number": step.get("number") or 0, "name": (step.get("name") or "")[:300],
+        "number": step.get("number") or 0,
+        "name": (step.get("name") or "")[:300],
         "status": (step.get("status") or "queued")[:20],
         "conclusion": step["conclusion"][:20] if step.get("conclusion") else None,
-        "started_at": step.get("started_at"), "completed_at": step.get("completed_at"),
+        "started_at": step.get("started_at"),
+        "completed_at": step.get("completed_at"),
     }
 
 
@@ -319,14 +392,25 @@ def from_container_package(payload: dict) -> list[dict]:
     container = version.get("container_metadata") or {}
     tag_info = container.get("tag") or {}
     digest = tag_info.get("digest") or next(
-        (v for v in (version.get("name"), version.get("version")) if v and _DIGEST.fullmatch(v)), "")
+        (v for v in (version.get("name"), version.get("version")) if v and _DIGEST.fullmatch(v)), ""
+    )
     if not _DIGEST.fullmatch(digest or ""):
         return []
-    occurred = _when(version.get("updated_at") or version.get("created_at") or package.get("updated_at"))
-    return [{
-        "kind": "image_push", "source": SOURCE, "source_id": _fit(f"{image}:{tag}@{digest}"),
-        "occurred_at": occurred, "image": image, "tag": tag, "digest": digest,
-    } for tag in _container_tags(version, tag_info)]
+    occurred = _when(
+        version.get("updated_at") or version.get("created_at") or package.get("updated_at")
+    )
+    return [
+        {
+            "kind": "image_push",
+            "source": SOURCE,
+            "source_id": _fit(f"{image}:{tag}@{digest}"),
+            "occurred_at": occurred,
+            "image": image,
+            "tag": tag,
+            "digest": digest,
+        }
+        for tag in _container_tags(version, tag_info)
+    ]
 
 
 def _container_tags(version: dict, tag_info: dict) -> list[str]:
@@ -341,14 +425,25 @@ def _container_tags(version: dict, tag_info: dict) -> list[str]:
 
 # --- the webhook dispatcher --------------------------------------------------------------------
 
-WEBHOOK_EVENTS = ("push", "pull_request", "release", "create", "workflow_run", "workflow_job",
-                  "package", "registry_package")
+WEBHOOK_EVENTS = (
+    "push",
+    "pull_request",
+    "release",
+    "create",
+    "workflow_run",
+    "workflow_job",
+    "package",
+    "registry_package",
+)
 RELEASE_ACTIONS = frozenset({"published", "released", "created", "prereleased", "edited"})
 PACKAGE_ACTIONS = frozenset({"published", "updated"})
 
 
 def from_webhook(
-    event: str, payload: dict, *, build_workflows: Collection[str],
+    event: str,
+    payload: dict,
+    *,
+    build_workflows: Collection[str],
     known_runs: Mapping[int, str] | None = None,
 ) -> list[dict]:
     """The events a webhook delivery (X-GitHub-Event `event`, parsed body) reports.
@@ -377,8 +472,11 @@ def from_webhook(
         workflow = payload.get("workflow") or {}
         run = payload["workflow_run"]
         # Webhook runs may lack `path`/`name`; the payload's `workflow` object has them.
-        run = {**run, "path": run.get("path") or workflow.get("path") or "",
-               "name": run.get("name") or workflow.get("name") or ""}
+        run = {
+            **run,
+            "path": run.get("path") or workflow.get("path") or "",
+            "name": run.get("name") or workflow.get("name") or "",
+        }
         return from_workflow_run(repo, run, workflows=build_workflows)
     if event == "workflow_job":
         job = payload["workflow_job"]
@@ -435,7 +533,7 @@ def _fit(source_id: str) -> str:
     if len(source_id) <= SOURCE_ID_MAX:
         return source_id
     digest = hashlib.sha256(source_id.encode()).hexdigest()
-    return f"{source_id[:SOURCE_ID_MAX - 65]}#{digest}"
+    return f"{source_id[: SOURCE_ID_MAX - 65]}#{digest}"
 
 
 __all__ = [

@@ -69,8 +69,10 @@ class PollReport:
     def __str__(self) -> str:
         if self.status == "skipped":
             return f"{self.repository}: skipped until {_hms(self.next_poll_at)} ({self.detail})"
-        text = (f"{self.repository}: {self.requests} requests, "
-                f"{self.not_modified} not modified (304), {self.events} events recorded")
+        text = (
+            f"{self.repository}: {self.requests} requests, "
+            f"{self.not_modified} not modified (304), {self.events} events recorded"
+        )
         if self.duplicates:
             text += f", {self.duplicates} already known"
         if self.rejected:
@@ -81,15 +83,25 @@ class PollReport:
         return text
 
 
-def poll(repo: str, *, sink: EventSink, store: StateStore, now: datetime | None = None,
-         api: GitHubRepo | None = None) -> PollReport:
+def poll(
+    repo: str,
+    *,
+    sink: EventSink,
+    store: StateStore,
+    now: datetime | None = None,
+    api: GitHubRepo | None = None,
+) -> PollReport:
     """One round for OWNER/NAME: conditional requests, events for what changed, state saved."""
     now = now or timezone.now()
     state = store.load(SOURCE, repo)
     if state.next_poll_at and state.next_poll_at > now:
-        return PollReport(repo, status="skipped", detail=state.detail or state.status,
-                          budget=Budget(state.rate_limit, state.rate_remaining, state.rate_reset),
-                          next_poll_at=state.next_poll_at)
+        return PollReport(
+            repo,
+            status="skipped",
+            detail=state.detail or state.status,
+            budget=Budget(state.rate_limit, state.rate_remaining, state.rate_reset),
+            next_poll_at=state.next_poll_at,
+        )
     # Only GETs, one at a time: GitHub asks for pauses between writes, not reads, so PyGithub's
     # courtesy sleep is dropped; its secondary limits are honoured below instead.
     own = api is None
@@ -99,8 +111,9 @@ def poll(repo: str, *, sink: EventSink, store: StateStore, now: datetime | None 
         round_.run()
     except RateLimited as e:
         round_.budget = _merge(round_.budget, Budget(e.limit, e.remaining, e.reset))
-        return _finish(state, round_, status="rate_limited", detail=str(e),
-                       wait=_backoff(state, e, now))
+        return _finish(
+            state, round_, status="rate_limited", detail=str(e), wait=_backoff(state, e, now)
+        )
     except _LowBudget as e:
         return _finish(state, round_, status="rate_limited", detail=str(e), until=e.until)
     except AdapterError as e:
@@ -115,8 +128,13 @@ def poll(repo: str, *, sink: EventSink, store: StateStore, now: datetime | None 
     return _finish(state, round_, status="ok" if round_.changed else "not_modified")
 
 
-def poll_all(now: datetime | None = None, *, sink: EventSink, store: StateStore,
-             repositories: Iterable[str] | None = None) -> list[PollReport]:
+def poll_all(
+    now: datetime | None = None,
+    *,
+    sink: EventSink,
+    store: StateStore,
+    repositories: Iterable[str] | None = None,
+) -> list[PollReport]:
     """One round over GITHUB_REPOSITORIES. They share the token, hence its limits: once one is
     rate limited the rest wait as long."""
     reports: list[PollReport] = []
@@ -132,8 +150,9 @@ def poll_all(now: datetime | None = None, *, sink: EventSink, store: StateStore,
     return reports
 
 
-def next_due(repositories: Iterable[str], *, store: StateStore, now: datetime,
-             interval: float) -> datetime:
+def next_due(
+    repositories: Iterable[str], *, store: StateStore, now: datetime, interval: float
+) -> datetime:
     """When the next round should start: every GITHUB_POLL_SECONDS, later for repositories
     told to wait (the earliest of them all)."""
     regular = now + timedelta(seconds=interval)
@@ -152,7 +171,9 @@ class _LowBudget(Exception):
 
 
 class _Round:
-    def __init__(self, api: GitHubRepo, repo: str, sink: EventSink, store: StateStore, now: datetime):
+    def __init__(
+        self, api: GitHubRepo, repo: str, sink: EventSink, store: StateStore, now: datetime
+    ):
         self.api, self.repo, self.sink, self.store, self.now = api, repo, sink, store, now
         self.requests = self.not_modified = self.events = self.duplicates = self.rejected = 0
         self.budget = Budget(None, None, None)
@@ -164,13 +185,26 @@ class _Round:
 
     def run(self) -> None:
         base = f"/repos/{self.repo}"
-        self._list("releases", f"{base}/releases", {"per_page": PAGE["releases"]},
-                   lambda item: github_events.from_release(self.repo, item))
-        self._list("pulls", f"{base}/pulls",
-                   {"state": "all", "sort": "updated", "direction": "desc", "per_page": PAGE["pulls"]},
-                   lambda item: github_events.from_pull_request(self.repo, item))
-        self._list("tags", f"{base}/tags", {"per_page": PAGE["tags"]}, self._tag,
-                   key=lambda tag: tag["name"], remember=_release_commits)
+        self._list(
+            "releases",
+            f"{base}/releases",
+            {"per_page": PAGE["releases"]},
+            lambda item: github_events.from_release(self.repo, item),
+        )
+        self._list(
+            "pulls",
+            f"{base}/pulls",
+            {"state": "all", "sort": "updated", "direction": "desc", "per_page": PAGE["pulls"]},
+            lambda item: github_events.from_pull_request(self.repo, item),
+        )
+        self._list(
+            "tags",
+            f"{base}/tags",
+            {"per_page": PAGE["tags"]},
+            self._tag,
+            key=lambda tag: tag["name"],
+            remember=_release_commits,
+        )
         self._commits()
         self._runs(self.workflow)
 
@@ -178,9 +212,17 @@ class _Round:
     # seen last time, then keep the new validators. A failure before that keeps the old ones,
     # so the next round asks again (and the ingestion service drops what it already has).
 
-    def _list(self, name: str, path: str, params: dict, to_events: Callable[[dict], list[dict]], *,
-              key: Callable[[dict], Any] = lambda item: item["id"], item: str | None = None,
-              remember: Callable[[dict, Any], None] | None = None) -> Any:
+    def _list(
+        self,
+        name: str,
+        path: str,
+        params: dict,
+        to_events: Callable[[dict], list[dict]],
+        *,
+        key: Callable[[dict], Any] = lambda item: item["id"],
+        item: str | None = None,
+        remember: Callable[[dict, Any], None] | None = None,
+    ) -> Any:
         state = self._state(name)
         answer = self._get(state, path, params)
         if answer is None:
@@ -206,8 +248,9 @@ class _Round:
         self._guard()
         state.polled_at = self.now
         try:
-            answer = self.api.get_conditional(path, params=params, etag=state.etag,
-                                              last_modified=state.last_modified)
+            answer = self.api.get_conditional(
+                path, params=params, etag=state.etag, last_modified=state.last_modified
+            )
         except GitHubError as e:
             self.requests += 1
             state.requests += 1
@@ -255,8 +298,13 @@ class _Round:
             below_a_release = below_a_release or commit.get("sha") in released
             return [] if below_a_release else github_events.from_commit(self.repo, commit)
 
-        self._list("commits", f"/repos/{self.repo}/commits", {"per_page": PAGE["commits"]}, to_events,
-                   key=lambda commit: commit["sha"])
+        self._list(
+            "commits",
+            f"/repos/{self.repo}/commits",
+            {"per_page": PAGE["commits"]},
+            to_events,
+            key=lambda commit: commit["sha"],
+        )
 
     def _runs(self, workflow: str) -> None:
         """The workflow's runs, then the jobs of the runs under way (and one last look at the
@@ -274,10 +322,14 @@ class _Round:
                     active[run_id] = {**active[run_id], "done": True}
             cursor["active"] = active
 
-        self._list(name, f"/repos/{self.repo}/actions/workflows/{workflow}/runs",
-                   {"per_page": PAGE["runs"]},
-                   lambda run: github_events.from_workflow_run(self.repo, run, workflows=(workflow,)),
-                   item="workflow_runs", remember=remember)
+        self._list(
+            name,
+            f"/repos/{self.repo}/actions/workflows/{workflow}/runs",
+            {"per_page": PAGE["runs"]},
+            lambda run: github_events.from_workflow_run(self.repo, run, workflows=(workflow,)),
+            item="workflow_runs",
+            remember=remember,
+        )
         state = self._state(name)
         for run_id, run in dict((state.cursor or {}).get("active", {})).items():
             gone = self._jobs(int(run_id), run["workflow"])
@@ -289,10 +341,13 @@ class _Round:
     def _jobs(self, run_id: int, workflow: str) -> bool:
         """One run's jobs (steps included); True when the run is gone (404)."""
         key = f"jobs:{run_id}"
-        self._list(key, f"/repos/{self.repo}/actions/runs/{run_id}/jobs",
-                   {"filter": "latest", "per_page": PAGE["jobs"]},
-                   lambda job: github_events.from_workflow_job(self.repo, job, workflow=workflow),
-                   item="jobs")
+        self._list(
+            key,
+            f"/repos/{self.repo}/actions/runs/{run_id}/jobs",
+            {"filter": "latest", "per_page": PAGE["jobs"]},
+            lambda job: github_events.from_workflow_job(self.repo, job, workflow=workflow),
+            item="jobs",
+        )
         return self._state(key).status == "error"
 
     def _state(self, name: str) -> PollRecord:
@@ -305,8 +360,9 @@ class _Round:
             except InvalidEvent as e:
                 # One malformed fact must not stall the list forever; it is logged, not retried.
                 self.rejected += 1
-                log.warning("github poller: %s %s rejected: %s", self.repo,
-                            event.get("source_id"), e)
+                log.warning(
+                    "github poller: %s %s rejected: %s", self.repo, event.get("source_id"), e
+                )
                 continue
             if created:
                 self.events += 1
@@ -316,10 +372,14 @@ class _Round:
 
 def _release_commits(cursor: dict, tags: list) -> None:
     """Remember which commits the version tags point at (for `_commits`, also on a 304 round)."""
-    cursor["release_commits"] = sorted({
-        (tag.get("commit") or {}).get("sha") for tag in tags
-        if github_events.is_release_tag(tag.get("name", "")) and (tag.get("commit") or {}).get("sha")
-    })
+    cursor["release_commits"] = sorted(
+        {
+            (tag.get("commit") or {}).get("sha")
+            for tag in tags
+            if github_events.is_release_tag(tag.get("name", ""))
+            and (tag.get("commit") or {}).get("sha")
+        }
+    )
 
 
 # --- state -------------------------------------------------------------------------------------
@@ -332,8 +392,15 @@ def _validators(state: PollRecord, answer: Response, now: datetime) -> None:
     state.status = "ok"
 
 
-def _finish(state: PollRecord, round_: _Round, *, status: str, detail: str = "",
-            wait: float | None = None, until: datetime | None = None) -> PollReport:
+def _finish(
+    state: PollRecord,
+    round_: _Round,
+    *,
+    status: str,
+    detail: str = "",
+    wait: float | None = None,
+    until: datetime | None = None,
+) -> PollReport:
     state = round_.store.load(SOURCE, round_.repo)  # as the round's lists left it
     now = round_.now
     strikes = int((state.cursor or {}).get("strikes", 0))
@@ -353,9 +420,18 @@ def _finish(state: PollRecord, round_: _Round, *, status: str, detail: str = "",
         state.status, state.detail = status, detail = "rate_limited", _waiting(round_.budget)
     state.next_poll_at = until
     round_.store.save(state)
-    report = PollReport(round_.repo, round_.requests, round_.not_modified, round_.events,
-                        round_.duplicates, round_.rejected, status, detail,
-                        Budget(state.rate_limit, state.rate_remaining, state.rate_reset), until)
+    report = PollReport(
+        round_.repo,
+        round_.requests,
+        round_.not_modified,
+        round_.events,
+        round_.duplicates,
+        round_.rejected,
+        status,
+        detail,
+        Budget(state.rate_limit, state.rate_remaining, state.rate_reset),
+        until,
+    )
     level = logging.WARNING if status in ("rate_limited", "error") else logging.DEBUG
     log.log(level, "github poll %s", report)
     return report
@@ -369,8 +445,13 @@ def _defer(store: StateStore, repo: str, limited: PollReport) -> PollReport:
         state.status = "rate_limited"
         state.detail = f"the token's rate limit (seen on {limited.repository})"
         store.save(state, ["next_poll_at", "status", "detail"])
-    return PollReport(repo, status="skipped", detail=state.detail, budget=limited.budget,
-                      next_poll_at=state.next_poll_at)
+    return PollReport(
+        repo,
+        status="skipped",
+        detail=state.detail,
+        budget=limited.budget,
+        next_poll_at=state.next_poll_at,
+    )
 
 
 def _backoff(state: PollRecord, error: RateLimited, now: datetime) -> float:
@@ -401,8 +482,10 @@ def _low(budget: Budget, now: datetime) -> bool:
 
 
 def _waiting(budget: Budget) -> str:
-    return (f"{budget.remaining} of {budget.limit} requests left: "
-            f"waiting for the reset at {_hms(budget.reset)}")
+    return (
+        f"{budget.remaining} of {budget.limit} requests left: "
+        f"waiting for the reset at {_hms(budget.reset)}"
+    )
 
 
 def _merge(old: Budget, new: Budget) -> Budget:

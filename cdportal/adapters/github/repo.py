@@ -64,33 +64,40 @@ class GitHubRepo:
 
     def head(self, branch: str) -> str:
         """The sha the branch points at."""
-        branch_json = self._get(f"{self.path}/branches/{branch}",
-                                doing=f"Reading branch {branch} of {self.full_name}")
+        branch_json = self._get(
+            f"{self.path}/branches/{branch}", doing=f"Reading branch {branch} of {self.full_name}"
+        )
         return branch_json["commit"]["sha"]
 
     # --- releases and tags ------------------------------------------------------------------
 
     def releases(self, *, limit: int | None = None) -> list[dict]:
         """Newest first, drafts included when the token may see them."""
-        return self._list(f"{self.path}/releases", limit=limit,
-                          doing=f"Listing releases of {self.full_name}")
+        return self._list(
+            f"{self.path}/releases", limit=limit, doing=f"Listing releases of {self.full_name}"
+        )
 
     def tags(self, *, limit: int | None = None) -> list[dict]:
         """[{name, commit: {sha, url}, ...}] in GitHub's order (not by date)."""
-        return self._list(f"{self.path}/tags", limit=limit,
-                          doing=f"Listing tags of {self.full_name}")
+        return self._list(
+            f"{self.path}/tags", limit=limit, doing=f"Listing tags of {self.full_name}"
+        )
 
     # --- pull requests ----------------------------------------------------------------------
 
-    def release_pull_requests(self, state: str = "open", *, title_pattern: str | None = None,
-                              limit: int | None = 100) -> list[dict]:
+    def release_pull_requests(
+        self, state: str = "open", *, title_pattern: str | None = None, limit: int | None = 100
+    ) -> list[dict]:
         """Release Please's PRs (`open`, `closed` or `all`), most recently updated first: the ones
         labelled `autorelease: pending` / `autorelease: tagged` or built on a `release-please--`
         branch; with `title_pattern` (the config's `pull-request-title-pattern`), only those
         whose title it matches."""
         matches = title_matcher(title_pattern).match if title_pattern else lambda title: True
-        prs = self._iter(f"{self.path}/pulls", {"state": state, **BY_UPDATE},
-                         doing=f"Listing pull requests of {self.full_name}")
+        prs = self._iter(
+            f"{self.path}/pulls",
+            {"state": state, **BY_UPDATE},
+            doing=f"Listing pull requests of {self.full_name}",
+        )
         found = (pr for pr in prs if is_release_pull_request(pr) and matches(pr.get("title") or ""))
         return list(islice(found, limit))
 
@@ -98,8 +105,11 @@ class GitHubRepo:
         """PRs merged at or after `since`, newest update first. Closed PRs come sorted by update
         time, and merging updates a PR, so the walk stops at the first one updated before it."""
         merged = []
-        prs = self._iter(f"{self.path}/pulls", {"state": "closed", **BY_UPDATE},
-                         doing=f"Listing merged pull requests of {self.full_name}")
+        prs = self._iter(
+            f"{self.path}/pulls",
+            {"state": "closed", **BY_UPDATE},
+            doing=f"Listing merged pull requests of {self.full_name}",
+        )
         for pr in prs:
             if _time(pr["updated_at"]) < since:
                 break
@@ -109,30 +119,46 @@ class GitHubRepo:
 
     def pull_request_commits(self, number: int) -> list[dict]:
         """The PR's commits, oldest first (GitHub lists at most 250)."""
-        return self._list(f"{self.path}/pulls/{number}/commits",
-                          doing=f"Listing the commits of {self.full_name}#{number}")
+        return self._list(
+            f"{self.path}/pulls/{number}/commits",
+            doing=f"Listing the commits of {self.full_name}#{number}",
+        )
 
     # --- workflow runs ----------------------------------------------------------------------
 
-    def workflow_runs(self, workflow_file: str, *, limit: int | None = 30,
-                      **filters: str) -> list[dict]:
+    def workflow_runs(
+        self, workflow_file: str, *, limit: int | None = 30, **filters: str
+    ) -> list[dict]:
         """Runs of `.github/workflows/<workflow_file>`, newest first, each with status,
         conclusion, head_sha, head_branch (the tag a tag push built), html_url and timings.
         `filters`: the API's branch, event, status, head_sha, created."""
-        return self._list(f"{self.path}/actions/workflows/{workflow_file}/runs", filters,
-                          limit=limit, item="workflow_runs",
-                          doing=f"Listing {workflow_file} runs of {self.full_name}")
+        return self._list(
+            f"{self.path}/actions/workflows/{workflow_file}/runs",
+            filters,
+            limit=limit,
+            item="workflow_runs",
+            doing=f"Listing {workflow_file} runs of {self.full_name}",
+        )
 
     def jobs(self, run_id: int) -> list[dict]:
         """The latest attempt's jobs of a run, each with its steps."""
-        return self._list(f"{self.path}/actions/runs/{run_id}/jobs", {"filter": "latest"},
-                          item="jobs",
-                          doing=f"Listing the jobs of run {run_id} of {self.full_name}")
+        return self._list(
+            f"{self.path}/actions/runs/{run_id}/jobs",
+            {"filter": "latest"},
+            item="jobs",
+            doing=f"Listing the jobs of run {run_id} of {self.full_name}",
+        )
 
     # --- conditional requests (the poller) --------------------------------------------------
 
-    def get_conditional(self, path: str, *, params: Mapping[str, Any] | None = None,
-                        etag: str = "", last_modified: str = "") -> Response:
+    def get_conditional(
+        self,
+        path: str,
+        *,
+        params: Mapping[str, Any] | None = None,
+        etag: str = "",
+        last_modified: str = "",
+    ) -> Response:
         """GET `path` (relative to the API root) with the validators of the last answer.
 
         A 304 means nothing changed and, asked with a token, costs no rate budget. PyGithub's
@@ -166,8 +192,9 @@ class GitHubRepo:
         except requests.RequestException as e:
             raise unreachable(e, doing=doing) from None
 
-    def _iter(self, path: str, params: Mapping[str, Any] | None = None, *, item: str = "items",
-              doing: str) -> Iterator[dict]:
+    def _iter(
+        self, path: str, params: Mapping[str, Any] | None = None, *, item: str = "items", doing: str
+    ) -> Iterator[dict]:
         params = {"per_page": PER_PAGE, **(params or {})}
         pages = PaginatedList(_Json, self.gh.requester, path, params, list_item=item)
         try:
@@ -178,8 +205,15 @@ class GitHubRepo:
         except requests.RequestException as e:
             raise unreachable(e, doing=doing) from None
 
-    def _list(self, path: str, params: Mapping[str, Any] | None = None, *, limit: int | None = None,
-              item: str = "items", doing: str) -> list[dict]:
+    def _list(
+        self,
+        path: str,
+        params: Mapping[str, Any] | None = None,
+        *,
+        limit: int | None = None,
+        item: str = "items",
+        doing: str,
+    ) -> list[dict]:
         if limit is not None:
             params = {"per_page": min(limit, PER_PAGE), **(params or {})}
         return list(islice(self._iter(path, params, item=item, doing=doing), limit))

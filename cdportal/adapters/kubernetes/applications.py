@@ -20,7 +20,8 @@ REQUEST_TIMEOUT = 10.0  # seconds per call to the API server
 def get(api_client: client.ApiClient, namespace: str, name: str) -> dict:
     try:
         return client.CustomObjectsApi(api_client).get_namespaced_custom_object(
-            GROUP, VERSION, namespace, PLURAL, name, _request_timeout=REQUEST_TIMEOUT)
+            GROUP, VERSION, namespace, PLURAL, name, _request_timeout=REQUEST_TIMEOUT
+        )
     except CLIENT_ERRORS as e:
         raise api_error(e, f"reading {namespace}/{name}", timeout=REQUEST_TIMEOUT) from None
 
@@ -29,7 +30,14 @@ def patch(api_client: client.ApiClient, namespace: str, name: str, body: dict) -
     """The Application as the API server stored it after the patch."""
     try:
         return client.CustomObjectsApi(api_client).patch_namespaced_custom_object(
-            GROUP, VERSION, namespace, PLURAL, name, body,
-            _content_type=MERGE_PATCH, _request_timeout=REQUEST_TIMEOUT)
+            GROUP,
+            VERSION,
+            namespace,
+            PLURAL,
+            name,
+            body,
+            _content_type=MERGE_PATCH,
+            _request_timeout=REQUEST_TIMEOUT,
+        )
     except CLIENT_ERRORS as e:
         raise api_error(e, f"patching {namespace}/{name}", timeout=REQUEST_TIMEOUT) from None

@@ -28,7 +28,9 @@ OPERATION_PHASES = {"Running", "Terminating", "Succeeded", "Failed", "Error"}
 MAX_TEXT = 20_000
 
 
-def application_event(obj: dict[str, Any], *, observed_at: datetime | None = None) -> dict[str, Any]:
+def application_event(
+    obj: dict[str, Any], *, observed_at: datetime | None = None
+) -> dict[str, Any]:
     """The ``application`` event for one Application object.
 
     ``occurred_at`` is ``observed_at`` when the caller knows when it saw the object (the watcher
@@ -54,7 +56,9 @@ def application_event(obj: dict[str, Any], *, observed_at: datetime | None = Non
         "kind": "application",
         "source": "kubernetes",
         "source_id": f"{namespace}/{name}@{metadata.get('resourceVersion', '')}",
-        "occurred_at": (observed_at or _newest_timestamp(metadata, status) or datetime.now(UTC)).isoformat(),
+        "occurred_at": (
+            observed_at or _newest_timestamp(metadata, status) or datetime.now(UTC)
+        ).isoformat(),
         "namespace": namespace,
         "name": name,
         "project": spec.get("project") or "default",  # "" means default (types.go)
@@ -125,7 +129,9 @@ def _helm_parameters(sources: list[dict]) -> dict[str, str]:
 def _last_synced(operation: dict, status: dict) -> str | None:
     if operation.get("phase") == "Succeeded" and operation.get("finishedAt"):
         return operation["finishedAt"]
-    deployed = [entry["deployedAt"] for entry in status.get("history") or [] if entry.get("deployedAt")]
+    deployed = [
+        entry["deployedAt"] for entry in status.get("history") or [] if entry.get("deployedAt")
+    ]
     return max(deployed, key=_parse) if deployed else None
 
 
@@ -136,9 +142,13 @@ QUIET_RESOURCE_STATUSES = {"Synced", "Pruned"}
 
 def _conditions(status: dict) -> list[dict]:
     return [
-        {"type": str(c.get("type", ""))[:300], "message": str(c.get("message") or "")[:MAX_TEXT],
-         "last_transition_time": c.get("lastTransitionTime")}
-        for c in (status.get("conditions") or [])[:MAX_CONDITIONS] if c.get("type")
+        {
+            "type": str(c.get("type", ""))[:300],
+            "message": str(c.get("message") or "")[:MAX_TEXT],
+            "last_transition_time": c.get("lastTransitionTime"),
+        }
+        for c in (status.get("conditions") or [])[:MAX_CONDITIONS]
+        if c.get("type")
     ]
 
 
@@ -156,11 +166,20 @@ def _operation(operation: dict) -> dict | None:
         return None
     result = operation.get("syncResult") or {}
     resources = [
-        {"kind": str(r.get("kind", ""))[:300], "namespace": str(r.get("namespace") or "")[:300],
-         "name": str(r.get("name", ""))[:300], "status": str((r.get("hookPhase") if r.get("hookType") else r.get("status")) or "")[:300],
-         "hook": str(r.get("hookType") or "")[:300], "message": str(r.get("message") or "")[:MAX_TEXT]}
+        {
+            "kind": str(r.get("kind", ""))[:300],
+            "namespace": str(r.get("namespace") or "")[:300],
+            "name": str(r.get("name", ""))[:300],
+            "status": str((r.get("hookPhase") if r.get("hookType") else r.get("status")) or "")[
+                :300
+            ],
+            "hook": str(r.get("hookType") or "")[:300],
+            "message": str(r.get("message") or "")[:MAX_TEXT],
+        }
         for r in result.get("resources") or []
-        if r.get("kind") and r.get("name") and (r.get("hookType") or r.get("status") not in QUIET_RESOURCE_STATUSES)
+        if r.get("kind")
+        and r.get("name")
+        and (r.get("hookType") or r.get("status") not in QUIET_RESOURCE_STATUSES)
     ]
     return {
         "phase": phase,
@@ -178,9 +197,13 @@ def _history(status: dict) -> list[dict]:
     """status.history, newest first (Argo CD appends, so the list is oldest first)."""
     entries = [entry for entry in status.get("history") or [] if isinstance(entry.get("id"), int)]
     return [
-        {"id": entry["id"], "revision": str(entry.get("revision") or (entry.get("revisions") or [""])[0])[:300],
-         "deployed_at": entry.get("deployedAt"), "started_at": entry.get("deployStartedAt"),
-         "initiated_by": _initiator(entry.get("initiatedBy"))}
+        {
+            "id": entry["id"],
+            "revision": str(entry.get("revision") or (entry.get("revisions") or [""])[0])[:300],
+            "deployed_at": entry.get("deployedAt"),
+            "started_at": entry.get("deployStartedAt"),
+            "initiated_by": _initiator(entry.get("initiatedBy")),
+        }
         for entry in reversed(entries[-MAX_HISTORY:])
     ]
 
@@ -224,11 +247,16 @@ def images_updated_events(obj: dict) -> list[dict]:
     name = target.get("name")
     if not namespace or not name:
         return []
-    when = obj.get("lastTimestamp") or obj.get("eventTime") or obj.get("firstTimestamp") or meta.get("creationTimestamp")
+    when = (
+        obj.get("lastTimestamp")
+        or obj.get("eventTime")
+        or obj.get("firstTimestamp")
+        or meta.get("creationTimestamp")
+    )
     images: dict[str, dict[str, str]] = {}
     for key, value in (meta.get("annotations") or {}).items():
         if key.startswith(_IMAGE_ANNOTATION) and "/" in key:
-            index, field = key[len(_IMAGE_ANNOTATION):].split("/", 1)
+            index, field = key[len(_IMAGE_ANNOTATION) :].split("/", 1)
             images.setdefault(index, {})[field] = value
     events = []
     for index, image in sorted(images.items()):
@@ -236,10 +264,16 @@ def images_updated_events(obj: dict) -> list[dict]:
         if not full or not new:
             continue
         event = {
-            "kind": "updater", "source": "kubernetes",
+            "kind": "updater",
+            "source": "kubernetes",
             "source_id": f"event/{namespace}/{meta.get('name')}/{obj.get('count') or 1}/{index}",
-            "occurred_at": when, "namespace": namespace, "application": name,
-            "image": full, "alias": "", "from_tag": image.get("old-tag", ""), "to_tag": new,
+            "occurred_at": when,
+            "namespace": namespace,
+            "application": name,
+            "image": full,
+            "alias": "",
+            "from_tag": image.get("old-tag", ""),
+            "to_tag": new,
         }
         try:
             parse_event(event)
@@ -270,7 +304,9 @@ def image_updater_event(obj: dict, *, observed_at: datetime, deleted: bool = Fal
         "spec": obj.get("spec") or {},
         "deleted": deleted,
         "ready": str((conditions.get("Ready") or {}).get("message") or "")[:MAX_TEXT],
-        "error": str(error.get("message") or "")[:MAX_TEXT] if error.get("status") == "True" else "",
+        "error": str(error.get("message") or "")[:MAX_TEXT]
+        if error.get("status") == "True"
+        else "",
         "last_checked_at": status.get("lastCheckedAt"),
         "last_updated_at": status.get("lastUpdatedAt"),
     }

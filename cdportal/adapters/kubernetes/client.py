@@ -23,7 +23,9 @@ def kube_client(kubeconfig: str | None = None, context: str | None = None) -> cl
             configuration = client.Configuration()
             config.load_incluster_config(client_configuration=configuration)
             return client.ApiClient(configuration)
-        return config.new_client_from_config(config_file=kubeconfig, context=context, persist_config=False)
+        return config.new_client_from_config(
+            config_file=kubeconfig, context=context, persist_config=False
+        )
     except (ConfigException, OSError) as e:
         raise AdapterError(f"cannot configure the Kubernetes client: {e}", permanent=True) from None
 

@@ -30,8 +30,11 @@ def api_error(e: Exception, doing: str, *, timeout: float | None = None) -> Adap
         why = kubernetes_reason(e.body)
         said = f"{e.status} {e.reason}" + (f": {why}" if why and why != e.reason else "")
         if e.status == 401:
-            return Unauthorized(f"{doing}: the Kubernetes API did not accept cdportal's credentials ({said}); "
-                                "check its token or kubeconfig", status=401)
+            return Unauthorized(
+                f"{doing}: the Kubernetes API did not accept cdportal's credentials ({said}); "
+                "check its token or kubeconfig",
+                status=401,
+            )
         if e.status == 429:
             return RateLimited(f"{doing}: the Kubernetes API answered {said}", status=429)
         return for_status(e.status)(f"{doing}: the Kubernetes API answered {said}", status=e.status)

@@ -57,18 +57,21 @@ def find(api_client: client.ApiClient, namespace: str, name: str | None = None) 
     where = f"in namespace {namespace}"
     deployments = _call(f"listing deployments {where}", apps.list_namespaced_deployment, namespace)
     if name:
-        return updater_deployment.find_updater_deployment(deployments.get("items") or [], [], name=name)
+        return updater_deployment.find_updater_deployment(
+            deployments.get("items") or [], [], name=name
+        )
     label = "=".join(updater_deployment.UPDATER_POD_LABEL)
     pods = _call(f"listing pods {where}", core.list_namespaced_pod, namespace, label_selector=label)
     replicasets = _call(f"listing replicasets {where}", apps.list_namespaced_replica_set, namespace)
     return updater_deployment.find_updater_deployment(
-        deployments.get("items") or [], pods.get("items") or [],
+        deployments.get("items") or [],
+        pods.get("items") or [],
         replicasets=replicasets.get("items") or [],
     )
 
 
 def _container(deployment: dict) -> dict:
-    template = ((deployment.get("spec") or {}).get("template") or {})
+    template = (deployment.get("spec") or {}).get("template") or {}
     containers = (template.get("spec") or {}).get("containers") or [{}]
     annotations = (template.get("metadata") or {}).get("annotations") or {}
     wanted = annotations.get("kubectl.kubernetes.io/default-container")
@@ -120,8 +123,20 @@ def deployment_event(deployment: dict, *, observed_at: datetime) -> dict:
     return parse_event(event).model_dump(mode="json")
 
 
-EVENT_FIELDS = ("namespace", "name", "image", "version", "replicas_desired", "replicas_updated", "replicas_ready",
-                "replicas_available", "paused", "restarted_at", "rollout_complete", "rollout_message")
+EVENT_FIELDS = (
+    "namespace",
+    "name",
+    "image",
+    "version",
+    "replicas_desired",
+    "replicas_updated",
+    "replicas_ready",
+    "replicas_available",
+    "paused",
+    "restarted_at",
+    "rollout_complete",
+    "rollout_message",
+)
 
 
 # --- restart and follow --------------------------------------------------------------------------
@@ -129,7 +144,9 @@ EVENT_FIELDS = ("namespace", "name", "image", "version", "replicas_desired", "re
 
 def read(api_client: client.ApiClient, namespace: str, name: str) -> dict:
     apps = client.AppsV1Api(api_client)
-    return _call(f"reading deployment {namespace}/{name}", apps.read_namespaced_deployment, name, namespace)
+    return _call(
+        f"reading deployment {namespace}/{name}", apps.read_namespaced_deployment, name, namespace
+    )
 
 
 def restart(api_client: client.ApiClient, deployment: dict, now: datetime) -> dict:
@@ -145,7 +162,10 @@ def restart(api_client: client.ApiClient, deployment: dict, now: datetime) -> di
     apps = client.AppsV1Api(api_client)
     return _call(
         f"restarting deployment {meta['namespace']}/{meta['name']}",
-        apps.patch_namespaced_deployment, meta["name"], meta["namespace"], updater_deployment.restart_patch(now),
+        apps.patch_namespaced_deployment,
+        meta["name"],
+        meta["namespace"],
+        updater_deployment.restart_patch(now),
         _content_type=STRATEGIC_MERGE,
     )
 
@@ -189,8 +209,10 @@ def parse_reference(reference: str) -> tuple[str, str, str | None]:
     except CredentialReferenceError:
         ref = None
     if ref is None or not ref.is_secret or ref.registry:
-        raise ValueError(f"the pull secret reference must be pullsecret:NAMESPACE/NAME or "
-                         f"secret:NAMESPACE/NAME#FIELD, got {shape(reference or '')!r}")
+        raise ValueError(
+            f"the pull secret reference must be pullsecret:NAMESPACE/NAME or "
+            f"secret:NAMESPACE/NAME#FIELD, got {shape(reference or '')!r}"
+        )
     return ref.namespace, ref.name, ref.field if ref.kind == "secret" else None
 
 
@@ -207,8 +229,13 @@ class CredentialsCheck(NamedTuple):
     registry: str  # the host[:port] checked ("" when no registry was contacted)
 
 
-def check_credentials(api_client: client.ApiClient, pull_secret_ref: str, registry: str = "", *,
-                      configured: Mapping[str, str] | None = None) -> CredentialsCheck:
+def check_credentials(
+    api_client: client.ApiClient,
+    pull_secret_ref: str,
+    registry: str = "",
+    *,
+    configured: Mapping[str, str] | None = None,
+) -> CredentialsCheck:
     """Does the secret exist, hold credentials for a registry, and does that registry accept them?
 
     The credentials only ever go to a registry they are for, and only to its /v2/: for
@@ -230,12 +257,18 @@ def check_credentials(api_client: client.ApiClient, pull_secret_ref: str, regist
     wanted = pull_secret.registry_host(registry) if (registry or "").strip() else ""
     if field is not None:  # chosen before the secret is read: the configuration alone decides
         hosts = [host for host, ref in (configured or {}).items() if ref.strip() == reference]
-        host = _choose(wanted, hosts, source=f"REGISTRY_CREDENTIALS names {reference} for",
-                       none=f"REGISTRY_CREDENTIALS names {reference} for no registry, and a secret: "
-                            "reference is only sent to the registries configured for it")
+        host = _choose(
+            wanted,
+            hosts,
+            source=f"REGISTRY_CREDENTIALS names {reference} for",
+            none=f"REGISTRY_CREDENTIALS names {reference} for no registry, and a secret: "
+            "reference is only sent to the registries configured for it",
+        )
     core = client.CoreV1Api(api_client)
     try:
-        secret = _call(f"reading secret {namespace}/{name}", core.read_namespaced_secret, name, namespace)
+        secret = _call(
+            f"reading secret {namespace}/{name}", core.read_namespaced_secret, name, namespace
+        )
     except NotFound:
         return CredentialsCheck(False, f"secret {namespace}/{name} does not exist", "")
     except AdapterError as e:
@@ -244,8 +277,12 @@ def check_credentials(api_client: client.ApiClient, pull_secret_ref: str, regist
         hosts, problem = pull_secret.pull_secret_registries(secret)
         if problem:
             return CredentialsCheck(False, problem, "")
-        host = _choose(wanted, hosts, source=f"secret {namespace}/{name} has entries for",
-                       none=f"secret {namespace}/{name} names no registry cdportal can contact")
+        host = _choose(
+            wanted,
+            hosts,
+            source=f"secret {namespace}/{name} has entries for",
+            none=f"secret {namespace}/{name} names no registry cdportal can contact",
+        )
         ok, reason = pull_secret.check_pull_secret(secret, host)
         if not ok:
             return CredentialsCheck(False, reason, host)
@@ -257,14 +294,23 @@ def check_credentials(api_client: client.ApiClient, pull_secret_ref: str, regist
         try:
             value = base64.b64decode(raw, validate=True).decode()
         except (ValueError, UnicodeDecodeError):
-            return CredentialsCheck(False, f"secret {namespace}/{name}: field {field} is not valid base64 text", host)
-        if _is_docker_config(value):  # "USERNAME:PASSWORD" would be the whole file, sent as Basic auth
-            return CredentialsCheck(False, f"secret {namespace}/{name}: field {field} holds a dockerconfigjson: "
-                                           f"use pullsecret:{namespace}/{name}", host)
+            return CredentialsCheck(
+                False, f"secret {namespace}/{name}: field {field} is not valid base64 text", host
+            )
+        if _is_docker_config(
+            value
+        ):  # "USERNAME:PASSWORD" would be the whole file, sent as Basic auth
+            return CredentialsCheck(
+                False,
+                f"secret {namespace}/{name}: field {field} holds a dockerconfigjson: "
+                f"use pullsecret:{namespace}/{name}",
+                host,
+            )
         username, sep, password = value.strip().partition(":")
         if not sep or not username or not password:
-            return CredentialsCheck(False, f"secret {namespace}/{name}: field {field} must hold USERNAME:PASSWORD",
-                                    host)
+            return CredentialsCheck(
+                False, f"secret {namespace}/{name}: field {field} must hold USERNAME:PASSWORD", host
+            )
         reason = f"secret {namespace}/{name} has credentials in {field}"
     return _try_registry(host, Credentials(username, password), reason)
 
@@ -274,7 +320,9 @@ def _choose(wanted: str, hosts, *, source: str, none: str) -> str:
     RegistryNotAllowed otherwise. `source` says who names the hosts ("secret argocd/x has entries
     for"), `none` what to say when there is none. Hosts that are not plain host[:port] are never
     contacted (no path, query or user can ride along)."""
-    allowed = sorted({host for host in map(pull_secret.registry_host, hosts) if _HOST_RE.match(host)})
+    allowed = sorted(
+        {host for host in map(pull_secret.registry_host, hosts) if _HOST_RE.match(host)}
+    )
     if wanted in allowed:
         return wanted
     if not wanted and len(allowed) == 1:
@@ -299,7 +347,9 @@ def _is_docker_config(value: str) -> bool:
 
 def _try_registry(host: str, credentials: Credentials, reason: str) -> CredentialsCheck:
     try:
-        with RegistryClient(host, credentials=credentials, retries=1, max_rps=None) as registry_client:
+        with RegistryClient(
+            host, credentials=credentials, retries=1, max_rps=None
+        ) as registry_client:
             _ping(registry_client)
     except ValueError as e:
         return CredentialsCheck(False, f"{reason}, but the registry is not usable: {e}", host)

@@ -171,7 +171,9 @@ class ApplicationWatcher:
         except urllib3.exceptions.ReadTimeoutError:
             pass  # a quiet stream outlived the read timeout: reconnect, nothing is lost
         except (urllib3.exceptions.HTTPError, OSError) as e:
-            raise AdapterError(f"watch of {self.what} in {namespace} broke: {type(e).__name__}") from None
+            raise AdapterError(
+                f"watch of {self.what} in {namespace} broke: {type(e).__name__}"
+            ) from None
         except ApiException as e:
             raise self._error(e, namespace) from None
         finally:
@@ -192,7 +194,9 @@ class ApplicationWatcher:
             # The client raises on ERROR itself; a stream that hands one over is handled alike.
             if obj.get("code") == GONE:
                 raise Gone()
-            raise AdapterError(f"watch of {self.what} in {namespace}: {obj.get('message', 'error')}")
+            raise AdapterError(
+                f"watch of {self.what} in {namespace}: {obj.get('message', 'error')}"
+            )
         # DELETED: the event vocabulary has no deletion yet; BOOKMARK: only the resourceVersion.
         if resource_version:
             self.resource_versions[namespace] = resource_version
@@ -203,7 +207,9 @@ class ApplicationWatcher:
             event = self._event(obj)
         except InvalidEvent as e:
             meta = obj.get("metadata") or {}
-            log.warning("skipping %s %s/%s: %s", self.what, meta.get("namespace"), meta.get("name"), e)
+            log.warning(
+                "skipping %s %s/%s: %s", self.what, meta.get("namespace"), meta.get("name"), e
+            )
             return 0
         if event is None:
             return 0
@@ -235,7 +241,9 @@ class ApplicationWatcher:
             self._run_namespace(self.namespaces[0], stop)
             return
         threads = [
-            threading.Thread(target=self._run_namespace, args=(ns, stop), name=f"watch-{ns}", daemon=True)
+            threading.Thread(
+                target=self._run_namespace, args=(ns, stop), name=f"watch-{ns}", daemon=True
+            )
             for ns in self.namespaces
         ]
         for thread in threads:
@@ -309,7 +317,9 @@ class UpdaterDeploymentWatcher(ApplicationWatcher):
 
     what = "Deployments"
 
-    def __init__(self, api_client: client.ApiClient, namespace: str, *, name: str | None = None, **kwargs):
+    def __init__(
+        self, api_client: client.ApiClient, namespace: str, *, name: str | None = None, **kwargs
+    ):
         super().__init__(api_client, [namespace], **kwargs)
         self.api_client = api_client
         self.apps = client.AppsV1Api(api_client)
@@ -348,13 +358,18 @@ class ImageUpdaterWatcher(ApplicationWatcher):
     what = "ImageUpdater resources"
 
     def _lister(self, namespace: str):
-        return (self.api.list_namespaced_custom_object,
-                ("argocd-image-updater.argoproj.io", "v1alpha1", namespace, "imageupdaters"), {})
+        return (
+            self.api.list_namespaced_custom_object,
+            ("argocd-image-updater.argoproj.io", "v1alpha1", namespace, "imageupdaters"),
+            {},
+        )
 
     def _error(self, e: ApiException, namespace: str) -> Exception:
         if e.status == 404:
-            return NotInstalled(f"no ImageUpdater resource in the API (argocd-image-updater v0.x?): "
-                                f"annotations alone configure {namespace}'s applications")
+            return NotInstalled(
+                f"no ImageUpdater resource in the API (argocd-image-updater v0.x?): "
+                f"annotations alone configure {namespace}'s applications"
+            )
         return super()._error(e, namespace)
 
     def _on_event(self, namespace: str, event: dict) -> int:

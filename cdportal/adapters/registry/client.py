@@ -111,7 +111,9 @@ def _registry_reference(reference: str) -> CredentialReference:
     except CredentialReferenceError:
         ref = None
     if ref is None or ref.registry or ref.kind == "ext":
-        raise ValueError(f"registry credentials must be {CREDENTIAL_FORMS}, got {shape(reference)!r}")
+        raise ValueError(
+            f"registry credentials must be {CREDENTIAL_FORMS}, got {shape(reference)!r}"
+        )
     return ref
 
 
@@ -140,11 +142,15 @@ def parse_credentials(reference: str, environ=os.environ) -> Credentials:
             raise RegistryError(f"registry credentials env:{var}: {var} is not set", permanent=True)
         username, sep, password = value.strip().partition(":")
         if not sep or not username or not password:
-            raise RegistryError(f"registry credentials env:{var}: {var} must hold "
-                                "USERNAME:PASSWORD", permanent=True)
+            raise RegistryError(
+                f"registry credentials env:{var}: {var} must hold USERNAME:PASSWORD", permanent=True
+            )
         return Credentials(username, password)
-    raise RegistryError(f"registry credentials {reference.strip()} need the Kubernetes adapter "
-                        "(not configured); use env:VAR for now", permanent=True)
+    raise RegistryError(
+        f"registry credentials {reference.strip()} need the Kubernetes adapter "
+        "(not configured); use env:VAR for now",
+        permanent=True,
+    )
 
 
 # --- results ------------------------------------------------------------------------------------
@@ -297,10 +303,19 @@ class RegistryClient:
     """One registry. Thread-safe enough for one poller; keep it around: its caches are the
     point (tokens per scope, manifests and configs per digest)."""
 
-    def __init__(self, registry_host: str, *, credentials: Credentials | str | None = None,
-                 timeout: float = 10.0, max_rps: float | None = 10.0, retries: int = 3,
-                 backoff: float = 0.5, max_wait: float = 60.0, cache: DigestCache | None = None,
-                 page_size: int = PAGE_SIZE):
+    def __init__(
+        self,
+        registry_host: str,
+        *,
+        credentials: Credentials | str | None = None,
+        timeout: float = 10.0,
+        max_rps: float | None = 10.0,
+        retries: int = 3,
+        backoff: float = 0.5,
+        max_wait: float = 60.0,
+        cache: DigestCache | None = None,
+        page_size: int = PAGE_SIZE,
+    ):
         """registry_host: `ghcr.io`, `HOST:PORT` (http for loopback hosts) or a base URL.
         credentials: Credentials, or a reference (`env:VAR`, …) resolved now."""
         self.base_url = _base_url(registry_host)
@@ -320,7 +335,9 @@ class RegistryClient:
         self._challenge: _Challenge | None = None
         self._tokens: dict[str, _Token] = {}
         self._lock = threading.Lock()
-        self._http = httpx.Client(timeout=timeout, headers={"User-Agent": "cdportal-registry-client"})
+        self._http = httpx.Client(
+            timeout=timeout, headers={"User-Agent": "cdportal-registry-client"}
+        )
 
     def __repr__(self) -> str:
         who = self.credentials.username if self.credentials else "anonymous"
@@ -367,8 +384,9 @@ class RegistryClient:
             body = _json(response, what)
             page = body.get("tags") or [] if isinstance(body, dict) else None
             if not isinstance(page, list) or not all(isinstance(t, str) for t in page):
-                raise RegistryError(f"{what}: the registry answered something other than "
-                                    "a tag list")
+                raise RegistryError(
+                    f"{what}: the registry answered something other than a tag list"
+                )
             tags.extend(page)
             url = self._next_link(response, url, what)
         return TagList(list(dict.fromkeys(tags)), first_etag, pages)
@@ -380,8 +398,9 @@ class RegistryClient:
                 url = urljoin(current, target.strip()[1:-1].strip())
                 if _origin(url) != _origin(self.base_url):
                     # Our credentials go with every request; they must not leave for another host.
-                    raise RegistryError(f"{what}: the next page is on another host "
-                                        f"({_origin(url)})")
+                    raise RegistryError(
+                        f"{what}: the next page is on another host ({_origin(url)})"
+                    )
                 return url
         return ""
 
@@ -405,8 +424,13 @@ class RegistryClient:
         """The digest a tag points at now: one HEAD ("" when the registry does not say)."""
         _check_repository(repository)
         what = f"{self.host}/{repository}:{tag}"
-        response = self._request("HEAD", self._manifest_url(repository, tag), repository=repository,
-                                 what=what, headers={"Accept": ACCEPT_MANIFESTS})
+        response = self._request(
+            "HEAD",
+            self._manifest_url(repository, tag),
+            repository=repository,
+            what=what,
+            headers={"Accept": ACCEPT_MANIFESTS},
+        )
         self._raise_for(response, what, repository=repository, reference=tag)
         digest = response.headers.get("Docker-Content-Digest", "")
         return digest if _is_digest(digest) else ""
@@ -429,8 +453,9 @@ class RegistryClient:
                 manifest = Manifest(digest, media_type, platforms, None, None)
             else:
                 child = self._manifest_by_digest(repository, chosen["digest"])
-                manifest = Manifest(digest, media_type, platforms, child.config_digest,
-                                    child.created)
+                manifest = Manifest(
+                    digest, media_type, platforms, child.config_digest, child.created
+                )
         else:
             config_digest = (body.get("config") or {}).get("digest")
             if not _is_digest(config_digest or ""):
@@ -442,27 +467,39 @@ class RegistryClient:
         return manifest
 
     def _get_manifest(self, repository: str, reference: str, what: str) -> tuple[dict, str, str]:
-        response = self._request("GET", self._manifest_url(repository, reference),
-                                 repository=repository, what=what,
-                                 headers={"Accept": ACCEPT_MANIFESTS})
+        response = self._request(
+            "GET",
+            self._manifest_url(repository, reference),
+            repository=repository,
+            what=what,
+            headers={"Accept": ACCEPT_MANIFESTS},
+        )
         self._raise_for(response, what, repository=repository, reference=reference)
         raw = _content(response, what)
         digest = "sha256:" + hashlib.sha256(raw).hexdigest()
-        expected = (reference if _is_digest(reference)
-                    else response.headers.get("Docker-Content-Digest", ""))
+        expected = (
+            reference
+            if _is_digest(reference)
+            else response.headers.get("Docker-Content-Digest", "")
+        )
         if expected.startswith("sha256:") and expected != digest:
-            raise RegistryError(f"{what}: the manifest's content does not match its digest "
-                                f"{expected}")
+            raise RegistryError(
+                f"{what}: the manifest's content does not match its digest {expected}"
+            )
         if expected and not expected.startswith("sha256:"):
             digest = expected  # another algorithm (sha512): trust the registry's digest
         body = _json_bytes(raw, what)
         if not isinstance(body, dict):
             raise RegistryError(f"{what}: the manifest is not a JSON object")
-        media_type = (body.get("mediaType")
-                      or response.headers.get("Content-Type", "").split(";")[0].strip())
+        media_type = (
+            body.get("mediaType") or response.headers.get("Content-Type", "").split(";")[0].strip()
+        )
         if media_type not in MANIFEST_TYPES:
-            raise RegistryError(f"{what}: unsupported manifest media type {media_type!r} "
-                                "(OCI or Docker v2 manifests and indexes only)", permanent=True)
+            raise RegistryError(
+                f"{what}: unsupported manifest media type {media_type!r} "
+                "(OCI or Docker v2 manifests and indexes only)",
+                permanent=True,
+            )
         return body, media_type, digest
 
     def _config(self, repository: str, digest: str) -> _Config:
@@ -472,8 +509,13 @@ class RegistryClient:
         what = f"the config blob {digest} of {self.host}/{repository}"
         # Blobs may live elsewhere (ghcr.io redirects to a CDN); httpx drops the Authorization
         # header on a redirect to another origin.
-        response = self._request("GET", f"{self.base_url}/v2/{repository}/blobs/{digest}",
-                                 repository=repository, what=what, follow_redirects=True)
+        response = self._request(
+            "GET",
+            f"{self.base_url}/v2/{repository}/blobs/{digest}",
+            repository=repository,
+            what=what,
+            follow_redirects=True,
+        )
         self._raise_for(response, what, repository=repository, reference=digest)
         raw = _content(response, what)
         if digest.startswith("sha256:") and "sha256:" + hashlib.sha256(raw).hexdigest() != digest:
@@ -482,8 +524,11 @@ class RegistryClient:
         body = body if isinstance(body, dict) else {}
         platform = None
         if body.get("os") or body.get("architecture"):
-            platform = Platform(str(body.get("os") or ""), str(body.get("architecture") or ""),
-                                str(body.get("variant") or ""))
+            platform = Platform(
+                str(body.get("os") or ""),
+                str(body.get("architecture") or ""),
+                str(body.get("variant") or ""),
+            )
         config = _Config(parse_timestamp(body.get("created")), platform)
         self.cache.put(f"config:{digest}", config)
         return config
@@ -493,15 +538,28 @@ class RegistryClient:
 
     # --- requests ---
 
-    def _request(self, method: str, url: str, *, repository: str, what: str,
-                 headers: dict | None = None, follow_redirects: bool = False) -> httpx.Response:
+    def _request(
+        self,
+        method: str,
+        url: str,
+        *,
+        repository: str,
+        what: str,
+        headers: dict | None = None,
+        follow_redirects: bool = False,
+    ) -> httpx.Response:
         """One logical request: auth as the registry asks, retries as it allows."""
         scope = f"repository:{repository}:pull"
         renewed = False
         while True:
             auth = self._authorization(scope)
-            response = self._send(method, url, what=what, follow_redirects=follow_redirects,
-                                  headers={**(headers or {}), **auth})
+            response = self._send(
+                method,
+                url,
+                what=what,
+                follow_redirects=follow_redirects,
+                headers={**(headers or {}), **auth},
+            )
             if response.status_code != 401 or renewed:
                 return response
             challenge = _parse_challenge(response.headers.get("WWW-Authenticate", ""))
@@ -537,25 +595,39 @@ class RegistryClient:
         realm = self._challenge.params["realm"]
         service = self._challenge.params.get("service")
         if urlsplit(realm).scheme not in ("http", "https"):
-            raise RegistryError(f"{self.host} names a token service that is not http(s): {realm!r}",
-                                permanent=True)
-        if (self.credentials and urlsplit(realm).scheme == "http"
-                and urlsplit(self.base_url).scheme == "https"):
-            raise RegistryError(f"{self.host} asks for credentials to be sent to {realm} over "
-                                "plain http; refused", permanent=True)
+            raise RegistryError(
+                f"{self.host} names a token service that is not http(s): {realm!r}", permanent=True
+            )
+        if (
+            self.credentials
+            and urlsplit(realm).scheme == "http"
+            and urlsplit(self.base_url).scheme == "https"
+        ):
+            raise RegistryError(
+                f"{self.host} asks for credentials to be sent to {realm} over plain http; refused",
+                permanent=True,
+            )
         params = {"scope": scope, **({"service": service} if service else {})}
         headers = {"Authorization": self.credentials.basic()} if self.credentials else {}
         what = f"a token for {scope} from {realm}"
         self.token_requests += 1
         response = self._send("GET", realm, what=what, params=params, headers=headers)
         if response.status_code in (401, 403):
-            who = f"the credentials of {self.credentials.username!r}" if self.credentials else (
-                "anonymous access (no credentials are configured for this registry)")
-            raise answered(f"the token service {realm} refused {who} for {scope} "
-                           f"({response.status_code})", permanent=True, status=response.status_code)
+            who = (
+                f"the credentials of {self.credentials.username!r}"
+                if self.credentials
+                else ("anonymous access (no credentials are configured for this registry)")
+            )
+            raise answered(
+                f"the token service {realm} refused {who} for {scope} ({response.status_code})",
+                permanent=True,
+                status=response.status_code,
+            )
         if response.status_code != 200:
-            raise answered(f"{what}: the token service answered {response.status_code}",
-                           status=response.status_code)
+            raise answered(
+                f"{what}: the token service answered {response.status_code}",
+                status=response.status_code,
+            )
         body = _json(response, what)
         token = (body.get("token") or body.get("access_token")) if isinstance(body, dict) else None
         if not isinstance(token, str) or not token:
@@ -569,8 +641,16 @@ class RegistryClient:
             self._tokens[scope] = _Token(token, time.monotonic() + keep)
         return token
 
-    def _send(self, method: str, url: str, *, what: str, headers: dict | None = None,
-              params: dict | None = None, follow_redirects: bool = False) -> httpx.Response:
+    def _send(
+        self,
+        method: str,
+        url: str,
+        *,
+        what: str,
+        headers: dict | None = None,
+        params: dict | None = None,
+        follow_redirects: bool = False,
+    ) -> httpx.Response:
         """One HTTP request under the registry's rate limit, retried on timeouts, connection
         failures, 5xx and 429 with exponential backoff or as long as Retry-After says."""
         attempt = 0
@@ -578,8 +658,9 @@ class RegistryClient:
             self._limiter.wait()
             self.requests += 1
             try:
-                response = self._http.request(method, url, headers=headers, params=params,
-                                              follow_redirects=follow_redirects)
+                response = self._http.request(
+                    method, url, headers=headers, params=params, follow_redirects=follow_redirects
+                )
             except httpx.TimeoutException:
                 problem = f"{self.host} did not answer within {self.timeout:g} s"
                 response = None
@@ -588,29 +669,38 @@ class RegistryClient:
                 response = None
             if response is not None and response.status_code not in RETRY_STATUSES:
                 return response
-            wait = self.backoff * 2 ** attempt
+            wait = self.backoff * 2**attempt
             if response is not None:
                 retry_after = _retry_after(response)
                 status = response.status_code
-                problem = (f"{self.host} is rate limiting (429)" if status == 429
-                           else f"{self.host} answered {status}")
+                problem = (
+                    f"{self.host} is rate limiting (429)"
+                    if status == 429
+                    else f"{self.host} answered {status}"
+                )
                 if retry_after is not None:
                     if retry_after > self.max_wait:
-                        raise answered(f"{what}: {problem}, retry after {retry_after:g} s",
-                                       status=status, retry_after=retry_after)
+                        raise answered(
+                            f"{what}: {problem}, retry after {retry_after:g} s",
+                            status=status,
+                            retry_after=retry_after,
+                        )
                     wait = retry_after
                     self._limiter.pause(retry_after)
             if attempt >= self.retries:
                 tries = f"{attempt + 1} attempts" if attempt else "1 attempt"
                 status = response.status_code if response is not None else None
                 retry_after = _retry_after(response) if response is not None else None
-                raise answered(f"{what}: {problem} ({tries})", status=status, retry_after=retry_after)
+                raise answered(
+                    f"{what}: {problem} ({tries})", status=status, retry_after=retry_after
+                )
             log.info("registry %s: %s, retrying in %.1f s", self.host, problem, wait)
             time.sleep(wait)
             attempt += 1
 
-    def _raise_for(self, response: httpx.Response, what: str, *, repository: str,
-                   reference: str = "") -> None:
+    def _raise_for(
+        self, response: httpx.Response, what: str, *, repository: str, reference: str = ""
+    ) -> None:
         status = response.status_code
         if 200 <= status < 300:
             return
@@ -628,11 +718,17 @@ class RegistryClient:
                 hint = f"the credentials of {self.credentials.username!r} were not accepted"
             if error == "insufficient_scope":
                 hint = f"insufficient_scope: {hint}"
-            raise answered(f"{what}: {self.host} answered 401 Unauthorized{realm}; {hint}",
-                           permanent=True, status=401)
+            raise answered(
+                f"{what}: {self.host} answered 401 Unauthorized{realm}; {hint}",
+                permanent=True,
+                status=401,
+            )
         if status == 403:
-            raise answered(f"{what}: {self.host} answered 403 Forbidden{_detail(message)}",
-                           permanent=True, status=403)
+            raise answered(
+                f"{what}: {self.host} answered 403 Forbidden{_detail(message)}",
+                permanent=True,
+                status=403,
+            )
         if status == 404:
             if "NAME_UNKNOWN" in codes or not reference:
                 text = f"repository {repository} not found on {self.host}"
@@ -641,8 +737,11 @@ class RegistryClient:
             else:
                 text = f"tag {reference} not found in {self.host}/{repository}"
             raise answered(text + _detail(message), permanent=True, status=404)
-        raise answered(f"{what}: {self.host} answered {status}{_detail(message)}",
-                       permanent=400 <= status < 500, status=status)
+        raise answered(
+            f"{what}: {self.host} answered {status}{_detail(message)}",
+            permanent=400 <= status < 500,
+            status=status,
+        )
 
 
 # --- helpers ------------------------------------------------------------------------------------
@@ -655,8 +754,9 @@ def _base_url(registry_host: str) -> str:
     if "://" in value:
         parts = urlsplit(value)
         if parts.scheme not in ("http", "https") or not parts.netloc or parts.username:
-            raise ValueError("registry URL must be http(s)://HOST[:PORT] without credentials, "
-                             f"got {value!r}")
+            raise ValueError(
+                f"registry URL must be http(s)://HOST[:PORT] without credentials, got {value!r}"
+            )
         return f"{parts.scheme}://{parts.netloc}{parts.path}".rstrip("/")
     if not value or "/" in value or "@" in value:
         raise ValueError(f"registry host must be HOST[:PORT], got {value!r}")
@@ -677,8 +777,10 @@ _REPOSITORY_RE = re.compile(r"^[a-z0-9]+(?:[._-][a-z0-9]+)*(?:/[a-z0-9]+(?:[._-]
 
 def _check_repository(repository: str) -> None:
     if not _REPOSITORY_RE.match(repository) or len(repository) > 255:
-        raise RegistryError(f"{repository!r} is not a repository name (a lowercase path, "
-                            "e.g. owner/name)", permanent=True)
+        raise RegistryError(
+            f"{repository!r} is not a repository name (a lowercase path, e.g. owner/name)",
+            permanent=True,
+        )
 
 
 def _is_digest(value: str) -> bool:
@@ -695,8 +797,11 @@ def _is_attestation(entry: dict) -> bool:
 
 
 def _platform(platform: dict) -> Platform:
-    return Platform(str(platform.get("os") or ""), str(platform.get("architecture") or ""),
-                    str(platform.get("variant") or ""))
+    return Platform(
+        str(platform.get("os") or ""),
+        str(platform.get("architecture") or ""),
+        str(platform.get("variant") or ""),
+    )
 
 
 def _representative(entries: list[dict]) -> dict | None:

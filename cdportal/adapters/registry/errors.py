@@ -17,8 +17,14 @@ class RegistryError(errors.AdapterError):
     """A registry (or its token service) refused, failed or could not be reached; the typed ones
     below say which. `retry_after`: the seconds the registry asked to wait, when it did."""
 
-    def __init__(self, message: str, *, permanent: bool | None = None, status: int | None = None,
-                 retry_after: float | None = None):
+    def __init__(
+        self,
+        message: str,
+        *,
+        permanent: bool | None = None,
+        status: int | None = None,
+        retry_after: float | None = None,
+    ):
         errors.AdapterError.__init__(self, message, permanent=permanent, status=status)
         self.retry_after = retry_after
 
@@ -44,21 +50,35 @@ class Unavailable(RegistryError, errors.Unavailable):
 
 
 class RateLimited(RegistryError, errors.RateLimited):
-    def __init__(self, message: str, *, permanent: bool | None = None, status: int | None = None,
-                 retry_after: float | None = None):
+    def __init__(
+        self,
+        message: str,
+        *,
+        permanent: bool | None = None,
+        status: int | None = None,
+        retry_after: float | None = None,
+    ):
         super().__init__(message, permanent=permanent, status=status, retry_after=retry_after)
-        self.reset_at = (datetime.now(UTC) + timedelta(seconds=retry_after)
-                         if retry_after is not None else None)
+        self.reset_at = (
+            datetime.now(UTC) + timedelta(seconds=retry_after) if retry_after is not None else None
+        )
 
 
 _TYPES: dict[int, type[RegistryError]] = {
-    400: Invalid, 401: Unauthorized, 403: Forbidden, 404: NotFound, 429: RateLimited,
+    400: Invalid,
+    401: Unauthorized,
+    403: Forbidden,
+    404: NotFound,
+    429: RateLimited,
 }
 
 
-def answered(message: str, *, status: int | None, permanent: bool = False,
-             retry_after: float | None = None) -> RegistryError:
+def answered(
+    message: str, *, status: int | None, permanent: bool = False, retry_after: float | None = None
+) -> RegistryError:
     """The error for a registry's answer with `status` (None: no answer at all). `permanent` is
     the caller's to say: a token service's 404 may be a passing misconfiguration."""
-    kind = _TYPES.get(status or 0, Unavailable if status is None or status >= 500 else RegistryError)
+    kind = _TYPES.get(
+        status or 0, Unavailable if status is None or status >= 500 else RegistryError
+    )
     return kind(message, permanent=permanent, status=status, retry_after=retry_after)

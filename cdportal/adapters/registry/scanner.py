@@ -62,8 +62,9 @@ def split_image(image: str) -> tuple[str, str]:
     """'ghcr.io/5dlabs/controller' -> ('ghcr.io', '5dlabs/controller'); ValueError otherwise."""
     image = image.strip()
     if not IMAGE_RE.fullmatch(image):
-        raise ValueError(f"{image!r} is not an image (lowercase HOST/NAMESPACE/NAME, "
-                         "without tag or digest)")
+        raise ValueError(
+            f"{image!r} is not an image (lowercase HOST/NAMESPACE/NAME, without tag or digest)"
+        )
     host, _, repository = image.partition("/")
     return host, repository
 
@@ -76,8 +77,9 @@ def push_source_id(image: str, tag: str, digest: str) -> str:
     return "sha256:" + hashlib.sha256(source_id.encode()).hexdigest()
 
 
-def push_event(*, image: str, tag: str, digest: str, occurred_at: datetime,
-               created_at: datetime | None = None) -> dict:
+def push_event(
+    *, image: str, tag: str, digest: str, occurred_at: datetime, created_at: datetime | None = None
+) -> dict:
     image = image.lower()
     return {
         "kind": "image_push",
@@ -103,8 +105,9 @@ def client_for(host: str) -> RegistryClient:
         if client is None:
             reference = settings.REGISTRY_CREDENTIALS.get(host.lower())
             credentials = parse_credentials(reference) if reference else None
-            client = _CLIENTS[host] = RegistryClient(host, credentials=credentials,
-                                                     max_rps=settings.REGISTRY_MAX_RPS or None)
+            client = _CLIENTS[host] = RegistryClient(
+                host, credentials=credentials, max_rps=settings.REGISTRY_MAX_RPS or None
+            )
         return client
 
 
@@ -127,8 +130,10 @@ class ImageScan:
     def __str__(self) -> str:
         if self.status == "skipped":
             return f"{self.image}: skipped until {_hms(self.next_poll_at)} ({self.detail})"
-        text = (f"{self.image}: {self.requests} requests, {self.tags} tags, "
-                f"{self.new_tags} new, {self.events} events recorded")
+        text = (
+            f"{self.image}: {self.requests} requests, {self.tags} tags, "
+            f"{self.new_tags} new, {self.events} events recorded"
+        )
         if self.duplicates:
             text += f", {self.duplicates} already known"
         if self.rejected:
@@ -162,8 +167,15 @@ class ScanReport:
 # --- the scan -----------------------------------------------------------------------------------
 
 
-def scan(images: Iterable[str], *, sink: EventSink, store: StateStore, client_factory: ClientFactory = client_for,
-         now: datetime | None = None, full: bool = False) -> ScanReport:
+def scan(
+    images: Iterable[str],
+    *,
+    sink: EventSink,
+    store: StateStore,
+    client_factory: ClientFactory = client_for,
+    now: datetime | None = None,
+    full: bool = False,
+) -> ScanReport:
     """One round over the images; see the module docstring for what it asks and records."""
     now = now or timezone.now()
     report = ScanReport()
@@ -181,8 +193,14 @@ def scan(images: Iterable[str], *, sink: EventSink, store: StateStore, client_fa
     return report
 
 
-def _scan_image(image: str, sink: EventSink, store: StateStore, client_factory: ClientFactory,
-                now: datetime, full: bool) -> ImageScan:
+def _scan_image(
+    image: str,
+    sink: EventSink,
+    store: StateStore,
+    client_factory: ClientFactory,
+    now: datetime,
+    full: bool,
+) -> ImageScan:
     result = ImageScan(image)
     state = store.load(SOURCE, image)
     if state.status == "rate_limited" and state.next_poll_at and state.next_poll_at > now:
@@ -212,8 +230,18 @@ def _scan_image(image: str, sink: EventSink, store: StateStore, client_factory: 
             for tag in tags:
                 if tag in known and not verify:
                     continue
-                _look_up(client, image, repository, tag, known.get(tag), recorded, sink, result,
-                         now, backfill)
+                _look_up(
+                    client,
+                    image,
+                    repository,
+                    tag,
+                    known.get(tag),
+                    recorded,
+                    sink,
+                    result,
+                    now,
+                    backfill,
+                )
             cursor.update(tags=recorded, pages=listing.pages, backfilled=True)
             if verify:
                 cursor["verified_at"] = now.isoformat()
@@ -229,8 +257,16 @@ def _scan_image(image: str, sink: EventSink, store: StateStore, client_factory: 
             state.cursor = {**cursor, "tags": recorded}
         limited = isinstance(e, RateLimited)
         wait = e.retry_after if limited and e.retry_after else None
-        return _finish(store, state, result, result.requests, now, "rate_limited" if limited else "error",
-                       detail=str(e), wait=wait)
+        return _finish(
+            store,
+            state,
+            result,
+            result.requests,
+            now,
+            "rate_limited" if limited else "error",
+            detail=str(e),
+            wait=wait,
+        )
     except (AdapterError, ValueError) as e:  # the sink failed, or the image is malformed
         if client is not None:
             state.cursor = {**cursor, "tags": recorded}
@@ -246,9 +282,18 @@ def _defer(store: StateStore, image: str, limited: ImageScan, now: datetime) -> 
     return ImageScan(image, status="skipped", detail=detail, next_poll_at=state.next_poll_at)
 
 
-def _look_up(client: RegistryClient, image: str, repository: str, tag: str,
-             known_digest: str | None, recorded: dict[str, str], sink: EventSink, result: ImageScan,
-             now: datetime, backfill: bool) -> None:
+def _look_up(
+    client: RegistryClient,
+    image: str,
+    repository: str,
+    tag: str,
+    known_digest: str | None,
+    recorded: dict[str, str],
+    sink: EventSink,
+    result: ImageScan,
+    now: datetime,
+    backfill: bool,
+) -> None:
     """One tag: its digest (HEAD); for a digest not recorded for it, the manifest and an event."""
     try:
         digest = client.resolve(repository, tag)
@@ -264,8 +309,13 @@ def _look_up(client: RegistryClient, image: str, repository: str, tag: str,
     occurred = now
     if backfill and manifest.created and PLAUSIBLE_SINCE <= manifest.created <= now:
         occurred = manifest.created
-    event = push_event(image=image, tag=tag, digest=manifest.digest, occurred_at=occurred,
-                       created_at=manifest.created)
+    event = push_event(
+        image=image,
+        tag=tag,
+        digest=manifest.digest,
+        occurred_at=occurred,
+        created_at=manifest.created,
+    )
     _emit(sink, event, result)
     recorded[tag] = manifest.digest
 
@@ -284,8 +334,17 @@ def _emit(sink: EventSink, event: Mapping[str, Any], result: ImageScan) -> None:
         result.duplicates += 1
 
 
-def _finish(store: StateStore, state: PollRecord, result: ImageScan, requests: int, now: datetime,
-            status: str, *, detail: str = "", wait: float | None = None) -> ImageScan:
+def _finish(
+    store: StateStore,
+    state: PollRecord,
+    result: ImageScan,
+    requests: int,
+    now: datetime,
+    status: str,
+    *,
+    detail: str = "",
+    wait: float | None = None,
+) -> ImageScan:
     result.requests, result.status, result.detail = requests, status, detail
     state.polled_at = now
     state.status, state.detail = status, detail[:2000]
@@ -317,5 +376,11 @@ def _hms(moment: datetime | None) -> str:
 
 
 __all__ = [
-    "ImageScan", "ScanReport", "client_for", "push_event", "push_source_id", "scan", "split_image",
+    "ImageScan",
+    "ScanReport",
+    "client_for",
+    "push_event",
+    "push_source_id",
+    "scan",
+    "split_image",
 ]

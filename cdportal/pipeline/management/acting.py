@@ -12,6 +12,8 @@ def acting_user(username: str, *, role: str):
     """The active cdportal user named `username`; a CommandError (exit 2) naming `role` otherwise."""
     user = get_user_model().objects.filter(username=username, is_active=True).first()
     if user is None:
-        raise CommandError(f"no active cdportal user named {username!r}: pass --user NAME ({role})",
-                           returncode=REFUSED)
+        raise CommandError(
+            f"no active cdportal user named {username!r}: pass --user NAME ({role})",
+            returncode=REFUSED,
+        )
     return user

@@ -7,7 +7,6 @@ from django.db import migrations, models
 
 
 class Migration(migrations.Migration):
-
     initial = True
 
     dependencies = [
@@ -16,268 +15,586 @@ class Migration(migrations.Migration):
 
     operations = [
         migrations.CreateModel(
-            name='Application',
+            name="Application",
             fields=[
-                ('id', models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name='ID')),
-                ('namespace', models.CharField(max_length=253)),
-                ('name', models.CharField(max_length=253)),
-                ('project', models.CharField(default='default', max_length=200)),
-                ('repo_url', models.URLField(blank=True)),
-                ('image_policy', models.JSONField(blank=True, default=dict)),
-                ('parameters', models.JSONField(blank=True, default=dict)),
-                ('live_images', models.JSONField(blank=True, default=list)),
-                ('current_tag', models.CharField(blank=True, max_length=128)),
-                ('sync_status', models.CharField(default='Unknown', max_length=20)),
-                ('health_status', models.CharField(default='Unknown', max_length=20)),
-                ('health_message', models.TextField(blank=True)),
-                ('operation_phase', models.CharField(blank=True, max_length=20)),
-                ('operation_message', models.TextField(blank=True)),
-                ('revision', models.CharField(blank=True, max_length=100)),
-                ('last_synced_at', models.DateTimeField(blank=True, null=True)),
-                ('observed_at', models.DateTimeField(default=django.utils.timezone.now)),
+                (
+                    "id",
+                    models.BigAutoField(
+                        auto_created=True, primary_key=True, serialize=False, verbose_name="ID"
+                    ),
+                ),
+                ("namespace", models.CharField(max_length=253)),
+                ("name", models.CharField(max_length=253)),
+                ("project", models.CharField(default="default", max_length=200)),
+                ("repo_url", models.URLField(blank=True)),
+                ("image_policy", models.JSONField(blank=True, default=dict)),
+                ("parameters", models.JSONField(blank=True, default=dict)),
+                ("live_images", models.JSONField(blank=True, default=list)),
+                ("current_tag", models.CharField(blank=True, max_length=128)),
+                ("sync_status", models.CharField(default="Unknown", max_length=20)),
+                ("health_status", models.CharField(default="Unknown", max_length=20)),
+                ("health_message", models.TextField(blank=True)),
+                ("operation_phase", models.CharField(blank=True, max_length=20)),
+                ("operation_message", models.TextField(blank=True)),
+                ("revision", models.CharField(blank=True, max_length=100)),
+                ("last_synced_at", models.DateTimeField(blank=True, null=True)),
+                ("observed_at", models.DateTimeField(default=django.utils.timezone.now)),
             ],
             options={
-                'ordering': ['namespace', 'name'],
+                "ordering": ["namespace", "name"],
             },
         ),
         migrations.CreateModel(
-            name='Component',
+            name="Component",
             fields=[
-                ('id', models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name='ID')),
-                ('name', models.CharField(blank=True, max_length=100)),
-                ('path', models.CharField(default='.', max_length=300)),
-                ('release_type', models.CharField(default='simple', max_length=50)),
+                (
+                    "id",
+                    models.BigAutoField(
+                        auto_created=True, primary_key=True, serialize=False, verbose_name="ID"
+                    ),
+                ),
+                ("name", models.CharField(blank=True, max_length=100)),
+                ("path", models.CharField(default=".", max_length=300)),
+                ("release_type", models.CharField(default="simple", max_length=50)),
             ],
             options={
-                'ordering': ['repository__full_name', 'name'],
+                "ordering": ["repository__full_name", "name"],
             },
         ),
         migrations.CreateModel(
-            name='Repository',
+            name="Repository",
             fields=[
-                ('id', models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name='ID')),
-                ('full_name', models.CharField(help_text='owner/name on GitHub', max_length=200, unique=True)),
-                ('url', models.URLField(blank=True)),
-                ('default_branch', models.CharField(default='main', max_length=200)),
-                ('created_at', models.DateTimeField(default=django.utils.timezone.now)),
+                (
+                    "id",
+                    models.BigAutoField(
+                        auto_created=True, primary_key=True, serialize=False, verbose_name="ID"
+                    ),
+                ),
+                (
+                    "full_name",
+                    models.CharField(help_text="owner/name on GitHub", max_length=200, unique=True),
+                ),
+                ("url", models.URLField(blank=True)),
+                ("default_branch", models.CharField(default="main", max_length=200)),
+                ("created_at", models.DateTimeField(default=django.utils.timezone.now)),
             ],
             options={
-                'verbose_name_plural': 'repositories',
-                'ordering': ['full_name'],
+                "verbose_name_plural": "repositories",
+                "ordering": ["full_name"],
             },
         ),
         migrations.CreateModel(
-            name='DeployedTag',
+            name="DeployedTag",
             fields=[
-                ('id', models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name='ID')),
-                ('image', models.CharField(max_length=300)),
-                ('tag', models.CharField(max_length=128)),
-                ('since', models.DateTimeField()),
-                ('application', models.ForeignKey(on_delete=django.db.models.deletion.CASCADE, related_name='tag_history', to='pipeline.application')),
+                (
+                    "id",
+                    models.BigAutoField(
+                        auto_created=True, primary_key=True, serialize=False, verbose_name="ID"
+                    ),
+                ),
+                ("image", models.CharField(max_length=300)),
+                ("tag", models.CharField(max_length=128)),
+                ("since", models.DateTimeField()),
+                (
+                    "application",
+                    models.ForeignKey(
+                        on_delete=django.db.models.deletion.CASCADE,
+                        related_name="tag_history",
+                        to="pipeline.application",
+                    ),
+                ),
             ],
             options={
-                'ordering': ['-since', '-pk'],
+                "ordering": ["-since", "-pk"],
             },
         ),
         migrations.CreateModel(
-            name='ImageRepository',
+            name="ImageRepository",
             fields=[
-                ('id', models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name='ID')),
-                ('name', models.CharField(help_text='ghcr.io/owner/name', max_length=300, unique=True)),
-                ('component', models.ForeignKey(blank=True, null=True, on_delete=django.db.models.deletion.SET_NULL, related_name='images', to='pipeline.component')),
+                (
+                    "id",
+                    models.BigAutoField(
+                        auto_created=True, primary_key=True, serialize=False, verbose_name="ID"
+                    ),
+                ),
+                (
+                    "name",
+                    models.CharField(help_text="ghcr.io/owner/name", max_length=300, unique=True),
+                ),
+                (
+                    "component",
+                    models.ForeignKey(
+                        blank=True,
+                        null=True,
+                        on_delete=django.db.models.deletion.SET_NULL,
+                        related_name="images",
+                        to="pipeline.component",
+                    ),
+                ),
             ],
             options={
-                'verbose_name_plural': 'image repositories',
-                'ordering': ['name'],
+                "verbose_name_plural": "image repositories",
+                "ordering": ["name"],
             },
         ),
         migrations.AddField(
-            model_name='application',
-            name='images',
-            field=models.ManyToManyField(blank=True, related_name='applications', to='pipeline.imagerepository'),
+            model_name="application",
+            name="images",
+            field=models.ManyToManyField(
+                blank=True, related_name="applications", to="pipeline.imagerepository"
+            ),
         ),
         migrations.CreateModel(
-            name='ImageTag',
+            name="ImageTag",
             fields=[
-                ('id', models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name='ID')),
-                ('tag', models.CharField(max_length=128)),
-                ('digest', models.CharField(max_length=200)),
-                ('created_at', models.DateTimeField(blank=True, help_text="The image config's created time", null=True)),
-                ('pushed_at', models.DateTimeField()),
-                ('first_seen_at', models.DateTimeField(default=django.utils.timezone.now)),
-                ('image', models.ForeignKey(on_delete=django.db.models.deletion.CASCADE, related_name='tags', to='pipeline.imagerepository')),
+                (
+                    "id",
+                    models.BigAutoField(
+                        auto_created=True, primary_key=True, serialize=False, verbose_name="ID"
+                    ),
+                ),
+                ("tag", models.CharField(max_length=128)),
+                ("digest", models.CharField(max_length=200)),
+                (
+                    "created_at",
+                    models.DateTimeField(
+                        blank=True, help_text="The image config's created time", null=True
+                    ),
+                ),
+                ("pushed_at", models.DateTimeField()),
+                ("first_seen_at", models.DateTimeField(default=django.utils.timezone.now)),
+                (
+                    "image",
+                    models.ForeignKey(
+                        on_delete=django.db.models.deletion.CASCADE,
+                        related_name="tags",
+                        to="pipeline.imagerepository",
+                    ),
+                ),
             ],
             options={
-                'ordering': ['-pushed_at', '-pk'],
+                "ordering": ["-pushed_at", "-pk"],
             },
         ),
         migrations.CreateModel(
-            name='Release',
+            name="Release",
             fields=[
-                ('id', models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name='ID')),
-                ('version', models.CharField(blank=True, max_length=100)),
-                ('tag', models.CharField(blank=True, max_length=200)),
-                ('state', models.CharField(choices=[('pending', 'Unreleased commits'), ('pr_open', 'Release PR open'), ('released', 'Released'), ('deployed', 'Deployed'), ('failed', 'Failed'), ('superseded', 'Superseded')], default='pending', max_length=20)),
-                ('pr_number', models.PositiveIntegerField(blank=True, null=True)),
-                ('pr_title', models.CharField(blank=True, max_length=300)),
-                ('pr_url', models.URLField(blank=True)),
-                ('pr_state', models.CharField(blank=True, max_length=10)),
-                ('url', models.URLField(blank=True, help_text='The GitHub release')),
-                ('sha', models.CharField(blank=True, help_text='The commit the tag points at', max_length=64)),
-                ('changelog', models.TextField(blank=True, help_text='Markdown, as Release Please wrote it')),
-                ('merged_at', models.DateTimeField(blank=True, null=True)),
-                ('pr_opened_at', models.DateTimeField(blank=True, null=True)),
-                ('released_at', models.DateTimeField(blank=True, help_text='Published time', null=True)),
-                ('built_at', models.DateTimeField(blank=True, null=True)),
-                ('failed_stage', models.PositiveSmallIntegerField(blank=True, choices=[(1, 'Commits merged'), (2, 'Release PR open'), (3, 'Released (tag)'), (4, 'Image built and pushed'), (5, 'Seen by the updater'), (6, 'Parameter updated'), (7, 'Synced and healthy')], null=True)),
-                ('failure_reason', models.TextField(blank=True)),
-                ('created_at', models.DateTimeField(default=django.utils.timezone.now)),
-                ('updated_at', models.DateTimeField(default=django.utils.timezone.now)),
-                ('component', models.ForeignKey(on_delete=django.db.models.deletion.CASCADE, related_name='releases', to='pipeline.component')),
+                (
+                    "id",
+                    models.BigAutoField(
+                        auto_created=True, primary_key=True, serialize=False, verbose_name="ID"
+                    ),
+                ),
+                ("version", models.CharField(blank=True, max_length=100)),
+                ("tag", models.CharField(blank=True, max_length=200)),
+                (
+                    "state",
+                    models.CharField(
+                        choices=[
+                            ("pending", "Unreleased commits"),
+                            ("pr_open", "Release PR open"),
+                            ("released", "Released"),
+                            ("deployed", "Deployed"),
+                            ("failed", "Failed"),
+                            ("superseded", "Superseded"),
+                        ],
+                        default="pending",
+                        max_length=20,
+                    ),
+                ),
+                ("pr_number", models.PositiveIntegerField(blank=True, null=True)),
+                ("pr_title", models.CharField(blank=True, max_length=300)),
+                ("pr_url", models.URLField(blank=True)),
+                ("pr_state", models.CharField(blank=True, max_length=10)),
+                ("url", models.URLField(blank=True, help_text="The GitHub release")),
+                (
+                    "sha",
+                    models.CharField(
+                        blank=True, help_text="The commit the tag points at", max_length=64
+                    ),
+                ),
+                (
+                    "changelog",
+                    models.TextField(blank=True, help_text="Markdown, as Release Please wrote it"),
+                ),
+                ("merged_at", models.DateTimeField(blank=True, null=True)),
+                ("pr_opened_at", models.DateTimeField(blank=True, null=True)),
+                (
+                    "released_at",
+                    models.DateTimeField(blank=True, help_text="Published time", null=True),
+                ),
+                ("built_at", models.DateTimeField(blank=True, null=True)),
+                (
+                    "failed_stage",
+                    models.PositiveSmallIntegerField(
+                        blank=True,
+                        choices=[
+                            (1, "Commits merged"),
+                            (2, "Release PR open"),
+                            (3, "Released (tag)"),
+                            (4, "Image built and pushed"),
+                            (5, "Seen by the updater"),
+                            (6, "Parameter updated"),
+                            (7, "Synced and healthy"),
+                        ],
+                        null=True,
+                    ),
+                ),
+                ("failure_reason", models.TextField(blank=True)),
+                ("created_at", models.DateTimeField(default=django.utils.timezone.now)),
+                ("updated_at", models.DateTimeField(default=django.utils.timezone.now)),
+                (
+                    "component",
+                    models.ForeignKey(
+                        on_delete=django.db.models.deletion.CASCADE,
+                        related_name="releases",
+                        to="pipeline.component",
+                    ),
+                ),
             ],
             options={
-                'ordering': ['-updated_at', '-pk'],
+                "ordering": ["-updated_at", "-pk"],
             },
         ),
         migrations.CreateModel(
-            name='PipelineEvent',
+            name="PipelineEvent",
             fields=[
-                ('id', models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name='ID')),
-                ('source', models.CharField(max_length=32)),
-                ('source_id', models.CharField(max_length=200)),
-                ('kind', models.CharField(max_length=32)),
-                ('occurred_at', models.DateTimeField()),
-                ('received_at', models.DateTimeField(default=django.utils.timezone.now)),
-                ('summary', models.CharField(max_length=300)),
-                ('payload', models.JSONField()),
-                ('application', models.ForeignKey(blank=True, null=True, on_delete=django.db.models.deletion.SET_NULL, related_name='events', to='pipeline.application')),
-                ('image', models.ForeignKey(blank=True, null=True, on_delete=django.db.models.deletion.SET_NULL, to='pipeline.imagerepository')),
-                ('release', models.ForeignKey(blank=True, null=True, on_delete=django.db.models.deletion.SET_NULL, related_name='events', to='pipeline.release')),
-                ('repository', models.ForeignKey(blank=True, null=True, on_delete=django.db.models.deletion.SET_NULL, to='pipeline.repository')),
+                (
+                    "id",
+                    models.BigAutoField(
+                        auto_created=True, primary_key=True, serialize=False, verbose_name="ID"
+                    ),
+                ),
+                ("source", models.CharField(max_length=32)),
+                ("source_id", models.CharField(max_length=200)),
+                ("kind", models.CharField(max_length=32)),
+                ("occurred_at", models.DateTimeField()),
+                ("received_at", models.DateTimeField(default=django.utils.timezone.now)),
+                ("summary", models.CharField(max_length=300)),
+                ("payload", models.JSONField()),
+                (
+                    "application",
+                    models.ForeignKey(
+                        blank=True,
+                        null=True,
+                        on_delete=django.db.models.deletion.SET_NULL,
+                        related_name="events",
+                        to="pipeline.application",
+                    ),
+                ),
+                (
+                    "image",
+                    models.ForeignKey(
+                        blank=True,
+                        null=True,
+                        on_delete=django.db.models.deletion.SET_NULL,
+                        to="pipeline.imagerepository",
+                    ),
+                ),
+                (
+                    "release",
+                    models.ForeignKey(
+                        blank=True,
+                        null=True,
+                        on_delete=django.db.models.deletion.SET_NULL,
+                        related_name="events",
+                        to="pipeline.release",
+                    ),
+                ),
+                (
+                    "repository",
+                    models.ForeignKey(
+                        blank=True,
+                        null=True,
+                        on_delete=django.db.models.deletion.SET_NULL,
+                        to="pipeline.repository",
+                    ),
+                ),
             ],
             options={
-                'ordering': ['-received_at', '-pk'],
+                "ordering": ["-received_at", "-pk"],
             },
         ),
         migrations.AddField(
-            model_name='component',
-            name='repository',
-            field=models.ForeignKey(on_delete=django.db.models.deletion.CASCADE, related_name='components', to='pipeline.repository'),
+            model_name="component",
+            name="repository",
+            field=models.ForeignKey(
+                on_delete=django.db.models.deletion.CASCADE,
+                related_name="components",
+                to="pipeline.repository",
+            ),
         ),
         migrations.CreateModel(
-            name='Commit',
+            name="Commit",
             fields=[
-                ('id', models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name='ID')),
-                ('sha', models.CharField(max_length=64)),
-                ('message', models.TextField()),
-                ('author', models.CharField(blank=True, max_length=200)),
-                ('url', models.URLField(blank=True)),
-                ('committed_at', models.DateTimeField()),
-                ('component', models.ForeignKey(blank=True, null=True, on_delete=django.db.models.deletion.SET_NULL, related_name='commits', to='pipeline.component')),
-                ('release', models.ForeignKey(blank=True, null=True, on_delete=django.db.models.deletion.SET_NULL, related_name='commits', to='pipeline.release')),
-                ('repository', models.ForeignKey(on_delete=django.db.models.deletion.CASCADE, related_name='commits', to='pipeline.repository')),
+                (
+                    "id",
+                    models.BigAutoField(
+                        auto_created=True, primary_key=True, serialize=False, verbose_name="ID"
+                    ),
+                ),
+                ("sha", models.CharField(max_length=64)),
+                ("message", models.TextField()),
+                ("author", models.CharField(blank=True, max_length=200)),
+                ("url", models.URLField(blank=True)),
+                ("committed_at", models.DateTimeField()),
+                (
+                    "component",
+                    models.ForeignKey(
+                        blank=True,
+                        null=True,
+                        on_delete=django.db.models.deletion.SET_NULL,
+                        related_name="commits",
+                        to="pipeline.component",
+                    ),
+                ),
+                (
+                    "release",
+                    models.ForeignKey(
+                        blank=True,
+                        null=True,
+                        on_delete=django.db.models.deletion.SET_NULL,
+                        related_name="commits",
+                        to="pipeline.release",
+                    ),
+                ),
+                (
+                    "repository",
+                    models.ForeignKey(
+                        on_delete=django.db.models.deletion.CASCADE,
+                        related_name="commits",
+                        to="pipeline.repository",
+                    ),
+                ),
             ],
             options={
-                'ordering': ['-committed_at', '-pk'],
+                "ordering": ["-committed_at", "-pk"],
             },
         ),
         migrations.CreateModel(
-            name='BuildRun',
+            name="BuildRun",
             fields=[
-                ('id', models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name='ID')),
-                ('run_id', models.BigIntegerField()),
-                ('workflow', models.CharField(max_length=200)),
-                ('status', models.CharField(max_length=20)),
-                ('conclusion', models.CharField(blank=True, max_length=20)),
-                ('head_sha', models.CharField(blank=True, max_length=64)),
-                ('version', models.CharField(blank=True, max_length=100)),
-                ('url', models.URLField(blank=True)),
-                ('started_at', models.DateTimeField()),
-                ('completed_at', models.DateTimeField(blank=True, null=True)),
-                ('release', models.ForeignKey(blank=True, null=True, on_delete=django.db.models.deletion.SET_NULL, related_name='build_runs', to='pipeline.release')),
-                ('repository', models.ForeignKey(on_delete=django.db.models.deletion.CASCADE, related_name='build_runs', to='pipeline.repository')),
+                (
+                    "id",
+                    models.BigAutoField(
+                        auto_created=True, primary_key=True, serialize=False, verbose_name="ID"
+                    ),
+                ),
+                ("run_id", models.BigIntegerField()),
+                ("workflow", models.CharField(max_length=200)),
+                ("status", models.CharField(max_length=20)),
+                ("conclusion", models.CharField(blank=True, max_length=20)),
+                ("head_sha", models.CharField(blank=True, max_length=64)),
+                ("version", models.CharField(blank=True, max_length=100)),
+                ("url", models.URLField(blank=True)),
+                ("started_at", models.DateTimeField()),
+                ("completed_at", models.DateTimeField(blank=True, null=True)),
+                (
+                    "release",
+                    models.ForeignKey(
+                        blank=True,
+                        null=True,
+                        on_delete=django.db.models.deletion.SET_NULL,
+                        related_name="build_runs",
+                        to="pipeline.release",
+                    ),
+                ),
+                (
+                    "repository",
+                    models.ForeignKey(
+                        on_delete=django.db.models.deletion.CASCADE,
+                        related_name="build_runs",
+                        to="pipeline.repository",
+                    ),
+                ),
             ],
             options={
-                'ordering': ['-started_at', '-pk'],
+                "ordering": ["-started_at", "-pk"],
             },
         ),
         migrations.CreateModel(
-            name='Rollout',
+            name="Rollout",
             fields=[
-                ('id', models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name='ID')),
-                ('detected_at', models.DateTimeField(blank=True, null=True)),
-                ('parameter_updated_at', models.DateTimeField(blank=True, null=True)),
-                ('synced_at', models.DateTimeField(blank=True, null=True)),
-                ('failed_stage', models.PositiveSmallIntegerField(blank=True, choices=[(1, 'Commits merged'), (2, 'Release PR open'), (3, 'Released (tag)'), (4, 'Image built and pushed'), (5, 'Seen by the updater'), (6, 'Parameter updated'), (7, 'Synced and healthy')], null=True)),
-                ('failure_reason', models.TextField(blank=True)),
-                ('created_at', models.DateTimeField(default=django.utils.timezone.now)),
-                ('updated_at', models.DateTimeField(default=django.utils.timezone.now)),
-                ('application', models.ForeignKey(on_delete=django.db.models.deletion.CASCADE, related_name='rollouts', to='pipeline.application')),
-                ('release', models.ForeignKey(on_delete=django.db.models.deletion.CASCADE, related_name='rollouts', to='pipeline.release')),
+                (
+                    "id",
+                    models.BigAutoField(
+                        auto_created=True, primary_key=True, serialize=False, verbose_name="ID"
+                    ),
+                ),
+                ("detected_at", models.DateTimeField(blank=True, null=True)),
+                ("parameter_updated_at", models.DateTimeField(blank=True, null=True)),
+                ("synced_at", models.DateTimeField(blank=True, null=True)),
+                (
+                    "failed_stage",
+                    models.PositiveSmallIntegerField(
+                        blank=True,
+                        choices=[
+                            (1, "Commits merged"),
+                            (2, "Release PR open"),
+                            (3, "Released (tag)"),
+                            (4, "Image built and pushed"),
+                            (5, "Seen by the updater"),
+                            (6, "Parameter updated"),
+                            (7, "Synced and healthy"),
+                        ],
+                        null=True,
+                    ),
+                ),
+                ("failure_reason", models.TextField(blank=True)),
+                ("created_at", models.DateTimeField(default=django.utils.timezone.now)),
+                ("updated_at", models.DateTimeField(default=django.utils.timezone.now)),
+                (
+                    "application",
+                    models.ForeignKey(
+                        on_delete=django.db.models.deletion.CASCADE,
+                        related_name="rollouts",
+                        to="pipeline.application",
+                    ),
+                ),
+                (
+                    "release",
+                    models.ForeignKey(
+                        on_delete=django.db.models.deletion.CASCADE,
+                        related_name="rollouts",
+                        to="pipeline.release",
+                    ),
+                ),
             ],
             options={
-                'ordering': ['-updated_at', '-pk'],
+                "ordering": ["-updated_at", "-pk"],
             },
         ),
         migrations.CreateModel(
-            name='Action',
+            name="Action",
             fields=[
-                ('id', models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name='ID')),
-                ('kind', models.CharField(choices=[('force_sync', 'Force sync'), ('hard_refresh', 'Hard refresh'), ('terminate', 'Terminate operation'), ('restart_updater', 'Restart Image Updater'), ('create_tag', 'Create tag'), ('dispatch_workflow', 'Dispatch workflow')], max_length=32)),
-                ('target', models.CharField(help_text='e.g. argocd/cto-controller', max_length=300)),
-                ('by_name', models.CharField(help_text='Kept when the user is deleted', max_length=150)),
-                ('parameters', models.JSONField(blank=True, default=dict)),
-                ('status', models.CharField(choices=[('running', 'Running'), ('succeeded', 'Succeeded'), ('failed', 'Failed')], default='running', max_length=10)),
-                ('message', models.TextField(blank=True)),
-                ('idempotency_key', models.CharField(blank=True, max_length=100)),
-                ('started_at', models.DateTimeField(default=django.utils.timezone.now)),
-                ('finished_at', models.DateTimeField(blank=True, null=True)),
-                ('by', models.ForeignKey(null=True, on_delete=django.db.models.deletion.SET_NULL, to=settings.AUTH_USER_MODEL)),
+                (
+                    "id",
+                    models.BigAutoField(
+                        auto_created=True, primary_key=True, serialize=False, verbose_name="ID"
+                    ),
+                ),
+                (
+                    "kind",
+                    models.CharField(
+                        choices=[
+                            ("force_sync", "Force sync"),
+                            ("hard_refresh", "Hard refresh"),
+                            ("terminate", "Terminate operation"),
+                            ("restart_updater", "Restart Image Updater"),
+                            ("create_tag", "Create tag"),
+                            ("dispatch_workflow", "Dispatch workflow"),
+                        ],
+                        max_length=32,
+                    ),
+                ),
+                (
+                    "target",
+                    models.CharField(help_text="e.g. argocd/cto-controller", max_length=300),
+                ),
+                (
+                    "by_name",
+                    models.CharField(help_text="Kept when the user is deleted", max_length=150),
+                ),
+                ("parameters", models.JSONField(blank=True, default=dict)),
+                (
+                    "status",
+                    models.CharField(
+                        choices=[
+                            ("running", "Running"),
+                            ("succeeded", "Succeeded"),
+                            ("failed", "Failed"),
+                        ],
+                        default="running",
+                        max_length=10,
+                    ),
+                ),
+                ("message", models.TextField(blank=True)),
+                ("idempotency_key", models.CharField(blank=True, max_length=100)),
+                ("started_at", models.DateTimeField(default=django.utils.timezone.now)),
+                ("finished_at", models.DateTimeField(blank=True, null=True)),
+                (
+                    "by",
+                    models.ForeignKey(
+                        null=True,
+                        on_delete=django.db.models.deletion.SET_NULL,
+                        to=settings.AUTH_USER_MODEL,
+                    ),
+                ),
             ],
             options={
-                'ordering': ['-started_at', '-pk'],
-                'permissions': [('force_sync', 'Can force-sync an application'), ('refresh_application', 'Can hard-refresh an application'), ('restart_updater', 'Can restart the Image Updater'), ('create_tag', 'Can create a release tag and dispatch workflows'), ('ingest_event', 'Can post pipeline events to the API')],
-                'constraints': [models.UniqueConstraint(condition=models.Q(('idempotency_key', ''), _negated=True), fields=('by_name', 'idempotency_key'), name='action_unique_idempotency_key')],
+                "ordering": ["-started_at", "-pk"],
+                "permissions": [
+                    ("force_sync", "Can force-sync an application"),
+                    ("refresh_application", "Can hard-refresh an application"),
+                    ("restart_updater", "Can restart the Image Updater"),
+                    ("create_tag", "Can create a release tag and dispatch workflows"),
+                    ("ingest_event", "Can post pipeline events to the API"),
+                ],
+                "constraints": [
+                    models.UniqueConstraint(
+                        condition=models.Q(("idempotency_key", ""), _negated=True),
+                        fields=("by_name", "idempotency_key"),
+                        name="action_unique_idempotency_key",
+                    )
+                ],
             },
         ),
         migrations.AddConstraint(
-            model_name='application',
-            constraint=models.UniqueConstraint(fields=('namespace', 'name'), name='application_unique_name'),
+            model_name="application",
+            constraint=models.UniqueConstraint(
+                fields=("namespace", "name"), name="application_unique_name"
+            ),
         ),
         migrations.AddConstraint(
-            model_name='imagetag',
-            constraint=models.UniqueConstraint(fields=('image', 'tag'), name='imagetag_unique_tag'),
+            model_name="imagetag",
+            constraint=models.UniqueConstraint(fields=("image", "tag"), name="imagetag_unique_tag"),
         ),
         migrations.AddIndex(
-            model_name='release',
-            index=models.Index(fields=['state', '-updated_at'], name='pipeline_re_state_517e9c_idx'),
+            model_name="release",
+            index=models.Index(
+                fields=["state", "-updated_at"], name="pipeline_re_state_517e9c_idx"
+            ),
         ),
         migrations.AddConstraint(
-            model_name='release',
-            constraint=models.UniqueConstraint(condition=models.Q(('version', ''), _negated=True), fields=('component', 'version'), name='release_unique_version'),
+            model_name="release",
+            constraint=models.UniqueConstraint(
+                condition=models.Q(("version", ""), _negated=True),
+                fields=("component", "version"),
+                name="release_unique_version",
+            ),
         ),
         migrations.AddIndex(
-            model_name='pipelineevent',
-            index=models.Index(fields=['kind', '-received_at'], name='pipeline_pi_kind_09aa3b_idx'),
+            model_name="pipelineevent",
+            index=models.Index(fields=["kind", "-received_at"], name="pipeline_pi_kind_09aa3b_idx"),
         ),
         migrations.AddConstraint(
-            model_name='pipelineevent',
-            constraint=models.UniqueConstraint(fields=('source', 'source_id'), name='event_unique_source_id'),
+            model_name="pipelineevent",
+            constraint=models.UniqueConstraint(
+                fields=("source", "source_id"), name="event_unique_source_id"
+            ),
         ),
         migrations.AddConstraint(
-            model_name='component',
-            constraint=models.UniqueConstraint(fields=('repository', 'name'), name='component_unique_name'),
+            model_name="component",
+            constraint=models.UniqueConstraint(
+                fields=("repository", "name"), name="component_unique_name"
+            ),
         ),
         migrations.AddConstraint(
-            model_name='commit',
-            constraint=models.UniqueConstraint(fields=('repository', 'sha'), name='commit_unique_sha'),
+            model_name="commit",
+            constraint=models.UniqueConstraint(
+                fields=("repository", "sha"), name="commit_unique_sha"
+            ),
         ),
         migrations.AddConstraint(
-            model_name='buildrun',
-            constraint=models.UniqueConstraint(fields=('repository', 'run_id'), name='buildrun_unique_run'),
+            model_name="buildrun",
+            constraint=models.UniqueConstraint(
+                fields=("repository", "run_id"), name="buildrun_unique_run"
+            ),
         ),
         migrations.AddConstraint(
-            model_name='rollout',
-            constraint=models.UniqueConstraint(fields=('release', 'application'), name='rollout_unique_pair'),
+            model_name="rollout",
+            constraint=models.UniqueConstraint(
+                fields=("release", "application"), name="rollout_unique_pair"
+            ),
         ),
     ]

@@ -4,40 +4,39 @@ from django.db import migrations, models
 
 
 class Migration(migrations.Migration):
-
     dependencies = [
-        ('pipeline', '0001_initial'),
+        ("pipeline", "0001_initial"),
     ]
 
     operations = [
         migrations.AddField(
-            model_name='commit',
-            name='breaking',
+            model_name="commit",
+            name="breaking",
             field=models.BooleanField(default=False),
         ),
         migrations.AddField(
-            model_name='commit',
-            name='scope',
+            model_name="commit",
+            name="scope",
             field=models.CharField(blank=True, max_length=200),
         ),
         migrations.AddField(
-            model_name='commit',
-            name='type',
+            model_name="commit",
+            name="type",
             field=models.CharField(blank=True, db_index=True, max_length=100),
         ),
         migrations.AddField(
-            model_name='component',
-            name='current_version',
-            field=models.CharField(blank=True, help_text='From the manifest', max_length=100),
+            model_name="component",
+            name="current_version",
+            field=models.CharField(blank=True, help_text="From the manifest", max_length=100),
         ),
         migrations.AddField(
-            model_name='component',
-            name='plan',
+            model_name="component",
+            name="plan",
             field=models.JSONField(blank=True, default=dict),
         ),
         migrations.AddField(
-            model_name='component',
-            name='planned_at',
+            model_name="component",
+            name="planned_at",
             field=models.DateTimeField(blank=True, null=True),
         ),
     ]

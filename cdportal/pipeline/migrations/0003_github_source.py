@@ -5,60 +5,87 @@ from django.db import migrations, models
 
 
 class Migration(migrations.Migration):
-
     dependencies = [
-        ('pipeline', '0002_release_engine'),
+        ("pipeline", "0002_release_engine"),
     ]
 
     operations = [
         migrations.AddField(
-            model_name='buildrun',
-            name='jobs',
+            model_name="buildrun",
+            name="jobs",
             field=models.JSONField(blank=True, default=list),
         ),
         migrations.CreateModel(
-            name='PollState',
+            name="PollState",
             fields=[
-                ('id', models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name='ID')),
-                ('source', models.CharField(max_length=32)),
-                ('key', models.CharField(max_length=300)),
-                ('etag', models.CharField(blank=True, max_length=200)),
-                ('last_modified', models.CharField(blank=True, max_length=100)),
-                ('cursor', models.JSONField(blank=True, default=dict)),
-                ('polled_at', models.DateTimeField(blank=True, null=True)),
-                ('changed_at', models.DateTimeField(blank=True, null=True)),
-                ('next_poll_at', models.DateTimeField(blank=True, null=True)),
-                ('status', models.CharField(blank=True, max_length=20)),
-                ('detail', models.TextField(blank=True)),
-                ('rate_limit', models.PositiveIntegerField(blank=True, null=True)),
-                ('rate_remaining', models.PositiveIntegerField(blank=True, null=True)),
-                ('rate_reset', models.DateTimeField(blank=True, null=True)),
-                ('requests', models.PositiveIntegerField(default=0)),
-                ('not_modified', models.PositiveIntegerField(default=0)),
+                (
+                    "id",
+                    models.BigAutoField(
+                        auto_created=True, primary_key=True, serialize=False, verbose_name="ID"
+                    ),
+                ),
+                ("source", models.CharField(max_length=32)),
+                ("key", models.CharField(max_length=300)),
+                ("etag", models.CharField(blank=True, max_length=200)),
+                ("last_modified", models.CharField(blank=True, max_length=100)),
+                ("cursor", models.JSONField(blank=True, default=dict)),
+                ("polled_at", models.DateTimeField(blank=True, null=True)),
+                ("changed_at", models.DateTimeField(blank=True, null=True)),
+                ("next_poll_at", models.DateTimeField(blank=True, null=True)),
+                ("status", models.CharField(blank=True, max_length=20)),
+                ("detail", models.TextField(blank=True)),
+                ("rate_limit", models.PositiveIntegerField(blank=True, null=True)),
+                ("rate_remaining", models.PositiveIntegerField(blank=True, null=True)),
+                ("rate_reset", models.DateTimeField(blank=True, null=True)),
+                ("requests", models.PositiveIntegerField(default=0)),
+                ("not_modified", models.PositiveIntegerField(default=0)),
             ],
             options={
-                'ordering': ['source', 'key'],
-                'constraints': [models.UniqueConstraint(fields=('source', 'key'), name='pollstate_unique_key')],
+                "ordering": ["source", "key"],
+                "constraints": [
+                    models.UniqueConstraint(fields=("source", "key"), name="pollstate_unique_key")
+                ],
             },
         ),
         migrations.CreateModel(
-            name='WebhookDelivery',
+            name="WebhookDelivery",
             fields=[
-                ('id', models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name='ID')),
-                ('source', models.CharField(max_length=32)),
-                ('delivery_id', models.CharField(max_length=100)),
-                ('event', models.CharField(max_length=64)),
-                ('action', models.CharField(blank=True, max_length=64)),
-                ('received_at', models.DateTimeField(default=django.utils.timezone.now)),
-                ('payload', models.JSONField()),
-                ('status', models.CharField(choices=[('received', 'Received'), ('ingested', 'Ingested'), ('ignored', 'Ignored'), ('failed', 'Failed')], default='received', max_length=10)),
-                ('detail', models.TextField(blank=True)),
-                ('events_recorded', models.PositiveIntegerField(default=0)),
+                (
+                    "id",
+                    models.BigAutoField(
+                        auto_created=True, primary_key=True, serialize=False, verbose_name="ID"
+                    ),
+                ),
+                ("source", models.CharField(max_length=32)),
+                ("delivery_id", models.CharField(max_length=100)),
+                ("event", models.CharField(max_length=64)),
+                ("action", models.CharField(blank=True, max_length=64)),
+                ("received_at", models.DateTimeField(default=django.utils.timezone.now)),
+                ("payload", models.JSONField()),
+                (
+                    "status",
+                    models.CharField(
+                        choices=[
+                            ("received", "Received"),
+                            ("ingested", "Ingested"),
+                            ("ignored", "Ignored"),
+                            ("failed", "Failed"),
+                        ],
+                        default="received",
+                        max_length=10,
+                    ),
+                ),
+                ("detail", models.TextField(blank=True)),
+                ("events_recorded", models.PositiveIntegerField(default=0)),
             ],
             options={
-                'verbose_name_plural': 'webhook deliveries',
-                'ordering': ['-received_at', '-pk'],
-                'constraints': [models.UniqueConstraint(fields=('source', 'delivery_id'), name='delivery_unique_id')],
+                "verbose_name_plural": "webhook deliveries",
+                "ordering": ["-received_at", "-pk"],
+                "constraints": [
+                    models.UniqueConstraint(
+                        fields=("source", "delivery_id"), name="delivery_unique_id"
+                    )
+                ],
             },
         ),
     ]

@@ -5,32 +5,40 @@ from django.db import migrations, models
 
 
 class Migration(migrations.Migration):
-
     dependencies = [
-        ('pipeline', '0003_github_source'),
+        ("pipeline", "0003_github_source"),
     ]
 
     operations = [
         migrations.CreateModel(
-            name='UpdaterDeployment',
+            name="UpdaterDeployment",
             fields=[
-                ('id', models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name='ID')),
-                ('namespace', models.CharField(max_length=253)),
-                ('name', models.CharField(max_length=253)),
-                ('image', models.CharField(blank=True, max_length=500)),
-                ('version', models.CharField(blank=True, max_length=128)),
-                ('replicas_desired', models.PositiveIntegerField(default=1)),
-                ('replicas_updated', models.PositiveIntegerField(default=0)),
-                ('replicas_ready', models.PositiveIntegerField(default=0)),
-                ('replicas_available', models.PositiveIntegerField(default=0)),
-                ('paused', models.BooleanField(default=False)),
-                ('restarted_at', models.CharField(blank=True, max_length=64)),
-                ('rollout_complete', models.BooleanField(default=False)),
-                ('rollout_message', models.TextField(blank=True)),
-                ('observed_at', models.DateTimeField(default=django.utils.timezone.now)),
+                (
+                    "id",
+                    models.BigAutoField(
+                        auto_created=True, primary_key=True, serialize=False, verbose_name="ID"
+                    ),
+                ),
+                ("namespace", models.CharField(max_length=253)),
+                ("name", models.CharField(max_length=253)),
+                ("image", models.CharField(blank=True, max_length=500)),
+                ("version", models.CharField(blank=True, max_length=128)),
+                ("replicas_desired", models.PositiveIntegerField(default=1)),
+                ("replicas_updated", models.PositiveIntegerField(default=0)),
+                ("replicas_ready", models.PositiveIntegerField(default=0)),
+                ("replicas_available", models.PositiveIntegerField(default=0)),
+                ("paused", models.BooleanField(default=False)),
+                ("restarted_at", models.CharField(blank=True, max_length=64)),
+                ("rollout_complete", models.BooleanField(default=False)),
+                ("rollout_message", models.TextField(blank=True)),
+                ("observed_at", models.DateTimeField(default=django.utils.timezone.now)),
             ],
             options={
-                'constraints': [models.UniqueConstraint(fields=('namespace', 'name'), name='updater_deployment_unique_name')],
+                "constraints": [
+                    models.UniqueConstraint(
+                        fields=("namespace", "name"), name="updater_deployment_unique_name"
+                    )
+                ],
             },
         ),
     ]

@@ -4,25 +4,24 @@ from django.db import migrations, models
 
 
 class Migration(migrations.Migration):
-
     dependencies = [
-        ('pipeline', '0004_updater_deployment'),
+        ("pipeline", "0004_updater_deployment"),
     ]
 
     operations = [
         migrations.AddField(
-            model_name='application',
-            name='conditions',
+            model_name="application",
+            name="conditions",
             field=models.JSONField(blank=True, default=list),
         ),
         migrations.AddField(
-            model_name='application',
-            name='operation',
+            model_name="application",
+            name="operation",
             field=models.JSONField(blank=True, null=True),
         ),
         migrations.AddField(
-            model_name='application',
-            name='sync_history',
+            model_name="application",
+            name="sync_history",
             field=models.JSONField(blank=True, default=list),
         ),
     ]

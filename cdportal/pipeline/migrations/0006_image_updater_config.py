@@ -5,33 +5,41 @@ from django.db import migrations, models
 
 
 class Migration(migrations.Migration):
-
     dependencies = [
-        ('pipeline', '0005_application_details'),
+        ("pipeline", "0005_application_details"),
     ]
 
     operations = [
         migrations.AddField(
-            model_name='application',
-            name='labels',
+            model_name="application",
+            name="labels",
             field=models.JSONField(blank=True, default=dict),
         ),
         migrations.CreateModel(
-            name='ImageUpdaterConfig',
+            name="ImageUpdaterConfig",
             fields=[
-                ('id', models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name='ID')),
-                ('namespace', models.CharField(max_length=253)),
-                ('name', models.CharField(max_length=253)),
-                ('spec', models.JSONField(default=dict)),
-                ('ready', models.TextField(blank=True)),
-                ('error', models.TextField(blank=True)),
-                ('last_checked_at', models.DateTimeField(blank=True, null=True)),
-                ('last_updated_at', models.DateTimeField(blank=True, null=True)),
-                ('observed_at', models.DateTimeField(default=django.utils.timezone.now)),
+                (
+                    "id",
+                    models.BigAutoField(
+                        auto_created=True, primary_key=True, serialize=False, verbose_name="ID"
+                    ),
+                ),
+                ("namespace", models.CharField(max_length=253)),
+                ("name", models.CharField(max_length=253)),
+                ("spec", models.JSONField(default=dict)),
+                ("ready", models.TextField(blank=True)),
+                ("error", models.TextField(blank=True)),
+                ("last_checked_at", models.DateTimeField(blank=True, null=True)),
+                ("last_updated_at", models.DateTimeField(blank=True, null=True)),
+                ("observed_at", models.DateTimeField(default=django.utils.timezone.now)),
             ],
             options={
-                'ordering': ['namespace', 'name'],
-                'constraints': [models.UniqueConstraint(fields=('namespace', 'name'), name='imageupdaterconfig_unique_name')],
+                "ordering": ["namespace", "name"],
+                "constraints": [
+                    models.UniqueConstraint(
+                        fields=("namespace", "name"), name="imageupdaterconfig_unique_name"
+                    )
+                ],
             },
         ),
     ]

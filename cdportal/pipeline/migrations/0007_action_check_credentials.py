@@ -4,19 +4,42 @@ from django.db import migrations, models
 
 
 class Migration(migrations.Migration):
-
     dependencies = [
-        ('pipeline', '0006_image_updater_config'),
+        ("pipeline", "0006_image_updater_config"),
     ]
 
     operations = [
         migrations.AlterModelOptions(
-            name='action',
-            options={'ordering': ['-started_at', '-pk'], 'permissions': [('force_sync', 'Can force-sync an application'), ('refresh_application', 'Can hard-refresh an application'), ('restart_updater', 'Can restart the Image Updater'), ('check_registry_credentials', 'Can check a registry pull secret against its registry'), ('create_tag', 'Can create a release tag and dispatch workflows'), ('ingest_event', 'Can post pipeline events to the API')]},
+            name="action",
+            options={
+                "ordering": ["-started_at", "-pk"],
+                "permissions": [
+                    ("force_sync", "Can force-sync an application"),
+                    ("refresh_application", "Can hard-refresh an application"),
+                    ("restart_updater", "Can restart the Image Updater"),
+                    (
+                        "check_registry_credentials",
+                        "Can check a registry pull secret against its registry",
+                    ),
+                    ("create_tag", "Can create a release tag and dispatch workflows"),
+                    ("ingest_event", "Can post pipeline events to the API"),
+                ],
+            },
         ),
         migrations.AlterField(
-            model_name='action',
-            name='kind',
-            field=models.CharField(choices=[('force_sync', 'Force sync'), ('hard_refresh', 'Hard refresh'), ('terminate', 'Terminate operation'), ('restart_updater', 'Restart Image Updater'), ('check_credentials', 'Check registry credentials'), ('create_tag', 'Create tag'), ('dispatch_workflow', 'Dispatch workflow')], max_length=32),
+            model_name="action",
+            name="kind",
+            field=models.CharField(
+                choices=[
+                    ("force_sync", "Force sync"),
+                    ("hard_refresh", "Hard refresh"),
+                    ("terminate", "Terminate operation"),
+                    ("restart_updater", "Restart Image Updater"),
+                    ("check_credentials", "Check registry credentials"),
+                    ("create_tag", "Create tag"),
+                    ("dispatch_workflow", "Dispatch workflow"),
+                ],
+                max_length=32,
+            ),
         ),
     ]

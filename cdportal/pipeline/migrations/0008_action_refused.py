@@ -4,15 +4,23 @@ from django.db import migrations, models
 
 
 class Migration(migrations.Migration):
-
     dependencies = [
-        ('pipeline', '0007_action_check_credentials'),
+        ("pipeline", "0007_action_check_credentials"),
     ]
 
     operations = [
         migrations.AlterField(
-            model_name='action',
-            name='status',
-            field=models.CharField(choices=[('running', 'Running'), ('succeeded', 'Succeeded'), ('failed', 'Failed'), ('refused', 'Refused')], default='running', max_length=10),
+            model_name="action",
+            name="status",
+            field=models.CharField(
+                choices=[
+                    ("running", "Running"),
+                    ("succeeded", "Succeeded"),
+                    ("failed", "Failed"),
+                    ("refused", "Refused"),
+                ],
+                default="running",
+                max_length=10,
+            ),
         ),
     ]

@@ -16,12 +16,30 @@ from cdportal.pipeline.queries import release_failure
 register = template.Library()
 
 TONES = {
-    "Synced": "ok", "Healthy": "ok", "Succeeded": "ok", "success": "ok", "deployed": "ok",
-    "OutOfSync": "warn", "Progressing": "busy", "Running": "busy", "in_progress": "busy",
-    "queued": "busy", "pr_open": "busy", "released": "busy", "pending": "idle",
-    "Degraded": "bad", "Failed": "bad", "Error": "bad", "failure": "bad", "failed": "bad",
-    "Missing": "bad", "Suspended": "warn", "superseded": "idle", "Unknown": "idle",
-    "SyncFailed": "bad", "Terminating": "busy",
+    "Synced": "ok",
+    "Healthy": "ok",
+    "Succeeded": "ok",
+    "success": "ok",
+    "deployed": "ok",
+    "OutOfSync": "warn",
+    "Progressing": "busy",
+    "Running": "busy",
+    "in_progress": "busy",
+    "queued": "busy",
+    "pr_open": "busy",
+    "released": "busy",
+    "pending": "idle",
+    "Degraded": "bad",
+    "Failed": "bad",
+    "Error": "bad",
+    "failure": "bad",
+    "failed": "bad",
+    "Missing": "bad",
+    "Suspended": "warn",
+    "superseded": "idle",
+    "Unknown": "idle",
+    "SyncFailed": "bad",
+    "Terminating": "busy",
 }
 
 
@@ -32,7 +50,9 @@ def stepper(obj: Release | Rollout, compact: bool = False):
     else:
         failed_stage, reason = (obj.failed_stage, obj.failure_reason)
     return {
-        "steps": steps(obj.stage_times(), now=timezone.now(), failed_stage=failed_stage, failure_reason=reason),
+        "steps": steps(
+            obj.stage_times(), now=timezone.now(), failed_stage=failed_stage, failure_reason=reason
+        ),
         "compact": compact,
     }
 

@@ -15,15 +15,22 @@ from cdportal.pipeline.sinks import LocalSink
 
 pytestmark = pytest.mark.django_db
 
-CONFIG = {"packages": {".": {"release-type": "simple", "bump-minor-pre-major": True}},
-          "pull-request-title-pattern": "chore: release ${version}"}
+CONFIG = {
+    "packages": {".": {"release-type": "simple", "bump-minor-pre-major": True}},
+    "pull-request-title-pattern": "chore: release ${version}",
+}
 
 
 @pytest.fixture
 def repo(work):
     """v0.1.0 and v0.2.0 released; one feature and one non-conventional commit since."""
-    work.commit("chore: setup", {"release-please-config.json": json.dumps(CONFIG),
-                                 ".release-please-manifest.json": '{".": "0.2.0"}'})
+    work.commit(
+        "chore: setup",
+        {
+            "release-please-config.json": json.dumps(CONFIG),
+            ".release-please-manifest.json": '{".": "0.2.0"}',
+        },
+    )
     work.commit("feat: first feature", {"a": "1"})
     git(work.path, "tag", "v0.1.0")
     work.commit("fix: first fix", {"a": "2"})
@@ -36,8 +43,13 @@ def repo(work):
 
 def source_for(work, **options):
     repository = GitRepository(work.path)
-    return GitSource(repository, repository="acme/portal", github=Repo("acme", "portal"),
-                     cache=CommitCache(repository), **options)
+    return GitSource(
+        repository,
+        repository="acme/portal",
+        github=Repo("acme", "portal"),
+        cache=CommitCache(repository),
+        **options,
+    )
 
 
 def test_it_records_releases_their_commits_and_the_plan(repo):
@@ -45,7 +57,10 @@ def test_it_records_releases_their_commits_and_the_plan(repo):
     assert report.recorded == {"commit": 6, "release": 2, "release_plan": 1}
     v1, v2 = Release.objects.filter(released_at__isnull=False).order_by("released_at")
     assert (v1.tag, v2.tag) == ("v0.1.0", "v0.2.0")
-    assert sorted(c.message for c in v2.commits.all()) == ["feat(api): second feature", "fix: first fix"]
+    assert sorted(c.message for c in v2.commits.all()) == [
+        "feat(api): second feature",
+        "fix: first fix",
+    ]
     assert "### Features" in v2.changelog and "* **api:** second feature" in v2.changelog
     pending = Release.objects.get(released_at__isnull=True)
     assert pending.commits.count() == 2
@@ -101,7 +116,10 @@ def test_the_changelog_release_please_wrote_wins_over_a_rendering(repo):
 def test_the_command_syncs_and_reports(repo):
     out = StringIO()
     call_command("sync-git", "--repo", str(repo.path), "--github", "acme/portal", stdout=out)
-    assert "acme/portal: read 6 commits from git; recorded 6 commit, 2 release, 1 release_plan" in out.getvalue()
+    assert (
+        "acme/portal: read 6 commits from git; recorded 6 commit, 2 release, 1 release_plan"
+        in out.getvalue()
+    )
 
 
 def test_the_command_needs_a_name_for_a_repository_without_origin(repo):
@@ -117,6 +135,8 @@ def test_the_command_refuses_a_broken_repository(tmp_path):
 def test_the_command_mirrors_a_url(repo, tmp_path, settings):
     settings.GIT_CACHE_DIR = str(tmp_path / "cache")
     out = StringIO()
-    call_command("sync-git", "--repo", f"file://{repo.path}", "--repository", "acme/portal", stdout=out)
+    call_command(
+        "sync-git", "--repo", f"file://{repo.path}", "--repository", "acme/portal", stdout=out
+    )
     assert "recorded 6 commit, 2 release, 1 release_plan" in out.getvalue()
     assert list((tmp_path / "cache").glob("*.commits.jsonl"))

@@ -43,21 +43,46 @@ DIGEST = "sha256:" + "6f1d8e0a" * 8
 EXPECTED = {
     "examples/push/04-push.json": [f"{HELLO}@{SHA}"],
     "examples/push/05-push.json": [f"{HELLO}@{SHA}"],
-    **{f"examples/release/{name}.json": [f"{HELLO}/release/17372790"] for name in (
-        "00-published", "01-created", "02-created", "03-created", "06-edited", "07-edited",
-        "08-prereleased", "09-prereleased", "10-published", "11-published", "12-released")},
+    **{
+        f"examples/release/{name}.json": [f"{HELLO}/release/17372790"]
+        for name in (
+            "00-published",
+            "01-created",
+            "02-created",
+            "03-created",
+            "06-edited",
+            "07-edited",
+            "08-prereleased",
+            "09-prereleased",
+            "10-published",
+            "11-published",
+            "12-released",
+        )
+    },
     "examples/workflow_run/00-completed.json": [f"{HELLO}/run/1589141559/1/queued/None"],
-    "examples/workflow_run/01-completed.json": ["octo-org/octo-repo/run/289782451/1/completed/success"],
-    "examples/workflow_run/02-completed.json": ["octo-org/octo-repo/run/289782451/1/completed/success"],
+    "examples/workflow_run/01-completed.json": [
+        "octo-org/octo-repo/run/289782451/1/completed/success"
+    ],
+    "examples/workflow_run/02-completed.json": [
+        "octo-org/octo-repo/run/289782451/1/completed/success"
+    ],
     "examples/workflow_run/03-requested.json": ["octo-org/octo-repo/run/289782451/1/queued/None"],
-    "examples/workflow_run/04-requested.json": ["octo-org/octo-repo/run/289782451/1/completed/action_required"],
+    "examples/workflow_run/04-requested.json": [
+        "octo-org/octo-repo/run/289782451/1/completed/action_required"
+    ],
     "examples/workflow_job/01-completed.json": [f"{HELLO}/job/289782451/1/completed/failure/12"],
     "examples/workflow_job/02-completed.json": [f"{HELLO}/job/289782451/1/completed/success/8"],
     "examples/workflow_job/03-in_progress.json": [f"{HELLO}/job/289782451/1/in_progress/None/0"],
-    "examples/workflow_job/04-in_progress.json": ["wolfy1339/github-events-schemas/job/14541957942/1/in_progress/None/2"],
+    "examples/workflow_job/04-in_progress.json": [
+        "wolfy1339/github-events-schemas/job/14541957942/1/in_progress/None/2"
+    ],
     "examples/workflow_job/05-queued.json": [f"{HELLO}/job/289782451/1/queued/None/0"],
-    "examples/workflow_job/06-queued.json": ["lineville/elastic-machines-testing/job/12877621891/1/waiting/None/0"],
-    "examples/workflow_job/07-waiting.json": ["lineville/elastic-machines-testing/job/12877621891/1/waiting/None/0"],
+    "examples/workflow_job/06-queued.json": [
+        "lineville/elastic-machines-testing/job/12877621891/1/waiting/None/0"
+    ],
+    "examples/workflow_job/07-waiting.json": [
+        "lineville/elastic-machines-testing/job/12877621891/1/waiting/None/0"
+    ],
     "handmade/pull_request/release-please-opened.json": [f"{HELLO}/pull/2/open/0.3.0"],
     "handmade/pull_request/release-please-labeled.json": [f"{HELLO}/pull/2/open/0.3.0"],
     "handmade/pull_request/release-please-synchronize.json": [f"{HELLO}/pull/2/open/0.4.0"],
@@ -66,10 +91,15 @@ EXPECTED = {
     "handmade/pull_request/release-please-component.json": [f"{HELLO}/pull/3/open/1.3.0"],
     "handmade/create/tag-v0.3.0.json": [f"{HELLO}/tag/v0.3.0"],
     "handmade/push/tag-v0.3.0.json": [f"{HELLO}/tag/v0.3.0"],
-    "handmade/registry_package/container-published.json": [f"ghcr.io/codertocat/hello-world:0.0.1@{DIGEST}"],
-    "handmade/registry_package/container-updated.json": [f"ghcr.io/codertocat/hello-world:latest@{DIGEST}"],
+    "handmade/registry_package/container-published.json": [
+        f"ghcr.io/codertocat/hello-world:0.0.1@{DIGEST}"
+    ],
+    "handmade/registry_package/container-updated.json": [
+        f"ghcr.io/codertocat/hello-world:latest@{DIGEST}"
+    ],
     "handmade/package/container-published.json": [
-        "ghcr.io/codertocat/hello-world-worker:v0.3.0@sha256:" + "9a4e3c21" * 8],
+        "ghcr.io/codertocat/hello-world-worker:v0.3.0@sha256:" + "9a4e3c21" * 8
+    ],
 }
 # Every payload that reports nothing, and why.
 NOTHING = {
@@ -96,7 +126,9 @@ def event_of(relative: str) -> str:
 
 
 def events_of(relative: str, **options) -> list[dict]:
-    return from_webhook(event_of(relative), load(relative), build_workflows=options.get("builds", BUILDS))
+    return from_webhook(
+        event_of(relative), load(relative), build_workflows=options.get("builds", BUILDS)
+    )
 
 
 def only(events: list[dict]) -> dict:
@@ -171,10 +203,17 @@ def test_the_schema_does_reject_a_wrong_package():
 def test_a_published_release_is_a_release():
     event = only(events_of("examples/release/00-published.json"))
     assert event == {
-        "kind": "release", "source": "github", "source_id": f"{HELLO}/release/17372790",
-        "occurred_at": "2019-05-15T15:20:53Z", "repository": HELLO, "component": "",
-        "version": "0.0.1", "tag": "0.0.1", "url": f"https://github.com/{HELLO}/releases/tag/0.0.1",
-        "sha": "", "changelog": "",  # target_commitish is "master", not a sha
+        "kind": "release",
+        "source": "github",
+        "source_id": f"{HELLO}/release/17372790",
+        "occurred_at": "2019-05-15T15:20:53Z",
+        "repository": HELLO,
+        "component": "",
+        "version": "0.0.1",
+        "tag": "0.0.1",
+        "url": f"https://github.com/{HELLO}/releases/tag/0.0.1",
+        "sha": "",
+        "changelog": "",  # target_commitish is "master", not a sha
     }
 
 
@@ -183,10 +222,16 @@ def test_a_release_keeps_its_notes_its_sha_and_its_component():
     release.update(tag_name="controller-v1.2.3", target_commitish=SHA, body="## 1.2.3\n\n* fix")
     event = only(from_release(HELLO, release))
     assert (event["component"], event["version"], event["sha"], event["changelog"]) == (
-        "controller", "1.2.3", SHA, "## 1.2.3\n\n* fix")
+        "controller",
+        "1.2.3",
+        SHA,
+        "## 1.2.3\n\n* fix",
+    )
 
 
-@pytest.mark.parametrize("change", [{"draft": True}, {"tag_name": "nightly"}, {"tag_name": "team/v1.2.3"}])
+@pytest.mark.parametrize(
+    "change", [{"draft": True}, {"tag_name": "nightly"}, {"tag_name": "team/v1.2.3"}]
+)
 def test_drafts_and_tags_without_a_version_are_no_release(change):
     release = {**load("examples/release/00-published.json")["release"], **change}
     assert from_release(HELLO, release) == []
@@ -195,7 +240,12 @@ def test_drafts_and_tags_without_a_version_are_no_release(change):
 def test_a_tag_with_a_version_is_a_release_without_notes():
     event = only(from_tag(HELLO, "v0.3.0", SHA, "2019-05-15T15:20:41Z"))
     assert (event["kind"], event["version"], event["tag"], event["sha"], event["changelog"]) == (
-        "release", "0.3.0", "v0.3.0", SHA, "")
+        "release",
+        "0.3.0",
+        "v0.3.0",
+        SHA,
+        "",
+    )
     assert from_tag(HELLO, "simple-tag", SHA, "2019-05-15T15:20:41Z") == []
     assert only(from_tag(HELLO, "v0.3.0", "not-a-sha", "2019-05-15T15:20:41Z"))["sha"] == ""
 
@@ -221,8 +271,13 @@ def test_a_branch_created_is_nothing():
 def test_release_pleases_pr_is_a_release_pr():
     event = only(events_of("handmade/pull_request/release-please-opened.json"))
     assert event["kind"] == "release_pr"
-    assert (event["number"], event["state"], event["version"], event["title"], event["component"]) == (
-        2, "open", "0.3.0", "chore: release 0.3.0", "")
+    assert (
+        event["number"],
+        event["state"],
+        event["version"],
+        event["title"],
+        event["component"],
+    ) == (2, "open", "0.3.0", "chore: release 0.3.0", "")
     assert event["url"] == f"https://github.com/{HELLO}/pull/2"
     assert "### Features" in event["changelog"]
     assert event["occurred_at"] == "2019-05-15T15:20:33Z"  # when the PR was opened
@@ -250,15 +305,21 @@ def test_the_rest_apis_pull_request_has_no_merged_flag_but_a_merge_time():
     assert only(from_pull_request(HELLO, pr))["state"] == "merged"
 
 
-@pytest.mark.parametrize("title, version, component", [
-    ("chore: release 0.3.0", "0.3.0", ""),
-    ("chore(main): release 1.2.4", "1.2.4", ""),
-    ("chore(main): release my-svc 1.3.0", "1.3.0", "my-svc"),
-    ("chore(main): release v2.0.0-rc.1", "2.0.0-rc.1", ""),
-])
+@pytest.mark.parametrize(
+    "title, version, component",
+    [
+        ("chore: release 0.3.0", "0.3.0", ""),
+        ("chore(main): release 1.2.4", "1.2.4", ""),
+        ("chore(main): release my-svc 1.3.0", "1.3.0", "my-svc"),
+        ("chore(main): release v2.0.0-rc.1", "2.0.0-rc.1", ""),
+    ],
+)
 def test_the_version_comes_from_the_title(title, version, component):
-    pr = {**load("examples/pull_request/12-opened.json")["pull_request"], "title": title,
-          "labels": [{"name": "autorelease: pending"}]}
+    pr = {
+        **load("examples/pull_request/12-opened.json")["pull_request"],
+        "title": title,
+        "labels": [{"name": "autorelease: pending"}],
+    }
     event = only(from_pull_request(HELLO, pr))
     assert (event["version"], event["component"]) == (version, component)
 
@@ -270,7 +331,10 @@ def test_the_component_comes_from_the_branch_first():
 
 @pytest.mark.parametrize("title", ["chore: release main", "chore: release master", ""])
 def test_a_grouped_release_pr_gives_nothing_and_no_error(title):
-    pr = {**load("handmade/pull_request/release-please-grouped.json")["pull_request"], "title": title}
+    pr = {
+        **load("handmade/pull_request/release-please-grouped.json")["pull_request"],
+        "title": title,
+    }
     assert from_pull_request(HELLO, pr) == []
 
 
@@ -290,9 +354,14 @@ def test_a_release_pr_is_known_by_its_label_or_its_branch():
 def test_a_push_to_the_default_branch_is_its_commits():
     event = only(events_of("examples/push/04-push.json"))
     assert event == {
-        "kind": "commit", "source": "github", "source_id": f"{HELLO}@{SHA}",
-        "occurred_at": "2019-05-15T15:19:25Z", "repository": HELLO, "sha": SHA,
-        "message": "Initial commit", "author": "Codertocat",
+        "kind": "commit",
+        "source": "github",
+        "source_id": f"{HELLO}@{SHA}",
+        "occurred_at": "2019-05-15T15:19:25Z",
+        "repository": HELLO,
+        "sha": SHA,
+        "message": "Initial commit",
+        "author": "Codertocat",
         "url": f"https://github.com/{HELLO}/commit/{SHA}",
     }
 
@@ -306,10 +375,20 @@ def test_pushes_elsewhere_are_nothing():
 
 def test_a_push_takes_rest_shaped_commits_too():
     payload = load("examples/push/04-push.json")
-    rest = {"sha": SHA, "html_url": f"https://github.com/{HELLO}/commit/{SHA}",
-            "commit": {"message": "feat: greet", "author": {"name": "Mona", "date": "2026-11-28T10:00:00Z"}}}
+    rest = {
+        "sha": SHA,
+        "html_url": f"https://github.com/{HELLO}/commit/{SHA}",
+        "commit": {
+            "message": "feat: greet",
+            "author": {"name": "Mona", "date": "2026-11-28T10:00:00Z"},
+        },
+    }
     event = only(from_push(HELLO, {**payload, "commits": [rest]}))
-    assert (event["message"], event["author"], event["occurred_at"]) == ("feat: greet", "Mona", "2026-11-28T10:00:00Z")
+    assert (event["message"], event["author"], event["occurred_at"]) == (
+        "feat: greet",
+        "Mona",
+        "2026-11-28T10:00:00Z",
+    )
 
 
 # --- builds ------------------------------------------------------------------------------------
@@ -323,12 +402,28 @@ def test_runs_of_other_workflows_are_nothing():
 
 def test_a_completed_run_is_a_build():
     event = only(events_of("examples/workflow_run/01-completed.json"))
-    assert {k: event[k] for k in ("repository", "run_id", "workflow", "status", "conclusion", "head_sha",
-                                  "version", "url", "occurred_at")} == {
-        "repository": "octo-org/octo-repo", "run_id": 289782451, "workflow": "test",
-        "status": "completed", "conclusion": "success",
+    assert {
+        k: event[k]
+        for k in (
+            "repository",
+            "run_id",
+            "workflow",
+            "status",
+            "conclusion",
+            "head_sha",
+            "version",
+            "url",
+            "occurred_at",
+        )
+    } == {
+        "repository": "octo-org/octo-repo",
+        "run_id": 289782451,
+        "workflow": "test",
+        "status": "completed",
+        "conclusion": "success",
         "head_sha": "3484a3fb816e0859fd6e1cea078d76385ff50625",
-        "version": None, "url": "https://github.com/octo-org/octo-repo/actions/runs/289782451",
+        "version": None,
+        "url": "https://github.com/octo-org/octo-repo/actions/runs/289782451",
         "occurred_at": "2020-10-05T16:33:49Z",
     }
 
@@ -337,8 +432,9 @@ def test_a_run_is_matched_by_file_or_by_name():
     run = load("examples/workflow_run/01-completed.json")["workflow_run"]
     assert from_workflow_run("o/r", run, workflows={"test.yml"})
     assert from_workflow_run("o/r", {**run, "name": "Build"}, workflows={"Build"})
-    assert from_workflow_run("o/r", {**run, "path": ".github/workflows/test.yml@refs/heads/main"},
-                             workflows={"test.yml"})
+    assert from_workflow_run(
+        "o/r", {**run, "path": ".github/workflows/test.yml@refs/heads/main"}, workflows={"test.yml"}
+    )
     assert from_workflow_run("o/r", run, workflows={"other.yml"}) == []
     assert from_workflow_run("o/r", run, workflows=()) == []
 
@@ -353,19 +449,28 @@ def test_a_run_reports_no_conclusion_before_it_completes():
 
 def test_each_status_and_attempt_of_a_run_is_a_new_fact():
     run = load("examples/workflow_run/01-completed.json")["workflow_run"]
-    ids = {only(from_workflow_run("o/r", {**run, **change}, workflows={"test.yml"}))["source_id"]
-           for change in ({}, {"status": "in_progress"}, {"run_attempt": 2}, {"conclusion": "failure"})}
+    ids = {
+        only(from_workflow_run("o/r", {**run, **change}, workflows={"test.yml"}))["source_id"]
+        for change in ({}, {"status": "in_progress"}, {"run_attempt": 2}, {"conclusion": "failure"})
+    }
     assert len(ids) == 4
 
 
-@pytest.mark.parametrize("change, version, component", [
-    ({"head_branch": "v1.2.3"}, "1.2.3", ""),
-    ({"head_branch": "controller-v1.2.3"}, "1.2.3", "controller"),
-    ({"event": "workflow_dispatch", "display_title": "Build v0.3.0"}, "0.3.0", ""),
-    ({"inputs": {"version": "0.4.0"}}, "0.4.0", ""),
-    ({"event": "push", "display_title": "chore(main): release 9.9.9"}, None, ""),  # a commit message
-    ({"head_branch": "main"}, None, ""),
-])
+@pytest.mark.parametrize(
+    "change, version, component",
+    [
+        ({"head_branch": "v1.2.3"}, "1.2.3", ""),
+        ({"head_branch": "controller-v1.2.3"}, "1.2.3", "controller"),
+        ({"event": "workflow_dispatch", "display_title": "Build v0.3.0"}, "0.3.0", ""),
+        ({"inputs": {"version": "0.4.0"}}, "0.4.0", ""),
+        (
+            {"event": "push", "display_title": "chore(main): release 9.9.9"},
+            None,
+            "",
+        ),  # a commit message
+        ({"head_branch": "main"}, None, ""),
+    ],
+)
 def test_the_version_a_build_is_for(change, version, component):
     run = {**load("examples/workflow_run/01-completed.json")["workflow_run"], **change}
     event = only(from_workflow_run("o/r", run, workflows={"test.yml"}))
@@ -374,19 +479,36 @@ def test_the_version_a_build_is_for(change, version, component):
 
 def test_a_job_is_a_build_carrying_that_job_and_its_steps():
     event = only(events_of("examples/workflow_job/04-in_progress.json"))
-    assert (event["run_id"], event["workflow"], event["status"]) == (5373506832, "Test", "in_progress")
-    assert event["url"] == "https://github.com/wolfy1339/github-events-schemas/actions/runs/5373506832"
+    assert (event["run_id"], event["workflow"], event["status"]) == (
+        5373506832,
+        "Test",
+        "in_progress",
+    )
+    assert (
+        event["url"] == "https://github.com/wolfy1339/github-events-schemas/actions/runs/5373506832"
+    )
     [job] = event["jobs"]
-    assert (job["id"], job["name"], job["status"]) == (14541957942, "Do examples need to be regenerated?", "in_progress")
+    assert (job["id"], job["name"], job["status"]) == (
+        14541957942,
+        "Do examples need to be regenerated?",
+        "in_progress",
+    )
     assert [(s["number"], s["status"]) for s in job["steps"]][:4] == [
-        (1, "completed"), (2, "completed"), (3, "in_progress"), (4, "queued")]
+        (1, "completed"),
+        (2, "completed"),
+        (3, "in_progress"),
+        (4, "queued"),
+    ]
     parse_event(event)
 
 
 def test_a_job_never_completes_its_run():
     done = only(events_of("examples/workflow_job/01-completed.json"))
     assert (done["status"], done["jobs"][0]["status"], done["jobs"][0]["conclusion"]) == (
-        "in_progress", "completed", "failure")
+        "in_progress",
+        "completed",
+        "failure",
+    )
     waiting = only(events_of("examples/workflow_job/07-waiting.json"))
     assert (waiting["status"], waiting["jobs"][0]["status"]) == ("queued", "waiting")
 
@@ -405,8 +527,14 @@ def test_a_job_of_a_run_known_as_a_build_is_taken_whatever_its_workflow_is_calle
     payload = load("examples/workflow_job/00-in_progress.json")  # no workflow_name at all
     run_id = payload["workflow_job"]["run_id"]
     assert from_webhook("workflow_job", payload, build_workflows={"binaries-release.yaml"}) == []
-    event = only(from_webhook("workflow_job", payload, build_workflows={"binaries-release.yaml"},
-                              known_runs={run_id: "Binaries release"}))
+    event = only(
+        from_webhook(
+            "workflow_job",
+            payload,
+            build_workflows={"binaries-release.yaml"},
+            known_runs={run_id: "Binaries release"},
+        )
+    )
     assert (event["run_id"], event["workflow"]) == (run_id, "Binaries release")
 
 
@@ -416,8 +544,12 @@ def test_a_job_of_a_run_known_as_a_build_is_taken_whatever_its_workflow_is_calle
 def test_a_container_version_published_is_an_image_push():
     event = only(events_of("handmade/registry_package/container-published.json"))
     assert event == {
-        "kind": "image_push", "source": "github", "source_id": f"ghcr.io/codertocat/hello-world:0.0.1@{DIGEST}",
-        "occurred_at": "2019-05-15T15:23:05Z", "image": "ghcr.io/codertocat/hello-world", "tag": "0.0.1",
+        "kind": "image_push",
+        "source": "github",
+        "source_id": f"ghcr.io/codertocat/hello-world:0.0.1@{DIGEST}",
+        "occurred_at": "2019-05-15T15:23:05Z",
+        "image": "ghcr.io/codertocat/hello-world",
+        "tag": "0.0.1",
         "digest": DIGEST,
     }
 
@@ -442,7 +574,10 @@ def test_a_rest_package_version_gives_one_push_per_tag():
 def test_packages_that_are_no_container_images_are_nothing():
     assert from_container_package(load("examples/package/01-published.json")) == []
     payload = load("handmade/registry_package/container-published.json")
-    assert from_webhook("registry_package", {**payload, "action": "deleted"}, build_workflows=BUILDS) == []
+    assert (
+        from_webhook("registry_package", {**payload, "action": "deleted"}, build_workflows=BUILDS)
+        == []
+    )
     payload["registry_package"]["package_version"]["container_metadata"]["tag"]["digest"] = ""
     payload["registry_package"]["package_version"]["name"] = "0.0.1"
     payload["registry_package"]["package_version"]["version"] = "0.0.1"

@@ -44,7 +44,9 @@ def github(settings):
         settings.GITHUB_TOKEN = TOKEN
         settings.GITHUB_REPOSITORIES = [REPO]
         settings.GITHUB_BUILD_WORKFLOW = "binaries-release.yaml"
-        stub.repository(REPO, pulls=[release_pr(), *example("pulls")], runs=runs(status="completed"))
+        stub.repository(
+            REPO, pulls=[release_pr(), *example("pulls")], runs=runs(status="completed")
+        )
         yield stub
 
 
@@ -55,32 +57,52 @@ def now():
 
 def release_pr(*, version: str = "1.1.0") -> dict:
     pr = example("pulls")[0]
-    return {**pr, "number": 12, "title": f"chore(main): release {version}", "merged_at": None,
-            "closed_at": None, "state": "open", "labels": [{"name": "autorelease: pending"}],
-            "head": {**pr["head"], "ref": "release-please--branches--main"}}
+    return {
+        **pr,
+        "number": 12,
+        "title": f"chore(main): release {version}",
+        "merged_at": None,
+        "closed_at": None,
+        "state": "open",
+        "labels": [{"name": "autorelease: pending"}],
+        "head": {**pr["head"], "ref": "release-please--branches--main"},
+    }
 
 
 def runs(*, status: str, conclusion: str | None = None) -> dict:
     body = example("workflow-runs")
     run = body["workflow_runs"][0]
-    run.update(name="binaries-release", path=".github/workflows/binaries-release.yaml@main", status=status,
-               conclusion=conclusion if status == "completed" else None, head_branch="v1.0.0",
-               updated_at="2026-11-28T10:05:00Z")
+    run.update(
+        name="binaries-release",
+        path=".github/workflows/binaries-release.yaml@main",
+        status=status,
+        conclusion=conclusion if status == "completed" else None,
+        head_branch="v1.0.0",
+        updated_at="2026-11-28T10:05:00Z",
+    )
     return body
 
 
 def jobs(*, status: str = "in_progress", steps_done: int = 1) -> dict:
     body = example("jobs")
     job = body["jobs"][0]
-    job.update(run_id=RUN_ID, status=status, conclusion="success" if status == "completed" else None)
+    job.update(
+        run_id=RUN_ID, status=status, conclusion="success" if status == "completed" else None
+    )
     for step in job["steps"][steps_done:]:
         step.update(status="queued", conclusion=None, completed_at=None)
     return body
 
 
 def new_release() -> dict:
-    release = {**example("releases")[0], "id": 2, "tag_name": "v1.1.0", "name": "v1.1.0",
-               "body": "## 1.1.0\n\n* add task retry logic", "published_at": "2026-11-28T10:30:00Z"}
+    release = {
+        **example("releases")[0],
+        "id": 2,
+        "tag_name": "v1.1.0",
+        "name": "v1.1.0",
+        "body": "## 1.1.0\n\n* add task retry logic",
+        "published_at": "2026-11-28T10:30:00Z",
+    }
     return release
 
 
@@ -129,12 +151,18 @@ def test_an_idle_second_poll_is_answered_by_304s_only(github, now):
 
     assert [conditional(r) for r in github.requests] == etags
     assert github.statuses == [304, 304, 304, 304, 304]
-    assert (report.requests, report.not_modified, report.events, report.status) == (5, 5, 0, "not_modified")
+    assert (report.requests, report.not_modified, report.events, report.status) == (
+        5,
+        5,
+        0,
+        "not_modified",
+    )
     assert PipelineEvent.objects.count() == recorded
     state = PollState.objects.get(source="github", key=REPO)
     assert (state.requests, state.not_modified) == (10, 5)
     assert str(report).startswith(
-        f"{REPO}: 5 requests, 5 not modified (304), 0 events recorded; budget 4995/5000 left")
+        f"{REPO}: 5 requests, 5 not modified (304), 0 events recorded; budget 4995/5000 left"
+    )
 
 
 def test_a_new_release_is_one_event_and_the_same_release_by_webhook_is_a_duplicate(github, now):
@@ -147,7 +175,11 @@ def test_a_new_release_is_one_event_and_the_same_release_by_webhook_is_a_duplica
     assert github.statuses == [200, 304, 304, 304, 304]
     assert (report.events, report.duplicates) == (1, 0)
     event = PipelineEvent.objects.get(source_id=f"{REPO}/release/2")
-    assert (event.kind, event.payload["version"], event.payload["tag"]) == ("release", "1.1.0", "v1.1.0")
+    assert (event.kind, event.payload["version"], event.payload["tag"]) == (
+        "release",
+        "1.1.0",
+        "v1.1.0",
+    )
     webhook = {"action": "published", "release": new_release(), "repository": example("repo")}
     [again] = github_events.from_release(REPO, webhook["release"])
     assert ingest(again).created is False
@@ -185,7 +217,11 @@ def test_it_follows_the_jobs_of_a_run_under_way_until_it_completes(github, now):
     poll(REPO, sink=LocalSink(), store=PollStates(), now=now + timedelta(minutes=2))
     assert github.statuses == [304, 304, 304, 304, 200, 200]  # one last look at the jobs
     run = BuildRun.objects.get()
-    assert (run.status, run.conclusion, run.jobs[0]["conclusion"]) == ("completed", "success", "success")
+    assert (run.status, run.conclusion, run.jobs[0]["conclusion"]) == (
+        "completed",
+        "success",
+        "success",
+    )
 
     github.forget()
     poll(REPO, sink=LocalSink(), store=PollStates(), now=now + timedelta(minutes=3))
@@ -201,7 +237,9 @@ def test_a_restarted_poller_resumes_from_the_database_with_conditional_requests(
 
     # A new process: a new client and poller objects; only the database remembers.
     api = GitHubRepo(REPO, gh=client(base_url=github.url, token=TOKEN, pause=False))
-    report = poll(REPO, sink=LocalSink(), store=PollStates(), now=now + timedelta(minutes=1), api=api)
+    report = poll(
+        REPO, sink=LocalSink(), store=PollStates(), now=now + timedelta(minutes=1), api=api
+    )
 
     assert all(conditional(r) for r in github.requests)
     assert github.asked()[-1] == f"GET {JOBS}?filter=latest&per_page=100"  # still following the run
@@ -218,7 +256,12 @@ def test_it_stores_the_rate_limit_github_reports(github, now):
     state = PollState.objects.get(source="github", key=REPO)
     reset = datetime.fromtimestamp(github.reset, UTC)
     assert (state.rate_limit, state.rate_remaining, state.rate_reset) == (5000, 4995, reset)
-    assert (state.polled_at, state.changed_at, state.status, state.next_poll_at) == (now, now, "ok", None)
+    assert (state.polled_at, state.changed_at, state.status, state.next_poll_at) == (
+        now,
+        now,
+        "ok",
+        None,
+    )
     assert report.budget == (5000, 4995, reset)
     releases = PollState.objects.get(source="github", key=f"{REPO}:releases")
     assert releases.etag == github.server.log[0][1].headers["ETag"]
@@ -284,14 +327,20 @@ def test_one_rate_limited_repository_defers_the_others(github, now):
     github.repository("5dlabs/other")
     github.limit_next(429, retry_after=30)
 
-    reports = poll_all(now, sink=LocalSink(), store=PollStates(), repositories=[REPO, "5dlabs/other"])
+    reports = poll_all(
+        now, sink=LocalSink(), store=PollStates(), repositories=[REPO, "5dlabs/other"]
+    )
 
     assert [r.status for r in reports] == ["rate_limited", "skipped"]
     assert len(github.requests) == 1
     other = PollState.objects.get(source="github", key="5dlabs/other")
     assert other.next_poll_at == now + timedelta(seconds=30)
-    assert next_due([REPO, "5dlabs/other"], store=PollStates(), now=now, interval=10) == now + timedelta(seconds=30)
-    assert next_due([REPO, "5dlabs/other"], store=PollStates(), now=now, interval=60) == now + timedelta(seconds=60)
+    assert next_due(
+        [REPO, "5dlabs/other"], store=PollStates(), now=now, interval=10
+    ) == now + timedelta(seconds=30)
+    assert next_due(
+        [REPO, "5dlabs/other"], store=PollStates(), now=now, interval=60
+    ) == now + timedelta(seconds=60)
 
 
 def test_a_missing_workflow_is_reported_and_the_rest_still_polled(github, now):
@@ -337,8 +386,14 @@ def test_the_command_refuses_a_malformed_repository(github):
 
 
 def test_the_command_refuses_once_and_watch_together():
-    result = subprocess.run([sys.executable, "manage.py", "poll-github", "--once", "--watch"],
-                            cwd=ROOT, capture_output=True, text=True, timeout=60, check=False)
+    result = subprocess.run(
+        [sys.executable, "manage.py", "poll-github", "--once", "--watch"],
+        cwd=ROOT,
+        capture_output=True,
+        text=True,
+        timeout=60,
+        check=False,
+    )
     assert result.returncode == 2
     assert "not allowed with argument" in result.stderr
 
@@ -350,37 +405,52 @@ def test_the_command_needs_a_repository(github, settings):
     assert caught.value.returncode == 2
 
 
-
 # --- commits (stage 1 when a push webhook was missed) --------------------------------------------
 
 
 def rest_commit(sha: str, message: str, when: str) -> dict:
-    return {"sha": sha, "html_url": f"https://github.com/{REPO}/commit/{sha}",
-            "commit": {"message": message, "author": {"name": "Ana", "date": when},
-                       "committer": {"name": "GitHub", "date": when}}}
+    return {
+        "sha": sha,
+        "html_url": f"https://github.com/{REPO}/commit/{sha}",
+        "commit": {
+            "message": message,
+            "author": {"name": "Ana", "date": when},
+            "committer": {"name": "GitHub", "date": when},
+        },
+    }
 
 
-def test_commits_above_the_latest_release_tag_are_recorded_and_the_released_ones_are_not(github, now):
+def test_commits_above_the_latest_release_tag_are_recorded_and_the_released_ones_are_not(
+    github, now
+):
     released, older = "a" * 40, "b" * 40
     github.serve(f"/repos/{REPO}/tags", [{"name": "v1.0.0", "commit": {"sha": released}}])
-    github.serve(f"/repos/{REPO}/commits", [
-        rest_commit("c" * 40, "feat: search", "2026-11-28T10:05:00Z"),
-        rest_commit(released, "chore(main): release 1.0.0", "2026-11-28T10:00:00Z"),
-        rest_commit(older, "fix: shipped in 1.0.0", "2026-11-28T09:00:00Z"),
-    ])
+    github.serve(
+        f"/repos/{REPO}/commits",
+        [
+            rest_commit("c" * 40, "feat: search", "2026-11-28T10:05:00Z"),
+            rest_commit(released, "chore(main): release 1.0.0", "2026-11-28T10:00:00Z"),
+            rest_commit(older, "fix: shipped in 1.0.0", "2026-11-28T09:00:00Z"),
+        ],
+    )
     poll(REPO, sink=LocalSink(), store=PollStates(), now=now)
-    assert list(PipelineEvent.objects.filter(kind="commit").values_list("source_id", flat=True)) == [
-        f"{REPO}@{'c' * 40}"]
+    assert list(
+        PipelineEvent.objects.filter(kind="commit").values_list("source_id", flat=True)
+    ) == [f"{REPO}@{'c' * 40}"]
 
     # a new commit lands; the tags list answers 304, the release commit is still remembered
-    github.serve(f"/repos/{REPO}/commits", [
-        rest_commit("d" * 40, "fix: typo", "2026-11-28T10:10:00Z"),
-        rest_commit("c" * 40, "feat: search", "2026-11-28T10:05:00Z"),
-        rest_commit(released, "chore(main): release 1.0.0", "2026-11-28T10:00:00Z"),
-        rest_commit(older, "fix: shipped in 1.0.0", "2026-11-28T09:00:00Z"),
-    ])
+    github.serve(
+        f"/repos/{REPO}/commits",
+        [
+            rest_commit("d" * 40, "fix: typo", "2026-11-28T10:10:00Z"),
+            rest_commit("c" * 40, "feat: search", "2026-11-28T10:05:00Z"),
+            rest_commit(released, "chore(main): release 1.0.0", "2026-11-28T10:00:00Z"),
+            rest_commit(older, "fix: shipped in 1.0.0", "2026-11-28T09:00:00Z"),
+        ],
+    )
     github.forget()
     report = poll(REPO, sink=LocalSink(), store=PollStates(), now=now + timedelta(minutes=1))
     assert report.events == 1
-    assert sorted(PipelineEvent.objects.filter(kind="commit").values_list("source_id", flat=True)) == [
-        f"{REPO}@{'c' * 40}", f"{REPO}@{'d' * 40}"]
+    assert sorted(
+        PipelineEvent.objects.filter(kind="commit").values_list("source_id", flat=True)
+    ) == [f"{REPO}@{'c' * 40}", f"{REPO}@{'d' * 40}"]

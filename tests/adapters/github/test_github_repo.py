@@ -34,12 +34,27 @@ def cto(github_api):
     return GitHubRepo(REPO, gh=client(base_url=github_api.url, token=TOKEN, pause=False))
 
 
-def pr(number: int, *, labels=(), branch="feature", title="feat: something", updated="2026-11-28T10:00:00Z",
-       merged=None, state="open") -> dict:
+def pr(
+    number: int,
+    *,
+    labels=(),
+    branch="feature",
+    title="feat: something",
+    updated="2026-11-28T10:00:00Z",
+    merged=None,
+    state="open",
+) -> dict:
     body = example("pulls")[0]
-    return {**body, "number": number, "title": title, "state": state, "updated_at": updated,
-            "merged_at": merged, "labels": [{"name": name} for name in labels],
-            "head": {**body["head"], "ref": branch}}
+    return {
+        **body,
+        "number": number,
+        "title": title,
+        "state": state,
+        "updated_at": updated,
+        "merged_at": merged,
+        "labels": [{"name": name} for name in labels],
+        "head": {**body["head"], "ref": branch},
+    }
 
 
 def test_it_lists_releases_as_github_sent_them_in_one_request(github_api, cto):
@@ -61,38 +76,54 @@ def test_it_lists_tags_with_their_commits(github_api, cto):
 
     [tag] = cto.tags(limit=10)
 
-    assert (tag["name"], tag["commit"]["sha"]) == ("v0.1", "c5b97d5ae6c19d5c5df71a34c7fbeeda2479ccbc")
+    assert (tag["name"], tag["commit"]["sha"]) == (
+        "v0.1",
+        "c5b97d5ae6c19d5c5df71a34c7fbeeda2479ccbc",
+    )
     assert github_api.asked() == [f"GET /repos/{REPO}/tags?per_page=10"]
 
 
 def test_it_finds_release_please_prs_by_label_or_branch(github_api, cto):
-    github_api.serve(f"/repos/{REPO}/pulls", [
-        pr(7, labels=["autorelease: pending"], title="chore(main): release 0.3.0"),
-        pr(6, labels=["bug"]),
-        pr(5, branch="release-please--branches--main--components--controller",
-           title="chore: release controller 1.2.0"),
-        pr(4, labels=["autorelease: tagged"], state="closed", merged="2026-11-27T09:00:00Z"),
-    ])
+    github_api.serve(
+        f"/repos/{REPO}/pulls",
+        [
+            pr(7, labels=["autorelease: pending"], title="chore(main): release 0.3.0"),
+            pr(6, labels=["bug"]),
+            pr(
+                5,
+                branch="release-please--branches--main--components--controller",
+                title="chore: release controller 1.2.0",
+            ),
+            pr(4, labels=["autorelease: tagged"], state="closed", merged="2026-11-27T09:00:00Z"),
+        ],
+    )
 
     found = cto.release_pull_requests("all")
-    titled = cto.release_pull_requests("all", title_pattern="chore${scope}: release${component} ${version}")
+    titled = cto.release_pull_requests(
+        "all", title_pattern="chore${scope}: release${component} ${version}"
+    )
 
     assert [p["number"] for p in found] == [7, 5, 4]
     assert [p["number"] for p in titled] == [7, 5]  # #4's title is no Release PR title
-    assert github_api.asked() == [
-        f"GET /repos/{REPO}/pulls?direction=desc&per_page=100&sort=updated&state=all"] * 2
+    assert (
+        github_api.asked()
+        == [f"GET /repos/{REPO}/pulls?direction=desc&per_page=100&sort=updated&state=all"] * 2
+    )
     # GitHub's example PR: label "bug", branch new-topic.
     assert not is_release_pull_request(example("pulls")[0])
 
 
 def test_it_lists_prs_merged_since_and_their_commits(github_api, cto):
-    github_api.serve(f"/repos/{REPO}/pulls", [
-        pr(9, state="closed", updated="2026-11-28T12:00:00Z", merged="2026-11-28T11:59:00Z"),
-        pr(8, state="closed", updated="2026-11-28T11:00:00Z", merged=None),  # closed unmerged
-        # merged before `since`, updated after it
-        pr(7, state="closed", updated="2026-11-28T10:30:00Z", merged="2026-11-27T08:00:00Z"),
-        pr(6, state="closed", updated="2026-11-27T10:00:00Z", merged="2026-11-27T09:00:00Z"),
-    ])
+    github_api.serve(
+        f"/repos/{REPO}/pulls",
+        [
+            pr(9, state="closed", updated="2026-11-28T12:00:00Z", merged="2026-11-28T11:59:00Z"),
+            pr(8, state="closed", updated="2026-11-28T11:00:00Z", merged=None),  # closed unmerged
+            # merged before `since`, updated after it
+            pr(7, state="closed", updated="2026-11-28T10:30:00Z", merged="2026-11-27T08:00:00Z"),
+            pr(6, state="closed", updated="2026-11-27T10:00:00Z", merged="2026-11-27T09:00:00Z"),
+        ],
+    )
     github_api.serve(f"/repos/{REPO}/pulls/9/commits", github_api.example("pull-commits"))
 
     merged = cto.merged_pull_requests(datetime(2026, 11, 28, tzinfo=UTC))
@@ -107,8 +138,10 @@ def test_it_lists_prs_merged_since_and_their_commits(github_api, cto):
 
 
 def test_it_lists_workflow_runs_and_their_jobs_with_steps(github_api, cto):
-    github_api.serve(f"/repos/{REPO}/actions/workflows/binaries-release.yaml/runs",
-                     github_api.example("workflow-runs"))
+    github_api.serve(
+        f"/repos/{REPO}/actions/workflows/binaries-release.yaml/runs",
+        github_api.example("workflow-runs"),
+    )
     github_api.serve(f"/repos/{REPO}/actions/runs/30433642/jobs", github_api.example("jobs"))
 
     [run] = cto.workflow_runs("binaries-release.yaml", branch="main")
@@ -181,7 +214,9 @@ def test_a_changed_resource_is_answered_200_with_a_new_etag(github_api, cto):
     first = cto.get_conditional(path)
     github_api.serve(path, github_api.example("tags"))
 
-    second = cto.get_conditional(path, etag=first.etag, last_modified="Sat, 28 Nov 2026 10:00:00 GMT")
+    second = cto.get_conditional(
+        path, etag=first.etag, last_modified="Sat, 28 Nov 2026 10:00:00 GMT"
+    )
 
     assert second.status == 200 and second.etag != first.etag
     assert second.data[0]["name"] == "v0.1"
@@ -209,7 +244,11 @@ def test_a_secondary_limit_says_when_to_come_back(github_api, cto):
     with pytest.raises(RateLimited) as caught:
         cto.get_conditional(f"/repos/{REPO}/releases")
 
-    assert (caught.value.status, caught.value.retry_after, caught.value.permanent) == (429, 90, False)
+    assert (caught.value.status, caught.value.retry_after, caught.value.permanent) == (
+        429,
+        90,
+        False,
+    )
     assert "retry after 90 s" in str(caught.value)
 
 
@@ -219,7 +258,11 @@ def test_a_secondary_limit_answered_403_is_not_mistaken_for_a_refusal(github_api
     with pytest.raises(RateLimited) as caught:
         cto.tags()
 
-    assert (caught.value.status, caught.value.retry_after, caught.value.permanent) == (403, None, False)
+    assert (caught.value.status, caught.value.retry_after, caught.value.permanent) == (
+        403,
+        None,
+        False,
+    )
 
 
 def test_a_spent_budget_says_when_it_resets(github_api, cto):
@@ -233,7 +276,9 @@ def test_a_spent_budget_says_when_it_resets(github_api, cto):
 
 
 def test_an_unreachable_github_is_a_transient_error():
-    repo = GitHubRepo(REPO, gh=client(base_url="http://127.0.0.1:9", token=TOKEN, pause=False, timeout=2))
+    repo = GitHubRepo(
+        REPO, gh=client(base_url="http://127.0.0.1:9", token=TOKEN, pause=False, timeout=2)
+    )
 
     with pytest.raises(GitHubError) as caught:
         repo.get_conditional(f"/repos/{REPO}/releases")

@@ -45,16 +45,25 @@ def test_it_maps_a_synced_healthy_updater_app():
     assert event.revision == "60fab87f219e1fc5fa25a6ce65639ceb39fc90dc"
     assert event.parameters == {"image.name": "ghcr.io/5dlabs/controller", "image.tag": "v1.4.2"}
     assert event.images == ["ghcr.io/5dlabs/controller:v1.4.2"]
-    assert event.annotations["argocd-image-updater.argoproj.io/image-list"] == "controller=ghcr.io/5dlabs/controller"
+    assert (
+        event.annotations["argocd-image-updater.argoproj.io/image-list"]
+        == "controller=ghcr.io/5dlabs/controller"
+    )
     assert all(k.startswith("argocd-image-updater.argoproj.io/") for k in event.annotations)
-    assert (event.operation_phase, event.operation_message) == ("Succeeded", "successfully synced (all tasks run)")
+    assert (event.operation_phase, event.operation_message) == (
+        "Succeeded",
+        "successfully synced (all tasks run)",
+    )
     assert event.last_synced_at == datetime(2026, 8, 21, 9, 14, 33, tzinfo=UTC)
 
 
 def test_it_keeps_other_annotations_out():
     obj = load("01")
     obj["metadata"]["annotations"]["kubectl.kubernetes.io/last-applied-configuration"] = "{}"
-    assert "kubectl.kubernetes.io/last-applied-configuration" not in application_event(obj)["annotations"]
+    assert (
+        "kubectl.kubernetes.io/last-applied-configuration"
+        not in application_event(obj)["annotations"]
+    )
 
 
 def test_it_shows_a_rollout_in_progress_with_both_images():
@@ -66,7 +75,10 @@ def test_it_shows_a_rollout_in_progress_with_both_images():
 
 def test_it_carries_the_health_message_of_a_degraded_app():
     event = parse_event(application_event(load("03")))
-    assert (event.health_status, event.health_message) == ("Degraded", "apps/Deployment:cto-dev/controller")
+    assert (event.health_status, event.health_message) == (
+        "Degraded",
+        "apps/Deployment:cto-dev/controller",
+    )
 
 
 def test_an_updater_override_shows_the_desired_tag_beside_the_running_one():
@@ -85,7 +97,9 @@ def test_an_app_without_helm_parameters_has_none():
 def test_a_running_operation_has_no_new_sync_time():
     event = parse_event(application_event(load("06")))
     assert event.operation_phase == "Running"
-    assert event.operation_message == "waiting for completion of hook batch/Job/api-gateway-db-migrate"
+    assert (
+        event.operation_message == "waiting for completion of hook batch/Job/api-gateway-db-migrate"
+    )
     # The last successful sync is the newest history entry.
     assert event.last_synced_at == datetime(2026, 8, 17, 22, 10, 49, tzinfo=UTC)
 
@@ -121,7 +135,11 @@ def test_a_new_app_without_status_is_unknown():
     obj = load("01")
     del obj["status"]
     event = parse_event(application_event(obj))
-    assert (event.sync_status, event.health_status, event.operation_phase) == ("Unknown", "Unknown", "")
+    assert (event.sync_status, event.health_status, event.operation_phase) == (
+        "Unknown",
+        "Unknown",
+        "",
+    )
     assert event.images == [] and event.last_synced_at is None and event.revision == ""
     assert event.occurred_at == datetime(2026, 6, 2, 14, 11, 9, tzinfo=UTC)  # creationTimestamp
 
@@ -139,14 +157,19 @@ def test_each_resource_version_is_its_own_fact():
     second = copy.deepcopy(first)
     second["metadata"]["resourceVersion"] = "48213378"
     assert application_event(first)["source_id"] != application_event(second)["source_id"]
-    assert application_event(first)["source_id"] == application_event(copy.deepcopy(first))["source_id"]
+    assert (
+        application_event(first)["source_id"]
+        == application_event(copy.deepcopy(first))["source_id"]
+    )
 
 
 def test_occurred_at_is_the_observation_time_when_given():
     seen = datetime(2026, 9, 1, 12, 0, tzinfo=UTC)
     assert parse_event(application_event(load("01"), observed_at=seen)).occurred_at == seen
     # Without it: the newest timestamp in the object (reconciledAt here).
-    assert parse_event(application_event(load("01"))).occurred_at == datetime(2026, 8, 22, 16, 2, 11, tzinfo=UTC)
+    assert parse_event(application_event(load("01"))).occurred_at == datetime(
+        2026, 8, 22, 16, 2, 11, tzinfo=UTC
+    )
 
 
 # --- what on-call reads when an application is stuck --------------------------------------------
@@ -161,8 +184,10 @@ def test_a_failed_sync_carries_its_condition_retries_and_the_failing_resource_on
     op = event.operation
     assert (op.phase, op.initiated_by, op.retry_count) == ("Failed", "automated", 5)
     assert op.started_at == datetime(2026, 8, 22, 15, 50, 40, tzinfo=UTC)
-    assert [(r.kind, r.name, r.status) for r in op.resources] == [("Deployment", "billing", "SyncFailed")]
-    assert 'must be less than or equal to memory limit of 1Gi' in op.resources[0].message
+    assert [(r.kind, r.name, r.status) for r in op.resources] == [
+        ("Deployment", "billing", "SyncFailed")
+    ]
+    assert "must be less than or equal to memory limit of 1Gi" in op.resources[0].message
 
 
 def test_a_running_sync_names_its_initiator_and_the_hook_it_waits_for():

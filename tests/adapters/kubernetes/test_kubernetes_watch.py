@@ -28,19 +28,22 @@ from cdportal.pipeline.sinks import LocalSink
 @pytest.fixture
 def kube():
     k = Kube()
-    k.seed(load("01"))   # argocd/controller @48213377, Synced/Healthy
-    k.seed(load("05"))   # argocd/docs-site @48212960, OutOfSync/Healthy
+    k.seed(load("01"))  # argocd/controller @48213377, Synced/Healthy
+    k.seed(load("05"))  # argocd/docs-site @48212960, OutOfSync/Healthy
     other = load("07")
     other["metadata"]["namespace"] = "billing-team"
-    k.seed(other)        # not watched
+    k.seed(other)  # not watched
     yield k
     k.close()
 
 
 def watcher_for(kube, *namespaces, **kwargs) -> ApplicationWatcher:
-    kwargs.setdefault("request_timeout", 1.0)  # kmock ignores timeoutSeconds: end quiet streams soon
-    return ApplicationWatcher(kube.api_client, namespaces or ["argocd"], sink=LocalSink(),
-                              backoff_initial=0.05, **kwargs)
+    kwargs.setdefault(
+        "request_timeout", 1.0
+    )  # kmock ignores timeoutSeconds: end quiet streams soon
+    return ApplicationWatcher(
+        kube.api_client, namespaces or ["argocd"], sink=LocalSink(), backoff_initial=0.05, **kwargs
+    )
 
 
 def wait_for(condition, timeout=10.0):
@@ -60,7 +63,9 @@ def test_it_lists_and_records_every_application_of_its_namespaces(transactional_
     watcher = watcher_for(kube)
     assert watcher.step() == 2
     assert sorted(Application.objects.values_list("name", "sync_status")) == [
-        ("controller", "Synced"), ("docs-site", "OutOfSync")]
+        ("controller", "Synced"),
+        ("docs-site", "OutOfSync"),
+    ]
     assert app("controller").parameters["image.tag"] == "v1.4.2"
     assert watcher.resource_versions["argocd"] == "48213377"  # the list's resourceVersion
 
@@ -73,15 +78,29 @@ def test_watch_events_change_the_application_rows(transactional_db, kube):
     try:
         wait_for(lambda: Application.objects.count() == 2)
         wait_for(lambda: kube.k.watches)  # the watch is open
-        kube.patch("argocd", "controller", 48213400, {
-            "spec": {"source": {"helm": {"parameters": [
-                {"name": "image.name", "value": "ghcr.io/5dlabs/controller"},
-                {"name": "image.tag", "value": "v1.5.0"}]}}},
-            "status": {"sync": {"status": "OutOfSync"}},
-        })
+        kube.patch(
+            "argocd",
+            "controller",
+            48213400,
+            {
+                "spec": {
+                    "source": {
+                        "helm": {
+                            "parameters": [
+                                {"name": "image.name", "value": "ghcr.io/5dlabs/controller"},
+                                {"name": "image.tag", "value": "v1.5.0"},
+                            ]
+                        }
+                    }
+                },
+                "status": {"sync": {"status": "OutOfSync"}},
+            },
+        )
         wait_for(lambda: app("controller").sync_status == "OutOfSync")
         assert app("controller").parameters["image.tag"] == "v1.5.0"
-        kube.patch("argocd", "controller", 48213401, {"status": {"health": {"status": "Progressing"}}})
+        kube.patch(
+            "argocd", "controller", 48213401, {"status": {"health": {"status": "Progressing"}}}
+        )
         wait_for(lambda: app("controller").health_status == "Progressing")
     finally:
         stop.set()
@@ -93,13 +112,15 @@ def test_watch_events_change_the_application_rows(transactional_db, kube):
     assert PipelineEvent.objects.filter(source_id="argocd/controller@48213401").count() == 1
 
 
-def test_it_reconnects_from_the_last_resource_version_without_missing_a_change(transactional_db, kube):
+def test_it_reconnects_from_the_last_resource_version_without_missing_a_change(
+    transactional_db, kube
+):
     watcher = watcher_for(kube)
-    watcher.step()                       # list
-    assert watcher.step() == 0           # a quiet watch that ends (the read timeout here)
+    watcher.step()  # list
+    assert watcher.step() == 0  # a quiet watch that ends (the read timeout here)
     # A change while no watch is open.
     kube.patch("argocd", "docs-site", 48213500, {"status": {"sync": {"status": "Synced"}}})
-    assert watcher.step() == 1           # reconnects from 48213377 and gets it
+    assert watcher.step() == 1  # reconnects from 48213377 and gets it
     assert app("docs-site").sync_status == "Synced"
     assert kube.k.watches[:2] == ["48213377", "48213377"]
     assert watcher.resource_versions["argocd"] == "48213500"
@@ -111,9 +132,9 @@ def test_on_410_gone_it_lists_again(transactional_db, kube):
     watcher.step()
     kube.k.gone.add("48213377")
     kube.patch("argocd", "controller", 48213600, {"status": {"health": {"status": "Degraded"}}})
-    assert watcher.step() == 0           # the watch answers 410 Gone
+    assert watcher.step() == 0  # the watch answers 410 Gone
     assert watcher.resource_versions["argocd"] is None
-    assert watcher.step() == 2           # relists: every object again, the change included
+    assert watcher.step() == 2  # relists: every object again, the change included
     assert kube.k.lists == 2
     assert app("controller").health_status == "Degraded"
     assert watcher.resource_versions["argocd"] == "48213600"
@@ -157,8 +178,14 @@ def test_an_unreachable_api_server_is_an_adapter_error(transactional_db):
 def test_the_loop_backs_off_while_the_api_server_is_down(transactional_db):
     api_client = client.ApiClient(client.Configuration(host=f"http://127.0.0.1:{free_port()}"))
     api_client.configuration.retries = False
-    watcher = ApplicationWatcher(api_client, ["argocd"], sink=LocalSink(), request_timeout=1.0,
-                                 backoff_initial=0.1, backoff_max=0.4)
+    watcher = ApplicationWatcher(
+        api_client,
+        ["argocd"],
+        sink=LocalSink(),
+        request_timeout=1.0,
+        backoff_initial=0.1,
+        backoff_max=0.4,
+    )
     delays = []
     stop = threading.Event()
 
@@ -178,12 +205,18 @@ def test_the_loop_backs_off_while_the_api_server_is_down(transactional_db):
 
 def test_watch_argocd_once_lists_and_exits(transactional_db, kube, settings, tmp_path, capsys):
     kubeconfig = tmp_path / "kubeconfig"
-    kubeconfig.write_text(yaml.safe_dump({
-        "apiVersion": "v1", "kind": "Config", "current-context": "kmock",
-        "clusters": [{"name": "kmock", "cluster": {"server": kube.url}}],
-        "users": [{"name": "ci", "user": {"token": "test-only"}}],
-        "contexts": [{"name": "kmock", "context": {"cluster": "kmock", "user": "ci"}}],
-    }))
+    kubeconfig.write_text(
+        yaml.safe_dump(
+            {
+                "apiVersion": "v1",
+                "kind": "Config",
+                "current-context": "kmock",
+                "clusters": [{"name": "kmock", "cluster": {"server": kube.url}}],
+                "users": [{"name": "ci", "user": {"token": "test-only"}}],
+                "contexts": [{"name": "kmock", "context": {"cluster": "kmock", "user": "ci"}}],
+            }
+        )
+    )
     settings.KUBECONFIG, settings.KUBE_CONTEXT = str(kubeconfig), "kmock"
     call_command("watch-argocd", "--once", "--namespace", "argocd", "--namespace", "billing-team")
     out = capsys.readouterr().out
@@ -218,9 +251,15 @@ def event(kind: str, obj: dict) -> dict:
 def test_bookmarks_and_deletions_move_the_resource_version_without_recording(transactional_db):
     deleted = load("05")
     deleted["metadata"]["resourceVersion"] = "48213900"
-    fake = FakeWatch([event("BOOKMARK", {"metadata": {"resourceVersion": "48213800"}}),
-                      event("DELETED", deleted)])
-    watcher = ApplicationWatcher(client.ApiClient(), ["argocd"], sink=LocalSink(), watch_factory=fake)
+    fake = FakeWatch(
+        [
+            event("BOOKMARK", {"metadata": {"resourceVersion": "48213800"}}),
+            event("DELETED", deleted),
+        ]
+    )
+    watcher = ApplicationWatcher(
+        client.ApiClient(), ["argocd"], sink=LocalSink(), watch_factory=fake
+    )
     watcher.resource_versions["argocd"] = "48213000"
     assert watcher.step() == 0
     assert fake.calls[0]["resource_version"] == "48213000"
@@ -234,7 +273,9 @@ def test_a_malformed_object_is_skipped_and_the_stream_goes_on(transactional_db):
     bad["metadata"]["name"] = "Not A Valid Name"
     good = load("05")
     fake = FakeWatch([event("MODIFIED", bad), event("MODIFIED", good)])
-    watcher = ApplicationWatcher(client.ApiClient(), ["argocd"], sink=LocalSink(), watch_factory=fake)
+    watcher = ApplicationWatcher(
+        client.ApiClient(), ["argocd"], sink=LocalSink(), watch_factory=fake
+    )
     watcher.resource_versions["argocd"] = "1"
     assert watcher.step() == 1
     assert list(Application.objects.values_list("name", flat=True)) == ["docs-site"]
@@ -242,7 +283,9 @@ def test_a_malformed_object_is_skipped_and_the_stream_goes_on(transactional_db):
 
 def test_an_error_event_410_means_relist(transactional_db):
     fake = FakeWatch([event("ERROR", {"kind": "Status", "code": 410, "message": "too old"})])
-    watcher = ApplicationWatcher(client.ApiClient(), ["argocd"], sink=LocalSink(), watch_factory=fake)
+    watcher = ApplicationWatcher(
+        client.ApiClient(), ["argocd"], sink=LocalSink(), watch_factory=fake
+    )
     watcher.resource_versions["argocd"] = "1"
     assert watcher.step() == 0
     assert watcher.resource_versions["argocd"] is None

@@ -13,15 +13,22 @@ from cdportal.live import broadcast
 from cdportal.pipeline.models import PipelineEvent
 from cdportal.pipeline.sinks import LocalSink
 
-EVENTS = yaml.safe_load((Path(__file__).parents[2] / "fixtures" / "argocd" / "image-updater-events.yaml").read_text())
+EVENTS = yaml.safe_load(
+    (Path(__file__).parents[2] / "fixtures" / "argocd" / "image-updater-events.yaml").read_text()
+)
 
 
 def test_every_fixture_event_maps_to_updater_events():
     mapped = [e for item in EVENTS["items"] for e in images_updated_events(item)]
     assert mapped, "the fixture holds ImagesUpdated events"
     first = mapped[0]
-    assert (first["namespace"], first["application"], first["image"], first["from_tag"], first["to_tag"]) == (
-        "argocd", "controller-staging", "ghcr.io/5dlabs/controller", "v1.4.2", "v1.5.0")
+    assert (
+        first["namespace"],
+        first["application"],
+        first["image"],
+        first["from_tag"],
+        first["to_tag"],
+    ) == ("argocd", "controller-staging", "ghcr.io/5dlabs/controller", "v1.4.2", "v1.5.0")
     for event in mapped:
         parse_event(event)
     assert len({e["source_id"] for e in mapped}) == len(mapped)
@@ -47,7 +54,9 @@ def test_the_watcher_lists_the_events_through_the_ingestion_path():
 
         kube.loop.call_soon_threadsafe(seed)
         assert done.wait(5)
-        watcher = UpdaterEventWatcher(kube.api_client, ["argocd"], sink=LocalSink(), request_timeout=1.0)
+        watcher = UpdaterEventWatcher(
+            kube.api_client, ["argocd"], sink=LocalSink(), request_timeout=1.0
+        )
         emitted = watcher.step("argocd")
         assert emitted >= 1
         assert PipelineEvent.objects.filter(kind="updater", source="kubernetes").count() == emitted

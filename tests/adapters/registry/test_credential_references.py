@@ -15,7 +15,9 @@ from cdportal.core.tag_policy import ImagePolicy
 from cdportal.env import env_registry_credentials
 
 
-@pytest.mark.parametrize("reference", ["PULLSECRET:argocd/ghcr-pull", "Secret:argocd/registry#creds"])
+@pytest.mark.parametrize(
+    "reference", ["PULLSECRET:argocd/ghcr-pull", "Secret:argocd/registry#creds"]
+)
 def test_a_secret_reference_is_accepted_alike_everywhere(reference):
     # Formerly the image list (the Image Updater's own reading: the type in any case) took these,
     # while start-up (REGISTRY_CREDENTIALS) and the credentials check refused them.
@@ -31,7 +33,9 @@ def test_a_secret_reference_is_accepted_alike_everywhere(reference):
 
 def test_an_env_reference_is_read_alike_at_start_up_and_at_the_first_scan():
     # Formerly start-up refused a variable name the Image Updater (and the image list) accepts.
-    assert env_registry_credentials("RC", {"RC": "ghcr.io=env:ghcr-pull"}) == {"ghcr.io": "env:ghcr-pull"}
+    assert env_registry_credentials("RC", {"RC": "ghcr.io=env:ghcr-pull"}) == {
+        "ghcr.io": "env:ghcr-pull"
+    }
     assert parse_credentials("env:ghcr-pull", environ={"ghcr-pull": "bot:token"}).username == "bot"
     assert "error" not in pull_secret_source(ImagePolicy(pull_secret="env:ghcr-pull"))
 

@@ -50,8 +50,9 @@ def test_it_lists_every_tag(anonymous_registry, pusher, unique):
 
 def test_it_reads_an_image_its_platform_config_and_created_time(anonymous_registry, pusher, unique):
     repo = unique()
-    digest = pusher(anonymous_registry).image(repo, "v1.0.0", created="2026-11-03T10:00:00.123456789Z",
-                                              arch="arm64", variant="v8")
+    digest = pusher(anonymous_registry).image(
+        repo, "v1.0.0", created="2026-11-03T10:00:00.123456789Z", arch="arm64", variant="v8"
+    )
 
     manifest = RegistryClient(anonymous_registry.host).manifest(repo, "v1.0.0")
 
@@ -63,11 +64,17 @@ def test_it_reads_an_image_its_platform_config_and_created_time(anonymous_regist
     assert not manifest.is_index
 
 
-def test_it_reads_an_index_with_its_platforms_and_skips_attestations(anonymous_registry, pusher, unique):
+def test_it_reads_an_index_with_its_platforms_and_skips_attestations(
+    anonymous_registry, pusher, unique
+):
     repo = unique()
     digest = pusher(anonymous_registry).index(
-        repo, "v2.0.0", [("linux", "arm64", "v8"), ("linux", "amd64", ""), ("linux", "arm", "v7")],
-        created="2026-11-04T08:30:00Z", attestation=True)
+        repo,
+        "v2.0.0",
+        [("linux", "arm64", "v8"), ("linux", "amd64", ""), ("linux", "arm", "v7")],
+        created="2026-11-04T08:30:00Z",
+        attestation=True,
+    )
 
     manifest = RegistryClient(anonymous_registry.host).manifest(repo, "v2.0.0")
 
@@ -85,13 +92,20 @@ def test_docker_v2_content_keeps_its_digest(anonymous_registry, pusher, unique, 
     another digest than the one the Image Updater sees."""
     repo = unique()
     push = pusher(anonymous_registry)
-    digest = push.image(repo, "v1", docker=True) if kind == "image" else push.index(repo, "v1", docker=True)
+    digest = (
+        push.image(repo, "v1", docker=True)
+        if kind == "image"
+        else push.index(repo, "v1", docker=True)
+    )
 
     manifest = RegistryClient(anonymous_registry.host).manifest(repo, "v1")
 
     assert manifest.digest == digest
-    assert manifest.media_type == ("application/vnd.docker.distribution.manifest.v2+json" if kind == "image"
-                                   else "application/vnd.docker.distribution.manifest.list.v2+json")
+    assert manifest.media_type == (
+        "application/vnd.docker.distribution.manifest.v2+json"
+        if kind == "image"
+        else "application/vnd.docker.distribution.manifest.list.v2+json"
+    )
     assert manifest.created is not None
 
 
@@ -119,16 +133,21 @@ def test_it_sends_all_four_manifest_media_types(httpserver):
 
     def head(request):
         seen.append(request.headers.get("Accept"))
-        return Response(status=200, headers={"Docker-Content-Digest": "sha256:" + "a" * 64,
-                                             "Content-Type": OCI_INDEX})
+        return Response(
+            status=200,
+            headers={"Docker-Content-Digest": "sha256:" + "a" * 64, "Content-Type": OCI_INDEX},
+        )
 
     httpserver.expect_request("/v2/team/app/manifests/v1", method="HEAD").respond_with_handler(head)
 
     assert RegistryClient(httpserver.url_for("")).resolve("team/app", "v1") == "sha256:" + "a" * 64
     assert seen == [ACCEPT_MANIFESTS]
-    for media_type in ("application/vnd.oci.image.manifest.v1+json", OCI_INDEX,
-                       "application/vnd.docker.distribution.manifest.v2+json",
-                       "application/vnd.docker.distribution.manifest.list.v2+json"):
+    for media_type in (
+        "application/vnd.oci.image.manifest.v1+json",
+        OCI_INDEX,
+        "application/vnd.docker.distribution.manifest.v2+json",
+        "application/vnd.docker.distribution.manifest.list.v2+json",
+    ):
         assert media_type in seen[0]
 
 
@@ -142,7 +161,9 @@ def test_it_names_an_unknown_repository_and_an_unknown_tag(anonymous_registry, p
     with pytest.raises(RegistryError) as missing_tag:
         client.manifest(repo, "v9.9.9")
 
-    assert str(missing_repo.value).startswith(f"repository team/does-not-exist not found on {anonymous_registry.host}")
+    assert str(missing_repo.value).startswith(
+        f"repository team/does-not-exist not found on {anonymous_registry.host}"
+    )
     assert missing_repo.value.permanent and missing_repo.value.status == 404
     assert str(missing_tag.value) == f"tag v9.9.9 not found in {anonymous_registry.host}/{repo}"
 
@@ -180,8 +201,14 @@ def test_wrong_credentials_are_refused_without_showing_them(htpasswd_registry, c
         client.tags("team/app")
 
     assert "credentials of 'ci' were not accepted" in str(refused.value)
-    assert_never_shown(SECRET, str(refused.value), repr(refused.value), repr(client),
-                       repr(client.credentials), caplog.text)
+    assert_never_shown(
+        SECRET,
+        str(refused.value),
+        repr(refused.value),
+        repr(client),
+        repr(client.credentials),
+        caplog.text,
+    )
 
 
 # --- token auth (bearer, as ghcr.io) -------------------------------------------------------------
@@ -254,8 +281,10 @@ def test_the_token_service_refusing_credentials_is_said_without_them(token_regis
     with pytest.raises(RegistryError) as refused:
         client.tags("team/app")
 
-    assert str(refused.value) == (f"the token service {token_registry.issuer.realm} refused the credentials "
-                                  "of 'ci' for repository:team/app:pull (401)")
+    assert str(refused.value) == (
+        f"the token service {token_registry.issuer.realm} refused the credentials "
+        "of 'ci' for repository:team/app:pull (401)"
+    )
     assert_never_shown(SECRET, str(refused.value), repr(refused.value), repr(client), caplog.text)
 
 
@@ -270,13 +299,16 @@ def paginated(httpserver, tags: list[str], *, absolute: bool, seen: list):
         n = int(request.args.get("n", 100))
         last = request.args.get("last")
         start = tags.index(last) + 1 if last else 0
-        chunk = tags[start:start + n]
+        chunk = tags[start : start + n]
         headers = {}
         if start + n < len(tags):
             link = f"/v2/team/app/tags/list?last={chunk[-1]}&n={n}"
             headers["Link"] = f'<{httpserver.url_for(link) if absolute else link}>; rel="next"'
-        return Response(json.dumps({"name": "team/app", "tags": chunk}), headers=headers,
-                        content_type="application/json")
+        return Response(
+            json.dumps({"name": "team/app", "tags": chunk}),
+            headers=headers,
+            content_type="application/json",
+        )
 
     httpserver.expect_request("/v2/team/app/tags/list").respond_with_handler(page)
 
@@ -299,7 +331,8 @@ def test_it_follows_link_headers_across_pages(httpserver, absolute):
 def test_a_link_to_another_host_is_not_followed(httpserver):
     httpserver.expect_request("/v2/team/app/tags/list").respond_with_json(
         {"name": "team/app", "tags": ["v1"]},
-        headers={"Link": '<https://elsewhere.example/v2/team/app/tags/list?last=v1>; rel="next"'})
+        headers={"Link": '<https://elsewhere.example/v2/team/app/tags/list?last=v1>; rel="next"'},
+    )
 
     with pytest.raises(RegistryError, match=r"next page is on another host"):
         RegistryClient(httpserver.url_for("")).tags("team/app")
@@ -309,8 +342,11 @@ def test_an_unchanged_tag_list_costs_one_conditional_request(httpserver):
     def tags(request):
         if request.headers.get("If-None-Match") == '"v7"':
             return Response(status=304, headers={"ETag": '"v7"'})
-        return Response(json.dumps({"name": "team/app", "tags": ["v1", "v2"]}), headers={"ETag": '"v7"'},
-                        content_type="application/json")
+        return Response(
+            json.dumps({"name": "team/app", "tags": ["v1", "v2"]}),
+            headers={"ETag": '"v7"'},
+            content_type="application/json",
+        )
 
     httpserver.expect_request("/v2/team/app/tags/list").respond_with_handler(tags)
     client = RegistryClient(httpserver.url_for(""))
@@ -327,9 +363,15 @@ def test_an_unchanged_tag_list_costs_one_conditional_request(httpserver):
 
 
 def test_it_waits_as_long_as_retry_after_says(httpserver):
-    answers = iter([Response(status=429, headers={"Retry-After": "1"}),
-                    Response(json.dumps({"tags": ["v1"]}), content_type="application/json")])
-    httpserver.expect_request("/v2/team/app/tags/list").respond_with_handler(lambda r: next(answers))
+    answers = iter(
+        [
+            Response(status=429, headers={"Retry-After": "1"}),
+            Response(json.dumps({"tags": ["v1"]}), content_type="application/json"),
+        ]
+    )
+    httpserver.expect_request("/v2/team/app/tags/list").respond_with_handler(
+        lambda r: next(answers)
+    )
 
     client = RegistryClient(httpserver.url_for(""), backoff=0.01)
     started = time.monotonic()
@@ -341,7 +383,8 @@ def test_it_waits_as_long_as_retry_after_says(httpserver):
 
 def test_a_retry_after_beyond_max_wait_fails_at_once_with_the_wait(httpserver):
     httpserver.expect_request("/v2/team/app/tags/list").respond_with_response(
-        Response(status=429, headers={"Retry-After": "120"}))
+        Response(status=429, headers={"Retry-After": "120"})
+    )
 
     client = RegistryClient(httpserver.url_for(""), max_wait=30)
     with pytest.raises(RegistryError) as limited:
@@ -382,7 +425,9 @@ def test_a_registry_that_does_not_answer_in_time_is_a_timeout(httpserver):
 
 def test_an_unreachable_registry_says_so():
     client = RegistryClient("127.0.0.1:9", retries=0)  # discard port: nothing listens
-    with pytest.raises(RegistryError, match=r"cannot reach 127\.0\.0\.1:9 \(ConnectError\) \(1 attempt\)"):
+    with pytest.raises(
+        RegistryError, match=r"cannot reach 127\.0\.0\.1:9 \(ConnectError\) \(1 attempt\)"
+    ):
         client.tags("team/app")
 
 
@@ -391,7 +436,9 @@ def test_requests_to_one_registry_share_its_rate_limit(httpserver):
     clients = [RegistryClient(httpserver.url_for(""), max_rps=4) for _ in range(2)]
     started = time.monotonic()
 
-    threads = [threading.Thread(target=lambda c=c: [c.tags("team/app") for _ in range(4)]) for c in clients]
+    threads = [
+        threading.Thread(target=lambda c=c: [c.tags("team/app") for _ in range(4)]) for c in clients
+    ]
     for thread in threads:
         thread.start()
     for thread in threads:
@@ -411,10 +458,13 @@ def test_env_credentials_are_read_now():
     assert_never_shown(SECRET, repr(credentials), str(credentials))
 
 
-@pytest.mark.parametrize("value, problem", [
-    (None, "env:GHCR_PULL: GHCR_PULL is not set"),
-    (SECRET, "env:GHCR_PULL: GHCR_PULL must hold USERNAME:PASSWORD"),
-])
+@pytest.mark.parametrize(
+    "value, problem",
+    [
+        (None, "env:GHCR_PULL: GHCR_PULL is not set"),
+        (SECRET, "env:GHCR_PULL: GHCR_PULL must hold USERNAME:PASSWORD"),
+    ],
+)
 def test_env_credentials_that_cannot_be_used_are_named_not_shown(value, problem):
     environ = {} if value is None else {"GHCR_PULL": value}
     with pytest.raises(RegistryError) as bad:
@@ -424,7 +474,9 @@ def test_env_credentials_that_cannot_be_used_are_named_not_shown(value, problem)
     assert_never_shown(SECRET, str(bad.value))
 
 
-@pytest.mark.parametrize("reference", ["pullsecret:argocd/ghcr-pull", "secret:argocd/registry#creds"])
+@pytest.mark.parametrize(
+    "reference", ["pullsecret:argocd/ghcr-pull", "secret:argocd/registry#creds"]
+)
 def test_secret_credentials_need_the_kubernetes_adapter(reference):
     with pytest.raises(RegistryError, match=r"need the Kubernetes adapter \(not configured\)"):
         parse_credentials(reference)

@@ -53,22 +53,34 @@ def test_the_first_scan_records_every_tag(anonymous_registry, pusher, unique):
     index = push.index(repo, "v2.0.0", created="2025-06-02T12:00:00Z", attestation=True)
     push.manifest(repo, "latest", json.loads(push.last_manifest))
 
-    report = scan([image], sink=LocalSink(), store=PollStates(), client_factory=clients(anonymous_registry.url))
+    report = scan(
+        [image],
+        sink=LocalSink(),
+        store=PollStates(),
+        client_factory=clients(anonymous_registry.url),
+    )
 
     [line] = report.images
     assert (line.status, line.tags, line.new_tags, line.events) == ("ok", 3, 3, 3)
     tags = {t.tag: t for t in ImageTag.objects.filter(image__name=image)}
-    assert {tag: t.digest for tag, t in tags.items()} == {"v1.0.0": single, "v2.0.0": index, "latest": index}
+    assert {tag: t.digest for tag, t in tags.items()} == {
+        "v1.0.0": single,
+        "v2.0.0": index,
+        "latest": index,
+    }
     assert tags["v1.0.0"].created_at == datetime(2025, 6, 1, 12, tzinfo=UTC)
     # A backfill dates each tag by its image's creation: the push itself is long past.
     assert tags["v2.0.0"].pushed_at == datetime(2025, 6, 2, 12, tzinfo=UTC)
     assert sorted(events_of(image).values_list("source_id", flat=True)) == sorted(
-        push_source_id(image, tag, digest) for tag, digest in
-        [("v1.0.0", single), ("v2.0.0", index), ("latest", index)])
+        push_source_id(image, tag, digest)
+        for tag, digest in [("v1.0.0", single), ("v2.0.0", index), ("latest", index)]
+    )
     state = PollState.objects.get(source="registry", key=image)
     assert state.status == "ok" and state.polled_at is not None and state.requests == line.requests
     assert state.next_poll_at > state.polled_at
-    assert str(line).startswith(f"{image}: {line.requests} requests, 3 tags, 3 new, 3 events recorded; ok")
+    assert str(line).startswith(
+        f"{image}: {line.requests} requests, 3 tags, 3 new, 3 events recorded; ok"
+    )
 
 
 @pytest.mark.django_db
@@ -77,7 +89,12 @@ def test_a_reproducible_build_is_dated_by_when_it_was_seen(anonymous_registry, p
     pusher(anonymous_registry).image(repo, "v1", created="1970-01-01T00:00:00Z")
     before = timezone.now()
 
-    scan([anonymous_registry.image(repo)], sink=LocalSink(), store=PollStates(), client_factory=clients(anonymous_registry.url))
+    scan(
+        [anonymous_registry.image(repo)],
+        sink=LocalSink(),
+        store=PollStates(),
+        client_factory=clients(anonymous_registry.url),
+    )
 
     tag = ImageTag.objects.get(image__name=anonymous_registry.image(repo))
     assert tag.created_at == datetime(1970, 1, 1, tzinfo=UTC)
@@ -107,8 +124,12 @@ def test_a_rescan_of_unchanged_images_costs_one_request_each(request, mode, push
 
         again = scan(images, sink=LocalSink(), store=PollStates(), client_factory=factory)
 
-    assert proxy.requests == [("GET", f"/v2/{image.split('/', 1)[1]}/tags/list?n=1000") for image in images]
-    assert [(line.requests, line.new_tags, line.status) for line in again.images] == [(1, 0, "unchanged")] * 3
+    assert proxy.requests == [
+        ("GET", f"/v2/{image.split('/', 1)[1]}/tags/list?n=1000") for image in images
+    ]
+    assert [(line.requests, line.new_tags, line.status) for line in again.images] == [
+        (1, 0, "unchanged")
+    ] * 3
     assert PipelineEvent.objects.count() == recorded
     if registry.issuer:
         assert len(registry.issuer.issued) == tokens  # the tokens of the first scan are still good
@@ -122,10 +143,14 @@ def test_a_new_process_rescans_from_the_recorded_state(anonymous_registry, pushe
         repo = unique()
         pusher(anonymous_registry).image(repo, "v1")
         images.append(anonymous_registry.image(repo))
-    scan(images, sink=LocalSink(), store=PollStates(), client_factory=clients(anonymous_registry.url))
+    scan(
+        images, sink=LocalSink(), store=PollStates(), client_factory=clients(anonymous_registry.url)
+    )
 
     with counting(anonymous_registry) as proxy:
-        report = scan(images, sink=LocalSink(), store=PollStates(), client_factory=clients(proxy.url))
+        report = scan(
+            images, sink=LocalSink(), store=PollStates(), client_factory=clients(proxy.url)
+        )
 
     assert proxy.count() == 2 == report.requests
     assert PollState.objects.get(key=images[0]).not_modified == 1
@@ -146,7 +171,12 @@ def test_a_new_tag_is_one_event(anonymous_registry, pusher, unique):
 
         report = scan([image], sink=LocalSink(), store=PollStates(), client_factory=factory)
 
-    assert [m for m, _ in proxy.requests] == ["GET", "HEAD", "GET", "GET"]  # tags, digest, manifest, config
+    assert [m for m, _ in proxy.requests] == [
+        "GET",
+        "HEAD",
+        "GET",
+        "GET",
+    ]  # tags, digest, manifest, config
     assert (report.images[0].new_tags, report.images[0].events) == (1, 1)
     new = ImageTag.objects.get(image__name=image, tag="v1.1.0")
     assert new.digest == digest and new.pushed_at >= before  # seen live: dated when first seen
@@ -200,7 +230,13 @@ def test_tags_are_reverified_after_a_while(anonymous_registry, pusher, unique):
     scan([image], sink=LocalSink(), store=PollStates(), client_factory=factory)
     moved = push.image(repo, "latest", content="two")
 
-    scan([image], sink=LocalSink(), store=PollStates(), client_factory=factory, now=timezone.now() + timedelta(hours=7))
+    scan(
+        [image],
+        sink=LocalSink(),
+        store=PollStates(),
+        client_factory=factory,
+        now=timezone.now() + timedelta(hours=7),
+    )
 
     assert ImageTag.objects.get(image__name=image, tag="latest").digest == moved
 
@@ -209,7 +245,12 @@ def test_tags_are_reverified_after_a_while(anonymous_registry, pusher, unique):
 def test_a_missing_repository_is_recorded_as_an_error(anonymous_registry):
     image = anonymous_registry.image("team/never-pushed")
 
-    report = scan([image], sink=LocalSink(), store=PollStates(), client_factory=clients(anonymous_registry.url))
+    report = scan(
+        [image],
+        sink=LocalSink(),
+        store=PollStates(),
+        client_factory=clients(anonymous_registry.url),
+    )
 
     assert report.failed == [image]
     state = PollState.objects.get(source="registry", key=image)
@@ -222,44 +263,74 @@ def test_a_missing_repository_is_recorded_as_an_error(anonymous_registry):
 def test_a_registry_with_etags_is_asked_conditionally(httpserver):
     """ghcr.io-like: the tag list carries an ETag, kept in the PollState and sent back."""
     config = json.dumps({"created": CREATED, "os": "linux", "architecture": "amd64"}).encode()
-    manifest = json.dumps({"schemaVersion": 2, "mediaType": "application/vnd.oci.image.manifest.v1+json",
-                           "config": {"digest": sha256(config), "size": len(config)}, "layers": []}).encode()
+    manifest = json.dumps(
+        {
+            "schemaVersion": 2,
+            "mediaType": "application/vnd.oci.image.manifest.v1+json",
+            "config": {"digest": sha256(config), "size": len(config)},
+            "layers": [],
+        }
+    ).encode()
     asked = []
 
     def tags(request):
         asked.append(request.headers.get("If-None-Match"))
         if request.headers.get("If-None-Match") == '"tags-1"':
             return Response(status=304)
-        return Response(json.dumps({"name": "team/app", "tags": ["v1"]}), headers={"ETag": '"tags-1"'},
-                        content_type="application/json")
+        return Response(
+            json.dumps({"name": "team/app", "tags": ["v1"]}),
+            headers={"ETag": '"tags-1"'},
+            content_type="application/json",
+        )
 
     httpserver.expect_request("/v2/team/app/tags/list").respond_with_handler(tags)
     httpserver.expect_request("/v2/team/app/manifests/v1", method="HEAD").respond_with_response(
-        Response(headers={"Docker-Content-Digest": sha256(manifest)}))
+        Response(headers={"Docker-Content-Digest": sha256(manifest)})
+    )
     httpserver.expect_request(f"/v2/team/app/manifests/{sha256(manifest)}").respond_with_data(
-        manifest, content_type="application/vnd.oci.image.manifest.v1+json")
+        manifest, content_type="application/vnd.oci.image.manifest.v1+json"
+    )
     httpserver.expect_request(f"/v2/team/app/blobs/{sha256(config)}").respond_with_data(config)
     image = "ghcr.io/team/app"
 
-    scan([image], sink=LocalSink(), store=PollStates(), client_factory=clients(httpserver.url_for("")))
-    again = scan([image], sink=LocalSink(), store=PollStates(), client_factory=clients(httpserver.url_for("")))
+    scan(
+        [image],
+        sink=LocalSink(),
+        store=PollStates(),
+        client_factory=clients(httpserver.url_for("")),
+    )
+    again = scan(
+        [image],
+        sink=LocalSink(),
+        store=PollStates(),
+        client_factory=clients(httpserver.url_for("")),
+    )
 
     assert asked == [None, '"tags-1"']
     assert (again.images[0].requests, again.images[0].status) == (1, "unchanged")
     assert PollState.objects.get(source="registry", key=image).etag == '"tags-1"'
-    assert ImageTag.objects.get(image__name=image).created_at == datetime(2025, 6, 1, 12, tzinfo=UTC)
+    assert ImageTag.objects.get(image__name=image).created_at == datetime(
+        2025, 6, 1, 12, tzinfo=UTC
+    )
 
 
 @pytest.mark.django_db
 def test_a_rate_limited_registry_is_left_alone_until_it_says(httpserver):
     httpserver.expect_request("/v2/team/app/tags/list").respond_with_response(
-        Response(status=429, headers={"Retry-After": "300"}))
+        Response(status=429, headers={"Retry-After": "300"})
+    )
     factory = clients(httpserver.url_for(""))
     image = "registry.example.com/team/app"
     now = timezone.now()
 
     first = scan([image], sink=LocalSink(), store=PollStates(), client_factory=factory, now=now)
-    second = scan([image], sink=LocalSink(), store=PollStates(), client_factory=factory, now=now + timedelta(seconds=60))
+    second = scan(
+        [image],
+        sink=LocalSink(),
+        store=PollStates(),
+        client_factory=factory,
+        now=now + timedelta(seconds=60),
+    )
 
     assert first.images[0].status == "rate_limited"
     state = PollState.objects.get(source="registry", key=image)
@@ -271,11 +342,18 @@ def test_a_rate_limited_registry_is_left_alone_until_it_says(httpserver):
 @pytest.mark.django_db
 def test_the_other_images_of_a_rate_limiting_registry_wait_too(httpserver):
     httpserver.expect_request("/v2/team/app/tags/list").respond_with_response(
-        Response(status=429, headers={"Retry-After": "300"}))
+        Response(status=429, headers={"Retry-After": "300"})
+    )
     images = ["registry.example.com/team/app", "registry.example.com/team/other"]
     now = timezone.now()
 
-    report = scan(images, sink=LocalSink(), store=PollStates(), client_factory=clients(httpserver.url_for("")), now=now)
+    report = scan(
+        images,
+        sink=LocalSink(),
+        store=PollStates(),
+        client_factory=clients(httpserver.url_for("")),
+        now=now,
+    )
 
     assert [line.status for line in report.images] == ["rate_limited", "skipped"]
     assert "rate limiting (seen on registry.example.com/team/app)" in str(report)
@@ -305,7 +383,12 @@ def test_a_push_the_webhook_recorded_is_not_recorded_again(notifying_registry, p
     digest = pusher(notifying_registry).index(repo, "v0.10.0")
     assert wait_for(lambda: ImageTag.objects.filter(image__name=image, tag="v0.10.0").exists())
 
-    report = scan([image], sink=LocalSink(), store=PollStates(), client_factory=clients(notifying_registry.url))
+    report = scan(
+        [image],
+        sink=LocalSink(),
+        store=PollStates(),
+        client_factory=clients(notifying_registry.url),
+    )
 
     assert (report.images[0].events, report.images[0].duplicates) == (0, 1)
     [event] = events_of(image)
@@ -332,11 +415,14 @@ def test_the_command_prints_a_line_per_image(anonymous_registry, pusher, unique,
 
 
 @pytest.mark.django_db
-@pytest.mark.parametrize("args, problem", [
-    ([], "no image: pass --image"),
-    (["--image", "ghcr.io/5dlabs/controller:v1.0.0"], "is not an image"),
-    (["--image", "controller"], "is not an image"),
-])
+@pytest.mark.parametrize(
+    "args, problem",
+    [
+        ([], "no image: pass --image"),
+        (["--image", "ghcr.io/5dlabs/controller:v1.0.0"], "is not an image"),
+        (["--image", "controller"], "is not an image"),
+    ],
+)
 def test_the_command_refuses_bad_input(args, problem, settings):
     settings.REGISTRY_IMAGES = []
     with pytest.raises(CommandError, match=problem) as refused:
@@ -347,6 +433,10 @@ def test_the_command_refuses_bad_input(args, problem, settings):
 @pytest.mark.django_db
 def test_the_command_fails_when_an_image_cannot_be_scanned(anonymous_registry):
     with pytest.raises(CommandError, match="scanning failed for") as failed:
-        call_command("scan-registry", "--image", anonymous_registry.image("team/never-pushed"),
-                     stdout=StringIO())
+        call_command(
+            "scan-registry",
+            "--image",
+            anonymous_registry.image("team/never-pushed"),
+            stdout=StringIO(),
+        )
     assert failed.value.returncode == 1

@@ -11,7 +11,9 @@ class Command(BaseCommand):
 
     def add_arguments(self, parser):
         parser.add_argument("username")
-        parser.add_argument("--name", default="default", help="Label for the token (default: default)")
+        parser.add_argument(
+            "--name", default="default", help="Label for the token (default: default)"
+        )
 
     def handle(self, *args, username, name, **options):
         try:

@@ -46,8 +46,12 @@ class Command(BaseCommand):
     def add_arguments(self, parser):
         parser.add_argument("--host", default="127.0.0.1")
         parser.add_argument("--port", type=int, default=int(os.environ.get("PORT", "8000")))
-        parser.add_argument("--speed", type=float, default=1.0, help="Simulation speed factor (2 = twice as fast)")
-        parser.add_argument("--seed", type=int, default=None, help="Random seed for a repeatable run")
+        parser.add_argument(
+            "--speed", type=float, default=1.0, help="Simulation speed factor (2 = twice as fast)"
+        )
+        parser.add_argument(
+            "--seed", type=int, default=None, help="Random seed for a repeatable run"
+        )
 
     def handle(self, *args, host, port, speed, seed, **options):
         if speed <= 0:
@@ -62,7 +66,9 @@ class Command(BaseCommand):
                 self._wait_until_up(url, server)
                 self._banner(url, cluster)
                 sink = HttpSink(url, token)
-                runner.simulate(sink, start_version=_latest_version(), speed=speed, seed=seed, cluster=cluster)
+                runner.simulate(
+                    sink, start_version=_latest_version(), speed=speed, seed=seed, cluster=cluster
+                )
             except KeyboardInterrupt:
                 self.stdout.write("\nStopping.")
             except AdapterError as e:
@@ -77,8 +83,10 @@ class Command(BaseCommand):
         try:
             from cdportal.demo.cluster import Cluster
         except ImportError as e:
-            self.stderr.write(f"No simulated Argo CD cluster ({e}; pip install -e '.[demo]'): "
-                              "the Argo CD buttons will have nothing to act on.")
+            self.stderr.write(
+                f"No simulated Argo CD cluster ({e}; pip install -e '.[demo]'): "
+                "the Argo CD buttons will have nothing to act on."
+            )
             return None
         rng = random.Random(None if seed is None else seed + 1)
         cluster = Cluster(rng=rng, speed=speed, degraded_rate=Simulator.degraded_rate)
@@ -94,8 +102,11 @@ class Command(BaseCommand):
             # The kubeconfig names its own context; the updater is found by its pods, as in a cluster.
             for name in ("KUBE_CONTEXT", "UPDATER_DEPLOYMENT"):
                 env.pop(name, None)
-            env.update(KUBECONFIG=cluster.kubeconfig(directory), ARGOCD_NAMESPACES="argocd",
-                       UPDATER_NAMESPACE="argocd")
+            env.update(
+                KUBECONFIG=cluster.kubeconfig(directory),
+                ARGOCD_NAMESPACES="argocd",
+                UPDATER_NAMESPACE="argocd",
+            )
         return env
 
     def _accounts(self) -> str:
@@ -113,14 +124,25 @@ class Command(BaseCommand):
         return token
 
     def _serve(self, host: str, port: int, env: dict[str, str]) -> subprocess.Popen:
-        command = [sys.executable, "-m", "daphne", "-b", host, "-p", str(port), "cdportal.asgi:application"]
+        command = [
+            sys.executable,
+            "-m",
+            "daphne",
+            "-b",
+            host,
+            "-p",
+            str(port),
+            "cdportal.asgi:application",
+        ]
         return subprocess.Popen(command, cwd=settings.BASE_DIR, env=env)
 
     def _wait_until_up(self, url: str, server: subprocess.Popen, timeout: float = 30) -> None:
         deadline = time.monotonic() + timeout
         while time.monotonic() < deadline:
             if server.poll() is not None:
-                raise CommandError(f"daphne exited with code {server.returncode} (is port {url} in use?)")
+                raise CommandError(
+                    f"daphne exited with code {server.returncode} (is port {url} in use?)"
+                )
             try:
                 if httpx.get(f"{url}/healthz", timeout=1).status_code == 200:
                     return
@@ -131,9 +153,13 @@ class Command(BaseCommand):
 
     def _banner(self, url: str, cluster) -> None:
         self.stdout.write(self.style.SUCCESS(f"\n  cdportal demo is live on {url}/"))
-        self.stdout.write(f"  Log in as {DEMO_USER} / {DEMO_PASSWORD} (operator + releaser). Ctrl-C stops.")
+        self.stdout.write(
+            f"  Log in as {DEMO_USER} / {DEMO_PASSWORD} (operator + releaser). Ctrl-C stops."
+        )
         if cluster is not None:
-            self.stdout.write(f"  Simulated Argo CD cluster: {cluster.kube.url} (namespace argocd).")
+            self.stdout.write(
+                f"  Simulated Argo CD cluster: {cluster.kube.url} (namespace argocd)."
+            )
         self.stdout.write("")
 
 

@@ -19,7 +19,11 @@ from cdportal.pipeline.actions import ActionRefused
 from cdportal.pipeline.management.acting import REFUSED, acting_user
 from cdportal.pipeline.models import Action, Application
 
-KINDS = {"sync": Action.Kind.FORCE_SYNC, "refresh": Action.Kind.HARD_REFRESH, "terminate": Action.Kind.TERMINATE}
+KINDS = {
+    "sync": Action.Kind.FORCE_SYNC,
+    "refresh": Action.Kind.HARD_REFRESH,
+    "terminate": Action.Kind.TERMINATE,
+}
 
 
 class Command(BaseCommand):
@@ -28,9 +32,15 @@ class Command(BaseCommand):
     def add_arguments(self, parser):
         parser.add_argument("verb", choices=sorted(KINDS))
         parser.add_argument("--app", required=True, help="NAMESPACE/NAME of the Application")
-        parser.add_argument("--user", default=None, help="The cdportal operator acting (default: $USER)")
-        parser.add_argument("--prune", action="store_true", help="sync: delete resources no longer in git")
-        parser.add_argument("--revision", default=None, help="sync: this revision instead of the target revision")
+        parser.add_argument(
+            "--user", default=None, help="The cdportal operator acting (default: $USER)"
+        )
+        parser.add_argument(
+            "--prune", action="store_true", help="sync: delete resources no longer in git"
+        )
+        parser.add_argument(
+            "--revision", default=None, help="sync: this revision instead of the target revision"
+        )
         parser.add_argument("--yes", action="store_true", help="Do not ask for confirmation")
 
     def handle(self, *args, verb, app, user, prune, revision, yes, **options):
@@ -38,7 +48,9 @@ class Command(BaseCommand):
         namespace, _, name = app.partition("/")
         row = Application.objects.filter(namespace=namespace, name=name).first()
         if row is None:
-            raise CommandError(f"cdportal knows no application {app!r} (NAMESPACE/NAME)", returncode=REFUSED)
+            raise CommandError(
+                f"cdportal knows no application {app!r} (NAMESPACE/NAME)", returncode=REFUSED
+            )
         if not yes:
             what = argo_actions.describe(KINDS[verb], row, by=by, prune=prune, revision=revision)
             if input(f"{what[0].upper()}{what[1:]}? [y/N] ").strip().lower() not in ("y", "yes"):
@@ -52,7 +64,8 @@ class Command(BaseCommand):
                 action = argo_actions.terminate(app=row, by=by)
         except ActionRefused as e:
             raise CommandError(str(e), returncode=REFUSED) from None
-        self.stdout.write(f"{action.get_kind_display()}: {action.get_status_display().lower()}: {action.message}")
+        self.stdout.write(
+            f"{action.get_kind_display()}: {action.get_status_display().lower()}: {action.message}"
+        )
         if action.status != Action.Status.SUCCEEDED:
             raise CommandError("the Kubernetes API did not accept it (see above)", returncode=1)
-

@@ -12,9 +12,14 @@ class Command(BaseCommand):
 
     def add_arguments(self, parser):
         parser.add_argument("username")
-        parser.add_argument("--password", help="Set this password (omit to leave it unchanged / unusable)")
         parser.add_argument(
-            "--role", action="append", default=[], choices=sorted(ROLE_PERMISSIONS),
+            "--password", help="Set this password (omit to leave it unchanged / unusable)"
+        )
+        parser.add_argument(
+            "--role",
+            action="append",
+            default=[],
+            choices=sorted(ROLE_PERMISSIONS),
             help="Repeat for several roles; replaces the user's current roles",
         )
         parser.add_argument("--staff", action="store_true", help="May open the admin")

@@ -28,22 +28,32 @@ class Command(BaseCommand):
     help = "Poll GitHub (conditional requests) for releases, Release PRs, tags and build runs."
 
     def add_arguments(self, parser):
-        parser.add_argument("--repository", action="append", metavar="OWNER/NAME",
-                            help="Repeatable (default: GITHUB_REPOSITORIES)")
+        parser.add_argument(
+            "--repository",
+            action="append",
+            metavar="OWNER/NAME",
+            help="Repeatable (default: GITHUB_REPOSITORIES)",
+        )
         mode = parser.add_mutually_exclusive_group()
         mode.add_argument("--once", action="store_true", help="One round, then exit (the default)")
-        mode.add_argument("--watch", action="store_true",
-                          help="A round every GITHUB_POLL_SECONDS until interrupted")
+        mode.add_argument(
+            "--watch",
+            action="store_true",
+            help="A round every GITHUB_POLL_SECONDS until interrupted",
+        )
 
     def handle(self, *args, repository, once, watch, **options):
         repositories = list(dict.fromkeys(repository or settings.GITHUB_REPOSITORIES))
         if not repositories:
-            raise CommandError("no repository: pass --repository OWNER/NAME or set "
-                               "GITHUB_REPOSITORIES", returncode=BAD_INPUT)
+            raise CommandError(
+                "no repository: pass --repository OWNER/NAME or set GITHUB_REPOSITORIES",
+                returncode=BAD_INPUT,
+            )
         for name in repositories:
             if not OWNER_REPO.fullmatch(name):
-                raise CommandError(f"--repository must look like OWNER/NAME, got {name!r}",
-                                   returncode=BAD_INPUT)
+                raise CommandError(
+                    f"--repository must look like OWNER/NAME, got {name!r}", returncode=BAD_INPUT
+                )
         sink, store = LocalSink(), PollStates()
         if watch and (isolation := publish.isolation()):
             self.stderr.write(f"warning: {isolation}")
@@ -58,8 +68,12 @@ class Command(BaseCommand):
                     if failed:
                         raise CommandError(f"polling failed for {', '.join(failed)}", returncode=1)
                     return
-                due = next_due(repositories, store=store, now=timezone.now(),
-                               interval=settings.GITHUB_POLL_SECONDS)
+                due = next_due(
+                    repositories,
+                    store=store,
+                    now=timezone.now(),
+                    interval=settings.GITHUB_POLL_SECONDS,
+                )
                 time.sleep(max((due - timezone.now()).total_seconds(), 0))
         except KeyboardInterrupt:
             return

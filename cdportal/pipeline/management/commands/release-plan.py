@@ -27,10 +27,14 @@ class Command(BaseCommand):
     requires_system_checks = []
 
     def add_arguments(self, parser):
-        parser.add_argument("--repo", required=True, help="Path to a git repository (work tree or bare)")
+        parser.add_argument(
+            "--repo", required=True, help="Path to a git repository (work tree or bare)"
+        )
         parser.add_argument("--json", action="store_true", help="One JSON object instead of text")
         parser.add_argument("--date", help="Changelog date, YYYY-MM-DD (default: today, UTC)")
-        parser.add_argument("--github", help="OWNER/REPO for changelog links (default: the origin remote)")
+        parser.add_argument(
+            "--github", help="OWNER/REPO for changelog links (default: the origin remote)"
+        )
 
     def handle(self, *args, repo, json: bool, date: str | None, github: str | None, **options):
         try:
@@ -69,7 +73,11 @@ def _text(result: ReleasePlan) -> str:
 def _package_text(p: PackagePlan) -> str:
     name = p.component or p.path
     lines = [f"{name} ({p.path}, {p.release_type})"]
-    current = f"{p.current_version} (tag {p.previous_tag})" if p.current_version else "none (first release)"
+    current = (
+        f"{p.current_version} (tag {p.previous_tag})"
+        if p.current_version
+        else "none (first release)"
+    )
     lines.append(f"  current version: {current}")
     if p.next_version:
         lines.append(f"  next version:    {p.next_version} → tag {p.tag}")

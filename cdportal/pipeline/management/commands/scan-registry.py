@@ -28,21 +28,33 @@ class Command(BaseCommand):
     help = "Scan container registries for new tags (one request per unchanged image)."
 
     def add_arguments(self, parser):
-        parser.add_argument("--image", action="append", metavar="HOST/NAMESPACE/NAME",
-                            help="Repeatable (default: REGISTRY_IMAGES)")
+        parser.add_argument(
+            "--image",
+            action="append",
+            metavar="HOST/NAMESPACE/NAME",
+            help="Repeatable (default: REGISTRY_IMAGES)",
+        )
         mode = parser.add_mutually_exclusive_group()
         mode.add_argument("--once", action="store_true", help="One round, then exit (the default)")
-        mode.add_argument("--watch", action="store_true",
-                          help="A round every REGISTRY_POLL_SECONDS until interrupted")
-        parser.add_argument("--full", action="store_true",
-                            help="Re-read every tag's digest in the first round (finds moved tags)")
+        mode.add_argument(
+            "--watch",
+            action="store_true",
+            help="A round every REGISTRY_POLL_SECONDS until interrupted",
+        )
+        parser.add_argument(
+            "--full",
+            action="store_true",
+            help="Re-read every tag's digest in the first round (finds moved tags)",
+        )
 
     def handle(self, *args, image, once, watch, full, **options):
         names = image or settings.REGISTRY_IMAGES
         images = list(dict.fromkeys(name.strip().lower() for name in names))
         if not images:
-            raise CommandError("no image: pass --image HOST/NAMESPACE/NAME or set REGISTRY_IMAGES",
-                               returncode=BAD_INPUT)
+            raise CommandError(
+                "no image: pass --image HOST/NAMESPACE/NAME or set REGISTRY_IMAGES",
+                returncode=BAD_INPUT,
+            )
         for name in images:
             try:
                 split_image(name)
@@ -61,8 +73,9 @@ class Command(BaseCommand):
                     self.stdout.write(str(line))
                 if not watch:
                     if report.failed:
-                        raise CommandError(f"scanning failed for {', '.join(report.failed)}",
-                                           returncode=1)
+                        raise CommandError(
+                            f"scanning failed for {', '.join(report.failed)}", returncode=1
+                        )
                     return
                 elapsed = time.monotonic() - started
                 time.sleep(max(settings.REGISTRY_POLL_SECONDS - elapsed, 0))

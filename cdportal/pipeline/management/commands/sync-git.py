@@ -32,13 +32,25 @@ class Command(BaseCommand):
     help = "Record a git repository's releases, commits and next-release plan in cdportal."
 
     def add_arguments(self, parser):
-        parser.add_argument("--repo", required=True, help="A local repository path, or a URL to mirror")
-        parser.add_argument("--repository", help="OWNER/NAME to file it under (default: --github or origin)")
+        parser.add_argument(
+            "--repo", required=True, help="A local repository path, or a URL to mirror"
+        )
+        parser.add_argument(
+            "--repository", help="OWNER/NAME to file it under (default: --github or origin)"
+        )
         parser.add_argument("--github", help="OWNER/REPO for links (default: the origin remote)")
-        parser.add_argument("--history", type=int, default=DEFAULT_HISTORY,
-                            help=f"Import the commits of this many recent releases (default {DEFAULT_HISTORY})")
-        parser.add_argument("--watch", type=float, metavar="SECONDS",
-                            help="Keep going: fetch and rescan every SECONDS until interrupted")
+        parser.add_argument(
+            "--history",
+            type=int,
+            default=DEFAULT_HISTORY,
+            help=f"Import the commits of this many recent releases (default {DEFAULT_HISTORY})",
+        )
+        parser.add_argument(
+            "--watch",
+            type=float,
+            metavar="SECONDS",
+            help="Keep going: fetch and rescan every SECONDS until interrupted",
+        )
 
     def handle(self, *args, repo, repository, github, history, watch, **options):
         if history < 0 or (watch is not None and watch <= 0):
@@ -48,8 +60,13 @@ class Command(BaseCommand):
             git, cache_file = self._open(repo)
             name = repository or (f"{links.owner}/{links.name}" if links else _origin_name(git))
             parse_github(name)  # validates OWNER/NAME
-            source = GitSource(git, repository=name, github=links, history_releases=history,
-                               cache=CommitCache(git, path=cache_file))
+            source = GitSource(
+                git,
+                repository=name,
+                github=links,
+                history_releases=history,
+                cache=CommitCache(git, path=cache_file),
+            )
             rounds = 0
             while True:
                 if rounds and self._is_url(repo):

@@ -31,9 +31,14 @@ class Command(BaseCommand):
         restart.add_argument("--yes", action="store_true", help="Do not ask for confirmation")
         check = sub.add_parser("check-credentials")
         check.add_argument("--user", required=True, help="The operator doing it (recorded)")
-        check.add_argument("--secret", required=True, help="pullsecret:NS/NAME or secret:NS/NAME#FIELD")
-        check.add_argument("--registry", default="",
-                           help="One the secret names, e.g. ghcr.io (default: its only one)")
+        check.add_argument(
+            "--secret", required=True, help="pullsecret:NS/NAME or secret:NS/NAME#FIELD"
+        )
+        check.add_argument(
+            "--registry",
+            default="",
+            help="One the secret names, e.g. ghcr.io (default: its only one)",
+        )
 
     def handle(self, *args, verb, **options):
         try:
@@ -46,7 +51,9 @@ class Command(BaseCommand):
         if deployment is None:
             raise CommandError("no Image Updater Deployment found", returncode=BAD_INPUT)
         observed = updater.status(deployment)
-        for action in updater_actions.settle_restarts(observed):  # restarts nobody followed to the end
+        for action in updater_actions.settle_restarts(
+            observed
+        ):  # restarts nobody followed to the end
             self.stderr.write(f"restart {action.pk} by {action.by_name} ended: {action.message}")
         self.stdout.write(json.dumps(observed, indent=2, default=str))
 

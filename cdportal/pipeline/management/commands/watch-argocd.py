@@ -43,8 +43,12 @@ class Command(BaseCommand):
     help = "List and watch Argo CD Applications, recording every change."
 
     def add_arguments(self, parser):
-        parser.add_argument("--namespace", action="append", metavar="NS",
-                            help="Repeatable (default: ARGOCD_NAMESPACES, argocd)")
+        parser.add_argument(
+            "--namespace",
+            action="append",
+            metavar="NS",
+            help="Repeatable (default: ARGOCD_NAMESPACES, argocd)",
+        )
         parser.add_argument("--once", action="store_true", help="List once, then exit")
 
     def handle(self, *args, namespace, once, **options):
@@ -58,8 +62,12 @@ class Command(BaseCommand):
         watcher = ApplicationWatcher(api_client, namespaces, sink=LocalSink())
         # The Image Updater's ImagesUpdated Events: stage 5, "seen by the updater".
         updates = UpdaterEventWatcher(api_client, namespaces, sink=LocalSink())
-        deployment = UpdaterDeploymentWatcher(api_client, updater_actions.namespace(),
-                                              name=updater_actions.configured_name(), sink=LocalSink())
+        deployment = UpdaterDeploymentWatcher(
+            api_client,
+            updater_actions.namespace(),
+            name=updater_actions.configured_name(),
+            sink=LocalSink(),
+        )
         watchers = (configs, watcher, updates, deployment)
         for each in watchers:
             # Each list or watch connection is a batch: push its changes to the browsers now.
@@ -71,10 +79,18 @@ class Command(BaseCommand):
             self.stderr.write(f"warning: {isolation}")
         stop = threading.Event()
         helpers = [
-            threading.Thread(target=configs.run, args=(stop,), name="imageupdater-watch", daemon=True),
-            threading.Thread(target=updates.run, args=(stop,), name="imagesupdated-watch", daemon=True),
-            threading.Thread(target=deployment.run, args=(stop,), name="updater-deployment-watch", daemon=True),
-            threading.Thread(target=self._reap, args=(api_client, stop), name="restart-reaper", daemon=True),
+            threading.Thread(
+                target=configs.run, args=(stop,), name="imageupdater-watch", daemon=True
+            ),
+            threading.Thread(
+                target=updates.run, args=(stop,), name="imagesupdated-watch", daemon=True
+            ),
+            threading.Thread(
+                target=deployment.run, args=(stop,), name="updater-deployment-watch", daemon=True
+            ),
+            threading.Thread(
+                target=self._reap, args=(api_client, stop), name="restart-reaper", daemon=True
+            ),
         ]
         for thread in helpers:
             thread.start()
@@ -108,7 +124,10 @@ class Command(BaseCommand):
         updater_ns = deployment.namespaces[0]
         try:
             seen = deployment.list(updater_ns)
-            self.stdout.write(f"{updater_ns}: Image Updater " + (f"Deployment {deployment.name}" if seen else "not found"))
+            self.stdout.write(
+                f"{updater_ns}: Image Updater "
+                + (f"Deployment {deployment.name}" if seen else "not found")
+            )
         except (AdapterError, Gone) as e:
             self.stdout.write(f"{updater_ns}: Image Updater: {e}")
         publish.flush()
@@ -119,7 +138,9 @@ class Command(BaseCommand):
         while not stop.wait(REAP_INTERVAL):
             try:
                 for action in updater_actions.reap_overdue_restarts(api_client):
-                    self.stdout.write(f"restart {action.target} ({action.pk}) ended: {action.message}")
+                    self.stdout.write(
+                        f"restart {action.target} ({action.pk}) ended: {action.message}"
+                    )
             except Exception:  # the watchers go on; the next round tries again
                 logging.getLogger(__name__).exception("settling overdue restarts failed")
             finally:
