@@ -12,7 +12,7 @@ TOOLS ?= .tools
 UV := $(TOOLS)/bin/uv
 export UV_PYTHON_DOWNLOADS := never
 
-.PHONY: install lock audit demo serve lint test test-postgres bench screenshot clean
+.PHONY: install lock audit demo serve lint format map test test-postgres bench screenshot clean
 
 install: $(VENV)/.installed
 
@@ -47,11 +47,24 @@ serve: install
 	$(PY) manage.py migrate
 	$(PY) -m daphne -b 127.0.0.1 -p $(PORT) cdportal.asgi:application
 
-# Errors, import order and modern syntax (the rules are in pyproject.toml); every import a
-# declared dependency (deptry).
+# Errors, import order and modern syntax (the rules are in pyproject.toml), the formatter's
+# layout, every import a declared dependency (deptry), the layers importing one way only
+# (import-linter, contracts in pyproject.toml) and README's module map matching the tree.
 lint: install
 	$(PY) -m ruff check .
+	$(PY) -m ruff format --check .
 	$(PY) -m deptry . --no-ansi
+	$(VENV)/bin/lint-imports --no-cache
+	$(PY) .ci/module_map.py --check
+
+# Apply the formatter and the safe lint fixes to the whole tree.
+format: install
+	$(PY) -m ruff format .
+	$(PY) -m ruff check --fix .
+
+# Rewrite README's module map from the modules' first docstring lines.
+map: install
+	$(PY) .ci/module_map.py --write
 
 # Lint, the whole suite on the embedded defaults, then the database and channel-layer tests
 # again on PostgreSQL + Redis when they answer (required in CI).

@@ -5,7 +5,7 @@ Usage:
     python .ci/module_map.py --write   # make map: rewrite the map in README.md
 
 One line per module of `cdportal/` (migrations and empty `__init__.py` files aside), grouped by
-package, with the first line of the module's docstring. The map sits in README.md between the
+package, with the first sentence of the module's docstring. The map sits in README.md between the
 two marker comments below; everything else in the README is left alone.
 """
 
@@ -19,16 +19,29 @@ ROOT = Path(__file__).resolve().parent.parent
 README = ROOT / "README.md"
 BEGIN = "<!-- module map: made by `make map` from each module's docstring; do not edit by hand -->"
 END = "<!-- end of module map -->"
+MAX_SUMMARY = 110
 
 
 def summary(path: Path) -> str | None:
+    """The docstring's first sentence (its first paragraph up to the first full stop)."""
     doc = ast.get_docstring(ast.parse(path.read_text(encoding="utf-8")))
-    return doc.strip().splitlines()[0].strip() if doc else None
+    if not doc:
+        return None
+    paragraph = " ".join(doc.strip().split("\n\n")[0].split())
+    end = paragraph.find(". ")
+    sentence = paragraph if end < 0 else paragraph[: end + 1]
+    # One screen line: a long sentence ends at a word before MAX_SUMMARY, with an ellipsis.
+    return (
+        sentence
+        if len(sentence) <= MAX_SUMMARY
+        else sentence[:MAX_SUMMARY].rsplit(" ", 1)[0] + " …"
+    )
 
 
 def modules() -> list[Path]:
     return sorted(
-        path for path in (ROOT / "cdportal").rglob("*.py")
+        path
+        for path in (ROOT / "cdportal").rglob("*.py")
         if "migrations" not in path.parts
         and not (path.name == "__init__.py" and not path.read_text(encoding="utf-8").strip())
     )
