@@ -5,7 +5,6 @@ from __future__ import annotations
 import re
 
 import pytest
-from helpers import IN_CI, at, journey, reachable, require  # noqa: F401  (re-exported for older imports)
 
 
 @pytest.fixture(autouse=True)

@@ -2,10 +2,12 @@
 
 from __future__ import annotations
 
+import asyncio
 import base64
 import json
 import os
 import socket
+import time
 from datetime import UTC, datetime, timedelta
 
 import pytest
@@ -44,6 +46,30 @@ POLICY = {
     "argocd-image-updater.argoproj.io/controller.allow-tags": r"regexp:^v[0-9]+\.[0-9]+\.[0-9]+$",
     "argocd-image-updater.argoproj.io/controller.helm.image-tag": "image.tag",
 }
+
+
+def wait_for(condition, *, timeout: float = 5.0, interval: float = 0.02):
+    """Poll until condition() is truthy and return its value; AssertionError after `timeout` s."""
+    deadline = time.monotonic() + timeout
+    while True:
+        value = condition()
+        if value:
+            return value
+        if time.monotonic() > deadline:
+            raise AssertionError(f"not true within {timeout:g}s")
+        time.sleep(interval)
+
+
+async def wait_for_async(condition, *, timeout: float = 5.0, interval: float = 0.02):
+    """wait_for inside an event loop: sleeps without blocking the loop the tested code runs on."""
+    deadline = time.monotonic() + timeout
+    while True:
+        value = condition()
+        if value:
+            return value
+        if time.monotonic() > deadline:
+            raise AssertionError(f"not true within {timeout:g}s")
+        await asyncio.sleep(interval)
 
 
 def journey(version: str = "0.3.0", *, app: str = "cto-controller", start: float = 0) -> list[dict]:

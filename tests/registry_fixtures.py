@@ -695,13 +695,3 @@ def notifying_registry(transactional_db, webhook_url, settings, tmp_path):
     settings.REGISTRY_IMAGES = [registry.image("configured/image")]
     yield registry
     registry.stop()
-
-
-def wait_for(condition, *, timeout: float = 5.0, interval: float = 0.02):
-    """Poll until condition() is truthy; its value, or None after the timeout."""
-    deadline = time.monotonic() + timeout
-    while True:
-        value = condition()
-        if value or time.monotonic() > deadline:
-            return value
-        time.sleep(interval)

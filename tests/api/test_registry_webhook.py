@@ -9,7 +9,8 @@ import uuid
 
 import httpx
 import pytest
-from registry_fixtures import WEBHOOK_TOKEN, start_registry, wait_for
+from helpers import wait_for
+from registry_fixtures import WEBHOOK_TOKEN, start_registry
 
 from cdportal.adapters.registry.client import RegistryClient
 from cdportal.adapters.registry.scanner import push_source_id

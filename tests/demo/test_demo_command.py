@@ -8,28 +8,17 @@ import re
 import signal
 import subprocess
 import sys
-import time
 from pathlib import Path
 
 import httpx
 import pytest
+from helpers import wait_for
 from kube_stub import free_port
 
 from cdportal.demo.manifests import GITOPS_REVISION
 
 ROOT = Path(__file__).resolve().parents[2]
 APP = "/applications/argocd/cto-controller/"
-
-
-def eventually(check, timeout: float, every: float = 0.1):
-    deadline = time.monotonic() + timeout
-    while True:
-        result = check()
-        if result:
-            return result
-        if time.monotonic() > deadline:
-            raise AssertionError(f"not true within {timeout}s")
-        time.sleep(every)
 
 
 @pytest.fixture
@@ -55,7 +44,7 @@ def demo(tmp_path):
             return process.poll() is not None  # ended: fail below with its output
 
     try:
-        eventually(up, 30, every=0.2)
+        wait_for(up, timeout=30, interval=0.2)
         assert process.poll() is None, process.stdout.read()
         yield base
     finally:
@@ -82,7 +71,7 @@ def test_the_demo_shows_the_cluster_and_runs_a_force_sync_in_it(demo):
     browser = logged_in(demo)
     # The application page shows what cdportal's watcher read from the simulated cluster: the
     # gitops revision the simulated controller synced (the simulator's own events carry others).
-    eventually(lambda: GITOPS_REVISION in browser.get(APP).text, 10)
+    wait_for(lambda: GITOPS_REVISION in browser.get(APP).text, timeout=10, interval=0.1)
 
     def phase():
         return browser.get(f"/api{APP.removesuffix('/')}").json()["operation_phase"]
@@ -92,5 +81,5 @@ def test_the_demo_shows_the_cluster_and_runs_a_force_sync_in_it(demo):
     assert answer.status_code == 202, answer.text
     assert answer.json()["status"] == "succeeded"  # the patch landed in the cluster
     # The simulated controller runs it (1 s at --speed 4) and the watcher reports each phase.
-    eventually(lambda: phase() == "Running", 5, every=0.05)
-    eventually(lambda: phase() == "Succeeded", 10)
+    wait_for(lambda: phase() == "Running", timeout=5, interval=0.05)
+    wait_for(lambda: phase() == "Succeeded", timeout=10, interval=0.1)

@@ -1,11 +1,11 @@
 """The image updater's log over a websocket: follow, filter, highlight, and stop."""
 
-import asyncio
 from pathlib import Path
 
 import pytest
 from channels.testing import WebsocketCommunicator
 from django.test import Client
+from helpers import wait_for_async
 from kube_stub import Kube
 
 from cdportal.asgi import application
@@ -53,14 +53,6 @@ async def collect(ws, until=None, quiet=1.0):
         html += await ws.receive_from()
         if until and until in html:
             return html
-
-
-async def wait_for(condition, seconds=5):
-    for _ in range(int(seconds / 0.05)):
-        if condition():
-            return
-        await asyncio.sleep(0.05)
-    raise AssertionError("condition not met")
 
 
 async def test_the_tail_arrives_then_new_lines_as_they_are_logged(kube, session_cookie):
@@ -151,9 +143,9 @@ async def test_closing_the_socket_stops_the_follow_thread(kube, session_cookie):
     ws = socket(cookie=session_cookie)
     await ws.connect()
     await collect(ws)
-    await wait_for(lambda: kube.k.log_followers == 1)
+    await wait_for_async(lambda: kube.k.log_followers == 1)
     threads = set(logs.following)
     assert threads and all(t.is_alive() for t in threads)
     await ws.disconnect()
-    await wait_for(lambda: not any(t.is_alive() for t in threads))
-    await wait_for(lambda: kube.k.log_followers == 0)
+    await wait_for_async(lambda: not any(t.is_alive() for t in threads))
+    await wait_for_async(lambda: kube.k.log_followers == 0)

@@ -11,11 +11,11 @@ beyond that (BOOKMARK, DELETED, a malformed object) is fed to the watcher as a f
 from __future__ import annotations
 
 import threading
-import time
 
 import pytest
 import yaml
 from django.core.management import call_command
+from helpers import wait_for
 from kube_stub import APPS, Kube, free_port, load  # noqa: F401
 from kubernetes import client
 
@@ -46,15 +46,6 @@ def watcher_for(kube, *namespaces, **kwargs) -> ApplicationWatcher:
     )
 
 
-def wait_for(condition, timeout=10.0):
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        if condition():
-            return
-        time.sleep(0.05)
-    raise AssertionError("condition not met in time")
-
-
 def app(name: str) -> Application:
     return Application.objects.get(namespace="argocd", name=name)
 
@@ -76,8 +67,8 @@ def test_watch_events_change_the_application_rows(transactional_db, kube):
     thread = threading.Thread(target=watcher.run, args=(stop,))
     thread.start()
     try:
-        wait_for(lambda: Application.objects.count() == 2)
-        wait_for(lambda: kube.k.watches)  # the watch is open
+        wait_for(lambda: Application.objects.count() == 2, timeout=10)
+        wait_for(lambda: kube.k.watches, timeout=10)  # the watch is open
         kube.patch(
             "argocd",
             "controller",
@@ -96,12 +87,12 @@ def test_watch_events_change_the_application_rows(transactional_db, kube):
                 "status": {"sync": {"status": "OutOfSync"}},
             },
         )
-        wait_for(lambda: app("controller").sync_status == "OutOfSync")
+        wait_for(lambda: app("controller").sync_status == "OutOfSync", timeout=10)
         assert app("controller").parameters["image.tag"] == "v1.5.0"
         kube.patch(
             "argocd", "controller", 48213401, {"status": {"health": {"status": "Progressing"}}}
         )
-        wait_for(lambda: app("controller").health_status == "Progressing")
+        wait_for(lambda: app("controller").health_status == "Progressing", timeout=10)
     finally:
         stop.set()
         watcher.stop_streams()
@@ -149,10 +140,10 @@ def test_the_loop_recovers_from_410_by_itself(transactional_db, kube):
     thread = threading.Thread(target=watcher.run, args=(stop,))
     thread.start()
     try:
-        wait_for(lambda: getattr(kube.k, "lists", 0) >= 2)
+        wait_for(lambda: getattr(kube.k, "lists", 0) >= 2, timeout=10)
         kube.k.gone.clear()
         kube.patch("argocd", "docs-site", 48213700, {"status": {"health": {"status": "Missing"}}})
-        wait_for(lambda: app("docs-site").health_status == "Missing")
+        wait_for(lambda: app("docs-site").health_status == "Missing", timeout=10)
     finally:
         stop.set()
         thread.join(10)

@@ -13,7 +13,8 @@ import pytest
 from django.core.management import call_command
 from django.core.management.base import CommandError
 from django.utils import timezone
-from registry_fixtures import PASSWORD, USER, counting, sha256, wait_for
+from helpers import wait_for
+from registry_fixtures import PASSWORD, USER, counting, sha256
 from werkzeug import Response
 
 from cdportal.adapters.registry.client import Credentials, RegistryClient
