@@ -4,9 +4,8 @@ from django.shortcuts import get_object_or_404
 from ninja import Query, Router, Schema
 from ninja.pagination import paginate
 
-from cdportal.api.actions import ActionOut
 from cdportal.api.inputs import Day, Filter, Id, Page
-from cdportal.api.schemas import ErrorOut
+from cdportal.api.schemas import ActionOut, ErrorOut
 from cdportal.pipeline import queries
 from cdportal.pipeline.models import Action
 

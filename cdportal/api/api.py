@@ -9,7 +9,6 @@ from ninja.errors import ValidationError
 
 from cdportal.api import (
     action_log,
-    actions,
     applications,
     argo,
     attention,
@@ -17,6 +16,7 @@ from cdportal.api import (
     history,
     images,
     releases,
+    repositories,
     updater,
 )
 from cdportal.api.auth import AUTH
@@ -78,7 +78,7 @@ api.add_router("/applications", applications.router)
 api.add_router("/applications", argo.router)  # sync, refresh, terminate
 api.add_router("/images", images.router)
 api.add_router("/events", events.router)
-api.add_router("/repositories", actions.router)
+api.add_router("/repositories", repositories.router)
 api.add_router("/updater", updater.router)
 api.add_router("/attention", attention.router)
 api.add_router("/actions", action_log.router)

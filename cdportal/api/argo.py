@@ -9,9 +9,8 @@ from __future__ import annotations
 from django.shortcuts import get_object_or_404
 from ninja import Field, Router, Schema, Status
 
-from cdportal.api.actions import ActionOut
 from cdportal.api.inputs import Key, Segment
-from cdportal.api.schemas import ErrorOut
+from cdportal.api.schemas import ActionOut, ErrorOut
 from cdportal.pipeline import argo_actions
 from cdportal.pipeline.actions import ActionRefused
 from cdportal.pipeline.models import Application

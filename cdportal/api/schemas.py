@@ -4,7 +4,7 @@ from datetime import datetime
 from typing import Any
 
 from django.utils import timezone
-from ninja import Schema
+from ninja import Field, Schema
 
 from cdportal.core.stages import steps
 from cdportal.pipeline.queries import release_failure
@@ -161,3 +161,15 @@ class IngestOut(Schema):
 
 class ErrorOut(Schema):
     detail: str
+
+
+class ActionOut(Schema):
+    id: int
+    kind: str
+    target: str
+    by: str = Field(..., alias="by_name")
+    parameters: dict[str, Any]
+    status: str
+    message: str
+    started_at: datetime
+    finished_at: datetime | None

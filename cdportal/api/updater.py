@@ -6,9 +6,8 @@ from typing import Any
 from ninja import Field, Router, Schema, Status
 
 from cdportal.adapters.errors import AdapterError
-from cdportal.api import actions
 from cdportal.api.inputs import Key
-from cdportal.api.schemas import ErrorOut
+from cdportal.api.schemas import ActionOut, ErrorOut
 from cdportal.pipeline import updater_actions
 from cdportal.pipeline.actions import ActionRefused
 
@@ -43,7 +42,7 @@ class CredentialsIn(Schema):
 class CredentialsOut(Schema):
     ok: bool
     reason: str
-    action: actions.ActionOut
+    action: ActionOut
 
 
 @router.get("", response={200: dict[str, Any], 404: ErrorOut})

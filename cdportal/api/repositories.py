@@ -1,32 +1,17 @@
-"""Releasers' actions over the API: the same verbs the manual release page calls."""
+"""A repository's release actions over the API: tag a release, re-run Release Please (the manual release page's verbs)."""
 
 from __future__ import annotations
-
-from datetime import datetime
-from typing import Any
 
 from django.shortcuts import get_object_or_404
 from ninja import Field, Router, Schema, Status
 
 from cdportal.api.inputs import Key, Prose, Segment
-from cdportal.api.schemas import ErrorOut
+from cdportal.api.schemas import ActionOut, ErrorOut
 from cdportal.pipeline import release_actions
 from cdportal.pipeline.actions import ActionRefused
 from cdportal.pipeline.models import Repository
 
-router = Router(tags=["actions"])
-
-
-class ActionOut(Schema):
-    id: int
-    kind: str
-    target: str
-    by: str = Field(..., alias="by_name")
-    parameters: dict[str, Any]
-    status: str
-    message: str
-    started_at: datetime
-    finished_at: datetime | None
+router = Router(tags=["repositories"])
 
 
 class TagIn(Schema):
