@@ -7,11 +7,15 @@ model is read-only, superusers included. Configuration (users, groups) keeps Dja
 """
 
 from django.contrib import admin
+from django.db.models import URLField
 
 from cdportal.pipeline import models
 
 
 class ReadOnlyAdmin(admin.ModelAdmin):
+    # The (read-only) form still builds a field per column; URLs are https, as Django 6 assumes.
+    formfield_overrides = {URLField: {"assume_scheme": "https"}}
+
     def has_add_permission(self, request):
         return False
 
