@@ -56,6 +56,7 @@ class OutlookOut(Schema):
     message: str
     rejected: list[RejectedOut]
     known_tags: int
+    warnings: list[str]
 
 
 class ImagePolicyOut(Schema):

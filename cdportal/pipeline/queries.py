@@ -12,13 +12,12 @@ from django.db.models import Count, Max, Prefetch, QuerySet
 from django.utils import timezone
 
 from cdportal.core.durations import stats
-from cdportal.core.events import split_image_reference
+from cdportal.core.image_outlook import Outlook, outlook, repository_name
 from cdportal.core.stages import Stage
-from cdportal.core.tag_policy import TagInfo, select
+from cdportal.core.tag_policy import ImagePolicy, TagInfo
 from cdportal.pipeline.models import (
     Action,
     Application,
-    ImageRepository,
     ImageTag,
     PipelineEvent,
     PollState,
@@ -281,33 +280,38 @@ def image_outlook(app: Application, found=None) -> tuple[list[dict], str]:
     found = found or policies_for(app)
     if found.error:
         return [], found.error
-    outlook = []
-    for policy in found.policies:
-        repository = ImageRepository.objects.filter(name=policy.image_name.lower()).first()
-        known = list(repository.tags.order_by("pushed_at", "pk")) if repository else []
-        tags = [TagInfo(t.tag, created=t.created_at or t.pushed_at, digest=t.digest) for t in known]
-        current = _running_tag(app, policy.image_name)
-        selection = select(policy, tags, current_tag=current or None)
-        outlook.append(
-            {
-                "alias": policy.alias,
-                "image": policy.image_name,
-                "strategy": str(getattr(policy.update_strategy, "value", policy.update_strategy)),
-                "constraint": policy.constraint or "",
-                "current": current,
-                "tag": selection.tag,
-                "reason": str(getattr(selection.reason, "value", selection.reason)),
-                "message": selection.log,
-                "rejected": [{"tag": tag, "why": why} for tag, why in selection.rejected],
-                "known_tags": len(tags),
-            }
-        )
-    return outlook, ""
+    return [outlook_json(policy_outlook(app, policy)) for policy in found.policies], ""
 
 
-def _running_tag(app: Application, image: str) -> str:
-    for reference in app.live_images or []:
-        name, tag = split_image_reference(reference)
-        if name == image.lower() and tag:
-            return tag
-    return app.current_tag
+def policy_outlook(app: Application, policy: ImagePolicy) -> Outlook:
+    """core.image_outlook's decision for one of `app`'s images, from the rows cdportal holds:
+    what the page, the API and `manage.py image-policy --app` all show."""
+    return outlook(
+        policy,
+        known_tags(repository_name(policy)),
+        live_images=app.live_images or [],
+        where=app.key,
+    )
+
+
+def known_tags(image: str) -> list[TagInfo]:
+    """The tags of `image` (registry/repository) the registry has shown cdportal, oldest first."""
+    rows = ImageTag.objects.filter(image__name=image).order_by("pushed_at", "pk")
+    return [TagInfo(t.tag, created=t.created_at or t.pushed_at, digest=t.digest) for t in rows]
+
+
+def outlook_json(found: Outlook) -> dict:
+    policy, selection = found.policy, found.selection
+    return {
+        "alias": policy.alias,
+        "image": policy.image_name,
+        "strategy": policy.update_strategy.value,
+        "constraint": policy.constraint or "",
+        "current": found.current_tag or "",
+        "tag": selection.tag,
+        "reason": selection.reason.value,
+        "message": selection.log or "",
+        "rejected": [{"tag": tag, "why": why} for tag, why in selection.rejected],
+        "known_tags": found.known_tags,
+        "warnings": list(found.warnings),
+    }

@@ -451,7 +451,7 @@ def test_it_rejects_a_bad_annotations_setup(tmp_path, controller_tags):
 def test_a_missing_tags_option_is_a_usage_error():
     result = image_policy()
     assert result.returncode == 2
-    assert "the following arguments are required: --tags" in result.stderr
+    assert "one of the arguments --tags --app is required" in result.stderr
 
 
 def test_in_process_errors_carry_exit_status_2(tmp_path):

@@ -1,7 +1,11 @@
-"""`python manage.py image-policy --tags FILE [policy options | --annotations FILE.json --alias NAME] [--json]`
+"""`python manage.py image-policy --tags FILE [policy options | --annotations FILE.json --alias NAME] | --app NS/NAME --alias NAME [--json]`
 
 "Would update to": the tag Argo CD Image Updater (v1.3) would pick now from the registry's tags in
 FILE, the running tag, and for every other tag why it is not chosen.
+
+With --app it answers from cdportal's database, as the application page and its policy API do: the
+Application's policy (annotations or ImageUpdater resource), its running images and the tags the
+registry has shown. Every form decides with core.image_outlook.outlook, the function those use.
 
 FILE holds one tag per line, or a JSON list of `{name, created?, digest?, metadata?}` in registry
 order (`metadata: false`: the registry returned no usable manifest for that tag). The policy comes
@@ -9,7 +13,8 @@ either from --strategy/--constraint/--allow-tags/--ignore-tags, or from an Appli
 (--annotations: a JSON object of annotations, or a whole Application manifest, whose
 status.summary.images then also gives the running tag) and the image's --alias.
 
-Exit status 0 on success, 2 on bad input (the error on stderr). No database, no SECRET_KEY.
+Exit status 0 on success, 2 on bad input (the error on stderr). Without --app: no database, no
+SECRET_KEY.
 """
 
 from __future__ import annotations
@@ -22,20 +27,9 @@ from pathlib import Path
 
 from django.core.management.base import BaseCommand, CommandError
 
-from cdportal.core.image_list import (
-    AppInfo,
-    ConfigError,
-    parse_image_reference,
-    policies_from_annotations,
-)
-from cdportal.core.tag_policy import (
-    ImagePolicy,
-    Reason,
-    Selection,
-    TagInfo,
-    parse_tagsortmode,
-    select,
-)
+from cdportal.core.image_list import AppInfo, ConfigError, policies_from_annotations
+from cdportal.core.image_outlook import Outlook, outlook
+from cdportal.core.tag_policy import ImagePolicy, Reason, Selection, TagInfo, parse_tagsortmode
 
 BAD_INPUT = 2
 _POLICY_OPTIONS = ("strategy", "constraint", "allow_tags", "ignore_tags")
@@ -47,9 +41,10 @@ class Command(BaseCommand):
     requires_system_checks = []
 
     def add_arguments(self, parser):
-        parser.add_argument(
+        # The tags come from a file, or with the rest of the Application from the database.
+        given = parser.add_mutually_exclusive_group(required=True)
+        given.add_argument(
             "--tags",
-            required=True,
             metavar="FILE",
             help="The registry's tags: one per line, or a JSON list of {name, created?, digest?, "
             "metadata?} in registry order ('-' reads stdin)",
@@ -81,37 +76,92 @@ class Command(BaseCommand):
             metavar="FILE.json",
             help="An Application's annotations (or the Application) instead of the policy options",
         )
+        given.add_argument(
+            "--app",
+            metavar="NS/NAME",
+            help="An Application cdportal knows: its policy, running images and the registry's "
+            "tags from the database (what its page shows)",
+        )
         parser.add_argument(
-            "--alias", metavar="NAME", help="With --annotations: the image-list alias to evaluate"
+            "--alias",
+            metavar="NAME",
+            help="With --annotations or --app: the image-list alias (or image) to evaluate",
         )
         parser.add_argument("--json", action="store_true", help="One JSON object instead of text")
 
     def handle(self, *args, **options):
-        notes: list[str] = []
         try:
-            tags = _read_tags(options["tags"])
-            tagsortmode = parse_tagsortmode(options["tagsortmode"])
-            current, current_digest = options["current"], options["current_digest"]
-            if options["annotations"]:
-                policy, live, notes = _policy_from_annotations(options)
-                if current is None and current_digest is None and live is not None:
-                    current, current_digest = live
-            else:
-                if options["alias"]:
-                    raise ValueError("--alias needs --annotations")
-                policy = _policy_from_options(options)
+            found = self._outlook(options)
         # ConfigError: the updater itself would skip the Application (its message, verbatim).
         except (ValueError, TypeError, ConfigError) as e:
             raise CommandError(str(e), returncode=BAD_INPUT) from None
-        policy = _with_tagsortmode(policy, tagsortmode)
-        selection = select(policy, tags, current_tag=current, current_digest=current_digest)
-        warnings = [*policy.warnings, *notes]
+        selection = found.selection
         if options["json"]:
-            for warning in warnings:
+            for warning in found.warnings:
                 self.stderr.write(f"warning: {warning}")
             self.stdout.write(json.dumps(selection.to_json(), indent=2, ensure_ascii=False))
         else:
-            self.stdout.write(_text(policy, selection, current, current_digest, warnings))
+            self.stdout.write(
+                _text(
+                    found.policy,
+                    selection,
+                    found.current_tag,
+                    found.current_digest,
+                    list(found.warnings),
+                )
+            )
+
+    def _outlook(self, options) -> Outlook:
+        tagsortmode = parse_tagsortmode(options["tagsortmode"])
+        if options["app"]:
+            return _from_database(options, tagsortmode)
+        tags = _read_tags(options["tags"])
+        current, current_digest = options["current"], options["current_digest"]
+        live_images, where = [], ""
+        if options["annotations"]:
+            policy, app, live_images = _policy_from_annotations(options)
+            where = f"{app.namespace}/{app.name}"
+        else:
+            if options["alias"]:
+                raise ValueError("--alias needs --annotations or --app")
+            policy = _policy_from_options(options)
+        return outlook(
+            _with_tagsortmode(policy, tagsortmode),
+            tags,
+            live_images=live_images,
+            current_tag=current,
+            current_digest=current_digest,
+            where=where,
+        )
+
+
+def _from_database(options, tagsortmode: str) -> Outlook:
+    """The Application's row and the registry's tags as cdportal holds them: the page's answer."""
+    from cdportal.pipeline.models import Application
+    from cdportal.pipeline.policies import policies_for
+    from cdportal.pipeline.queries import policy_outlook
+
+    given = [
+        f"--{name}"
+        for name in ("annotations", *_POLICY_OPTIONS, "current", "current_digest")
+        if options[name] is not None
+    ]
+    if given:
+        raise ValueError(
+            f"{', '.join(o.replace('_', '-') for o in given)} cannot be combined with --app "
+            "(the database holds the policy, the tags and the running image)"
+        )
+    if not options["alias"]:
+        raise ValueError("--app needs --alias NAME (the image-list alias to evaluate)")
+    namespace, _, name = options["app"].partition("/")
+    app = Application.objects.filter(namespace=namespace, name=name).first()
+    if app is None:
+        raise ValueError(f"no application {options['app']} is known (NS/NAME)")
+    found = policies_for(app)
+    if found.error:
+        raise ConfigError(found.error)
+    policy = _with_tagsortmode(_by_alias(found.policies, options["alias"]), tagsortmode)
+    return policy_outlook(app, policy)
 
 
 def _read_tags(path: str) -> list[TagInfo]:
@@ -184,9 +234,7 @@ def _policy_from_options(options) -> ImagePolicy:
     )
 
 
-def _policy_from_annotations(
-    options,
-) -> tuple[ImagePolicy, tuple[str | None, str | None] | None, list[str]]:
+def _policy_from_annotations(options) -> tuple[ImagePolicy, AppInfo, list[str]]:
     given = [f"--{name.replace('_', '-')}" for name in _POLICY_OPTIONS if options[name] is not None]
     if given:
         raise ValueError(
@@ -203,29 +251,18 @@ def _policy_from_annotations(
         raise ValueError(f"--annotations {path} is not valid JSON: {e}") from None
     app, live_images = _application(document, path)
     policies = policies_from_annotations(app.annotations, app=app)
-    alias = options["alias"]
+    return _by_alias(policies, options["alias"]), app, live_images
+
+
+def _by_alias(policies: list[ImagePolicy], alias: str) -> ImagePolicy:
+    """The image-list entry named `alias`; an entry without one is named by its image."""
     matches = [p for p in policies if p.alias == alias] or [
         p for p in policies if not p.alias and alias in (p.image_name, p.image)
     ]
     if not matches:
         known = ", ".join(p.alias or p.image_name for p in policies)
         raise ValueError(f"no image with alias {alias!r} in the image-list (it has: {known})")
-    policy = matches[0]
-    live = _live_tag(policy, live_images)
-    notes = []
-    if live_images and live is None:
-        # GetImagesFromApplication: an image that does not run is skipped (debug log), unless
-        # force-update adds it without a tag.
-        notes.append(
-            f"{policy.image} does not run in application {app.namespace}/{app.name} "
-            "(status.summary.images): "
-            + (
-                "force-update is set, so the updater treats it as running with no tag"
-                if policy.force_update
-                else "the updater skips it (set force-update to change that)"
-            )
-        )
-    return policy, live, notes
+    return matches[0]
 
 
 def _application(document, path: str) -> tuple[AppInfo, list[str]]:
@@ -253,21 +290,6 @@ def _application(document, path: str) -> tuple[AppInfo, list[str]]:
     if not isinstance(images, list) or not all(isinstance(i, str) for i in images):
         raise ValueError(f"--annotations {path}: status.summary.images must be a list of strings")
     return app, images
-
-
-def _live_tag(policy: ImagePolicy, images: list[str]) -> tuple[str | None, str | None] | None:
-    """GetImagesFromApplication + ContainsImage: the running image with the same registry and
-    name (the Kustomize override image is checked first)."""
-    live = [parse_image_reference(image) for image in images]
-    wanted = [(policy.registry, policy.repository)]
-    if policy.kustomize_image:
-        override = parse_image_reference(policy.kustomize_image)
-        wanted.insert(0, (override.registry, override.name))
-    for registry_and_name in wanted:
-        for ref in live:
-            if (ref.registry, ref.name) == registry_and_name:
-                return ref.tag, ref.digest
-    return None
 
 
 def _with_tagsortmode(policy: ImagePolicy, tagsortmode: str) -> ImagePolicy:
