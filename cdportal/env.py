@@ -60,6 +60,7 @@ KNOWN: dict[str, str] = {
     "UPDATER_NAMESPACE": "Namespace of the Argo CD Image Updater. Default: the first of ARGOCD_NAMESPACES.",
     "UPDATER_DEPLOYMENT": "Name of its Deployment. Default: found from its pods' app.kubernetes.io/name label.",
     "UPDATER_ROLLOUT_TIMEOUT": "Seconds a restart waits for the new pod to be ready. Default 300.",
+    "ATTENTION_GRACE_SECONDS": "Seconds an OutOfSync or Progressing application with auto-sync on is left out of Needs attention while there is no history of its usual sync time. Default 180.",
     "ARGOCD_NAMESPACES": "Comma-separated namespaces watch-argocd watches for Applications. Default argocd.",
     "REGISTRY_PUBLIC_HOST": "Host name images of the notifying registry are known by (e.g. registry.example.com). Default: the host the push was sent to.",
 }

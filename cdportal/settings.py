@@ -256,6 +256,9 @@ if "/" in REGISTRY_PUBLIC_HOST:
 KUBECONFIG = envstr("KUBECONFIG", "")
 KUBE_CONTEXT = envstr("KUBE_CONTEXT", "")
 ARGOCD_NAMESPACES = envlist("ARGOCD_NAMESPACES", ["argocd"])
+# Needs attention (cdportal.pipeline.attention): how long Argo CD is given to resolve an OutOfSync
+# or Progressing application by itself when no history says how long it usually takes.
+ATTENTION_GRACE_SECONDS = envint("ATTENTION_GRACE_SECONDS", 180, minimum=0)
 # The Argo CD Image Updater (cdportal.pipeline.updater_actions).
 UPDATER_NAMESPACE = envstr("UPDATER_NAMESPACE", "")
 UPDATER_DEPLOYMENT = envstr("UPDATER_DEPLOYMENT", "")

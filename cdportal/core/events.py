@@ -298,6 +298,9 @@ class ApplicationObserved(_Event):
     health_message: Text = ""
     operation_phase: Literal["", "Running", "Terminating", "Succeeded", "Failed", "Error"] = ""
     operation_message: Text = ""
+    # spec.syncPolicy.automated on: Argo CD syncs an OutOfSync application by itself. None: the
+    # source does not say.
+    auto_sync: bool | None = None
     revision: Annotated[str, StringConstraints(max_length=100)] = ""
     # Helm parameter overrides, e.g. {"image.tag": "v0.3.0"} written by the Image Updater.
     parameters: dict[str, Annotated[str, StringConstraints(max_length=1000)]] = {}

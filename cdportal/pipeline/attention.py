@@ -8,13 +8,14 @@ holds the buttons. Nothing here calls out: the list is as fresh as the last even
 from __future__ import annotations
 
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import datetime, timedelta
 
+from django.conf import settings
 from django.urls import reverse
 from django.utils import timezone
 
 from cdportal.core import durations
-from cdportal.core.stages import format_duration
+from cdportal.core.stages import Stage, format_duration
 from cdportal.pipeline.models import Application, ImageUpdaterConfig, UpdaterDeployment
 from cdportal.pipeline.queries import release_failure, releases_in_flight, shipped, stage_stats
 
@@ -52,7 +53,7 @@ def problems() -> list[Problem]:
 
 
 def _applications() -> list[Problem]:
-    found = []
+    found, settling = [], _Settling(timezone.now())
     for app in Application.objects.order_by("namespace", "name"):
         url = reverse("web:application", args=[app.namespace, app.name])
         at = app.observed_at
@@ -85,17 +86,92 @@ def _applications() -> list[Problem]:
             and app.operation_phase not in ("Running", "Terminating")
             and not errors
         ):
-            found.append(
-                Problem(
-                    WARN,
-                    app.name,
-                    "OutOfSync",
-                    "no sync is running: force sync if auto-sync is off",
-                    url,
-                    at,
-                )
-            )
+            found += settling.out_of_sync(app, url)
+        elif app.health_status == "Progressing" and not errors:
+            found += settling.progressing(app, url)
     return found
+
+
+class _Settling:
+    """OutOfSync and Progressing are how every rollout passes: the updater writes the new tag,
+    auto-sync starts a sync, the new pods become ready. Such a state is a problem only once it
+    outlasts the usual time from "parameter updated" to "synced and healthy" (the 90th
+    percentile over recent releases; ATTENTION_GRACE_SECONDS while there is no history) — or,
+    for OutOfSync, at once when auto-sync is off, since then nothing will sync it."""
+
+    def __init__(self, now: datetime):
+        self.now = now
+        self._usual: timedelta | None | bool = False  # False: not read yet
+
+    @property
+    def usual(self) -> timedelta | None:
+        if self._usual is False:
+            self._usual = _usual_durations().get(Stage.SYNCED)
+        return self._usual
+
+    def out_of_sync(self, app: Application, url: str) -> list[Problem]:
+        observed = _observed(app)
+        since = _since(app, observed, "sync_status")
+        if observed and observed[0][3] is False:
+            why = "auto-sync is off: nothing syncs it until someone does (force sync)"
+            return [Problem(WARN, app.name, "OutOfSync", why, url, since)]
+        waited = self._overdue(since)
+        if waited is None:
+            return []
+        why = f"for {format_duration(waited)} and no sync is running ({self._usually('synced')})"
+        return [Problem(WARN, app.name, "OutOfSync", why, url, since)]
+
+    def progressing(self, app: Application, url: str) -> list[Problem]:
+        since = _since(app, _observed(app), "health_status")
+        waited = self._overdue(since)
+        if waited is None:
+            return []
+        why = f"for {format_duration(waited)} ({self._usually('healthy')})"
+        if app.health_message:
+            why += f": {app.health_message}"
+        return [Problem(WARN, app.name, "Progressing", why, url, since)]
+
+    def _overdue(self, since: datetime) -> timedelta | None:
+        """How long the state has lasted, when that is longer than it usually takes."""
+        waited = self.now - since
+        limit = self.usual if self.usual is not None else _grace()
+        return waited if waited > limit else None
+
+    def _usually(self, state: str) -> str:
+        if self.usual is None:
+            return f"no history yet; {format_duration(_grace())} allowed"
+        return f"usually {state} within {format_duration(self.usual)}"
+
+
+# How far back the event log is read to find when an application entered its current state.
+STATE_LOOKBACK = 200
+
+
+def _observed(app: Application) -> list[tuple]:
+    """The application's observations, newest first: (when, sync, health, auto-sync)."""
+    return list(
+        app.events.filter(kind="application")
+        .order_by("-occurred_at", "-pk")
+        .values_list(
+            "occurred_at", "payload__sync_status", "payload__health_status", "payload__auto_sync"
+        )[:STATE_LOOKBACK]
+    )
+
+
+def _since(app: Application, observed: list[tuple], field: str) -> datetime:
+    """When the application entered its current `field` state: the oldest observation of the
+    newest run that reports it (the row's own time when nothing was recorded)."""
+    column = {"sync_status": 1, "health_status": 2}[field]
+    since = app.observed_at
+    for row in observed:
+        if row[column] != getattr(app, field):
+            break
+        since = row[0]
+    return since
+
+
+def _grace() -> timedelta:
+    return timedelta(seconds=settings.ATTENTION_GRACE_SECONDS)
 
 
 def _releases() -> list[Problem]:

@@ -2,6 +2,11 @@
 
 from __future__ import annotations
 
+from datetime import timedelta
+
+from django.core.management import call_command
+from django.utils import timezone
+from helpers import journey
 from kube_stub import load
 
 from cdportal.adapters.kubernetes.argocd import application_event
@@ -108,3 +113,106 @@ def test_an_image_updater_resource_in_error_needs_attention(db):
         "updater error",
     )
     assert "401 Unauthorized" in problem.why and problem.url == "/updater/"
+
+
+# --- a state Argo CD is about to resolve by itself is not a problem until it outlasts its time ---
+
+
+def rollout_state(
+    ago: timedelta,
+    *,
+    sync: str = "OutOfSync",
+    health: str = "Healthy",
+    auto_sync: bool = True,
+    name: str = "controller",
+    version: int = 1,
+):
+    """Argo CD's controller Application (fixture 01) as the watcher saw it `ago`."""
+    obj = load("01")
+    obj["metadata"].update(name=name, resourceVersion=str(90000 + version))
+    obj["status"]["sync"]["status"] = sync
+    obj["status"]["health"] = {"status": health, "message": "waiting for rollout to finish"}
+    if not auto_sync:
+        del obj["spec"]["syncPolicy"]
+    return ingest(application_event(obj, observed_at=timezone.now() - ago)).event.application
+
+
+def shipped_once():
+    """One release through all seven stages: parameter updated → synced and healthy took 2 min."""
+    for event in journey():
+        ingest(event)
+
+
+def listed(name: str = "controller") -> list:
+    return [p for p in problems() if p.subject == name]
+
+
+def test_an_out_of_sync_application_auto_sync_is_about_to_sync_is_not_listed(db):
+    shipped_once()
+    rollout_state(timedelta(seconds=5))
+    assert listed() == []
+
+
+def test_it_is_listed_with_how_long_once_it_outlasts_the_usual_sync_time(db):
+    shipped_once()
+    rollout_state(timedelta(minutes=5), version=1)
+    rollout_state(timedelta(seconds=10), version=2)  # still OutOfSync: the state began 5 min ago
+    (problem,) = listed()
+    assert (problem.severity, problem.what) == (WARN, "OutOfSync")
+    assert problem.why == "for 5m 00s and no sync is running (usually synced within 2m 00s)"
+    assert timezone.now() - problem.since >= timedelta(minutes=5)
+
+
+def test_a_fresh_out_of_sync_counts_from_when_it_left_synced(db):
+    shipped_once()
+    rollout_state(timedelta(minutes=30), sync="Synced", version=1)
+    rollout_state(timedelta(minutes=1), version=2)
+    assert listed() == []
+
+
+def test_with_auto_sync_off_it_is_listed_at_once(db):
+    shipped_once()
+    rollout_state(timedelta(seconds=5), auto_sync=False)
+    (problem,) = listed()
+    assert (problem.severity, problem.what) == (WARN, "OutOfSync")
+    assert problem.why.startswith("auto-sync is off")
+
+
+def test_without_history_a_configurable_grace_applies(db, settings):
+    rollout_state(timedelta(minutes=2))
+    assert listed() == []  # the default grace is 3 minutes
+    settings.ATTENTION_GRACE_SECONDS = 60
+    (problem,) = listed()
+    assert problem.why == "for 2m 00s and no sync is running (no history yet; 1m 00s allowed)"
+
+
+def test_progressing_is_listed_only_once_it_outlasts_the_usual_time(db):
+    shipped_once()
+    rollout_state(timedelta(seconds=30), sync="Synced", health="Progressing")
+    assert listed() == []
+    rollout_state(timedelta(minutes=9), sync="Synced", health="Progressing", name="staging")
+    (problem,) = listed("staging")
+    assert (problem.severity, problem.what) == (WARN, "Progressing")
+    assert problem.why.startswith("for 9m 00s (usually healthy within 2m 00s)")
+
+
+def test_the_overview_and_the_api_leave_a_normal_rollout_out(argocd_cluster, bob, client):
+    """The watcher reads the emulated cluster: controller (auto-sync) was just written back by the
+    updater; docs (no auto-sync) too. Only docs needs someone."""
+    for name, auto_sync in (("controller", True), ("docs", False)):
+        obj = load("01")
+        obj["metadata"].update(name=name, resourceVersion="777")
+        obj["status"]["sync"]["status"] = "OutOfSync"
+        if not auto_sync:
+            del obj["spec"]["syncPolicy"]
+        argocd_cluster.seed(obj)
+    call_command("watch-argocd", "--once", "--namespace", "argocd")
+    broadcast.flush()
+    client.force_login(bob)
+    body = client.get("/api/attention").json()
+    assert [(p["subject"], p["what"]) for p in body] == [("docs", "OutOfSync")]
+    html = client.get("/").content.decode()
+    assert (
+        "auto-sync is off" in html
+        and ">controller<" not in html.split('id="attention"')[1].split("</section>")[0]
+    )

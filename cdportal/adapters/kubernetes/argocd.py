@@ -14,6 +14,7 @@ import logging
 from datetime import UTC, datetime
 from typing import Any
 
+from cdportal.core.argo_application import auto_sync_enabled
 from cdportal.core.events import InvalidEvent, parse_event
 
 log = logging.getLogger(__name__)
@@ -68,6 +69,7 @@ def application_event(
         "health_message": (health.get("message") or "")[:MAX_TEXT],
         "operation_phase": _one_of(phase, OPERATION_PHASES, ""),
         "operation_message": (operation.get("message") or "")[:MAX_TEXT],
+        "auto_sync": auto_sync_enabled(obj),
         "revision": _revision(sources, sync),
         "parameters": _helm_parameters(sources),
         "images": list((status.get("summary") or {}).get("images") or []),
