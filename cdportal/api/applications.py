@@ -18,12 +18,15 @@ class ApplicationFilter(Schema):
     sync_status: Filter | None = None
     health_status: Filter | None = None
     image: Filter | None = None
+    deleted: bool = False  # true: the deleted applications too (their `deleted_at` says when)
 
 
 @router.get("", response=list[ApplicationOut])
 @paginate(Page)
 def list_applications(request, filters: Query[ApplicationFilter]):
     apps = Application.objects.prefetch_related("images").order_by("namespace", "name")
+    if not filters.deleted:
+        apps = apps.filter(deleted_at__isnull=True)
     for field in ("namespace", "project", "sync_status", "health_status"):
         value = getattr(filters, field)
         if value:

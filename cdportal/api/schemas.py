@@ -121,6 +121,7 @@ class ApplicationOut(Schema):
     sync_history: list[
         dict[str, Any]
     ]  # id, revision, deployed_at, started_at, initiated_by; newest first
+    deleted_at: datetime | None  # when Argo CD deleted it; None: it exists
 
     @staticmethod
     def resolve_images(obj) -> list[str]:
@@ -134,6 +135,7 @@ class ImageTagOut(Schema):
     created_at: datetime | None
     pushed_at: datetime
     first_seen_at: datetime
+    deleted_at: datetime | None  # when the registry deleted it; None: it exists
 
     @staticmethod
     def resolve_image(obj) -> str:

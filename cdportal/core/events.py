@@ -219,6 +219,27 @@ class ImagePushed(_Event):
         return f"Pushed {self.image}:{self.tag}"
 
 
+class ImageDeleted(_Event):
+    """A tag, or a manifest and every tag on it, was deleted from an image repository: the
+    registry notified `delete`, or a full tag list no longer has it. The tag leaves the live
+    views and the policy's candidates; history keeps it, marked deleted."""
+
+    kind: Literal["image_delete"] = "image_delete"
+    image: Image
+    tag: Tag | None = None  # None: every tag on `digest`
+    digest: Digest | None = None  # None: the tag, whatever it points at
+
+    @model_validator(mode="after")
+    def _names_something(self) -> ImageDeleted:
+        if not self.tag and not self.digest:
+            raise ValueError("an image_delete names a tag, a digest or both")
+        return self
+
+    def describe(self) -> str:
+        what = f":{self.tag}" if self.tag else f"@{self.digest}"
+        return f"Deleted {self.image}{what}"
+
+
 class UpdaterDetected(_Event):
     """Argo CD Image Updater chose a new tag for an application's image (stage 5)."""
 
@@ -314,8 +335,13 @@ class ApplicationObserved(_Event):
     conditions: Annotated[list[AppCondition], Field(max_length=50)] = []
     operation: Operation | None = None  # the details behind operation_phase/_message
     history: Annotated[list[SyncHistoryEntry], Field(max_length=20)] = []
+    # The Application no longer exists (a watch DELETED, or absent from a full list): the
+    # snapshot's other fields are not applied.
+    deleted: bool = False
 
     def describe(self) -> str:
+        if self.deleted:
+            return f"{self.name}: deleted"
         phase = f", operation {self.operation_phase}" if self.operation_phase else ""
         return f"{self.name}: {self.sync_status}/{self.health_status}{phase}"
 
@@ -430,6 +456,7 @@ Event = Annotated[
     | ReleasePublished
     | BuildRun
     | ImagePushed
+    | ImageDeleted
     | UpdaterDetected
     | ApplicationObserved
     | UpdaterDeploymentObserved
@@ -443,6 +470,7 @@ EVENT_KINDS = (
     "release",
     "build",
     "image_push",
+    "image_delete",
     "updater",
     "application",
     "updater_deployment",
@@ -500,6 +528,7 @@ __all__ = [
     "CommitMerged",
     "Event",
     "EVENT_KINDS",
+    "ImageDeleted",
     "ImagePushed",
     "ImageUpdaterObserved",
     "InvalidEvent",

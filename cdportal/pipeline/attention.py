@@ -54,7 +54,7 @@ def problems() -> list[Problem]:
 
 def _applications() -> list[Problem]:
     found, settling = [], _Settling(timezone.now())
-    for app in Application.objects.order_by("namespace", "name"):
+    for app in Application.objects.filter(deleted_at__isnull=True).order_by("namespace", "name"):
         url = reverse("web:application", args=[app.namespace, app.name])
         at = app.observed_at
         if app.operation_phase in FAILED_OPERATIONS:

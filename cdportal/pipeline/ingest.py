@@ -86,17 +86,20 @@ class IngestResult:
 def ingest(data: Any, *, broadcast: bool = True) -> IngestResult:
     event = parse_event(data)
     existing = _recorded(event)
-    if existing is not None:
+    if existing is not None and not _pushed_again(event):
         return IngestResult(existing, False, Changes())
     with transaction.atomic():
         _one_writer_at_a_time()
         # Two writers may race on the same observation (a webhook and the poller): the second
         # one to get the lock finds it recorded.
         existing = _recorded(event)
-        if existing is not None:
+        again = existing is not None and _pushed_again(event)
+        if existing is not None and not again:
             return IngestResult(existing, False, Changes())
         changes = Changes()
         row = HANDLERS[event.kind](event, changes)
+        if again:
+            row.source_id = _again_id(event)
         row.save(force_insert=True)
         changes.events.append(row.pk)
         if broadcast:
@@ -117,6 +120,25 @@ def _one_writer_at_a_time() -> None:
 
 def _recorded(event) -> PipelineEvent | None:
     return PipelineEvent.objects.filter(source=event.source, source_id=event.source_id).first()
+
+
+def _pushed_again(event) -> bool:
+    """A tag deleted and then pushed again with the same digest: its push's source id
+    (IMAGE:TAG@DIGEST, shared by the webhook and the scanner) is already recorded, but this push
+    is a new fact — the tag exists again."""
+    return (
+        event.kind == "image_push"
+        and ImageTag.objects.filter(
+            image__name=event.image,
+            tag=event.tag,
+            deleted_at__isnull=False,
+            deleted_at__lte=event.occurred_at,
+        ).exists()
+    )
+
+
+def _again_id(event) -> str:
+    return f"{event.source_id[:180]}#{int(event.occurred_at.timestamp() * 1_000_000)}"
 
 
 def _row(event, **links) -> PipelineEvent:
@@ -249,7 +271,8 @@ def _settle_state(release: Release) -> None:
     S = Release.State
     if release.state == S.SUPERSEDED:
         return
-    rollouts = list(release.rollouts.all())
+    # A deleted application's rollouts are history: they neither fail nor hold up the release.
+    rollouts = list(release.rollouts.filter(application__deleted_at__isnull=True))
     if release.failed_stage or any(r.failed_stage for r in rollouts):
         release.state = S.FAILED
     elif release.released_at is None:
@@ -265,9 +288,9 @@ def _reached_every_target(release: Release, rollouts: list[Rollout]) -> bool:
     component's images, not only those the updater has already picked it up for."""
     synced = {r.application_id for r in rollouts if r.synced_at}
     targets = set(
-        Application.objects.filter(images__component=release.component_id).values_list(
-            "pk", flat=True
-        )
+        Application.objects.filter(
+            images__component=release.component_id, deleted_at__isnull=True
+        ).values_list("pk", flat=True)
     ) | {r.application_id for r in rollouts}
     return bool(targets) and targets <= synced
 
@@ -464,6 +487,7 @@ def _on_image_push(event: ev.ImagePushed, changes: Changes) -> PipelineEvent:
             "digest": event.digest,
             "pushed_at": event.occurred_at,
             "created_at": event.created_at,
+            "deleted_at": None,  # pushed again after a deletion: it exists again
         },
     )
     changes.images.add(image.pk)
@@ -479,6 +503,24 @@ def _on_image_push(event: ev.ImagePushed, changes: Changes) -> PipelineEvent:
             release.failed_stage, release.failure_reason = None, ""
         _touch(release, event, changes)
     return _row(event, image=image, release=release)
+
+
+def _on_image_delete(event: ev.ImageDeleted, changes: Changes) -> PipelineEvent:
+    """The tag (or every tag on the digest) no longer exists: marked deleted, kept for history.
+    A tag pushed after the deletion happened (a late notification) stays."""
+    image = ImageRepository.objects.filter(name=event.image).first()
+    if image is None:
+        return _row(event)
+    tags = image.tags.filter(deleted_at__isnull=True, pushed_at__lte=event.occurred_at)
+    if event.tag:
+        tags = tags.filter(tag=event.tag)
+    if event.digest:
+        tags = tags.filter(digest=event.digest)
+    if tags.update(deleted_at=event.occurred_at):
+        changes.images.add(image.pk)
+        # Their "would update to" may have named the deleted tag.
+        changes.applications.update(image.applications.values_list("pk", flat=True))
+    return _row(event, image=image)
 
 
 def _application(namespace: str, name: str) -> Application:
@@ -502,7 +544,15 @@ def _on_updater(event: ev.UpdaterDetected, changes: Changes) -> PipelineEvent:
 
 
 def _on_application(event: ev.ApplicationObserved, changes: Changes) -> PipelineEvent:
+    if event.deleted:
+        return _application_deleted(event, changes)
     app = _application(event.namespace, event.name)
+    if app.deleted_at is not None:
+        if app.deleted_at > event.occurred_at:
+            return _row(event, application=app)  # a snapshot from before the deletion
+        app.deleted_at = None  # re-created
+        app.save(update_fields=["deleted_at"])
+        _resettle_targets(app, changes)
     app.project = event.project
     app.repo_url = event.repo_url
     app.image_policy = dict(event.annotations)
@@ -537,6 +587,34 @@ def _on_application(event: ev.ApplicationObserved, changes: Changes) -> Pipeline
         release = _advance_rollout(app, image, desired, running, event, changes) or release
     app.save()
     return _row(event, application=app, release=release)
+
+
+def _application_deleted(event: ev.ApplicationObserved, changes: Changes) -> PipelineEvent:
+    """The Application no longer exists: marked deleted (its rollouts stay, for history), it
+    leaves the lists, Needs attention and the targets of the releases it was one of."""
+    app = Application.objects.filter(namespace=event.namespace, name=event.name).first()
+    if app is None:
+        return _row(event)
+    if app.deleted_at is None and app.observed_at <= event.occurred_at:
+        app.deleted_at = event.occurred_at
+        app.observed_at = event.occurred_at
+        app.save(update_fields=["deleted_at", "observed_at"])
+        changes.applications.add(app.pk)
+        _resettle_targets(app, changes)
+    return _row(event, application=app)
+
+
+def _resettle_targets(app: Application, changes: Changes) -> None:
+    """The releases in flight `app` is (or was) a target of: their state counts its targets."""
+    releases = Release.objects.filter(state__in=Release.IN_FLIGHT).filter(
+        Q(rollouts__application=app) | Q(component__images__applications=app)
+    )
+    for release in releases.distinct():
+        _settle_state(release)
+        release.save(update_fields=["state"])
+        changes.releases.add(release.pk)
+        if release.state == Release.State.DEPLOYED:
+            _supersede_older(release, changes)
 
 
 def _tracked(app: Application, configs: list[ImageUpdaterConfig] | None = None) -> list:
@@ -677,6 +755,7 @@ HANDLERS = {
     "release": _on_release,
     "build": _on_build,
     "image_push": _on_image_push,
+    "image_delete": _on_image_delete,
     "updater": _on_updater,
     "application": _on_application,
     "updater_deployment": _on_updater_deployment,

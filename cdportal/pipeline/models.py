@@ -222,6 +222,9 @@ class ImageTag(models.Model):
     )
     pushed_at = models.DateTimeField()
     first_seen_at = models.DateTimeField(default=timezone.now)
+    # When the registry deleted it (None: it exists). A deleted tag leaves the live views and
+    # the policy's candidates; pushed again, it is back with this cleared.
+    deleted_at = models.DateTimeField(null=True, blank=True)
 
     class Meta:
         ordering = ["-pushed_at", "-pk"]
@@ -258,6 +261,9 @@ class Application(models.Model):
     operation = models.JSONField(null=True, blank=True)
     sync_history = models.JSONField(default=list, blank=True)
     observed_at = models.DateTimeField(default=timezone.now)
+    # When Argo CD deleted it (None: it exists). A deleted application leaves the lists,
+    # Needs attention and its releases' targets; re-created, it is back with this cleared.
+    deleted_at = models.DateTimeField(null=True, blank=True)
 
     class Meta:
         ordering = ["namespace", "name"]

@@ -42,9 +42,10 @@ def releases_queryset() -> QuerySet[Release]:
         .prefetch_related(
             Prefetch(
                 "rollouts",
-                queryset=Rollout.objects.select_related("application").order_by(
-                    "application__name"
-                ),
+                # A deleted application is no longer one of a release's targets.
+                queryset=Rollout.objects.select_related("application")
+                .filter(application__deleted_at__isnull=True)
+                .order_by("application__name"),
             )
         )
         .annotate(commit_count=Count("commits"))
@@ -72,11 +73,19 @@ def release(pk: int) -> Release:
 
 
 def applications() -> list[Application]:
-    return list(Application.objects.prefetch_related("images").order_by("namespace", "name"))
+    return list(
+        Application.objects.filter(deleted_at__isnull=True)
+        .prefetch_related("images")
+        .order_by("namespace", "name")
+    )
 
 
 def newest_tags(limit: int = NEWEST_TAGS) -> list[ImageTag]:
-    return list(ImageTag.objects.select_related("image").order_by("-pushed_at", "-pk")[:limit])
+    return list(
+        ImageTag.objects.filter(deleted_at__isnull=True)
+        .select_related("image")
+        .order_by("-pushed_at", "-pk")[:limit]
+    )
 
 
 def recent_events(limit: int = RECENT_EVENTS, **filters) -> list[PipelineEvent]:
@@ -295,8 +304,11 @@ def policy_outlook(app: Application, policy: ImagePolicy) -> Outlook:
 
 
 def known_tags(image: str) -> list[TagInfo]:
-    """The tags of `image` (registry/repository) the registry has shown cdportal, oldest first."""
-    rows = ImageTag.objects.filter(image__name=image).order_by("pushed_at", "pk")
+    """The tags of `image` (registry/repository) the registry shows now (deleted ones left out),
+    oldest first."""
+    rows = ImageTag.objects.filter(image__name=image, deleted_at__isnull=True).order_by(
+        "pushed_at", "pk"
+    )
     return [TagInfo(t.tag, created=t.created_at or t.pushed_at, digest=t.digest) for t in rows]
 
 
