@@ -9,8 +9,9 @@ The registry is configured with an endpoint whose `headers` carry `Authorization
 answered 200 and not stored (the Image Updater's checks would fill the table with them). Any
 other envelope is stored as a WebhookDelivery (source "registry", delivery id = its first
 event's id, else a hash of the body) before anything else, then each `push` of a manifest with
-a tag becomes an `image_push` event, ingested through the one ingestion path. Tagless pushes
-(an index's children, blobs) and deletes are ignored.
+a tag becomes an `image_push` event, and each `delete` (of a manifest by digest: every tag on
+it; or of one tag) an `image_delete` event, ingested through the one ingestion path. Tagless
+pushes (an index's children, blobs) are ignored.
 
 The event's image is `HOST/REPOSITORY`. HOST is REGISTRY_PUBLIC_HOST when set (a registry that
 is reached under an internal name but known by another); otherwise the host the push was sent to
@@ -63,7 +64,7 @@ from cdportal.adapters.registry.client import (
     parse_timestamp,
 )
 from cdportal.adapters.registry.errors import RegistryError
-from cdportal.adapters.registry.scanner import push_event
+from cdportal.adapters.registry.scanner import delete_event, push_event
 from cdportal.api import deliveries
 from cdportal.core.events import InvalidEvent
 from cdportal.core.text import first_unstorable, storable
@@ -227,15 +228,15 @@ def _push(event: dict) -> tuple[dict | None, str]:
     """An image_push event for a tagged manifest push, or None and why not."""
     action = event.get("action")
     target = event.get("target") or {}
+    if action == "delete":
+        return _delete(event, target), ""
     if action != "push":
         return None, f"{action or 'unknown action'}: not recorded"
     tag = target.get("tag")
     if not tag:
         return None, "tagless push (an index's child or a blob): not recorded"
     repository, digest = target["repository"], target["digest"]
-    host = settings.REGISTRY_PUBLIC_HOST or (event.get("request") or {}).get("host") or ""
-    if not isinstance(host, str) or not host:
-        raise ValueError("the event names no request.host; set REGISTRY_PUBLIC_HOST")
+    host = _host(event)
     occurred = parse_timestamp(event.get("timestamp")) or timezone.now()
     created, note = _created(host.lower(), repository, digest)
     data = push_event(
@@ -246,6 +247,31 @@ def _push(event: dict) -> tuple[dict | None, str]:
         created_at=created,
     )
     return data, note
+
+
+def _delete(event: dict, target: dict) -> dict:
+    """An image_delete event: a manifest deleted by digest (every tag on it), or one tag."""
+    repository = target["repository"]
+    tag, digest = target.get("tag") or "", target.get("digest") or ""
+    if not tag and not digest:
+        raise ValueError("a delete event names neither a tag nor a digest")
+    image = f"{_host(event)}/{repository}"
+    event_id = event.get("id")
+    what = f":{tag}" if tag else f"@{digest}"
+    return delete_event(
+        image=image,
+        tag=tag,
+        digest=digest,
+        occurred_at=parse_timestamp(event.get("timestamp")) or timezone.now(),
+        source_id=f"deleted:{event_id}" if event_id else f"deleted:{image}{what}",
+    )
+
+
+def _host(event: dict) -> str:
+    host = settings.REGISTRY_PUBLIC_HOST or (event.get("request") or {}).get("host") or ""
+    if not isinstance(host, str) or not host:
+        raise ValueError("the event names no request.host; set REGISTRY_PUBLIC_HOST")
+    return host
 
 
 _CLIENTS: dict[str, RegistryClient] = {}

@@ -329,3 +329,43 @@ def test_a_large_envelope_is_answered_before_it_is_processed(transactional_db, c
     deliveries.close_connections()
     broadcast.flush()
     broadcast.close_connections()
+
+
+# --- deletions (issue 13, item 3) ------------------------------------------------------------
+
+
+def test_a_deleted_manifest_leaves_the_tag_list_and_comes_back_when_pushed_again(
+    notifying_registry, pusher, unique, client, bob
+):
+    client.force_login(bob)
+    repo = unique()
+    image = notifying_registry.image(repo)
+    push = pusher(notifying_registry)
+    old = push.image(repo, "v1.0.0", created="2026-01-01T00:00:00Z")
+    push.image(repo, "v1.1.0", created="2026-02-01T00:00:00Z")
+    assert wait_for(lambda: ImageTag.objects.filter(image__name=image).count() == 2)
+
+    push.delete(repo, old)  # the Distribution API, delete enabled: it notifies `delete`
+
+    deleted = wait_for(
+        lambda: ImageTag.objects.filter(image__name=image, deleted_at__isnull=False).first()
+    )
+    assert deleted is not None, f"no delete notification recorded:\n{notifying_registry.log()}"
+    assert deleted.tag == "v1.0.0"
+    listed = client.get("/api/images/tags", {"image": image}).json()["items"]
+    assert [t["tag"] for t in listed] == ["v1.1.0"]
+    with_deleted = client.get("/api/images/tags", {"image": image, "deleted": True}).json()
+    assert {t["tag"]: bool(t["deleted_at"]) for t in with_deleted["items"]} == {
+        "v1.0.0": True,
+        "v1.1.0": False,
+    }
+    assert PipelineEvent.objects.filter(image__name=image, kind="image_delete").exists()
+
+    # The same image pushed again under the tag: the same digest, a new fact.
+    again = push.image(repo, "v1.0.0", created="2026-01-01T00:00:00Z")
+    assert again == old
+    assert wait_for(
+        lambda: ImageTag.objects.filter(
+            image__name=image, tag="v1.0.0", deleted_at__isnull=True
+        ).exists()
+    )

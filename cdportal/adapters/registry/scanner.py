@@ -14,6 +14,9 @@ recorded, the image is done: manifests and configs are addressed by digest and n
 nothing else is asked. Only a tag not seen before costs more: a HEAD for its digest, and for a
 digest never read a GET of the manifest and one of its config blob (the created time).
 
+A tag recorded before and absent from a complete tag list was deleted: it becomes an
+``image_delete`` event (so does a tag whose HEAD answers 404 between the list and the lookup).
+
 The one thing a tag list cannot show is a tag moved to another digest (``latest``, ``prod``).
 The webhook reports those as they happen; the scanner also re-verifies every tag with one HEAD
 each every ``REVERIFY_SECONDS`` (and on ``full=True``), reading manifests only for digests that
@@ -93,6 +96,21 @@ def push_event(
     }
 
 
+def delete_event(
+    *, image: str, occurred_at: datetime, source_id: str, tag: str = "", digest: str = ""
+) -> dict:
+    """'IMAGE:TAG (or every tag on DIGEST) no longer exists', from whichever path observed it."""
+    return {
+        "kind": "image_delete",
+        "source": SOURCE,
+        "source_id": source_id[:MAX_SOURCE_ID],
+        "occurred_at": occurred_at.isoformat(),
+        "image": image.lower(),
+        "tag": tag or None,
+        "digest": digest or None,
+    }
+
+
 _CLIENTS: dict[str, RegistryClient] = {}
 _CLIENTS_LOCK = threading.Lock()
 
@@ -120,6 +138,7 @@ class ImageScan:
     requests: int = 0
     tags: int = 0
     new_tags: int = 0  # tags (or moved tags) whose manifest was looked up this round
+    deleted: int = 0  # tags recorded before that the registry no longer lists
     events: int = 0  # newly recorded
     duplicates: int = 0  # already recorded (by the webhook, or an earlier scan)
     rejected: int = 0
@@ -134,6 +153,8 @@ class ImageScan:
             f"{self.image}: {self.requests} requests, {self.tags} tags, "
             f"{self.new_tags} new, {self.events} events recorded"
         )
+        if self.deleted:
+            text += f", {self.deleted} deleted"
         if self.duplicates:
             text += f", {self.duplicates} already known"
         if self.rejected:
@@ -227,6 +248,11 @@ def _scan_image(
                 state.not_modified += 1
                 return _finish(store, state, result, client.requests - before, now, "unchanged")
             recorded = {tag: digest for tag, digest in known.items() if tag in tags}
+            if not listing.not_modified:
+                # The list is complete (every page): a tag recorded before and absent now was
+                # deleted.
+                for tag in sorted(set(known) - set(tags)):
+                    _deleted(sink, image, tag, known[tag], now, result)
             for tag in tags:
                 if tag in known and not verify:
                     continue
@@ -302,7 +328,8 @@ def _look_up(
         manifest = client.manifest(repository, digest or tag)
     except RegistryError as e:
         if isinstance(e, NotFound):  # deleted between the list and the HEAD
-            recorded.pop(tag, None)
+            if recorded.pop(tag, None) is not None:
+                _deleted(sink, image, tag, known_digest or "", now, result)
             return
         raise
     result.new_tags += 1
@@ -318,6 +345,18 @@ def _look_up(
     )
     _emit(sink, event, result)
     recorded[tag] = manifest.digest
+
+
+def _deleted(
+    sink: EventSink, image: str, tag: str, digest: str, now: datetime, result: ImageScan
+) -> None:
+    """A tag this image had and has no more. Its id names the round that found it gone, so the
+    same tag deleted again after a re-push is a new fact."""
+    source_id = f"deleted:{push_source_id(image, tag, digest)}@{now.isoformat()}"
+    if len(source_id) > MAX_SOURCE_ID:
+        source_id = "deleted:sha256:" + hashlib.sha256(source_id.encode()).hexdigest()
+    _emit(sink, delete_event(image=image, tag=tag, occurred_at=now, source_id=source_id), result)
+    result.deleted += 1
 
 
 def _emit(sink: EventSink, event: Mapping[str, Any], result: ImageScan) -> None:
@@ -379,6 +418,7 @@ __all__ = [
     "ImageScan",
     "ScanReport",
     "client_for",
+    "delete_event",
     "push_event",
     "push_source_id",
     "scan",

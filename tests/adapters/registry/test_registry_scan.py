@@ -19,7 +19,9 @@ from werkzeug import Response
 
 from cdportal.adapters.registry.client import Credentials, RegistryClient
 from cdportal.adapters.registry.scanner import push_source_id, scan
-from cdportal.pipeline.models import ImageTag, PipelineEvent, PollState
+from cdportal.pipeline.ingest import ingest
+from cdportal.pipeline.models import Application, ImageTag, PipelineEvent, PollState
+from cdportal.pipeline.queries import image_outlook, newest_tags
 from cdportal.pipeline.sinks import LocalSink
 from cdportal.pipeline.sources import PollStates
 
@@ -182,6 +184,49 @@ def test_a_new_tag_is_one_event(anonymous_registry, pusher, unique):
     new = ImageTag.objects.get(image__name=image, tag="v1.1.0")
     assert new.digest == digest and new.pushed_at >= before  # seen live: dated when first seen
     assert events_of(image).count() == 2
+
+
+@pytest.mark.django_db
+def test_a_tag_gone_from_a_rescan_is_deleted_and_no_longer_the_policy_answer(
+    anonymous_registry, pusher, unique
+):
+    repo = unique()
+    image = anonymous_registry.image(repo)
+    push = pusher(anonymous_registry)
+    push.image(repo, "v1.0.0", created=CREATED)
+    newest = push.image(repo, "v1.1.0", created="2025-06-02T12:00:00Z")
+    factory = clients(anonymous_registry.url)
+    scan([image], sink=LocalSink(), store=PollStates(), client_factory=factory)
+    ingest(
+        {
+            "kind": "application",
+            "source": "test",
+            "source_id": "app-1",
+            "occurred_at": timezone.now().isoformat(),
+            "namespace": "argocd",
+            "name": "app",
+            "annotations": {
+                "argocd-image-updater.argoproj.io/image-list": f"app={image}",
+                "argocd-image-updater.argoproj.io/app.update-strategy": "semver",
+            },
+        }
+    )
+    app = Application.objects.get(name="app")
+    assert [o["tag"] for o in image_outlook(app)[0]] == ["v1.1.0"]
+
+    push.delete(repo, newest)  # the Distribution API: the manifest and its tag are gone
+    report = scan([image], sink=LocalSink(), store=PollStates(), client_factory=factory)
+
+    assert (report.images[0].status, report.images[0].deleted) == ("ok", 1)
+    gone = ImageTag.objects.get(image__name=image, tag="v1.1.0")
+    assert gone.deleted_at is not None
+    assert [t.tag for t in newest_tags(100) if t.image.name == image] == ["v1.0.0"]
+    [outlook] = image_outlook(app)[0]
+    assert (outlook["tag"], outlook["known_tags"]) == ("v1.0.0", 1)
+    # The next round finds nothing new to say.
+    again = scan([image], sink=LocalSink(), store=PollStates(), client_factory=factory)
+    assert (again.images[0].deleted, again.images[0].events) == (0, 0)
+    assert PipelineEvent.objects.filter(image__name=image, kind="image_delete").count() == 1
 
 
 @pytest.mark.django_db
