@@ -88,6 +88,23 @@ def application_event(
     return parse_event(event).model_dump(mode="json")
 
 
+def application_deleted_event(
+    namespace: str, name: str, *, resource_version: str, observed_at: datetime
+) -> dict[str, Any]:
+    """The ``application`` event saying the Application no longer exists: a watch DELETED (its
+    last resourceVersion), or absent from a full list (the list's resourceVersion)."""
+    event = {
+        "kind": "application",
+        "source": "kubernetes",
+        "source_id": f"{namespace}/{name}@{resource_version}:deleted",
+        "occurred_at": observed_at.isoformat(),
+        "namespace": namespace,
+        "name": name,
+        "deleted": True,
+    }
+    return parse_event(event).model_dump(mode="json")
+
+
 def _sources(spec: dict) -> list[dict]:
     # With spec.sources set, spec.source is ignored (docs/user-guide/multiple_sources.md).
     if spec.get("sources"):

@@ -5,12 +5,13 @@ official ``kubernetes`` client:
 
 1. list the Applications of a namespace, emit each one, and remember the list's
    ``resourceVersion``;
-2. watch from that resourceVersion; emit every ADDED/MODIFIED object and remember its
-   resourceVersion (BOOKMARK events only move the resourceVersion);
+2. watch from that resourceVersion; emit every ADDED/MODIFIED object, and a deletion for every
+   DELETED one, and remember its resourceVersion (BOOKMARK events only move the resourceVersion);
 3. when the stream ends (the server's ``timeoutSeconds``) reconnect at once from the last
    resourceVersion; when it breaks (connection refused or reset, 5xx) reconnect the same way
    after a backoff that doubles up to ``backoff_max``;
-4. on 410 Gone (the resourceVersion is older than the API server's watch cache) list again.
+4. on 410 Gone (the resourceVersion is older than the API server's watch cache) list again; an
+   object seen before and absent from that list was deleted meanwhile, and is emitted so.
 
 Nothing is missed across reconnects: the resourceVersion only advances after the event was
 emitted, and a relist emits every object again — ingestion stores one fact per
@@ -35,6 +36,7 @@ from kubernetes.client.exceptions import ApiException
 from cdportal.adapters.errors import AdapterError
 from cdportal.adapters.kubernetes import updater
 from cdportal.adapters.kubernetes.argocd import (
+    application_deleted_event,
     application_event,
     image_updater_event,
     images_updated_events,
@@ -106,6 +108,10 @@ class ApplicationWatcher:
         self.resource_versions: dict[str, str | None] = {ns: None for ns in self.namespaces}
         self.on_batch = None  # called after each list or watch connection that emitted something
         self._watches: dict[str, watch.Watch] = {}
+        # namespace -> the names of the objects it has now, as far as this watcher has seen: a
+        # relist (after 410 Gone, or a watch that could not resume) that lacks one of them means
+        # it was deleted meanwhile, its DELETED event lost with the expired resourceVersion.
+        self.present: dict[str, set[str]] = {ns: set() for ns in self.namespaces}
 
     # -- one unit of work -------------------------------------------------------------------
 
@@ -133,6 +139,7 @@ class ApplicationWatcher:
 
     def list(self, namespace: str) -> int:
         emitted, token, resource_version = 0, None, None
+        listed: set[str] = set()
         while True:
             kwargs = {"limit": self.page_size, "_request_timeout": self.request_timeout}
             if token:
@@ -140,12 +147,16 @@ class ApplicationWatcher:
             func, args, extra = self._lister(namespace)
             result = self._call(func, *args, **kwargs, **extra)
             for item in result.get("items") or []:
+                listed.add((item.get("metadata") or {}).get("name", ""))
                 emitted += self._emit(item)
             metadata = result.get("metadata") or {}
             resource_version = metadata.get("resourceVersion") or resource_version
             token = metadata.get("continue")
             if not token:
                 break
+        for name in sorted(self.present[namespace] - listed):
+            emitted += self._gone(namespace, name, resource_version or "")
+        self.present[namespace] = listed
         # Without a resourceVersion (some emulators) the watch starts from "now"; a relist on
         # each reconnect then keeps us from missing anything.
         self.resource_versions[namespace] = resource_version or ""
@@ -188,8 +199,13 @@ class ApplicationWatcher:
         kind, obj = event.get("type"), event.get("raw_object") or event.get("object") or {}
         resource_version = (obj.get("metadata") or {}).get("resourceVersion")
         emitted = 0
+        name = (obj.get("metadata") or {}).get("name", "")
         if kind in ("ADDED", "MODIFIED"):
             emitted = self._emit(obj)
+            self.present[namespace].add(name)
+        elif kind == "DELETED":
+            emitted = self._gone(namespace, name, resource_version or "")
+            self.present[namespace].discard(name)
         elif kind == "ERROR":
             # The client raises on ERROR itself; a stream that hands one over is handled alike.
             if obj.get("code") == GONE:
@@ -197,7 +213,7 @@ class ApplicationWatcher:
             raise AdapterError(
                 f"watch of {self.what} in {namespace}: {obj.get('message', 'error')}"
             )
-        # DELETED: the event vocabulary has no deletion yet; BOOKMARK: only the resourceVersion.
+        # BOOKMARK: only the resourceVersion.
         if resource_version:
             self.resource_versions[namespace] = resource_version
         return emitted
@@ -219,6 +235,17 @@ class ApplicationWatcher:
     def _event(self, obj: dict) -> dict | None:
         """The event for one object as listed or watched (None: not one of ours)."""
         return application_event(obj, observed_at=datetime.now(UTC))
+
+    def _gone(self, namespace: str, name: str, resource_version: str) -> int:
+        """The event for an object that no longer exists (0: this kind records no deletions)."""
+        if not name:
+            return 0
+        self.sink.emit(
+            application_deleted_event(
+                namespace, name, resource_version=resource_version, observed_at=datetime.now(UTC)
+            )
+        )
+        return 1
 
     def _call(self, func, *args, **kwargs):
         try:
@@ -283,6 +310,9 @@ class UpdaterEventWatcher(ApplicationWatcher):
 
     what = "ImagesUpdated Events"
 
+    def _gone(self, namespace: str, name: str, resource_version: str) -> int:
+        return 0  # no deletion to record (ImageUpdater resources: their DELETED, below)
+
     def __init__(self, api_client: client.ApiClient, namespaces: Iterable[str], **kwargs):
         super().__init__(api_client, namespaces, **kwargs)
         self.core = client.CoreV1Api(api_client)
@@ -316,6 +346,9 @@ class UpdaterDeploymentWatcher(ApplicationWatcher):
     Every other Deployment of the namespace is ignored."""
 
     what = "Deployments"
+
+    def _gone(self, namespace: str, name: str, resource_version: str) -> int:
+        return 0  # no deletion to record (ImageUpdater resources: their DELETED, below)
 
     def __init__(
         self, api_client: client.ApiClient, namespace: str, *, name: str | None = None, **kwargs
@@ -356,6 +389,9 @@ class ImageUpdaterWatcher(ApplicationWatcher):
     Under v0.x the resource does not exist: the first 404 ends this watcher quietly."""
 
     what = "ImageUpdater resources"
+
+    def _gone(self, namespace: str, name: str, resource_version: str) -> int:
+        return 0  # no deletion to record (ImageUpdater resources: their DELETED, below)
 
     def _lister(self, namespace: str):
         return (

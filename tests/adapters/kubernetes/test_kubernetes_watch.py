@@ -239,6 +239,83 @@ def event(kind: str, obj: dict) -> dict:
     return {"type": kind, "object": obj, "raw_object": obj}
 
 
+def without_finalizers(kube, stem: str) -> None:
+    """The fixture's Application as it is once Argo CD has run its finalizer (the emulator
+    keeps an object with finalizers forever): a delete removes it."""
+    obj = load(stem)
+    obj["metadata"].pop("finalizers", None)
+    kube.seed(obj)
+
+
+def delete_application(kube, name: str) -> None:
+    """Through the API server, as `kubectl delete application` does."""
+    client.CustomObjectsApi(kube.api_client).delete_namespaced_custom_object(
+        "argoproj.io", "v1alpha1", "argocd", "applications", name
+    )
+
+
+def test_a_deleted_application_leaves_the_lists_and_attention(transactional_db, kube, bob):
+    from django.test import Client
+
+    viewer = Client()
+    viewer.force_login(bob)
+    without_finalizers(kube, "05")
+    watcher = watcher_for(kube, request_timeout=5.0)
+    stop = threading.Event()
+    thread = threading.Thread(target=watcher.run, args=(stop,))
+    thread.start()
+    try:
+        wait_for(lambda: Application.objects.count() == 2, timeout=10)
+        wait_for(lambda: getattr(kube.k, "watches", None), timeout=10)  # the watch is open
+        assert "docs-site" in [p["subject"] for p in viewer.get("/api/attention").json()]
+        # The emulator numbers a delete after the object's own resourceVersion: make it newer
+        # than the watch's, as the API server's one counter would.
+        kube.patch("argocd", "docs-site", 48213500, {"status": {"health": {"status": "Degraded"}}})
+        wait_for(lambda: app("docs-site").health_status == "Degraded", timeout=10)
+        delete_application(kube, "docs-site")
+        wait_for(lambda: app("docs-site").deleted_at is not None, timeout=10)
+    finally:
+        stop.set()
+        watcher.stop_streams()
+        thread.join(10)
+    assert app("docs-site").deleted_at is not None
+    listed = viewer.get("/api/applications").json()["items"]
+    assert [a["name"] for a in listed] == ["controller"]
+    everything = viewer.get("/api/applications", {"deleted": True}).json()["items"]
+    assert {a["name"]: bool(a["deleted_at"]) for a in everything} == {
+        "controller": False,
+        "docs-site": True,
+    }
+    assert "docs-site" not in [p["subject"] for p in viewer.get("/api/attention").json()]
+    assert viewer.get("/api/applications/argocd/docs-site").json()["deleted_at"]
+
+    # Re-created: back in the lists, deleted_at cleared.
+    recreated = load("05")
+    recreated["metadata"]["resourceVersion"] = "48219999"
+    kube.seed(recreated)
+    watcher.resource_versions["argocd"] = None
+    watcher.step()
+    assert app("docs-site").deleted_at is None
+    assert len(viewer.get("/api/applications").json()["items"]) == 2
+
+
+def test_an_application_deleted_while_the_watch_expired_is_deleted_by_the_relist(
+    transactional_db, kube
+):
+    without_finalizers(kube, "05")
+    watcher = watcher_for(kube)
+    watcher.step()
+    kube.k.gone.add("48213377")
+    delete_application(kube, "docs-site")
+    assert watcher.step() == 0  # the watch answers 410 Gone
+    assert watcher.step() == 2  # relists: controller again, docs-site gone
+    assert app("docs-site").deleted_at is not None
+    assert app("controller").deleted_at is None
+    assert PipelineEvent.objects.filter(
+        application__name="docs-site", source_id__endswith=":deleted"
+    ).exists()
+
+
 def test_bookmarks_and_deletions_move_the_resource_version_without_recording(transactional_db):
     deleted = load("05")
     deleted["metadata"]["resourceVersion"] = "48213900"
@@ -252,7 +329,7 @@ def test_bookmarks_and_deletions_move_the_resource_version_without_recording(tra
         client.ApiClient(), ["argocd"], sink=LocalSink(), watch_factory=fake
     )
     watcher.resource_versions["argocd"] = "48213000"
-    assert watcher.step() == 0
+    assert watcher.step() == 1  # the deletion: of an application never recorded, nothing to mark
     assert fake.calls[0]["resource_version"] == "48213000"
     assert fake.calls[0]["allow_watch_bookmarks"] is True
     assert watcher.resource_versions["argocd"] == "48213900"
