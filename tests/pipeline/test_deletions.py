@@ -137,3 +137,15 @@ def test_a_late_deletion_spares_a_tag_pushed_after_it(db):
     ingest(push(10, "latest", "p-latest"))
     ingest(tag_deleted(5, "d-old", tag="latest"))
     assert ImageTag.objects.get(tag="latest").deleted_at is None
+
+
+def test_the_pages_drop_it_and_its_own_page_says_when_it_was_deleted(client, bob):
+    ingest(staging(10, "s-1"))
+    ingest(deleted(20, "s-gone"))
+    client.force_login(bob)
+    overview = client.get("/").content.decode()
+    panel = overview.split('<section id="applications"', 1)[1].split("</section>", 1)[0]
+    assert "cto-staging" not in panel
+    assert "cto-staging: deleted" in overview  # the event log keeps the fact
+    page = client.get("/applications/argocd/cto-staging/").content.decode()
+    assert "deleted" in page and "its history stays here" in page
