@@ -257,7 +257,7 @@ def test_the_public_host_names_the_image(client, configured, settings):
 
 
 @pytest.mark.django_db
-def test_deletes_are_stored_and_ignored(client, configured):
+def test_a_delete_is_recorded_as_an_image_delete(client, configured):
     body = {
         "events": [
             {
@@ -265,14 +265,18 @@ def test_deletes_are_stored_and_ignored(client, configured):
                 "timestamp": "2026-11-28T22:20:40Z",
                 "action": "delete",
                 "target": {"digest": DIGEST, "repository": "5dlabs/controller"},
+                "request": {"host": "ghcr.io"},
             }
         ]
     }
 
     answer = deliver(client, body)
 
-    assert answer.status_code == 202 and answer.json()["status"] == "ignored"
-    assert not PipelineEvent.objects.exists()
+    assert answer.status_code == 202 and answer.json()["status"] == "ingested"
+    event = PipelineEvent.objects.get()
+    assert (event.kind, event.source_id) == ("image_delete", "deleted:d1")
+    assert event.payload["digest"] == DIGEST and event.payload["tag"] is None
+    assert event.payload["image"] == "ghcr.io/5dlabs/controller"
 
 
 @pytest.mark.django_db
