@@ -50,6 +50,7 @@ class ReleaseOut(Schema):
     component: ComponentOut
     version: str
     tag: str
+    sha: str  # the commit the tag points at ("" until GitHub says)
     state: str
     pr_number: int | None
     pr_url: str

@@ -361,7 +361,11 @@ def _conventional(sha: str, message: str) -> tuple[str, str, bool]:
 def _on_release_pr(event: ev.ReleasePullRequest, changes: Changes) -> PipelineEvent:
     repo = _repository(event.repository)
     component = _component(repo, event.component)
-    release = component.releases.filter(version=event.version).first() or _next_release(component)
+    release = component.releases.filter(version=event.version).first() or _proposed(
+        component, event
+    )
+    if release is None:  # a PR closed unmerged, for a version that never had a row
+        return _row(event, repository=repo)
     if release.released_at is None:
         # Release Please rewrites its PR as commits land: the proposal follows the latest title.
         release.version = event.version
@@ -382,8 +386,7 @@ def _on_release(event: ev.ReleasePublished, changes: Changes) -> PipelineEvent:
     component = _component(repo, event.component)
     release = component.releases.filter(version=event.version).first()
     if release is None:
-        pending = component.releases.filter(released_at__isnull=True).order_by("-pk").first()
-        release = pending or Release(component=component)
+        release = _completed_by(component, event.version) or Release(component=component)
         release.version = event.version
     release.tag = event.tag
     release.url = event.url or release.url
@@ -394,9 +397,66 @@ def _on_release(event: ev.ReleasePublished, changes: Changes) -> PipelineEvent:
         release.pr_state = "merged"
     if release.pk is None:
         release.save()
+    _claim_early_builds(release)
     _touch(release, event, changes)
     _claim_early_images(release, changes)
     return _row(event, repository=repo, release=release)
+
+
+def _proposed(component: Component, event: ev.ReleasePullRequest) -> Release | None:
+    """The row a Release PR proposes a version for, when none has that version yet: the pending
+    release if it is this PR's (Release Please retitles it as commits land) or has no proposal
+    yet; else a row of its own. A merged or closed PR (the poller lists old ones) never takes
+    over the pending release another PR proposes."""
+    pending = component.releases.filter(released_at__isnull=True).order_by("-pk").first()
+    if pending is not None and (
+        pending.pr_number == event.number or (pending.pr_number is None and not pending.version)
+    ):
+        return pending
+    if event.state == "closed":
+        return None
+    return Release.objects.create(component=component, version=event.version)
+
+
+def _completed_by(component: Component, version: str) -> Release | None:
+    """The pending release a new tag completes: the component's unreleased commits, when no
+    version is proposed for them yet and the tag is newer than every release. An older tag
+    (a first poll reads the whole history; GitHub lists tags by name) gets a row of its own,
+    and so does one whose version differs from the open Release PR's proposal."""
+    pending = component.releases.filter(released_at__isnull=True).order_by("-pk").first()
+    if pending is None or pending.version:
+        return None
+    newest = _newest_version(
+        component.releases.filter(released_at__isnull=False).values_list("version", flat=True)
+    )
+    return pending if newest is None or semver.Version.parse(version) > newest else None
+
+
+def _newest_version(versions) -> semver.Version | None:
+    parsed = [semver.Version.parse(v) for v in versions if semver.Version.is_valid(v)]
+    return max(parsed, default=None)
+
+
+def _claim_early_builds(release: Release) -> None:
+    """Build runs recorded before their release could be told (events arrive out of order; a
+    dispatched run names only its commit, known once the tag's `push` arrives)."""
+    repo = release.component.repository
+    runs = BuildRun.objects.filter(repository=repo, release__isnull=True)
+    claims = Q(pk__in=[])
+    if release.sha:
+        claims |= Q(version="", head_sha__startswith=release.sha[:7])
+    if (
+        release.version
+        and not Release.objects.filter(component__repository=repo, version=release.version)
+        .exclude(pk=release.pk)
+        .exists()
+    ):
+        claims |= Q(version=release.version)
+    for run in runs.filter(claims).order_by("started_at", "pk"):
+        if run.version or _same_commit(run.head_sha, release.sha):
+            run.release = release
+            run.save(update_fields=["release"])
+            _apply_build(release, run)
 
 
 def _claim_early_images(release: Release, changes: Changes) -> None:
@@ -447,14 +507,19 @@ def _on_build(event: ev.BuildRun, changes: Changes) -> PipelineEvent:
     run.save()
     release = run.release
     if release is not None:
-        if event.status == "completed" and event.conclusion in FAILED_CONCLUSIONS:
-            release.failed_stage = Stage.BUILT
-            release.failure_reason = f"{event.workflow} run #{event.run_id} {event.conclusion}"
-        elif release.failed_stage == Stage.BUILT and event.conclusion == "success":
-            release.failed_stage = None
-            release.failure_reason = ""
+        _apply_build(release, run)
         _touch(release, event, changes)
     return _row(event, repository=repo, release=release)
+
+
+def _apply_build(release: Release, run: BuildRun) -> None:
+    """Stage 4 fails with a failed run of the release's build, and recovers with a good one."""
+    if run.status == "completed" and run.conclusion in FAILED_CONCLUSIONS:
+        release.failed_stage = Stage.BUILT
+        release.failure_reason = f"{run.workflow} run #{run.run_id} {run.conclusion}"
+    elif release.failed_stage == Stage.BUILT and run.conclusion == "success":
+        release.failed_stage = None
+        release.failure_reason = ""
 
 
 def _merge_jobs(stored: list[dict], jobs) -> list[dict]:
@@ -468,14 +533,28 @@ def _merge_jobs(stored: list[dict], jobs) -> list[dict]:
 
 
 def _release_for_build(repo: Repository, event: ev.BuildRun) -> Release | None:
+    """The release a run builds: by the version it names (a `version` input, or the tag it
+    was started by, `head_branch`), else by its commit. A run started by `workflow_dispatch`
+    or by the tag's push without a version input names only `head_sha`: the release whose tag
+    points at it, when exactly one does."""
     releases = Release.objects.filter(component__repository=repo)
     if event.component:
         releases = releases.filter(component__name=event.component)
     if event.version:
         return releases.filter(version=event.version).first()
     if event.head_sha:
-        return releases.filter(sha__startswith=event.head_sha[:7]).exclude(sha="").first()
+        same = [
+            release
+            for release in releases.exclude(sha="").filter(sha__startswith=event.head_sha[:7])[:10]
+            if _same_commit(event.head_sha, release.sha)
+        ]
+        return same[0] if len(same) == 1 else None
     return None
+
+
+def _same_commit(sha: str, other: str) -> bool:
+    """Full or abbreviated, the same commit."""
+    return bool(sha and other) and (sha.startswith(other) or other.startswith(sha))
 
 
 def _on_image_push(event: ev.ImagePushed, changes: Changes) -> PipelineEvent:

@@ -219,11 +219,79 @@ def test_the_same_fact_in_two_deliveries_is_one_event(client):
     assert WebhookDelivery.objects.count() == 2
 
 
-def test_a_tag_created_and_pushed_is_one_event(client):
+def test_a_tag_created_and_then_pushed_keeps_its_commit(client, bob):
+    """GitHub sends `create` (no sha), then `push` (the sha): one id for both made the push a
+    duplicate, and the release never learnt its commit."""
     deliver_file(client, "handmade/create/tag-v0.3.0.json")
     deliver_file(client, "handmade/push/tag-v0.3.0.json")
-    assert PipelineEvent.objects.get().source_id == f"{HELLO}/tag/v0.3.0"
-    assert Release.objects.get().tag == "v0.3.0"
+    assert sorted(PipelineEvent.objects.values_list("source_id", flat=True)) == [
+        f"{HELLO}/tag/v0.3.0",
+        f"{HELLO}/tag/v0.3.0@{SHA}",
+    ]
+    release = Release.objects.get()
+    assert (release.tag, release.sha) == ("v0.3.0", SHA)
+    client.force_login(bob)
+    [listed] = client.get("/api/releases").json()["items"]
+    assert listed["sha"] == SHA
+    assert client.get(f"/api/releases/{release.pk}").json()["sha"] == SHA
+
+
+def build_run(*, conclusion: str | None, event: str = "workflow_dispatch", branch: str = "main"):
+    """The build workflow's run, as a `workflow_run` delivery for Hello-World: started by a
+    dispatch (or by the tag's push), without a version input; only `head_sha` names the commit."""
+    payload = load("examples/workflow_run/01-completed.json")
+    payload["repository"] = load("handmade/push/tag-v0.3.0.json")["repository"]
+    payload["workflow_run"].update(
+        id=9001,
+        event=event,
+        head_branch=branch,
+        head_sha=SHA,
+        display_title="binaries-release",
+        status="completed" if conclusion else "in_progress",
+        conclusion=conclusion,
+    )
+    return payload
+
+
+def test_a_failed_build_dispatched_for_a_tag_fails_its_release(client, bob):
+    deliver_file(client, "handmade/create/tag-v0.3.0.json")
+    deliver_file(client, "handmade/push/tag-v0.3.0.json")
+    deliver(client, "workflow_run", build_run(conclusion=None))
+    deliver(client, "workflow_run", build_run(conclusion="failure"))
+
+    release = Release.objects.get()
+    assert BuildRun.objects.get().release == release
+    assert (release.state, release.failed_stage) == ("failed", 4)
+    assert release.failure_reason == "test run #9001 failure"
+    client.force_login(bob)
+    [problem] = client.get("/api/attention").json()
+    assert (problem["subject"], problem["what"]) == (
+        "Hello-World v0.3.0",
+        "failed at Image built and pushed",
+    )
+    assert "test run #9001 failure" in client.get("/").content.decode()
+
+
+def test_a_build_reported_before_the_tags_commit_is_attached_when_the_push_arrives(client):
+    deliver_file(client, "handmade/create/tag-v0.3.0.json")
+    deliver(client, "workflow_run", build_run(conclusion="failure"))
+    assert BuildRun.objects.get().release is None  # the release's commit is not known yet
+
+    deliver_file(client, "handmade/push/tag-v0.3.0.json")
+
+    release = Release.objects.get()
+    assert BuildRun.objects.get().release == release
+    assert (release.state, release.failed_stage) == ("failed", 4)
+
+
+def test_a_build_started_by_the_tag_push_is_matched_by_its_ref(client):
+    deliver_file(client, "handmade/create/tag-v0.3.0.json")
+    deliver(
+        client, "workflow_run", build_run(conclusion="timed_out", event="push", branch="v0.3.0")
+    )
+    release = Release.objects.get()
+    assert BuildRun.objects.get().release == release
+    assert release.failure_reason == "test run #9001 timed_out"
 
 
 def test_a_webhook_and_the_poller_report_a_release_once(client):

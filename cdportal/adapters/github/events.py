@@ -95,22 +95,27 @@ def from_release(repo: str, release: dict) -> list[dict]:
 
 def from_tag(repo: str, tag: str, sha: str | None, occurred_at: str) -> list[dict]:
     """A tag that names a version → a `release` event with no changelog ("released (tag)"):
-    Release Please tags before it publishes, and hand-made tags may never get a release."""
+    Release Please tags before it publishes, and hand-made tags may never get a release.
+
+    The tag existing (a `create` delivery names no commit) and the tag pointing at `sha` (its
+    `push` delivery, the poller's tags list) are two facts with two ids: the second is what gives
+    the release its commit, and the builds dispatched for it name only that (`head_sha`)."""
     version = _tag_version(tag)
     if version is None:
         return []
+    sha = sha if sha and _SHA.fullmatch(sha) else ""
     return [
         {
             "kind": "release",
             "source": SOURCE,
-            "source_id": _fit(f"{repo}/tag/{tag}"),
+            "source_id": _fit(f"{repo}/tag/{tag}" + (f"@{sha}" if sha else "")),
             "occurred_at": _when(occurred_at),
             "repository": repo,
             "component": _tag_component(tag),
             "version": version,
             "tag": tag,
             "url": "",
-            "sha": sha if sha and _SHA.fullmatch(sha) else "",
+            "sha": sha,
             "changelog": "",
         }
     ]
@@ -491,8 +496,8 @@ def from_webhook(
 
 
 def _pushed_tag(repo: str, payload: dict) -> list[dict]:
-    """A new tag pushed: the same fact as its `create` event (same id), with the commit's sha.
-    `after` is the tag object for an annotated tag; head_commit is the commit it points at.
+    """A new tag pushed: its commit (head_commit; `after` is the tag object of an annotated
+    tag), a fact after the `create` event that named none (see `from_tag`).
     The time is the push's (repository.pushed_at), not the commit's."""
     if not payload.get("created") or payload.get("deleted"):
         return []

@@ -90,7 +90,7 @@ EXPECTED = {
     "handmade/pull_request/release-please-closed.json": [f"{HELLO}/pull/5/closed/1.2.4"],
     "handmade/pull_request/release-please-component.json": [f"{HELLO}/pull/3/open/1.3.0"],
     "handmade/create/tag-v0.3.0.json": [f"{HELLO}/tag/v0.3.0"],
-    "handmade/push/tag-v0.3.0.json": [f"{HELLO}/tag/v0.3.0"],
+    "handmade/push/tag-v0.3.0.json": [f"{HELLO}/tag/v0.3.0@{SHA}"],
     "handmade/registry_package/container-published.json": [
         f"ghcr.io/codertocat/hello-world:0.0.1@{DIGEST}"
     ],
@@ -250,10 +250,13 @@ def test_a_tag_with_a_version_is_a_release_without_notes():
     assert only(from_tag(HELLO, "v0.3.0", "not-a-sha", "2019-05-15T15:20:41Z"))["sha"] == ""
 
 
-def test_a_tag_created_and_pushed_is_one_fact():
+def test_a_tag_created_and_then_pushed_are_two_facts():
+    """`create` says the tag exists, `push` says which commit it points at: one id for both
+    made the push a duplicate, and the release never learnt its commit."""
     created = only(events_of("handmade/create/tag-v0.3.0.json"))
     pushed = only(events_of("handmade/push/tag-v0.3.0.json"))
-    assert created["source_id"] == pushed["source_id"] == f"{HELLO}/tag/v0.3.0"
+    assert created["source_id"] == f"{HELLO}/tag/v0.3.0"
+    assert pushed["source_id"] == f"{HELLO}/tag/v0.3.0@{SHA}"
     assert pushed["sha"] == SHA  # the commit the push names; `create` knows no sha
     assert created["sha"] == ""
     pushed_at = load("handmade/push/tag-v0.3.0.json")["repository"]["pushed_at"]  # epoch seconds
