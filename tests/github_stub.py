@@ -10,6 +10,9 @@ them the stand-in behaves as GitHub does where cdportal depends on it:
   limit" when the request is authorized);
 - `limit_next()` queues rate-limit answers (403/429, `Retry-After`, a spent budget) and
   `fail_next()` any other error;
+- a list (or a `{"total_count", "<items>": [...]}` body) is served a page at a time, `per_page`
+  (default 30, at most 100) from `page`, with GitHub's `Link` header (`rel="next"`, `"last"`,
+  `"first"`, `"prev"`) naming the other pages with the same query;
 - an unknown path gets GitHub's `404 {"message": "Not Found"}`.
 
 Tests then assert what cdportal sent: `requests` (werkzeug requests, in order). A test module
@@ -33,6 +36,7 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
+from urllib.parse import urlencode
 
 from pytest_httpserver import HTTPServer
 from werkzeug import Request, Response
@@ -195,11 +199,12 @@ class GitHubStub:
             return self._json(
                 404, {"message": "Not Found", "documentation_url": DOCS, "status": "404"}
             )
-        body = json.dumps(self.resources[path])
+        resource, links = _page(self.resources[path], request, self.server.url_for(request.path))
+        body = json.dumps(resource)
         etag = 'W/"' + hashlib.sha256(body.encode()).hexdigest()[:40] + '"'
         if etag in [tag.strip() for tag in request.headers.get("If-None-Match", "").split(",")]:
             return Response(status=304, headers={"ETag": etag, **self._rate()})
-        return self._json(200, body, {"ETag": etag})
+        return self._json(200, body, {"ETag": etag, **({"Link": links} if links else {})})
 
     def _json(
         self, status: int, body: Any, headers: dict[str, str] | None = None, *, spend: bool = True
@@ -223,6 +228,34 @@ class GitHubStub:
             "X-RateLimit-Resource": "core",
             "X-GitHub-Media-Type": "github.v3; format=json",
         }
+
+
+def _page(resource: Any, request: Request, url: str) -> tuple[Any, str]:
+    """One page of a list resource and its Link header, as GitHub paginates
+    (https://docs.github.com/en/rest/using-the-rest-api/using-pagination-in-the-rest-api)."""
+    key = None
+    if isinstance(resource, dict) and "total_count" in resource:
+        key = next((k for k, v in resource.items() if isinstance(v, list)), None)
+    items = resource if isinstance(resource, list) else resource.get(key) if key else None
+    if items is None:
+        return resource, ""
+    per_page = min(int(request.args.get("per_page", 30)), 100)
+    page = max(int(request.args.get("page", 1)), 1)
+    last = max((len(items) + per_page - 1) // per_page, 1)
+    chunk = items[(page - 1) * per_page : page * per_page]
+    query = {k: v for k, v in request.args.items() if k != "page"}
+
+    def link(number: int, rel: str) -> str:
+        return f'<{url}?{urlencode({**query, "page": number})}>; rel="{rel}"'
+
+    rels = []
+    if page > 1:
+        rels += [link(page - 1, "prev")]
+    if page < last:
+        rels += [link(page + 1, "next"), link(last, "last")]
+    if page > 1:
+        rels += [link(1, "first")]
+    return (chunk if key is None else {**resource, key: chunk}), ", ".join(rels)
 
 
 _server: HTTPServer | None = None

@@ -1,10 +1,14 @@
 """The GitHub poller: the safety net under the webhooks.
 
-Each round asks GitHub, per repository, for the first page of its releases, pull requests (by
-last update), tags, the default branch's commits (down to the latest release's commit) and the
-build workflow's runs (GITHUB_BUILD_WORKFLOW), plus the jobs of runs still under way. Every request is conditional (`If-None-Match` with the ETag of the last answer,
-from the state store), so an idle repository costs one 304 per list and, asked with a token, no
-rate budget. What did change goes through the same ``github_events`` functions the webhooks
+Each round asks GitHub, per repository, for every page of its releases and tags (following
+`Link: rel="next"`: a repository's first poll must see its whole history, and tags are listed by
+name, so a new one can land on any page), the first page of its pull requests (by last update),
+the default branch's commits (down to the latest release's commit) and the build workflow's runs
+(GITHUB_BUILD_WORKFLOW), plus the jobs of runs still under way. Every request is conditional
+(`If-None-Match` with the ETag of the last answer to that page, from the state store), so an
+idle repository costs one 304 per page and, asked with a token, no rate budget. A tag without a
+GitHub release is dated by its commit (one request, the first time it is seen); one with a
+release carries the release's `published_at`. What did change goes through the same ``github_events`` functions the webhooks
 use, so a fact seen by both is one event (the ingestion service keeps one per source id).
 
 State lives in the `StateStore` passed in (source "github"; the pipeline keeps it in
@@ -48,8 +52,10 @@ log = logging.getLogger(__name__)
 SOURCE = "github"
 FIRST_BACKOFF = 60  # seconds, when a secondary limit names no time
 MAX_BACKOFF = 3600
-# Requests per page of each list. Only the first page is polled: it holds whatever changed
-# since the last round (releases newest first, pulls by update, runs newest first).
+MAX_PAGES = 100  # after the first: 10,000 releases or tags
+# Requests per page of each list. Releases and tags are read to their last page; of the others
+# only the first page is polled: it holds whatever changed since the last round (pulls by
+# update, commits and runs newest first).
 PAGE = {"releases": 30, "pulls": 30, "tags": 100, "commits": 30, "runs": 20, "jobs": 100}
 
 
@@ -182,6 +188,7 @@ class _Round:
         # Build runs only: github_events has an event for them (stage 4) and none for the
         # release-please workflow's runs, so polling those would spend requests on nothing.
         self.workflow = settings.GITHUB_BUILD_WORKFLOW
+        self.published: dict[str, str] = {}  # release tag → published_at (see `_tag`)
 
     def run(self) -> None:
         base = f"/repos/{self.repo}"
@@ -190,7 +197,10 @@ class _Round:
             f"{base}/releases",
             {"per_page": PAGE["releases"]},
             lambda item: github_events.from_release(self.repo, item),
+            remember=_published,
+            every_page=True,
         )
+        self.published = (self._state("releases").cursor or {}).get("published", {})
         self._list(
             "pulls",
             f"{base}/pulls",
@@ -204,6 +214,7 @@ class _Round:
             self._tag,
             key=lambda tag: tag["name"],
             remember=_release_commits,
+            every_page=True,
         )
         self._commits()
         self._runs(self.workflow)
@@ -221,39 +232,80 @@ class _Round:
         *,
         key: Callable[[dict], Any] = lambda item: item["id"],
         item: str | None = None,
-        remember: Callable[[dict, Any], None] | None = None,
-    ) -> Any:
+        remember: Callable[[dict, list], None] | None = None,
+        every_page: bool = False,
+    ) -> None:
         state = self._state(name)
+        cursor = dict(state.cursor or {})
+        seen = cursor.get("seen", {})
+        read: dict[str, str] = {}
+        items_read: list = []
+
+        def take(answer: Response) -> None:
+            items = (answer.data or {}).get(item, []) if item else answer.data
+            if not isinstance(items, list):
+                raise GitHubError(f"Reading {path}: GitHub answered something other than a list")
+            for entry in items:
+                entry_key, fingerprint = str(key(entry)), _fingerprint(entry)
+                read[entry_key] = fingerprint
+                if seen.get(entry_key) != fingerprint:
+                    self._emit(to_events(entry))
+            items_read.extend(items)
+
         answer = self._get(state, path, params)
-        if answer is None:
-            return None
-        items = (answer.data or {}).get(item, []) if item else answer.data
-        if not isinstance(items, list):
-            raise GitHubError(f"Reading {path}: GitHub answered something other than a list")
-        seen = (state.cursor or {}).get("seen", {})
-        now_seen = {}
-        for entry in items:
-            entry_key, fingerprint = str(key(entry)), _fingerprint(entry)
-            now_seen[entry_key] = fingerprint
-            if seen.get(entry_key) != fingerprint:
-                self._emit(to_events(entry))
-        state.cursor = {**(state.cursor or {}), "seen": now_seen}
+        if answer is not None:
+            take(answer)
+        if every_page:
+            first_next = answer.next_url if answer is not None else cursor.get("next", "")
+            pages = self._pages(first_next, cursor.get("pages", []), take)
+            if answer is None and not items_read and pages == cursor.get("pages", []):
+                return  # every page answered 304
+            cursor.update(next=first_next, pages=pages, seen={**seen, **read})
+        elif answer is None:
+            return
+        else:
+            cursor["seen"] = read
         if remember is not None:
-            remember(state.cursor, answer.data)
-        _validators(state, answer, self.now)
+            remember(cursor, items_read)
+        state.cursor = cursor
+        if answer is not None:
+            _validators(state, answer, self.now)
+        else:  # only a later page changed
+            state.changed_at, state.status = self.now, "ok"
         self.store.save(state)
-        return answer.data
+
+    def _pages(self, url: str, stored: list[dict], take: Callable[[Response], None]) -> list[dict]:
+        """The pages after the first, each asked with its own validators: [{url, etag,
+        last_modified, next}] as they answered (a 304 keeps what the page said last time)."""
+        known = {page["url"]: page for page in stored}
+        pages: list[dict] = []
+        while url and len(pages) < MAX_PAGES:
+            old = known.get(url, {})
+            answer = self._ask(
+                url, {}, etag=old.get("etag", ""), last_modified=old.get("last_modified", "")
+            )
+            if answer.status == 304:
+                pages.append(old)
+                url = old.get("next", "")
+                continue
+            take(answer)
+            page = {
+                "url": url,
+                "etag": answer.etag[:ETAG_LENGTH],
+                "last_modified": answer.last_modified[:LAST_MODIFIED_LENGTH],
+                "next": answer.next_url,
+            }
+            pages.append(page)
+            url = page["next"]
+        return pages
 
     def _get(self, state: PollRecord, path: str, params: dict) -> Response | None:
-        self._guard()
         state.polled_at = self.now
         try:
-            answer = self.api.get_conditional(
-                path, params=params, etag=state.etag, last_modified=state.last_modified
+            answer = self._ask(
+                path, params, etag=state.etag, last_modified=state.last_modified, state=state
             )
         except GitHubError as e:
-            self.requests += 1
-            state.requests += 1
             state.status = "rate_limited" if isinstance(e, RateLimited) else "error"
             state.detail = str(e)
             self.store.save(state)
@@ -262,18 +314,39 @@ class _Round:
             # e.g. a workflow file that does not exist: the other lists still count.
             self.errors.append(str(e))
             return None
-        self.requests += 1
-        state.requests += 1
-        self.budget = _merge(self.budget, Budget.of(answer.headers))
         state.rate_limit, state.rate_remaining, state.rate_reset = self.budget
         state.detail = ""
         if answer.status == 304:
-            self.not_modified += 1
             state.not_modified += 1
             state.status = "not_modified"
             self.store.save(state)
             return None
-        self.changed = True
+        return answer
+
+    def _ask(
+        self,
+        path: str,
+        params: dict,
+        *,
+        etag: str = "",
+        last_modified: str = "",
+        state: PollRecord | None = None,
+    ) -> Response:
+        """One conditional GET, counted (in the round, and in `state` when given)."""
+        self._guard()
+        try:
+            answer = self.api.get_conditional(
+                path, params=params, etag=etag, last_modified=last_modified
+            )
+        finally:
+            self.requests += 1
+            if state is not None:
+                state.requests += 1
+        self.budget = _merge(self.budget, Budget.of(answer.headers))
+        if answer.status == 304:
+            self.not_modified += 1
+        else:
+            self.changed = True
         return answer
 
     def _guard(self) -> None:
@@ -282,9 +355,27 @@ class _Round:
             raise _LowBudget(_waiting(self.budget), self.budget.reset)
 
     def _tag(self, tag: dict) -> list[dict]:
-        # The tags list carries no dates: the tag was first seen now.
-        sha = (tag.get("commit") or {}).get("sha")
-        return github_events.from_tag(self.repo, tag["name"], sha, self.now.isoformat())
+        """A version tag, dated by GitHub: its release's `published_at`, else (a tag pushed or
+        made without a release) its commit's date. The tags list carries no dates."""
+        name = tag["name"]
+        sha = (tag.get("commit") or {}).get("sha") or ""
+        if not github_events.is_release_tag(name):
+            return []
+        when = self.published.get(name) or (self._commit_date(sha) if sha else None)
+        return github_events.from_tag(self.repo, name, sha, when or self.now.isoformat())
+
+    def _commit_date(self, sha: str) -> str | None:
+        """The committer date of `sha` (GET /repos/{o}/{r}/git/commits/{sha}); None when GitHub
+        has no such commit."""
+        # Reference: https://docs.github.com/en/rest/git/commits#get-a-commit-object
+        try:
+            answer = self._ask(f"/repos/{self.repo}/git/commits/{sha}", {})
+        except GitHubError as e:
+            if not e.permanent:
+                raise
+            return None
+        data = answer.data or {}
+        return (data.get("committer") or {}).get("date") or (data.get("author") or {}).get("date")
 
     def _commits(self) -> None:
         """The default branch's newest commits (stage 1 when a push webhook was missed), down to
@@ -312,9 +403,9 @@ class _Round:
         their jobs are followed across restarts even while the runs list answers 304."""
         name = f"runs:{workflow}"
 
-        def remember(cursor: dict, data: dict) -> None:
+        def remember(cursor: dict, listed: list) -> None:
             active = dict(cursor.get("active", {}))
-            for run in data.get("workflow_runs", []):
+            for run in listed:
                 run_id = str(run["id"])
                 if run.get("status") != "completed":
                     active[run_id] = {"workflow": run.get("name") or workflow, "done": False}
@@ -370,10 +461,23 @@ class _Round:
                 self.duplicates += 1
 
 
+def _published(cursor: dict, releases: list) -> None:
+    """Remember each release's tag and date (for `_tag`, also when its page answers 304)."""
+    cursor["published"] = {
+        **cursor.get("published", {}),
+        **{
+            release["tag_name"]: release.get("published_at") or release.get("created_at")
+            for release in releases
+            if not release.get("draft") and release.get("tag_name")
+        },
+    }
+
+
 def _release_commits(cursor: dict, tags: list) -> None:
     """Remember which commits the version tags point at (for `_commits`, also on a 304 round)."""
     cursor["release_commits"] = sorted(
-        {
+        set(cursor.get("release_commits", []))
+        | {
             (tag.get("commit") or {}).get("sha")
             for tag in tags
             if github_events.is_release_tag(tag.get("name", ""))

@@ -48,6 +48,20 @@ class Response(NamedTuple):
     def last_modified(self) -> str:
         return self.headers.get("last-modified", "")
 
+    @property
+    def next_url(self) -> str:
+        """The next page's URL from the `Link` header ('' on the last page), as PyGithub's
+        PaginatedList follows it: the answer's own query (per_page, filters) and `page`."""
+        for part in self.headers.get("link", "").split(","):
+            match = _LINK.fullmatch(part.strip())
+            if match and match["rel"] == "next":
+                return match["url"]
+        return ""
+
+
+# Reference: https://docs.github.com/en/rest/using-the-rest-api/using-pagination-in-the-rest-api
+_LINK = re.compile(r'<(?P<url>[^>]*)>\s*;\s*rel="(?P<rel>[^"]*)"')
+
 
 class GitHubRepo:
     """OWNER/NAME on GitHub (or GitHub Enterprise), read through PyGithub."""
@@ -159,7 +173,8 @@ class GitHubRepo:
         etag: str = "",
         last_modified: str = "",
     ) -> Response:
-        """GET `path` (relative to the API root) with the validators of the last answer.
+        """GET `path` (relative to the API root, or a page's URL from a `Link` header) with
+        the validators of the last answer.
 
         A 304 means nothing changed and, asked with a token, costs no rate budget. PyGithub's
         ``requestJsonAndCheck`` hides the status (a 304's empty body becomes None, like a 200

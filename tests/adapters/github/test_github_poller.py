@@ -21,7 +21,7 @@ from cdportal.adapters.github.client import client
 from cdportal.adapters.github.poller import next_due, poll, poll_all
 from cdportal.adapters.github.repo import GitHubRepo
 from cdportal.pipeline.ingest import ingest
-from cdportal.pipeline.models import BuildRun, PipelineEvent, PollState
+from cdportal.pipeline.models import BuildRun, PipelineEvent, PollState, Release
 from cdportal.pipeline.sinks import LocalSink
 from cdportal.pipeline.sources import PollStates
 
@@ -454,3 +454,118 @@ def test_commits_above_the_latest_release_tag_are_recorded_and_the_released_ones
     assert sorted(
         PipelineEvent.objects.filter(kind="commit").values_list("source_id", flat=True)
     ) == [f"{REPO}@{'c' * 40}", f"{REPO}@{'d' * 40}"]
+
+
+# --- the first poll of a repository with a history ---------------------------------------------
+
+OLD_TAG_SHA = "8" * 40
+
+
+def history_release(patch: int) -> dict:
+    """v0.2.<patch>, published <patch> hours after 2026-10-01T00:00Z, with its changelog."""
+    return {
+        **example("releases")[0],
+        "id": 1000 + patch,
+        "tag_name": f"v0.2.{patch}",
+        "name": f"v0.2.{patch}",
+        "target_commitish": "main",
+        "body": f"## [0.2.{patch}](https://github.com/{REPO}/compare/v0.2.{patch - 1}...v0.2.{patch})",
+        "created_at": f"2026-10-{1 + patch // 24:02d}T{patch % 24:02d}:00:00Z",
+        "published_at": f"2026-10-{1 + patch // 24:02d}T{patch % 24:02d}:00:30Z",
+    }
+
+
+def history_tag(name: str, sha: str) -> dict:
+    return {**example("tags")[0], "name": name, "commit": {"sha": sha, "url": ""}}
+
+
+@pytest.fixture
+def cto_history(github):
+    """5dlabs/cto with 42 releases (v0.2.9 … v0.2.50, newest first: two pages of 30), an older
+    tag v0.2.8 that never got a release, and the open Release PR #4475 for 0.2.51. GitHub lists
+    tags by name, so v0.2.9 comes first."""
+    releases = [history_release(patch) for patch in range(50, 8, -1)]
+    tags = [history_tag(r["tag_name"], f"{r['id']:040x}") for r in releases]
+    tags.append(history_tag("v0.2.8", OLD_TAG_SHA))
+    github.serve(RELEASES, releases)
+    github.serve(f"/repos/{REPO}/tags", sorted(tags, key=lambda t: t["name"], reverse=True))
+    github.serve(
+        f"/repos/{REPO}/git/commits/{OLD_TAG_SHA}",
+        {
+            "sha": OLD_TAG_SHA,
+            "message": "chore(main): release 0.2.8",
+            "author": {"name": "Ana", "email": "ana@example.com", "date": "2026-09-30T08:00:00Z"},
+            "committer": {
+                "name": "GitHub",
+                "email": "noreply@github.com",
+                "date": "2026-09-30T09:00:00Z",
+            },
+        },
+    )
+    pr = release_pr(version="0.2.51")
+    github.serve(f"/repos/{REPO}/pulls", [{**pr, "number": 4475}])
+    return releases
+
+
+def test_the_first_poll_reads_every_page_of_releases_with_their_dates_and_changelogs(
+    github, cto_history, now
+):
+    poll(REPO, sink=LocalSink(), store=PollStates(), now=now)
+
+    assert github.asked()[:2] == [
+        f"GET {RELEASES}?per_page=30",
+        f"GET {RELEASES}?page=2&per_page=30",
+    ]
+    shipped = {r.version: r for r in Release.objects.filter(released_at__isnull=False)}
+    assert len(shipped) == 43  # 42 releases and the bare tag v0.2.8
+    for listed in cto_history:
+        release = shipped[listed["tag_name"][1:]]
+        assert release.released_at == datetime.fromisoformat(listed["published_at"])
+        assert release.changelog == listed["body"]
+        assert release.sha == f"{listed['id']:040x}"  # the tag's commit
+        assert release.pr_number is None
+    bare = shipped["0.2.8"]
+    assert (bare.released_at, bare.sha) == (datetime(2026, 9, 30, 9, tzinfo=UTC), OLD_TAG_SHA)
+    assert not Release.objects.filter(released_at__date=now.date()).exists()
+
+
+def test_an_older_tag_never_takes_over_the_open_release_prs_release(github, cto_history, now):
+    poll(REPO, sink=LocalSink(), store=PollStates(), now=now)
+
+    proposed = Release.objects.get(pr_number=4475)
+    assert (proposed.version, proposed.released_at, proposed.state) == ("0.2.51", None, "pr_open")
+    assert Release.objects.get(version="0.2.9").pr_number is None
+    assert Release.objects.count() == 44
+
+
+def test_an_idle_poll_of_a_paginated_list_asks_each_page_conditionally(github, cto_history, now):
+    poll(REPO, sink=LocalSink(), store=PollStates(), now=now)
+    github.forget()
+
+    report = poll(REPO, sink=LocalSink(), store=PollStates(), now=now + timedelta(minutes=1))
+
+    assert github.asked()[:2] == [
+        f"GET {RELEASES}?per_page=30",
+        f"GET {RELEASES}?page=2&per_page=30",
+    ]
+    assert all(conditional(r) for r in github.requests)
+    assert set(github.statuses) == {304}
+    assert (report.requests, report.not_modified, report.events) == (6, 6, 0)
+
+
+def test_a_release_published_later_is_read_and_moves_older_ones_to_page_two(
+    github, cto_history, now
+):
+    poll(REPO, sink=LocalSink(), store=PollStates(), now=now)
+    github.serve(RELEASES, [history_release(51), *cto_history])
+    github.forget()
+
+    report = poll(REPO, sink=LocalSink(), store=PollStates(), now=now + timedelta(minutes=1))
+
+    assert github.statuses[:2] == [200, 200]  # both pages moved
+    assert (report.events, report.duplicates) == (1, 0)  # v0.2.21 moved pages; it is not new
+    release = Release.objects.get(version="0.2.51")
+    assert (release.pr_number, release.released_at) == (
+        4475,
+        datetime(2026, 10, 3, 3, 0, 30, tzinfo=UTC),
+    )
