@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import copy
 from datetime import datetime
+from typing import NamedTuple
 
 REFRESH_ANNOTATION = "argocd.argoproj.io/refresh"
 
@@ -74,6 +75,51 @@ def refusal(app: dict, *, revision: str | None = None) -> str | None:
             # Same check as the API server: auto-sync would move the app straight back.
             return f"Cannot sync to {revision}: auto-sync currently set to {target}"
     return None
+
+
+class Refusal(NamedTuple):
+    """Why an action must not be sent: `conflict` — an operation is in the way (409; else the
+    input is wrong, 400); `terminable` — terminating that operation would clear the way."""
+
+    reason: str
+    conflict: bool = False
+    terminable: bool = False
+
+
+def sync_refusal(app: dict, *, revision: str | None = None) -> Refusal | None:
+    """Every reason not to request a sync of `app` now (see `refusal`), else None."""
+    if problem := refusal(app):  # an operation is set or running
+        return Refusal(problem, conflict=True, terminable=terminate_refusal(app) is None)
+    if problem := refusal(app, revision=revision):  # a revision auto-sync would undo
+        return Refusal(problem)
+    if revision and (app.get("spec") or {}).get("sources"):
+        return Refusal("a multi-source application takes one revision per source")
+    return None
+
+
+def sync_summary(name: str, *, prune: bool, revision: str | None) -> str:
+    what = f"prune={'true' if prune else 'false'}" + (f", revision {revision}" if revision else "")
+    return f"sync requested on {name} ({what}); Argo CD starts it within seconds"
+
+
+FINAL_PHASES = ("Succeeded", "Failed", "Error")
+
+
+def operation_outcome(
+    requested_at: datetime,
+    *,
+    phase: str,
+    message: str,
+    started_at: datetime | None,
+) -> tuple[bool, str] | None:
+    """How an operation requested at `requested_at` ended, from the Application's
+    status.operationState: (succeeded, Argo CD's message), or None while it has not ended — or
+    when that state is an older operation's. Argo CD's times have whole seconds only."""
+    if phase not in FINAL_PHASES or started_at is None:
+        return None
+    if started_at < requested_at.replace(microsecond=0):
+        return None  # the operation before ours
+    return phase == "Succeeded", message or f"the operation ended {phase}"
 
 
 def sync_patch(

@@ -65,55 +65,65 @@ def perform(
     stored with status `refused` and its reason, and ActionRefused is raised carrying it — except
     a guard's refusal, which is returned like a failed call (the request was well formed)."""
     by_name = by.get_username()
-    if idempotency_key:
-        earlier = Action.objects.filter(by_name=by_name, idempotency_key=idempotency_key).first()
-        if earlier is not None:
-            return _replay(earlier)
+    earlier = _earlier(by_name, idempotency_key)
+    if earlier is not None:
+        return _replay(earlier)
     if not by.has_perm(permission):
-        return _refuse(
-            kind,
-            target,
-            by,
-            parameters,
-            status=403,
-            message=f"{by_name} may not do this: it needs the {permission} permission",
-        )
+        message = f"{by_name} may not do this: it needs the {permission} permission"
+        return _refuse(kind, target, by, parameters, status=403, message=message)
     if prepare is not None:
         try:
             target, parameters = prepare()
         except ActionRefused as e:
             return _refuse(kind, target, by, parameters, message=str(e), status=e.status)
     try:
-        with transaction.atomic():
-            if guard is not None:
-                _one_writer(kind, target)
-            action = Action.objects.create(
-                kind=kind,
-                target=target,
-                by=by,
-                by_name=by_name,
-                parameters=parameters,
-                idempotency_key=idempotency_key,
-            )
-            # Under the lock: a concurrent attempt on the same target sees this row, or this
-            # guard sees that one's — never neither.
-            problem = guard(action) if guard is not None else None
+        action, problem = _record(kind, target, by, parameters, idempotency_key, guard)
     except IntegrityError:  # the same key, a moment ago, from a concurrent request
-        return _replay(Action.objects.get(by_name=by_name, idempotency_key=idempotency_key))
+        return _replay(_earlier(by_name, idempotency_key))
     action.announce()  # "running" shows on the pages that list actions
     if problem:
         log.info("%s on %s by %s refused: %s", kind, target, by_name, problem)
         return _refused(action, problem, status=409, raising=False)
+    return _call(action, call)
+
+
+def _earlier(by_name: str, idempotency_key: str) -> Action | None:
+    if not idempotency_key:
+        return None
+    return Action.objects.filter(by_name=by_name, idempotency_key=idempotency_key).first()
+
+
+def _record(kind, target, by, parameters, idempotency_key, guard) -> tuple[Action, str | None]:
+    """Write the running Action, and ask the guard about it under the target's lock."""
+    with transaction.atomic():
+        if guard is not None:
+            _one_writer(kind, target)
+        action = Action.objects.create(
+            kind=kind,
+            target=target,
+            by=by,
+            by_name=by.get_username(),
+            parameters=parameters,
+            idempotency_key=idempotency_key,
+        )
+        # Under the lock: a concurrent attempt on the same target sees this row, or this
+        # guard sees that one's — never neither.
+        return action, guard(action) if guard is not None else None
+
+
+def _call(action: Action, call: Callable[[], str]) -> Action:
+    """Call out and finish the Action with the answer (a Pending one stays running)."""
+    said = f"{action.kind} on {action.target} by {action.by_name}"
     try:
         message = call()
     except ActionRefused as e:
-        log.info("%s on %s by %s refused: %s", kind, target, by_name, e)
+        log.info("%s refused: %s", said, e)
         return _refused(action, str(e), status=e.status, why=e.why)
     except AdapterError as e:
-        log.info("%s on %s by %s failed: %s", kind, target, by_name, e)
+        log.info("%s failed: %s", said, e)
         return action.finish(error=str(e))
     except Exception:
-        log.exception("%s on %s by %s failed unexpectedly", kind, target, by_name)
+        log.exception("%s failed unexpectedly", said)
         action.finish(error="cdportal failed while doing this; the error is in its log")
         raise
     if isinstance(message, Pending):

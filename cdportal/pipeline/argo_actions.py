@@ -81,27 +81,12 @@ def force_sync(
 
     def call() -> str:
         api, live = _read(app, api_client)
-        if problem := argo_application.refusal(live):  # an operation is set or running
-            raise ActionRefused(
-                problem,
-                status=409,
-                why=OPERATION_RUNNING if argo_application.terminate_refusal(live) is None else "",
-            )
-        if problem := argo_application.refusal(
-            live, revision=revision
-        ):  # a revision auto-sync would undo
-            raise ActionRefused(problem)
-        try:
-            patch = argo_application.sync_patch(
-                live, username=by.get_username(), prune=prune, revision=revision
-            )
-        except ValueError as e:
-            raise ActionRefused(str(e)) from None
-        _patch(api, app, patch)
-        what = f"prune={'true' if prune else 'false'}" + (
-            f", revision {revision}" if revision else ""
+        _refuse(argo_application.sync_refusal(live, revision=revision))
+        patch = argo_application.sync_patch(
+            live, username=by.get_username(), prune=prune, revision=revision
         )
-        return f"sync requested on {_name(app)} ({what}); Argo CD starts it within seconds"
+        _patch(api, app, patch)
+        return argo_application.sync_summary(_name(app), prune=prune, revision=revision)
 
     return perform(
         kind=Action.Kind.FORCE_SYNC,
@@ -120,16 +105,7 @@ def hard_refresh(*, app: Application, by, idempotency_key: str = "", api_client=
     def call() -> str:
         api, before = _read(app, api_client)
         after = _patch(api, app, argo_application.refresh_patch(hard=True))
-        deadline = time.monotonic() + REFRESH_WAIT
-        while not argo_application.refresh_done(before, after):
-            if time.monotonic() >= deadline:
-                return f"hard refresh of {_name(app)} {REQUESTED_NOT_RECONCILED}"
-            time.sleep(REFRESH_POLL)
-            try:
-                after = _observe(applications.get(api, app.namespace, app.name))
-            except AdapterError:  # the refresh was requested; only its end is unknown
-                return f"hard refresh of {_name(app)} {REQUESTED_NOT_RECONCILED}"
-        return f"hard refresh of {_name(app)} done: reconciled at {after['status']['reconciledAt']}"
+        return _await_refresh(api, app, before, after)
 
     return perform(
         kind=Action.Kind.HARD_REFRESH,
@@ -168,6 +144,26 @@ def terminate(*, app: Application, by, idempotency_key: str = "", api_client=Non
 
 def _parameters(app: Application, **values) -> dict:
     return {"namespace": app.namespace, "name": app.name, **values}
+
+
+def _refuse(refusal: argo_application.Refusal | None) -> None:
+    if refusal is not None:
+        why = OPERATION_RUNNING if refusal.terminable else ""
+        raise ActionRefused(refusal.reason, status=409 if refusal.conflict else 400, why=why)
+
+
+def _await_refresh(api, app: Application, before: dict, after: dict) -> str:
+    """Re-read the app until the controller finished the refresh, for REFRESH_WAIT at most."""
+    deadline = time.monotonic() + REFRESH_WAIT
+    while not argo_application.refresh_done(before, after):
+        if time.monotonic() >= deadline:
+            return f"hard refresh of {_name(app)} {REQUESTED_NOT_RECONCILED}"
+        time.sleep(REFRESH_POLL)
+        try:
+            after = _observe(applications.get(api, app.namespace, app.name))
+        except AdapterError:  # the refresh was requested; only its end is unknown
+            return f"hard refresh of {_name(app)} {REQUESTED_NOT_RECONCILED}"
+    return f"hard refresh of {_name(app)} done: reconciled at {after['status']['reconciledAt']}"
 
 
 def _read(app: Application, api_client) -> tuple:

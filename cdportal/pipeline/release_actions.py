@@ -118,11 +118,18 @@ def create_tag(
         call=tagging,
         idempotency_key=idempotency_key,
     )
-    if not tagging.ran:  # another request with this key got there first and did the work
-        return action
+    if tagging.ran:  # else another request with this key got there first and did the work
+        _after_tagging(action, tagging, repository, by=by, idempotency_key=idempotency_key)
+    return action
+
+
+def _after_tagging(
+    action: Action, tagging: _Tagging, repository: str, *, by, idempotency_key: str
+) -> None:
+    """Note the commit tagged and, when asked and the tag was made, dispatch the build."""
     if tagging.commit:
         _note(action, commit=tagging.commit)
-    if dispatch_build and action.status == Action.Status.SUCCEEDED:
+    if tagging.dispatch_build and action.status == Action.Status.SUCCEEDED:
         _dispatch(
             repository=repository,
             workflow=settings.GITHUB_BUILD_WORKFLOW,
@@ -132,7 +139,6 @@ def create_tag(
             tag_action=action,
             idempotency_key=f"{idempotency_key}:dispatch" if idempotency_key else "",
         )
-    return action
 
 
 def rerun_release_please(*, repository: str, by, idempotency_key: str = "") -> Action:

@@ -10,6 +10,7 @@ from __future__ import annotations
 import logging
 import threading
 from collections.abc import Mapping
+from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 
 from django.conf import settings
@@ -117,72 +118,22 @@ def restart_updater(
     wait=False (the page and the API) returns as soon as the restart is requested, with the
     Action still running; a background thread follows the rollout, pushes its progress to the
     page and finishes the Action."""
-    api = api_client or client()
-    found: dict = {}
-    now = timezone.now()
-    stamp = updater_deployment.restart_stamp(now)
-
-    def prepare() -> tuple[str, dict]:
-        try:
-            deployment = updater.find(api, namespace(), configured_name())
-        except AdapterError as e:
-            raise ActionRefused(f"cannot find the Image Updater: {e}", status=502) from None
-        if deployment is None:
-            raise ActionRefused(
-                f"no argocd-image-updater Deployment in namespace {namespace()}", status=404
-            )
-        # An earlier restart nobody finished (its follower gone, no watcher) would block this
-        # one: settle it from what the Deployment shows now.
-        settle_restarts(updater.status(deployment))
-        found.update(deployment["metadata"], deployment=deployment)
-        return (
-            f"{found['namespace']}/{found['name']}",
-            {"namespace": found["namespace"], "deployment": found["name"], "restarted_at": stamp},
-        )
-
-    def follow() -> str:
-        done, message, _ = updater.wait_for_rollout(
-            api,
-            found["namespace"],
-            found["name"],
-            timeout=timeout if timeout is not None else rollout_timeout(),
-            poll=poll,
-            on_progress=lambda d, m: record(d),
-        )
-        if not done:
-            raise AdapterError(message)
-        return message
-
-    def call() -> str:
-        restarted = updater.restart(api, found["deployment"], now)
-        record(restarted)
-        return (
-            Pending(f"restart requested at {stamp}; following the rollout")
-            if not wait
-            else follow()
-        )
-
+    restart = _Restart(api_client or client(), timeout=timeout, poll=poll)
     action = perform(
         kind=Action.Kind.RESTART_UPDATER,
         target=namespace(),
         by=by,
         permission=PERMISSION,
         parameters={"namespace": namespace()},
-        prepare=prepare,
-        call=call,
+        prepare=restart.find,
+        call=restart.follow if wait else restart.request,
         idempotency_key=idempotency_key,
-        guard=lambda action: _paused(found) or _one_at_a_time(action),
+        guard=restart.guard,
     )
     if not wait and action.status == Action.Status.RUNNING and action.finished_at is None:
-        threading.Thread(
-            target=_finish_in_background,
-            args=(action, follow, api, found),
-            name="updater-rollout",
-            daemon=True,
-        ).start()
-        return action
-    if found:
-        _push_current(api, found, action)
+        restart.follow_in_background(action)
+    elif restart.deployment:
+        _push_current(restart.api, restart.deployment["metadata"])
     return action
 
 
@@ -193,43 +144,131 @@ def check_credentials(*, by, secret: str, registry: str = "", api_client=None) -
     A registry the credentials are not for — not in the secret's auths, not configured for a
     secret: reference in REGISTRY_CREDENTIALS — is refused before anything is sent: the Action is
     recorded as refused and ActionRefused (400, carrying it as `.action`) says which ones are."""
-    try:
-        namespace, name, _ = updater.parse_reference(secret)
-        target, reference = f"{namespace}/{name}", secret.strip()
-    except ValueError:  # recorded without the value: it may be a pasted secret
-        target = reference = "(not a pull secret reference)"
+    target, reference = _secret_target(secret)
     asked = pull_secret.registry_host(registry)[:200] if (registry or "").strip() else ""
-    checked: dict = {}
-
-    def call() -> str:
-        try:
-            result = updater.check_credentials(
-                api_client or client(), secret, registry, configured=settings.REGISTRY_CREDENTIALS
-            )
-        except updater.RegistryNotAllowed as e:
-            raise ActionRefused(str(e), status=400) from None
-        checked["registry"] = result.registry
-        if not result.ok:
-            raise AdapterError(result.reason)
-        return result.reason
-
+    check = _Check(api_client, secret, registry)
     action = perform(
         kind=Action.Kind.CHECK_CREDENTIALS,
         target=target,
         by=by,
         permission=CHECK_PERMISSION,
         parameters={"secret": reference, "registry": asked},
-        call=call,
+        call=check,
     )
-    if checked.get("registry") and checked["registry"] != asked:  # the registry actually checked
-        action.parameters = {**action.parameters, "registry": checked["registry"]}
+    if check.checked and check.checked != asked:  # the registry actually checked
+        action.parameters = {**action.parameters, "registry": check.checked}
         Action.objects.filter(pk=action.pk).update(parameters=action.parameters)
     return action
 
 
-def _paused(found: dict) -> str | None:
-    """A paused Deployment takes the annotation only at `rollout resume`: kubectl refuses too."""
-    return updater_deployment.restart_refusal(found["deployment"])
+@dataclass
+class _Restart:
+    """One restart of the updater: find its Deployment, refuse or request, follow the rollout."""
+
+    api: object
+    timeout: float | None
+    poll: float
+    now: datetime = field(default_factory=timezone.now)
+    deployment: dict | None = None
+
+    @property
+    def stamp(self) -> str:
+        return updater_deployment.restart_stamp(self.now)
+
+    def find(self) -> tuple[str, dict]:
+        """The Deployment to restart (perform's `prepare`): its target and parameters."""
+        try:
+            deployment = updater.find(self.api, namespace(), configured_name())
+        except AdapterError as e:
+            raise ActionRefused(f"cannot find the Image Updater: {e}", status=502) from None
+        if deployment is None:
+            raise ActionRefused(
+                f"no argocd-image-updater Deployment in namespace {namespace()}", status=404
+            )
+        # An earlier restart nobody finished (its follower gone, no watcher) would block this
+        # one: settle it from what the Deployment shows now.
+        settle_restarts(updater.status(deployment))
+        self.deployment = deployment
+        meta = deployment["metadata"]
+        return (
+            f"{meta['namespace']}/{meta['name']}",
+            {
+                "namespace": meta["namespace"],
+                "deployment": meta["name"],
+                "restarted_at": self.stamp,
+            },
+        )
+
+    def guard(self, action: Action) -> str | None:
+        """A paused Deployment takes the annotation only at `rollout resume`: kubectl refuses
+        too. And one restart at a time."""
+        return updater_deployment.restart_refusal(self.deployment) or _one_at_a_time(action)
+
+    def request(self) -> str:
+        record(updater.restart(self.api, self.deployment, self.now))
+        return Pending(f"restart requested at {self.stamp}; following the rollout")
+
+    def follow(self) -> str:
+        self.request()
+        return self.rollout()
+
+    def rollout(self) -> str:
+        """Wait as `kubectl rollout status` does; raise AdapterError when it does not finish."""
+        meta = self.deployment["metadata"]
+        done, message, _ = updater.wait_for_rollout(
+            self.api,
+            meta["namespace"],
+            meta["name"],
+            timeout=self.timeout if self.timeout is not None else rollout_timeout(),
+            poll=self.poll,
+            on_progress=lambda d, m: record(d),
+        )
+        if not done:
+            raise AdapterError(message)
+        return message
+
+    def follow_in_background(self, action: Action) -> None:
+        threading.Thread(
+            target=_finish_in_background,
+            args=(action, self.rollout, self.api, self.deployment["metadata"]),
+            name="updater-rollout",
+            daemon=True,
+        ).start()
+
+
+@dataclass
+class _Check:
+    """The credentials check as perform calls it; remembers which registry was checked."""
+
+    api_client: object
+    secret: str
+    registry: str
+    checked: str = ""
+
+    def __call__(self) -> str:
+        try:
+            result = updater.check_credentials(
+                self.api_client or client(),
+                self.secret,
+                self.registry,
+                configured=settings.REGISTRY_CREDENTIALS,
+            )
+        except updater.RegistryNotAllowed as e:
+            raise ActionRefused(str(e), status=400) from None
+        self.checked = result.registry
+        if not result.ok:
+            raise AdapterError(result.reason)
+        return result.reason
+
+
+def _secret_target(secret: str) -> tuple[str, str]:
+    """The Action's target and recorded reference; a value that is no reference is recorded
+    without itself: it may be a pasted secret."""
+    try:
+        namespace, name, _ = updater.parse_reference(secret)
+    except ValueError:
+        return "(not a pull secret reference)", "(not a pull secret reference)"
+    return f"{namespace}/{name}", secret.strip()
 
 
 def _one_at_a_time(action: Action) -> str | None:
@@ -251,7 +290,7 @@ def _one_at_a_time(action: Action) -> str | None:
     )
 
 
-def _push_current(api, meta, action: Action) -> None:
+def _push_current(api, meta) -> None:
     try:
         record(updater.read(api, meta["namespace"], meta["name"]))
     except AdapterError:
@@ -268,7 +307,7 @@ def _finish_in_background(action: Action, follow, api, meta) -> None:
         log.exception("following the Image Updater rollout failed")
         action.finish(error="cdportal failed while following the rollout; the error is in its log")
     finally:
-        _push_current(api, meta, action)
+        _push_current(api, meta)
         connection.close()  # this thread's own connection: the thread ends here
 
 
