@@ -1,8 +1,10 @@
 """Operators' actions on Argo CD Applications over the API: the verbs the application page calls.
 
-202 with the Action (succeeded, or failed with the API server's answer in words); 400/403/404/409
-with {"detail"} when cdportal refused, or the request was refused for a reason the caller can act
-on — a 409's Action is still in the action log (GET /api/actions, the Actions page)."""
+202 with the Action: a sync stays `running` until Argo CD's operation ends, then reads
+`succeeded` or `failed` in Argo CD's words (GET /api/actions/{id}); a refresh or terminate ends
+with the API server's answer. Refused — 400 invalid input, 403 without the role, 404 the app is
+gone, 409 an operation in progress or the app changed — answers {"detail": the reason}, the same
+on every action endpoint; the refused attempt is in the action log (status `refused`)."""
 
 from __future__ import annotations
 

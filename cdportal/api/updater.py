@@ -57,11 +57,19 @@ def status(request):
 
 @router.post(
     "/restart",
-    response={202: RestartOut, 400: ErrorOut, 403: ErrorOut, 404: ErrorOut, 503: ErrorOut},
+    response={
+        202: RestartOut,
+        400: ErrorOut,
+        403: ErrorOut,
+        404: ErrorOut,
+        409: ErrorOut,
+        503: ErrorOut,
+    },
 )
 def restart(request, body: RestartIn):
-    """Restart it (pod-template annotation) and wait until the new pod is ready; the Action
-    says how it ended."""
+    """Restart it (pod-template annotation); the Action (202) stays running until the new pod is
+    ready. Refused: 403 without the role, 404 no updater found, 409 another restart still rolls
+    out or the Deployment is paused — with the reason; the refused attempt is in the action log."""
     try:
         action = updater_actions.restart_updater(
             by=request.user, idempotency_key=body.idempotency_key, wait=False

@@ -99,7 +99,7 @@ def sync_refusal(app: dict, *, revision: str | None = None) -> Refusal | None:
 
 def sync_summary(name: str, *, prune: bool, revision: str | None) -> str:
     what = f"prune={'true' if prune else 'false'}" + (f", revision {revision}" if revision else "")
-    return f"sync requested on {name} ({what}); Argo CD starts it within seconds"
+    return f"sync requested on {name} ({what}); following Argo CD's operation until it ends"
 
 
 FINAL_PHASES = ("Succeeded", "Failed", "Error")

@@ -62,8 +62,8 @@ def perform(
     (after the permission check, before the row: the target and parameters found, e.g. which
     Deployment) or `call` raise ActionRefused, and when `guard(action)` — run after the row is
     written, so two requests at once see each other — returns a reason. A refused attempt is
-    stored with status `refused` and its reason, and ActionRefused is raised carrying it — except
-    a guard's refusal, which is returned like a failed call (the request was well formed)."""
+    stored with status `refused` and its reason, and ActionRefused is raised carrying it (a
+    guard's refusal as 409: a precondition failed), so every endpoint answers a refusal alike."""
     by_name = by.get_username()
     earlier = _earlier(by_name, idempotency_key)
     if earlier is not None:
@@ -83,7 +83,7 @@ def perform(
     action.announce()  # "running" shows on the pages that list actions
     if problem:
         log.info("%s on %s by %s refused: %s", kind, target, by_name, problem)
-        return _refused(action, problem, status=409, raising=False)
+        return _refused(action, problem, status=409)
     return _call(action, call)
 
 
@@ -126,9 +126,9 @@ def _call(action: Action, call: Callable[[], str]) -> Action:
         log.exception("%s failed unexpectedly", said)
         action.finish(error="cdportal failed while doing this; the error is in its log")
         raise
-    if isinstance(message, Pending):
-        action.message = str(message)
-        action.save(update_fields=["message"])
+    if isinstance(message, Pending):  # unless whoever follows the work finished it already
+        Action.objects.filter(pk=action.pk, finished_at__isnull=True).update(message=message)
+        action.refresh_from_db(fields=["status", "message", "finished_at"])
         action.announce()
         return action
     return action.finish(message=message)
@@ -156,9 +156,7 @@ def _refuse(kind: str, target: str, by, parameters: dict, *, message: str, statu
     return _refused(action, message, status=status)
 
 
-def _refused(action: Action, message: str, *, status: int, why: str = "", raising: bool = True):
-    if not raising:
-        return action.finish(refused=message)
+def _refused(action: Action, message: str, *, status: int, why: str = ""):
     action.parameters = {
         **action.parameters,
         "refused": status,

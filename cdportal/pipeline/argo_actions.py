@@ -27,7 +27,7 @@ from cdportal.adapters.kubernetes import applications
 from cdportal.adapters.kubernetes import client as kube
 from cdportal.adapters.kubernetes.argocd import application_event
 from cdportal.core import argo_application
-from cdportal.pipeline.actions import ActionRefused, perform
+from cdportal.pipeline.actions import ActionRefused, Pending, perform
 from cdportal.pipeline.ingest import ingest
 from cdportal.pipeline.models import Action, Application
 
@@ -76,7 +76,9 @@ def force_sync(
     idempotency_key: str = "",
     api_client=None,
 ) -> Action:
-    """Request a sync as Argo CD's API server would (`.operation.sync`), never with `force`."""
+    """Request a sync as Argo CD's API server would (`.operation.sync`), never with `force`. The
+    Action stays running until Argo CD's operation ends (`operations.settle_syncs`, from the
+    watcher's events), then reads succeeded or failed in Argo CD's words."""
     revision = (revision or "").strip() or None
 
     def call() -> str:
@@ -86,7 +88,7 @@ def force_sync(
             live, username=by.get_username(), prune=prune, revision=revision
         )
         _patch(api, app, patch)
-        return argo_application.sync_summary(_name(app), prune=prune, revision=revision)
+        return Pending(argo_application.sync_summary(_name(app), prune=prune, revision=revision))
 
     return perform(
         kind=Action.Kind.FORCE_SYNC,

@@ -67,6 +67,7 @@ from cdportal.pipeline.models import (
     Rollout,
     UpdaterDeployment,
 )
+from cdportal.pipeline.operations import settle_syncs
 from cdportal.pipeline.policies import policies_for, tracked_from_resource
 from cdportal.pipeline.updater_actions import settle_restarts
 
@@ -665,6 +666,7 @@ def _on_application(event: ev.ApplicationObserved, changes: Changes) -> Pipeline
             )
         release = _advance_rollout(app, image, desired, running, event, changes) or release
     app.save()
+    settle_syncs(event)  # a force sync is done when its operation is, whoever watches it
     return _row(event, application=app, release=release)
 
 

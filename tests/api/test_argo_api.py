@@ -50,7 +50,7 @@ def test_alice_force_syncs_over_the_api(client, alice, kube):
 
     assert response.status_code == 202, response.content
     body = response.json()
-    assert body["kind"] == "force_sync" and body["status"] == "succeeded" and body["by"] == "alice"
+    assert body["kind"] == "force_sync" and body["status"] == "running" and body["by"] == "alice"
     assert body["parameters"] == {
         "namespace": "argocd",
         "name": "controller",

@@ -101,9 +101,10 @@ def test_it_refuses_a_paused_deployment_and_records_it(kube, alice):
     paused = fixture("image-updater-deployment.yaml")
     paused["spec"]["paused"] = True
     kube.seed_object("apps/v1/deployments", paused)
-    action = updater_actions.restart_updater(
-        by=alice, api_client=kube.api_client, timeout=1, poll=0.05
-    )
+    with pytest.raises(ActionRefused) as refused:
+        updater_actions.restart_updater(by=alice, api_client=kube.api_client, timeout=1, poll=0.05)
+    assert refused.value.status == 409  # a precondition, answered like a refused sync
+    action = refused.value.action
     assert action.status == Action.Status.REFUSED
     assert "paused" in action.message
     back = updater.read(kube.api_client, "argocd", "argocd-image-updater-controller")

@@ -19,6 +19,7 @@ from cdportal.adapters.kubernetes.watchers import UpdaterDeploymentWatcher
 from cdportal.core import updater_deployment
 from cdportal.live import broadcast
 from cdportal.pipeline import updater_actions
+from cdportal.pipeline.actions import ActionRefused
 from cdportal.pipeline.changes import Changes
 from cdportal.pipeline.ingest import ingest
 from cdportal.pipeline.models import Action, PipelineEvent, UpdaterDeployment
@@ -317,10 +318,11 @@ def test_a_second_restart_while_one_rolls_out_is_refused_and_logged(kube, alice,
     first = restart_action(alice, "2026-11-29T01:00:00Z")  # still rolling out
     before = updater.read(kube.api_client, "argocd", NAME)
 
-    second = updater_actions.restart_updater(
-        by=olga, api_client=kube.api_client, timeout=1, poll=0.05
-    )
+    with pytest.raises(ActionRefused) as refused:
+        updater_actions.restart_updater(by=olga, api_client=kube.api_client, timeout=1, poll=0.05)
 
+    assert refused.value.status == 409  # answered like a refused sync, on every endpoint
+    second = refused.value.action
     assert second.status == Action.Status.REFUSED and second.by_name == "olga"
     assert second.message == (
         f"a restart of {TARGET} requested by alice at 2026-11-29T01:00:00Z is still "

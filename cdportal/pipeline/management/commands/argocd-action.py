@@ -4,7 +4,8 @@
 An operator's force sync, hard refresh or terminate through cdportal, recorded in its action log
 like a click on the application page (Kubernetes client from KUBECONFIG/KUBE_CONTEXT, or the
 pod's service account). It states what it will do and asks first, unless --yes. Exit status 0
-when the API server accepted it, 1 when it failed there, 2 when refused (permission, an operation
+when the API server accepted it (a sync stays running in the action log until Argo CD's operation
+ends, as the watcher sees it), 1 when it failed there, 2 when refused (permission, an operation
 in progress, the app changed since it was read, unknown app).
 """
 
@@ -14,7 +15,7 @@ import getpass
 
 from django.core.management.base import BaseCommand, CommandError
 
-from cdportal.pipeline import argo_actions
+from cdportal.pipeline import argo_actions, publish
 from cdportal.pipeline.actions import ActionRefused
 from cdportal.pipeline.management.acting import REFUSED, acting_user
 from cdportal.pipeline.models import Action, Application
@@ -28,6 +29,12 @@ KINDS = {
 
 class Command(BaseCommand):
     help = "Force sync, hard refresh or terminate the operation of an Argo CD Application."
+
+    def execute(self, *args, **options):
+        try:
+            return super().execute(*args, **options)
+        finally:  # the Action's last state reaches open pages before this process exits
+            publish.flush()
 
     def add_arguments(self, parser):
         parser.add_argument("verb", choices=sorted(KINDS))
@@ -67,5 +74,5 @@ class Command(BaseCommand):
         self.stdout.write(
             f"{action.get_kind_display()}: {action.get_status_display().lower()}: {action.message}"
         )
-        if action.status != Action.Status.SUCCEEDED:
+        if action.status == Action.Status.FAILED:
             raise CommandError("the Kubernetes API did not accept it (see above)", returncode=1)

@@ -13,7 +13,7 @@ from django.core.management.base import BaseCommand, CommandError
 
 from cdportal.adapters.errors import AdapterError
 from cdportal.adapters.kubernetes import updater
-from cdportal.pipeline import updater_actions
+from cdportal.pipeline import publish, updater_actions
 from cdportal.pipeline.actions import ActionRefused
 from cdportal.pipeline.management.acting import acting_user
 
@@ -22,6 +22,12 @@ BAD_INPUT = 2
 
 class Command(BaseCommand):
     help = "The Argo CD Image Updater: status, restart (waits for the rollout), credentials check."
+
+    def execute(self, *args, **options):
+        try:
+            return super().execute(*args, **options)
+        finally:  # the Action's last state reaches open pages before this process exits
+            publish.flush()
 
     def add_arguments(self, parser):
         sub = parser.add_subparsers(dest="verb", required=True)
