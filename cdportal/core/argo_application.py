@@ -193,6 +193,14 @@ def refresh_done(before: dict, after: dict) -> bool:
     return then is None or now > then
 
 
+def refresh_outcome(requested_at: datetime, *, reconciled_at: datetime | None) -> str | None:
+    """A refresh requested at `requested_at` is done once the controller's reconciledAt moved
+    past it (whole seconds, as Argo CD writes it); the message, or None while it has not."""
+    if reconciled_at is None or reconciled_at < requested_at.replace(microsecond=0):
+        return None
+    return f"done: reconciled at {reconciled_at.isoformat().replace('+00:00', 'Z')}"
+
+
 def terminate_refusal(app: dict) -> str | None:
     """The API server's own check (TerminateOperation)."""
     state = (app.get("status") or {}).get("operationState")

@@ -332,6 +332,8 @@ class ApplicationObserved(_Event):
     # metadata.labels: an ImageUpdater CR's labelSelectors choose Applications by them.
     labels: dict[str, Annotated[str, StringConstraints(max_length=1000)]] = {}
     last_synced_at: AwareDatetime | None = None
+    # status.reconciledAt: the controller's last comparison with git (a refresh is done when it moves)
+    reconciled_at: AwareDatetime | None = None
     conditions: Annotated[list[AppCondition], Field(max_length=50)] = []
     operation: Operation | None = None  # the details behind operation_phase/_message
     history: Annotated[list[SyncHistoryEntry], Field(max_length=20)] = []

@@ -102,7 +102,8 @@ def force_sync(
 
 
 def hard_refresh(*, app: Application, by, idempotency_key: str = "", api_client=None) -> Action:
-    """Annotate refresh=hard, then re-read for a few seconds to see the controller finish it."""
+    """Annotate refresh=hard, then re-read for a few seconds to see the controller finish it; if
+    it has not, the Action stays running until the watcher sees reconciledAt move."""
 
     def call() -> str:
         api, before = _read(app, api_client)
@@ -158,13 +159,13 @@ def _await_refresh(api, app: Application, before: dict, after: dict) -> str:
     """Re-read the app until the controller finished the refresh, for REFRESH_WAIT at most."""
     deadline = time.monotonic() + REFRESH_WAIT
     while not argo_application.refresh_done(before, after):
-        if time.monotonic() >= deadline:
-            return f"hard refresh of {_name(app)} {REQUESTED_NOT_RECONCILED}"
+        if time.monotonic() >= deadline:  # the watcher settles it when reconciledAt moves
+            return Pending(f"hard refresh of {_name(app)} {REQUESTED_NOT_RECONCILED}")
         time.sleep(REFRESH_POLL)
         try:
             after = _observe(applications.get(api, app.namespace, app.name))
-        except AdapterError:  # the refresh was requested; only its end is unknown
-            return f"hard refresh of {_name(app)} {REQUESTED_NOT_RECONCILED}"
+        except AdapterError:  # the refresh was requested; the watcher sees it end
+            return Pending(f"hard refresh of {_name(app)} {REQUESTED_NOT_RECONCILED}")
     return f"hard refresh of {_name(app)} done: reconciled at {after['status']['reconciledAt']}"
 
 

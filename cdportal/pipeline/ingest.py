@@ -50,7 +50,7 @@ from cdportal.core.events import InvalidEvent, parse_event, split_image_referenc
 from cdportal.core.image_list import tag_parameter, tracked_images
 from cdportal.core.parsing import parse_commit
 from cdportal.core.stages import Stage
-from cdportal.pipeline import publish
+from cdportal.pipeline import operations, publish
 from cdportal.pipeline.changes import Changes
 from cdportal.pipeline.models import (
     Application,
@@ -67,7 +67,6 @@ from cdportal.pipeline.models import (
     Rollout,
     UpdaterDeployment,
 )
-from cdportal.pipeline.operations import settle_syncs
 from cdportal.pipeline.policies import policies_for, tracked_from_resource
 from cdportal.pipeline.updater_actions import settle_restarts
 
@@ -666,7 +665,7 @@ def _on_application(event: ev.ApplicationObserved, changes: Changes) -> Pipeline
             )
         release = _advance_rollout(app, image, desired, running, event, changes) or release
     app.save()
-    settle_syncs(event)  # a force sync is done when its operation is, whoever watches it
+    operations.settle(event)  # a sync or refresh is done when Argo CD's work is
     return _row(event, application=app, release=release)
 
 

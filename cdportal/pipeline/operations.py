@@ -1,9 +1,10 @@
-"""Argo CD operations the on-call actions started, settled from the watcher's `application` events.
+"""Argo CD work the on-call actions started, settled from the watcher's `application` events.
 
 A force sync is done when Argo CD says so, not when the API server accepts the patch: the Action
 stays running until status.operationState of an operation started after the request reaches
-Succeeded, Failed or Error, then reads as Argo CD's message (e.g. "Operation terminated"). First
-wins, as for restarts (`updater_actions.settle_restarts`): a later event leaves it as it is.
+Succeeded, Failed or Error, then reads as Argo CD's message (e.g. "Operation terminated"). A hard
+refresh is done when status.reconciledAt moves past the request. First wins, as for restarts
+(`updater_actions.settle_restarts`): a later event leaves the Action as it is.
 """
 
 from __future__ import annotations
@@ -11,6 +12,27 @@ from __future__ import annotations
 from cdportal.core import argo_application
 from cdportal.core.events import ApplicationObserved
 from cdportal.pipeline.models import Action
+
+
+def settle(event: ApplicationObserved) -> list[Action]:
+    """Finish the running syncs and refreshes of the Application `event` shows that it decides."""
+    return settle_syncs(event) + settle_refreshes(event)
+
+
+def settle_refreshes(event: ApplicationObserved) -> list[Action]:
+    """Finish the running hard refreshes of the Application, once reconciledAt moved past them."""
+    target = f"{event.namespace}/{event.name}"
+    running = Action.objects.filter(
+        kind=Action.Kind.HARD_REFRESH, finished_at__isnull=True, target=target
+    )
+    finished = []
+    for action in running:
+        done = argo_application.refresh_outcome(
+            action.started_at, reconciled_at=event.reconciled_at
+        )
+        if done is not None:
+            finished.append(action.finish(message=f"hard refresh of {target} {done}"))
+    return finished
 
 
 def settle_syncs(event: ApplicationObserved) -> list[Action]:

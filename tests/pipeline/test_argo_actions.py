@@ -230,7 +230,7 @@ def test_hard_refresh_sets_the_annotation_and_says_argo_cd_has_not_reconciled(
     assert (
         live(kube, "controller")["metadata"]["annotations"]["argocd.argoproj.io/refresh"] == "hard"
     )
-    assert action.status == Action.Status.SUCCEEDED
+    assert action.status == Action.Status.RUNNING  # until the watcher sees reconciledAt move
     assert (
         action.message
         == "hard refresh of argocd/controller requested; Argo CD has not reconciled yet"

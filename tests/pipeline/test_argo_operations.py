@@ -120,6 +120,32 @@ def test_the_operation_before_the_request_does_not_settle_it(alice, argocd_clust
     assert action.status == Action.Status.RUNNING and action.finished_at is None
 
 
+def test_a_hard_refresh_runs_until_the_controller_reconciles(alice, argocd_cluster, monkeypatch):
+    monkeypatch.setattr(argo_actions, "REFRESH_WAIT", 0.2)  # the controller is slow today
+    app = Application.objects.get(namespace="argocd", name="controller")
+    action = argo_actions.hard_refresh(app=app, by=alice)
+    assert action.status == Action.Status.RUNNING, action.message  # not "succeeded" unreconciled
+
+    api = client.CustomObjectsApi(argocd_cluster.api_client)
+    reconciled = datetime.now(UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
+    api.patch_namespaced_custom_object(
+        *ARGO,
+        "controller",
+        {
+            "metadata": {"annotations": {"argocd.argoproj.io/refresh": None}},
+            "status": {"reconciledAt": reconciled},
+        },
+        _content_type="application/merge-patch+json",
+    )
+    the_watcher_sees(argocd_cluster)
+
+    action.refresh_from_db()
+    assert (action.status, action.message) == (
+        Action.Status.SUCCEEDED,
+        f"hard refresh of argocd/controller done: reconciled at {reconciled}",
+    )
+
+
 def test_the_api_says_running_until_argo_cd_is_done_then_failed(alice, argocd_cluster):
     token = ApiToken.issue(user=alice, name="tests")[1]
     api = Client(HTTP_AUTHORIZATION=f"Bearer {token}")

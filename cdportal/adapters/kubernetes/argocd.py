@@ -80,6 +80,7 @@ def application_event(
         },
         "labels": {str(k): str(v) for k, v in (metadata.get("labels") or {}).items()},
         "last_synced_at": _last_synced(operation, status),
+        "reconciled_at": status.get("reconciledAt") or None,
         "conditions": _conditions(status),
         "operation": _operation(operation),
         "history": _history(status),
