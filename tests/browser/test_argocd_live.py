@@ -217,7 +217,7 @@ def test_alice_force_syncs_from_the_page_and_follows_the_operation_live(
     expect(outcome).to_contain_text(
         "sync requested on argocd/docs-site (prune=false)", timeout=TIMEOUT_MS
     )
-    expect(outcome.locator(".badge")).to_have_text("Succeeded")
+    expect(outcome.locator(".badge")).to_have_text("Running")  # until Argo CD's operation ends
 
     # One merge patch reached the API server, in alice's name, and it was accepted.
     (body,) = kube.k.patches[patched:]
@@ -230,6 +230,9 @@ def test_alice_force_syncs_from_the_page_and_follows_the_operation_live(
     page.get_by_role("link", name=re.compile(r"^Follow docs-site")).click()
     expect(page).to_have_url(f"{argo_server.url}/applications/argocd/docs-site/")
     status = go_live(page)
+    recent = page.locator(".recent-actions")
+    expect(recent.locator(".badge").first).to_have_text("Running")
+    started = time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime())
 
     # The controller takes the operation up...
     change(
@@ -242,7 +245,7 @@ def test_alice_force_syncs_from_the_page_and_follows_the_operation_live(
                     "phase": "Running",
                     "message": "one or more tasks are running",
                     "operation": operation,
-                    "startedAt": "2026-11-28T10:40:00Z",
+                    "startedAt": started,
                     "finishedAt": None,
                 }
             },
@@ -260,7 +263,7 @@ def test_alice_force_syncs_from_the_page_and_follows_the_operation_live(
                 "operationState": {
                     "phase": "Succeeded",
                     "message": "successfully synced (all tasks run)",
-                    "finishedAt": "2026-11-28T10:40:07Z",
+                    "finishedAt": time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime()),
                 },
                 "sync": {"status": "Synced"},
             }
@@ -269,6 +272,9 @@ def test_alice_force_syncs_from_the_page_and_follows_the_operation_live(
     expect(operation_badge(status)).to_have_text("operation Succeeded", timeout=TIMEOUT_MS)
     expect(status.locator("h1 .badge").first).to_have_text("Synced")
     expect(status).to_contain_text("successfully synced (all tasks run)")
+    # alice's force sync ends with the operation, in Argo CD's words, live on the page.
+    expect(recent.locator(".badge").first).to_have_text("Succeeded", timeout=TIMEOUT_MS)
+    expect(recent.locator("li").first).to_contain_text("successfully synced (all tasks run)")
     assert page.evaluate("window.__marker") == 1, "the page reloaded"
 
 
