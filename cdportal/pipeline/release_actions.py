@@ -104,22 +104,19 @@ def create_tag(
     """Create the annotated tag vX.Y.Z on `sha` (default: the head of the default branch) and,
     when asked, run the build workflow with version=X.Y.Z. The tag's Action is returned; the
     build's is a second Action (see dispatch_of), so each outcome stands on its own."""
-    _allowed(by)
-    earlier = _earlier(by, idempotency_key)
-    if earlier is not None:  # a double click: before validation, which the first click changed
-        return earlier
-    tagging = _Tagging.checked(repository, version, sha, message, allow_not_greater, dispatch_build)
+    asked = _TagRequest(repository, version, sha, message, allow_not_greater, dispatch_build)
     action = perform(
         kind=Action.Kind.CREATE_TAG,
-        target=f"{repository}:{tagging.tag}",
+        target=f"{repository}:{TAG_PREFIX}{(version or '').strip()}",
         by=by,
         permission=PERMISSION,
-        parameters=tagging.parameters(),
-        call=tagging,
+        parameters={"repository": repository, "version": version, "sha": sha},
+        prepare=lambda: asked.check(idempotency_key),
+        call=asked,
         idempotency_key=idempotency_key,
     )
-    if tagging.ran:  # else another request with this key got there first and did the work
-        _after_tagging(action, tagging, repository, by=by, idempotency_key=idempotency_key)
+    if asked.tagging is not None and asked.tagging.ran:  # else a replay of an earlier request
+        _after_tagging(action, asked.tagging, repository, by=by, idempotency_key=idempotency_key)
     return action
 
 
@@ -143,14 +140,13 @@ def _after_tagging(
 
 def rerun_release_please(*, repository: str, by, idempotency_key: str = "") -> Action:
     """Run the Release Please workflow on the default branch now (when it opened no Release PR)."""
-    _allowed(by)
-    _known(repository)
     return _dispatch(
         repository=repository,
         workflow=settings.GITHUB_RELEASE_WORKFLOW,
         inputs={},
         by=by,
         idempotency_key=idempotency_key,
+        check=lambda: _known(repository),
     )
 
 
@@ -163,23 +159,64 @@ def _dispatch(
     idempotency_key: str,
     branch: str | None = None,
     tag_action: Action | None = None,
+    check=None,
 ) -> Action:
     run = _Dispatch(repository, workflow, inputs, branch)
     parameters = {"repository": repository, "workflow": workflow, "inputs": inputs, "ref": branch}
     if tag_action is not None:
         parameters["tag_action"] = tag_action.pk
+    target = f"{repository}:{workflow}"
+
+    def prepare() -> tuple[str, dict]:
+        if check is not None:
+            check()
+        return target, parameters
+
     action = perform(
         kind=Action.Kind.DISPATCH_WORKFLOW,
-        target=f"{repository}:{workflow}",
+        target=target,
         by=by,
         permission=PERMISSION,
         parameters=parameters,
+        prepare=prepare,
         call=run,
         idempotency_key=idempotency_key,
     )
     if run.ref and not branch:
         _note(action, ref=run.ref)
     return action
+
+
+@dataclass
+class _TagRequest:
+    """A manual tag as asked for: checked in perform's `prepare` (after the permission, so a
+    refusal is recorded like any attempt), then called."""
+
+    repository: str
+    version: str
+    sha: str | None
+    message: str | None
+    allow_not_greater: bool
+    dispatch_build: bool
+    tagging: _Tagging | None = None
+
+    def check(self, idempotency_key: str) -> tuple[str, dict]:
+        if (
+            len(idempotency_key) > 90
+        ):  # the build's Action takes the key + ":dispatch" (100 at most)
+            raise ActionRefused("an idempotency key has at most 90 characters")
+        self.tagging = _Tagging.checked(
+            self.repository,
+            self.version,
+            self.sha,
+            self.message,
+            self.allow_not_greater,
+            self.dispatch_build,
+        )
+        return f"{self.repository}:{self.tagging.tag}", self.tagging.parameters()
+
+    def __call__(self) -> str:
+        return self.tagging()
 
 
 @dataclass
@@ -276,21 +313,6 @@ class _Dispatch:
 
 
 # --- checks before anything is recorded -----------------------------------------------------
-
-
-def _allowed(by) -> None:
-    if not by.has_perm(PERMISSION):
-        raise ActionRefused(
-            f"{by.get_username()} may not do this: it needs the {PERMISSION} permission", status=403
-        )
-
-
-def _earlier(by, idempotency_key: str) -> Action | None:
-    if not idempotency_key:
-        return None
-    if len(idempotency_key) > 90:  # the build's Action takes the key + ":dispatch" (100 at most)
-        raise ActionRefused("an idempotency key has at most 90 characters")
-    return Action.objects.filter(by_name=by.get_username(), idempotency_key=idempotency_key).first()
 
 
 def _known(repository: str) -> Repository:

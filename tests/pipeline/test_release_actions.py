@@ -389,14 +389,16 @@ def test_viewers_and_operators_may_not_tag(person, request, cto, github):
         )
     assert refused.value.status == 403
     assert "pipeline.create_tag" in str(refused.value)
-    assert Action.objects.count() == 0 and github.calls == []
+    assert github.calls == []
+    assert set(Action.objects.values_list("status", flat=True)) == {"refused"}  # logged, not done
 
 
 @pytest.mark.parametrize("person", ["bob", "alice"])
 def test_viewers_and_operators_may_not_rerun_release_please(person, request, cto, github):
     with pytest.raises(ActionRefused):
         release_actions.rerun_release_please(repository=REPO, by=request.getfixturevalue(person))
-    assert Action.objects.count() == 0 and github.calls == []
+    assert github.calls == []
+    assert set(Action.objects.values_list("status", flat=True)) == {"refused"}  # logged, not done
 
 
 def test_an_existing_tag_fails_the_action_clearly_and_runs_no_build(rita, cto, github):
@@ -470,7 +472,8 @@ def test_a_version_not_greater_is_refused_unless_confirmed(rita, cto, github):
             ActionRefused, match=r"is not greater than the latest release of 5dlabs/cto \(0.2.9\)"
         ):
             release_actions.create_tag(repository=REPO, version=version, sha=HEAD, by=rita)
-    assert Action.objects.count() == 0 and github.calls == []
+    assert github.calls == []
+    assert set(Action.objects.values_list("status", flat=True)) == {"refused"}  # logged, not done
     action = release_actions.create_tag(
         repository=REPO, version="0.2.9", sha=HEAD, by=rita, allow_not_greater=True
     )
@@ -487,10 +490,10 @@ def test_a_version_not_greater_is_refused_unless_confirmed(rita, cto, github):
         ("0.3.0+build.1", "build metadata"),
     ],
 )
-def test_it_validates_the_version_before_recording_anything(rita, cto, github, version, why):
+def test_it_validates_the_version_and_logs_the_refusal(rita, cto, github, version, why):
     with pytest.raises(ActionRefused, match=why.replace("+", r"\+")):
         release_actions.create_tag(repository=REPO, version=version, sha=HEAD, by=rita)
-    assert Action.objects.count() == 0
+    assert set(Action.objects.values_list("status", flat=True)) == {"refused"}  # logged, not done
 
 
 def test_it_refuses_a_commit_that_is_not_a_sha(rita, cto, github):
