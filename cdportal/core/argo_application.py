@@ -105,19 +105,20 @@ def sync_summary(name: str, *, prune: bool, revision: str | None) -> str:
 FINAL_PHASES = ("Succeeded", "Failed", "Error")
 
 
+def operation_state(app: dict) -> dict:
+    return (app.get("status") or {}).get("operationState") or {}
+
+
 def operation_outcome(
-    requested_at: datetime,
-    *,
-    phase: str,
-    message: str,
-    started_at: datetime | None,
+    before: datetime | None, *, phase: str, message: str, started_at: datetime | None
 ) -> tuple[bool, str] | None:
-    """How an operation requested at `requested_at` ended, from the Application's
-    status.operationState: (succeeded, Argo CD's message), or None while it has not ended — or
-    when that state is an older operation's. Argo CD's times have whole seconds only."""
+    """How the operation requested after the one that started at `before` ended, from the
+    Application's status.operationState: (succeeded, Argo CD's message), or None while it has
+    not ended — or when that state is still the earlier operation's. Both times are the
+    controller's, so cdportal's clock does not matter."""
     if phase not in FINAL_PHASES or started_at is None:
         return None
-    if started_at < requested_at.replace(microsecond=0):
+    if before is not None and started_at <= before:
         return None  # the operation before ours
     return phase == "Succeeded", message or f"the operation ended {phase}"
 
@@ -193,10 +194,10 @@ def refresh_done(before: dict, after: dict) -> bool:
     return then is None or now > then
 
 
-def refresh_outcome(requested_at: datetime, *, reconciled_at: datetime | None) -> str | None:
-    """A refresh requested at `requested_at` is done once the controller's reconciledAt moved
-    past it (whole seconds, as Argo CD writes it); the message, or None while it has not."""
-    if reconciled_at is None or reconciled_at < requested_at.replace(microsecond=0):
+def refresh_outcome(before: datetime | None, *, reconciled_at: datetime | None) -> str | None:
+    """A refresh requested when the controller had last reconciled at `before` is done once
+    status.reconciledAt moved past it; the message, or None while it has not."""
+    if reconciled_at is None or (before is not None and reconciled_at <= before):
         return None
     return f"done: reconciled at {reconciled_at.isoformat().replace('+00:00', 'Z')}"
 

@@ -26,7 +26,15 @@ log = logging.getLogger(__name__)
 
 class Pending(str):
     """What `call` returns when the outcome comes later: the Action stays running with this
-    message, and whoever follows the work finishes it (e.g. a rollout followed in the background)."""
+    message, and whoever follows the work finishes it (e.g. a rollout followed in the background).
+    `note`: added to the Action's parameters — what the follower needs to know it is done."""
+
+    note: dict
+
+    def __new__(cls, message: str, *, note: dict | None = None):
+        pending = super().__new__(cls, message)
+        pending.note = note or {}
+        return pending
 
 
 class ActionRefused(Exception):
@@ -127,8 +135,11 @@ def _call(action: Action, call: Callable[[], str]) -> Action:
         action.finish(error="cdportal failed while doing this; the error is in its log")
         raise
     if isinstance(message, Pending):  # unless whoever follows the work finished it already
-        Action.objects.filter(pk=action.pk, finished_at__isnull=True).update(message=message)
-        action.refresh_from_db(fields=["status", "message", "finished_at"])
+        parameters = {**action.parameters, **message.note}
+        Action.objects.filter(pk=action.pk, finished_at__isnull=True).update(
+            message=str(message), parameters=parameters
+        )
+        action.refresh_from_db(fields=["status", "message", "finished_at", "parameters"])
         action.announce()
         return action
     return action.finish(message=message)

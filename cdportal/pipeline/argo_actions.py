@@ -88,7 +88,10 @@ def force_sync(
             live, username=by.get_username(), prune=prune, revision=revision
         )
         _patch(api, app, patch)
-        return Pending(argo_application.sync_summary(_name(app), prune=prune, revision=revision))
+        summary = argo_application.sync_summary(_name(app), prune=prune, revision=revision)
+        # Ours is the operation after the one there now (operations.settle_syncs).
+        before = argo_application.operation_state(live).get("startedAt") or ""
+        return Pending(summary, note={"after_operation": before})
 
     return perform(
         kind=Action.Kind.FORCE_SYNC,
@@ -160,13 +163,19 @@ def _await_refresh(api, app: Application, before: dict, after: dict) -> str:
     deadline = time.monotonic() + REFRESH_WAIT
     while not argo_application.refresh_done(before, after):
         if time.monotonic() >= deadline:  # the watcher settles it when reconciledAt moves
-            return Pending(f"hard refresh of {_name(app)} {REQUESTED_NOT_RECONCILED}")
+            return _refresh_pending(app, before)
         time.sleep(REFRESH_POLL)
         try:
             after = _observe(applications.get(api, app.namespace, app.name))
         except AdapterError:  # the refresh was requested; the watcher sees it end
-            return Pending(f"hard refresh of {_name(app)} {REQUESTED_NOT_RECONCILED}")
+            return _refresh_pending(app, before)
     return f"hard refresh of {_name(app)} done: reconciled at {after['status']['reconciledAt']}"
+
+
+def _refresh_pending(app: Application, before: dict) -> Pending:
+    reconciled = (before.get("status") or {}).get("reconciledAt") or ""
+    message = f"hard refresh of {_name(app)} {REQUESTED_NOT_RECONCILED}"
+    return Pending(message, note={"reconciled_before": reconciled})
 
 
 def _read(app: Application, api_client) -> tuple:

@@ -1,13 +1,17 @@
 """Argo CD work the on-call actions started, settled from the watcher's `application` events.
 
 A force sync is done when Argo CD says so, not when the API server accepts the patch: the Action
-stays running until status.operationState of an operation started after the request reaches
+stays running until status.operationState of the operation after the one the request saw reaches
 Succeeded, Failed or Error, then reads as Argo CD's message (e.g. "Operation terminated"). A hard
-refresh is done when status.reconciledAt moves past the request. First wins, as for restarts
+refresh is done when status.reconciledAt moves past the one the request saw. Both compare the
+controller's own times (noted in the Action's parameters when the request was accepted), so
+cdportal's clock does not matter. First wins, as for restarts
 (`updater_actions.settle_restarts`): a later event leaves the Action as it is.
 """
 
 from __future__ import annotations
+
+from datetime import datetime
 
 from cdportal.core import argo_application
 from cdportal.core.events import ApplicationObserved
@@ -47,8 +51,10 @@ def settle_syncs(event: ApplicationObserved) -> list[Action]:
     )
     finished = []
     for action in running:
+        if "after_operation" not in action.parameters:
+            continue  # the request is still being made (its own patch's answer is ingested)
         outcome = argo_application.operation_outcome(
-            action.started_at,
+            _time(action.parameters["after_operation"]),
             phase=operation.phase,
             message=operation.message,
             started_at=operation.started_at,
@@ -57,3 +63,7 @@ def settle_syncs(event: ApplicationObserved) -> list[Action]:
             ok, message = outcome
             finished.append(action.finish(message=message) if ok else action.finish(error=message))
     return finished
+
+
+def _time(value: str) -> datetime | None:
+    return datetime.fromisoformat(value) if value else None

@@ -79,7 +79,11 @@ def test_the_demo_shows_the_cluster_and_runs_a_force_sync_in_it(demo):
     csrf = {"X-CSRFToken": browser.cookies["csrftoken"], "Referer": demo + APP}
     answer = browser.post(f"/api{APP}sync", json={"prune": False}, headers=csrf)
     assert answer.status_code == 202, answer.text
-    assert answer.json()["status"] == "succeeded"  # the patch landed in the cluster
+    assert answer.json()["status"] == "running", answer.text  # the patch landed, sync not ended
+    action = f"/api/actions/{answer.json()['id']}"
     # The simulated controller runs it (1 s at --speed 4) and the watcher reports each phase.
     wait_for(lambda: phase() == "Running", timeout=5, interval=0.05)
     wait_for(lambda: phase() == "Succeeded", timeout=10, interval=0.1)
+    # ...and the Action ends with the operation, in Argo CD's words.
+    wait_for(lambda: browser.get(action).json()["status"] == "succeeded", timeout=10, interval=0.1)
+    assert browser.get(action).json()["message"] == "successfully synced (all tasks run)"
