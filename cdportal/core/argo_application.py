@@ -110,15 +110,25 @@ def operation_state(app: dict) -> dict:
 
 
 def operation_outcome(
-    before: datetime | None, *, phase: str, message: str, started_at: datetime | None
+    before: datetime | None,
+    *,
+    phase: str,
+    message: str,
+    started_at: datetime | None,
+    finished_at: datetime | None = None,
+    before_finished: datetime | None = None,
 ) -> tuple[bool, str] | None:
-    """How the operation requested after the one that started at `before` ended, from the
-    Application's status.operationState: (succeeded, Argo CD's message), or None while it has
-    not ended — or when that state is still the earlier operation's. Both times are the
-    controller's, so cdportal's clock does not matter."""
+    """How the operation requested after the one that started at `before` (and finished at
+    `before_finished`) ended, from the Application's status.operationState: (succeeded, Argo
+    CD's message), or None while it has not ended — or when that state is still the earlier
+    operation's. Argo CD's times have one-second precision, so an operation that starts in the
+    second the earlier one started is told apart by its finish. Both times are the controller's,
+    so cdportal's clock does not matter."""
     if phase not in FINAL_PHASES or started_at is None:
         return None
-    if before is not None and started_at <= before:
+    if before is not None and (
+        started_at < before or (started_at == before and finished_at == before_finished)
+    ):
         return None  # the operation before ours
     return phase == "Succeeded", message or f"the operation ended {phase}"
 

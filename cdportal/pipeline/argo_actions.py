@@ -90,8 +90,12 @@ def force_sync(
         _patch(api, app, patch)
         summary = argo_application.sync_summary(_name(app), prune=prune, revision=revision)
         # Ours is the operation after the one there now (operations.settle_syncs).
-        before = argo_application.operation_state(live).get("startedAt") or ""
-        return Pending(summary, note={"after_operation": before})
+        before = argo_application.operation_state(live)
+        note = {
+            "after_operation": before.get("startedAt") or "",
+            "after_operation_finished": before.get("finishedAt") or "",
+        }
+        return Pending(summary, note=note)
 
     return perform(
         kind=Action.Kind.FORCE_SYNC,

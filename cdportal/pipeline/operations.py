@@ -31,8 +31,10 @@ def settle_refreshes(event: ApplicationObserved) -> list[Action]:
     )
     finished = []
     for action in running:
+        if "reconciled_before" not in action.parameters:
+            continue  # still being requested, or it finished while it was
         done = argo_application.refresh_outcome(
-            action.started_at, reconciled_at=event.reconciled_at
+            _time(action.parameters["reconciled_before"]), reconciled_at=event.reconciled_at
         )
         if done is not None:
             finished.append(action.finish(message=f"hard refresh of {target} {done}"))
@@ -58,6 +60,8 @@ def settle_syncs(event: ApplicationObserved) -> list[Action]:
             phase=operation.phase,
             message=operation.message,
             started_at=operation.started_at,
+            finished_at=operation.finished_at,
+            before_finished=_time(action.parameters.get("after_operation_finished", "")),
         )
         if outcome is not None:
             ok, message = outcome

@@ -103,7 +103,8 @@ def test_alices_force_sync_runs_and_succeeds_and_the_watcher_records_each_phase(
     action = argo_actions.force_sync(
         app=row("cto-controller"), by=alice, api_client=cluster.api_client
     )
-    assert action.status == Action.Status.SUCCEEDED, action.message
+    # Accepted is not done: the action runs until Argo CD's operation ends.
+    assert action.status == Action.Status.RUNNING, action.message
     cluster.step()
     running = live(cluster, "cto-controller")
     state = running["status"]["operationState"]
@@ -127,6 +128,9 @@ def test_alices_force_sync_runs_and_succeeds_and_the_watcher_records_each_phase(
         "Synced",
         "Healthy",
     )
+    action.refresh_from_db()
+    assert action.status == Action.Status.SUCCEEDED, action.message
+    assert action.finished_at is not None
 
 
 def test_a_terminated_sync_ends_failed_and_auto_sync_does_not_retry_it(alice, cluster, clock):
