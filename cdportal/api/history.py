@@ -33,6 +33,10 @@ class ComponentPlanOut(Schema):
 
 
 class ShippedOut(Schema):
+    """A released version and whether and where it shipped: `shipped_to` names the applications
+    (namespace/name) that ran it; a release that failed or was superseded before any application
+    ran it has `shipped` false and `not_shipped_why` says which."""
+
     id: int
     repository: str
     component: str
@@ -41,6 +45,9 @@ class ShippedOut(Schema):
     released_at: datetime
     url: str
     changelog: str
+    shipped: bool
+    shipped_to: list[str]
+    not_shipped_why: str
 
     @staticmethod
     def resolve_repository(obj) -> str:
@@ -48,7 +55,19 @@ class ShippedOut(Schema):
 
     @staticmethod
     def resolve_component(obj) -> str:
-        return obj.component.name
+        return obj.component.display_name
+
+    @staticmethod
+    def resolve_shipped(obj) -> bool:
+        return queries.is_shipped(obj)
+
+    @staticmethod
+    def resolve_shipped_to(obj) -> list[str]:
+        return queries.shipped_to(obj)
+
+    @staticmethod
+    def resolve_not_shipped_why(obj) -> str:
+        return queries.not_shipped_why(obj)
 
 
 class HistoryFilter(Schema):
@@ -59,9 +78,12 @@ class HistoryFilter(Schema):
 
 
 class DiffOut(Schema):
+    component: str  # both releases belong to it
+    repository: str
     older: ShippedOut
     newer: ShippedOut
-    releases: list[ShippedOut]
+    releases: list[ShippedOut]  # what shipped, newest first
+    not_shipped: list[ShippedOut]  # released in the range but never ran anywhere, with why
     commits: list[CommitOut]
     commits_by_type: dict[str, int]
     markdown: str
@@ -88,7 +110,8 @@ def _shipped(filters: HistoryFilter):
 @router.get("/history", response=list[ShippedOut])
 @paginate(Page)
 def history(request, filters: Query[HistoryFilter]):
-    """Released versions, newest first, with the changelog entry of each."""
+    """Released versions, newest first, with the changelog entry of each and whether and where
+    each shipped (`shipped`, `shipped_to`, `not_shipped_why`)."""
     return _shipped(filters)
 
 
@@ -130,7 +153,9 @@ def stage_durations(request, filters: Query[HistoryFilter]):
     },
 )
 def history_markdown(request, filters: Query[HistoryFilter]):
-    """The same releases as one Markdown document (newest first)."""
+    """The same releases as one Markdown document: a `# component (owner/repo)` section per
+    component, newest first, each entry saying where it shipped; releases that did not ship are
+    listed apart under `## Not shipped`, with why."""
     return HttpResponse(
         queries.as_markdown(_shipped(filters)[:500]), content_type="text/markdown; charset=utf-8"
     )
@@ -138,19 +163,25 @@ def history_markdown(request, filters: Query[HistoryFilter]):
 
 @router.get("/history/diff", response={200: DiffOut, 404: ErrorOut, 422: ErrorOut})
 def diff(request, older: Id, newer: Id):
-    """What shipped after release `older` up to and including release `newer`."""
+    """What shipped after release `older` up to and including release `newer`, two releases of
+    one component (named in `component`); releases in that range that failed or were superseded
+    before running anywhere are in `not_shipped`, not in `releases` or the Markdown."""
     first = get_object_or_404(Release, pk=older, released_at__isnull=False)
     second = get_object_or_404(Release, pk=newer, released_at__isnull=False)
     try:
         releases = queries.between(first, second)
     except ValueError as e:
         return Status(422, {"detail": str(e)})
+    skipped = queries.not_shipped_between(first, second)
     commits = [c for r in releases for c in r.commits.all()]
     return {
+        "component": first.component.display_name,
+        "repository": first.component.repository.full_name,
+        "not_shipped": skipped,
         "older": first,
         "newer": second,
         "releases": releases,
         "commits": commits,
         "commits_by_type": dict(Counter(c.type or "(not conventional)" for c in commits)),
-        "markdown": queries.as_markdown(releases),
+        "markdown": queries.as_markdown([*releases, *skipped]),
     }

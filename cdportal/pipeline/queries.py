@@ -215,12 +215,25 @@ def application_context(app: Application) -> dict:
 # --- release history (managers) --------------------------------------------------------------
 
 
+def _ran_on() -> Prefetch:
+    """Each release's rollouts that reached stage 7 somewhere: where it ran (or runs)."""
+    return Prefetch(
+        "rollouts",
+        queryset=Rollout.objects.filter(synced_at__isnull=False)
+        .select_related("application")
+        .order_by("synced_at", "pk"),
+        to_attr="ran_on",
+    )
+
+
 def shipped(*, component: int | None = None, since=None, until=None, type: str | None = None):
-    """Released versions, newest first; `type` keeps releases carrying a commit of that type."""
+    """Released versions, newest first; `type` keeps releases carrying a commit of that type.
+    Each says whether and where it shipped (`shipped_to`, `not_shipped_why`): those that failed
+    or were superseded are listed too, so history shows them as not shipped rather than not at all."""
     releases = (
         Release.objects.filter(released_at__isnull=False)
-        .exclude(state=Release.State.SUPERSEDED, built_at__isnull=True)
         .select_related("component__repository")
+        .prefetch_related(_ran_on())
         .order_by("-released_at", "-pk")
     )
     if component:
@@ -234,8 +247,46 @@ def shipped(*, component: int | None = None, since=None, until=None, type: str |
     return releases
 
 
+def shipped_to(release: Release) -> list[str]:
+    """The applications (namespace/name) that ran `release`, first one first."""
+    rollouts = getattr(release, "ran_on", None)
+    if rollouts is None:
+        rollouts = release.rollouts.filter(synced_at__isnull=False).select_related("application")
+        rollouts = rollouts.order_by("synced_at", "pk")
+    return [r.application.key for r in rollouts]
+
+
+def not_shipped_why(release: Release) -> str:
+    """Why `release` did not ship, in a sentence; "" when it did (or may still: in flight).
+    Running on any application counts as shipped, even if a newer release replaced it since."""
+    if shipped_to(release):
+        return ""
+    if release.failed_stage or release.state == Release.State.FAILED:
+        stage = release.get_failed_stage_display() if release.failed_stage else "a stage"
+        reason = f": {release.failure_reason}" if release.failure_reason else ""
+        return f"failed at {stage}{reason}"
+    if release.state == Release.State.SUPERSEDED:
+        return "superseded by a newer release before any application ran it"
+    return ""
+
+
+def is_shipped(release: Release) -> bool:
+    return not not_shipped_why(release)
+
+
 def between(older: Release, newer: Release) -> list[Release]:
-    """What shipped after `older` up to and including `newer` (same component), newest first."""
+    """What shipped after `older` up to and including `newer` (same component), newest first:
+    releases that failed or were superseded before running anywhere are left out (see
+    `not_shipped_between`)."""
+    return [r for r in _between(older, newer) if is_shipped(r)]
+
+
+def not_shipped_between(older: Release, newer: Release) -> list[Release]:
+    """The releases in the same range that did not ship, newest first (`not_shipped_why`)."""
+    return [r for r in _between(older, newer) if not is_shipped(r)]
+
+
+def _between(older: Release, newer: Release) -> list[Release]:
     if older.component_id != newer.component_id:
         raise ValueError("the two releases belong to different components")
     low, high = sorted((older, newer), key=lambda r: (r.released_at, r.pk))
@@ -243,18 +294,39 @@ def between(older: Release, newer: Release) -> list[Release]:
         Release.objects.filter(component_id=low.component_id, released_at__isnull=False)
         .filter(released_at__gt=low.released_at, released_at__lte=high.released_at)
         .select_related("component__repository")
+        .prefetch_related(_ran_on())
         .order_by("-released_at", "-pk")
     )
 
 
 def as_markdown(releases) -> str:
-    """The releases' changelog entries, newest first, as one Markdown document."""
-    parts = []
+    """The releases' changelog entries, newest first, as one Markdown document with one section
+    per component (named, with its repository); each entry says where it shipped, and releases
+    that did not ship are listed apart, with why, never as if they had."""
+    by_component: dict[int, list[Release]] = {}
     for release in releases:
-        parts.append(
+        by_component.setdefault(release.component_id, []).append(release)
+    sections = [_component_markdown(group) for group in by_component.values()]
+    return "\n\n".join(sections) + "\n" if sections else "(no releases)\n"
+
+
+def _component_markdown(releases: list[Release]) -> str:
+    component = releases[0].component
+    parts = [f"# {component.display_name} ({component.repository.full_name})"]
+    for release in (r for r in releases if is_shipped(r)):
+        where = shipped_to(release)
+        entry = (
             release.changelog.strip() or f"## {release.tag or release.version}\n\n(no changelog)"
         )
-    return "\n\n".join(parts) + "\n"
+        shipped = (
+            f"Shipped to: {', '.join(where)}" if where else "Not seen running on any application."
+        )
+        parts.append(f"{entry}\n\n_{shipped}_")
+    skipped = [r for r in releases if not is_shipped(r)]
+    if skipped:
+        lines = [f"- {r.tag or r.version}: {not_shipped_why(r)}" for r in skipped]
+        parts.append("## Not shipped\n\n" + "\n".join(lines))
+    return "\n\n".join(parts)
 
 
 # --- sources (where observations come from, and how they are doing) --------------------------

@@ -75,11 +75,13 @@ def history(request):
     filters = {**(form.cleaned_data if form.is_bound and not errors else {})}
     if filters.get("component"):
         filters["component"] = filters["component"].pk
+    shown = list(releases.prefetch_related("commits")[:200])
     return _page(
         request,
         "web/history.html",
         {
-            "releases": list(releases.prefetch_related("commits")[:200]),
+            "releases": shown,
+            "pickers": _pickers(shown),
             "durations": queries.stage_stats(releases) if not errors else [],
             "components": Component.objects.select_related("repository"),
             "filters": filters,
@@ -87,6 +89,14 @@ def history(request):
             "errors": errors,
         },
     )
+
+
+def _pickers(releases) -> list[tuple]:
+    """The compare pickers, one per component (two releases of one component are compared)."""
+    by_component: dict[int, tuple] = {}
+    for release in releases:
+        by_component.setdefault(release.component_id, (release.component, []))[1].append(release)
+    return sorted(by_component.values(), key=lambda p: (p[0].display_name, p[0].pk))
 
 
 @require_GET
@@ -146,17 +156,20 @@ def history_diff(request):
     if (older.released_at, older.pk) > (newer.released_at, newer.pk):
         older, newer = newer, older
     releases = queries.between(older, newer)
+    skipped = queries.not_shipped_between(older, newer)
     commits = [c for r in releases for c in r.commits.all()]
     return _page(
         request,
         "web/history_diff.html",
         {
+            "component": older.component,
+            "not_shipped": skipped,
             "older": older,
             "newer": newer,
             "releases": releases,
             "commits": commits,
             "by_type": Counter(c.type for c in commits).most_common(),
-            "markdown": queries.as_markdown(releases),
+            "markdown": queries.as_markdown([*releases, *skipped]),
             "filters": {},
         },
     )

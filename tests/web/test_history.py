@@ -56,7 +56,8 @@ def test_the_history_downloads_as_markdown(client, bob, three_releases):
     response = client.get("/history.md?type=feat")
     assert response["Content-Type"].startswith("text/markdown")
     text = response.content.decode()
-    assert text.startswith("## [0.3.2]") and "## [0.3.0]" in text and "0.3.1" not in text
+    assert text.startswith("# cto (5dlabs/cto)\n\n## [0.3.2]")
+    assert "## [0.3.0]" in text and "0.3.1" not in text
 
 
 def test_the_diff_shows_what_shipped_between_two_releases(client, bob, three_releases):
@@ -103,3 +104,80 @@ def test_the_history_page_says_how_long_each_stage_takes(bob, client):
     assert by_name["Release PR open"]["count"] == 1
     lead = by_name["Lead time: commit merged → synced and healthy"]
     assert lead["count"] == 1 and lead["median_seconds"] > 0 and lead["slowest_release"]
+
+
+@pytest.fixture
+def mixed():
+    """cto: 0.3.0 shipped, 0.3.1's build failed, 0.3.2 built but replaced by 0.3.3 before any
+    application ran it; and a second component, tools 1.0.0 and 1.0.1, only released."""
+    day = 24 * 60
+    for event in journey("0.3.0"):
+        ingest(event)
+    failed = journey("0.3.1", start=day)[:4]
+    failed[3] = {**failed[3], "conclusion": "failure"}
+    for event in failed:
+        ingest(event)
+    for event in journey("0.3.2", start=2 * day)[:5]:
+        ingest(event)
+    for event in journey("0.3.3", start=3 * day):
+        ingest(event)
+    for n, version in enumerate(["1.0.0", "1.0.1"]):
+        for event in journey(version, start=n * day + 5)[:3]:
+            ingest(
+                {**event, "repository": "5dlabs/tools", "source_id": "tools-" + event["source_id"]}
+            )
+    return {r.title: r for r in Release.objects.select_related("component")}
+
+
+def test_what_shipped_between_leaves_out_failed_and_superseded_releases(client, bob, mixed):
+    client.force_login(bob)
+    older, newer = mixed["cto v0.3.0"], mixed["cto v0.3.3"]
+    diff = client.get(f"/api/history/diff?older={older.pk}&newer={newer.pk}").json()
+    assert [x["version"] for x in diff["releases"]] == ["0.3.3"]
+    assert diff["releases"][0]["shipped_to"] == ["argocd/cto-controller"]
+    why = {x["version"]: x["not_shipped_why"] for x in diff["not_shipped"]}
+    assert why["0.3.1"].startswith("failed at") and "superseded" in why["0.3.2"]
+    assert diff["component"] == "cto" and diff["repository"] == "5dlabs/cto"
+    shipped_part, _, not_shipped_part = diff["markdown"].partition("## Not shipped")
+    assert "0.3.1" not in shipped_part and "0.3.2" not in shipped_part
+    assert "- v0.3.1: failed at" in not_shipped_part and "- v0.3.2: superseded" in not_shipped_part
+    html = client.get(f"/history/diff/?from={older.pk}&to={newer.pk}").content.decode()
+    assert "What shipped in cto after" in html and "1 release," in html
+    assert "not shipped" in html and "superseded by a newer release" in html
+
+
+def test_history_says_whether_and_where_each_release_shipped(client, bob, mixed):
+    client.force_login(bob)
+    items = {x["version"]: x for x in client.get("/api/history").json()["items"]}
+    assert items["0.3.0"]["shipped"] and items["0.3.0"]["shipped_to"] == ["argocd/cto-controller"]
+    assert not items["0.3.1"]["shipped"] and items["0.3.1"]["not_shipped_why"]
+    assert not items["0.3.2"]["shipped"] and "superseded" in items["0.3.2"]["not_shipped_why"]
+    assert items["1.0.0"]["component"] == "tools" and items["1.0.0"]["shipped_to"] == []
+    html = client.get("/history/").content.decode()
+    assert "Shipped to argocd/cto-controller" in html and "<strong>Not shipped</strong>" in html
+
+
+def test_compare_and_export_are_per_component_and_name_it(client, bob, mixed):
+    client.force_login(bob)
+    html = client.get("/history/").content.decode()
+    cto, tools = mixed["cto v0.3.0"].component, mixed["tools v1.0.0"].component
+    cto_form = html[
+        html.index(f'id="compare-{cto.pk}"') : html.index(
+            "</form>", html.index(f'id="compare-{cto.pk}"')
+        )
+    ]
+    assert "<strong>cto</strong>" in cto_form and "tools v1.0.0" not in cto_form
+    assert f'id="compare-{tools.pk}"' in html
+    text = client.get("/history.md").content.decode()
+    assert "# cto (5dlabs/cto)" in text and "# tools (5dlabs/tools)" in text
+    tools_part = text[text.index("# tools (5dlabs/tools)") :]
+    assert "0.3." not in tools_part.split("# cto")[0]
+    markdown = client.get("/api/history/markdown").content.decode()
+    assert markdown.count("# cto (5dlabs/cto)") == 1
+
+
+def test_the_api_documents_where_releases_shipped(client, bob):
+    client.force_login(bob)
+    schemas = client.get("/api/openapi.json").json()["components"]["schemas"]
+    assert {"shipped", "shipped_to", "not_shipped_why"} <= set(schemas["ShippedOut"]["properties"])
+    assert {"component", "not_shipped"} <= set(schemas["DiffOut"]["properties"])

@@ -10,6 +10,7 @@ from django.utils import timezone
 from django.utils.safestring import mark_safe
 
 from cdportal.core.stages import format_duration, steps
+from cdportal.pipeline import queries
 from cdportal.pipeline.models import Release, Rollout
 from cdportal.pipeline.queries import release_failure
 
@@ -101,3 +102,15 @@ def _markdown():
 @register.filter
 def markdown(text: str) -> str:
     return mark_safe(_markdown().render(text or ""))
+
+
+@register.filter
+def shipped_to(release: Release) -> list[str]:
+    """The applications that ran `release` (history: where it shipped)."""
+    return queries.shipped_to(release)
+
+
+@register.filter
+def not_shipped_why(release: Release) -> str:
+    """Why `release` did not ship; "" when it did."""
+    return queries.not_shipped_why(release)
