@@ -58,6 +58,7 @@ def test_alice_force_syncs_over_the_api(client, alice, kube):
         "revision": None,
         # the controller's last operation when the sync was asked for: ours is the next one
         "after_operation": "2026-08-21T09:14:31Z",
+        "after_operation_finished": "2026-08-21T09:14:33Z",
     }
     operation = live(kube, "controller")["operation"]
     assert operation["initiatedBy"] == {"username": "alice"} and operation["sync"]["prune"] is True
