@@ -182,3 +182,46 @@ def pull_secret(name: str, auths: dict[str, tuple[str, str]], *, namespace: str 
         "type": "kubernetes.io/dockerconfigjson",
         "data": {".dockerconfigjson": base64.b64encode(json.dumps(config).encode()).decode()},
     }
+
+
+DEV, STAGING, PROD = "cto-controller-dev", "cto-controller-staging", "cto-controller"
+
+
+def three_environments(version: str = "0.2.56", *, previous: str = "0.2.55") -> list[dict]:
+    """A release through all seven stages in dev only: staging has the new parameter and is
+    still OutOfSync, prod runs `previous` (the updater has not picked the release up there)."""
+    tag, old = f"v{version}", f"v{previous}"
+    staging = journey(version, app=STAGING)[5:7]  # the updater's choice, then OutOfSync
+    prod = dict(
+        kind="application",
+        source="test",
+        source_id=f"prod-{version}",
+        occurred_at=at(19),
+        namespace="argocd",
+        name=PROD,
+        sync_status="Synced",
+        health_status="Healthy",
+        parameters={"image.tag": old},
+        images=[f"{IMAGE}:{old}"],
+        annotations=POLICY,
+    )
+    assert staging[1]["parameters"] == {"image.tag": tag}
+    return [*journey(version, app=DEV), *staging, prod]
+
+
+def synced(version: str, app: str, minutes: float) -> dict:
+    """`app` observed Synced and Healthy, running `version`."""
+    tag = f"v{version}"
+    return dict(
+        kind="application",
+        source="test",
+        source_id=f"synced-{version}-{app}",
+        occurred_at=at(minutes),
+        namespace="argocd",
+        name=app,
+        sync_status="Synced",
+        health_status="Healthy",
+        parameters={"image.tag": tag},
+        images=[f"{IMAGE}:{tag}"],
+        annotations=POLICY,
+    )

@@ -25,9 +25,7 @@ class ReleaseFilter(Schema):
 @router.get("", response=list[ReleaseOut])
 @paginate(Page)
 def list_releases(request, filters: Query[ReleaseFilter]):
-    releases = Release.objects.select_related("component__repository").order_by(
-        "-updated_at", "-pk"
-    )
+    releases = queries.releases_queryset().order_by("-updated_at", "-pk")
     if filters.repository:
         releases = releases.filter(component__repository__full_name=filters.repository)
     if filters.component is not None:

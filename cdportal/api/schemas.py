@@ -3,11 +3,9 @@
 from datetime import datetime
 from typing import Any
 
-from django.utils import timezone
 from ninja import Field, Schema
 
-from cdportal.core.stages import steps
-from cdportal.pipeline.queries import release_failure
+from cdportal.pipeline.queries import release_stepper
 
 
 class ComponentOut(Schema):
@@ -28,6 +26,10 @@ class StageOut(Schema):
     reached_at: datetime | None
     seconds: float | None
     reason: str
+    # Rollout stages (5-7) only: how many of the applications the release is headed for
+    # reached it; `state` is "done" only when reached == targets > 0.
+    reached: int | None = None
+    targets: int | None = None
 
 
 class RolloutOut(Schema):
@@ -62,6 +64,23 @@ class ReleaseOut(Schema):
     failed_stage: int | None
     failure_reason: str
     updated_at: datetime
+    stages: list[StageOut]
+
+    @staticmethod
+    def resolve_stages(obj) -> list[dict]:
+        return [
+            {
+                "stage": s.stage.value,
+                "name": s.label,
+                "state": s.state,
+                "reached_at": s.reached_at,
+                "seconds": s.duration.total_seconds() if s.duration is not None else None,
+                "reason": s.reason,
+                "reached": s.reached,
+                "targets": s.targets,
+            }
+            for s in release_stepper(obj)
+        ]
 
 
 class CommitOut(Schema):
@@ -74,27 +93,8 @@ class CommitOut(Schema):
 
 class ReleaseDetailOut(ReleaseOut):
     changelog: str
-    stages: list[StageOut]
     rollouts: list[RolloutOut]
     commits: list[CommitOut]
-
-    @staticmethod
-    def resolve_stages(obj) -> list[dict]:
-        failed_stage, reason = release_failure(obj)
-        stepper = steps(
-            obj.stage_times(), now=timezone.now(), failed_stage=failed_stage, failure_reason=reason
-        )
-        return [
-            {
-                "stage": s.stage.value,
-                "name": s.label,
-                "state": s.state,
-                "reached_at": s.reached_at,
-                "seconds": s.duration.total_seconds() if s.duration is not None else None,
-                "reason": s.reason,
-            }
-            for s in stepper
-        ]
 
 
 class ApplicationOut(Schema):

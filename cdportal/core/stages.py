@@ -7,8 +7,8 @@ long, which one failed and why.
 
 from __future__ import annotations
 
-from collections.abc import Mapping
-from dataclasses import dataclass
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, replace
 from datetime import datetime, timedelta
 from enum import IntEnum
 
@@ -74,6 +74,9 @@ class Step:
     duration: timedelta | None
     since: datetime | None = None
     reason: str = ""
+    # Rollout stages of a release: how many of the applications it is headed for reached it.
+    reached: int | None = None
+    targets: int | None = None
 
     @property
     def label(self) -> str:
@@ -130,6 +133,52 @@ def steps(
         else:
             result.append(Step(stage, StepState.PENDING, None, None))
     return result
+
+
+def release_steps(
+    own: Mapping[Stage, datetime | None],
+    lanes: Sequence[Mapping[Stage, datetime | None]],
+    *,
+    now: datetime,
+    failed_stage: Stage | None = None,
+    failure_reason: str = "",
+    stopped: str = "",
+) -> list[Step]:
+    """The stepper for a release: its own stages 1-4, then 5-7 over every application it is
+    headed for (`lanes`: each one's rollout times, empty for one not reached yet).
+
+    A rollout stage is done only when every lane reached it — at the time the last one did —
+    and carries how many did (`reached` of `targets`). `stopped`: why the release goes no
+    further than its own stages (no application tracks its image, a newer one took over): the
+    stage that would be current is then pending with that reason, not a ticking counter.
+    """
+    times: dict[Stage, datetime | None] = dict(own)
+    counts: dict[Stage, int] = {}
+    for stage in ROLLOUT_STAGES:
+        got = [t for t in (_lane_time(lane, stage) for lane in lanes) if t is not None]
+        counts[stage] = len(got)
+        times[stage] = max(got) if lanes and len(got) == len(lanes) else None
+    result = []
+    for step in steps(times, now=now, failed_stage=failed_stage, failure_reason=failure_reason):
+        if step.stage in ROLLOUT_STAGES:
+            step = replace(step, reached=counts[step.stage], targets=len(lanes))
+        if stopped and step.state == StepState.CURRENT:
+            step = replace(step, state=StepState.PENDING, duration=None, reason=stopped)
+        result.append(step)
+    if stopped and not any(step.reason == stopped for step in result):
+        first = result[Stage.DETECTED - 1]
+        if first.state == StepState.PENDING:
+            result[Stage.DETECTED - 1] = replace(first, reason=stopped)
+    return result
+
+
+def _lane_time(lane: Mapping[Stage, datetime | None], stage: Stage) -> datetime | None:
+    """When one application reached `stage`: a later stage reached implies the earlier ones
+    (an Application observed with the new parameter before the updater's log line)."""
+    if lane.get(stage):
+        return lane[stage]
+    later = [lane[s] for s in ROLLOUT_STAGES if s > stage and lane.get(s)]
+    return min(later, default=None)
 
 
 def furthest_stage(times: Mapping[Stage, datetime | None]) -> Stage | None:

@@ -124,18 +124,9 @@ class Release(models.Model):
         return self.state in self.IN_FLIGHT
 
     def own_stage_times(self) -> dict[Stage, object]:
-        """Stages 1-4, the release's own."""
+        """Stages 1-4, the release's own (5-7 count every application it is headed for:
+        ``pipeline.queries.release_stepper``)."""
         return {stage: getattr(self, stage.field) for stage in RELEASE_STAGES}
-
-    def stage_times(self) -> dict[Stage, object]:
-        times = self.own_stage_times()
-        # Downstream stages: the first application to reach each one.
-        for stage in ROLLOUT_STAGES:
-            reached = [
-                getattr(r, stage.field) for r in self.rollouts.all() if getattr(r, stage.field)
-            ]
-            times[stage] = min(reached) if reached else None
-        return times
 
 
 class Commit(models.Model):

@@ -6,6 +6,7 @@ from here: a fragment pushed live is byte-for-byte what a reload would show.
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from datetime import timedelta
 
 from django.db.models import Count, Max, Prefetch, QuerySet
@@ -13,7 +14,7 @@ from django.utils import timezone
 
 from cdportal.core.durations import stats
 from cdportal.core.image_outlook import Outlook, outlook, repository_name
-from cdportal.core.stages import Stage
+from cdportal.core.stages import ROLLOUT_STAGES, Stage, Step, furthest_stage, release_steps
 from cdportal.core.tag_policy import ImagePolicy, TagInfo
 from cdportal.pipeline.models import (
     Action,
@@ -53,11 +54,18 @@ def releases_queryset() -> QuerySet[Release]:
 
 
 def releases_in_flight(limit: int = IN_FLIGHT_LIMIT) -> list[Release]:
-    return list(
-        releases_queryset()
-        .filter(state__in=Release.IN_FLIGHT)
-        .order_by("-updated_at", "-pk")[:limit]
+    """Releases on their way, newest first: not those that stop at stage 4 (no application
+    tracks their image, or a newer release took over before any picked them up)."""
+    candidates = (
+        releases_queryset().filter(state__in=Release.IN_FLIGHT).order_by("-updated_at", "-pk")
     )
+    found: list[Release] = []
+    for release in candidates.iterator(chunk_size=limit * 2):
+        if not release_stop(release, release_lanes(release)):
+            found.append(release)
+            if len(found) == limit:
+                break
+    return found
 
 
 def recently_deployed(limit: int = 5) -> list[Release]:
@@ -102,6 +110,92 @@ def release_failure(release: Release) -> tuple[Stage | None, str]:
                 rollout.failed_stage
             ), f"{rollout.application.name}: {rollout.failure_reason}"
     return None, ""
+
+
+@dataclass(frozen=True)
+class Lane:
+    """One application a release is headed for, and how far the release got there."""
+
+    application: Application
+    rollout: Rollout | None
+
+    def times(self) -> dict[Stage, object]:
+        """Its stages 5-7 (none yet when the updater has not picked the release up)."""
+        return {s: getattr(self.rollout, s.field) if self.rollout else None for s in ROLLOUT_STAGES}
+
+    @property
+    def stage(self) -> Stage | None:
+        """The furthest stage the release reached in this application."""
+        return furthest_stage(self.times())
+
+    @property
+    def done(self) -> bool:
+        return self.rollout is not None and self.rollout.synced_at is not None
+
+    @property
+    def failed(self) -> bool:
+        return self.rollout is not None and bool(self.rollout.failed_stage)
+
+
+def release_lanes(release: Release) -> list[Lane]:
+    """Every application the release is headed for: each one that tracks an image of its
+    component (as `ingest` counts them for "deployed"), and each one it reached, deleted
+    ones left out. Furthest along first, so a release reads dev → staging → prod."""
+    rollouts = {
+        r.application_id: r for r in release.rollouts.all() if r.application.deleted_at is None
+    }
+    tracking = Application.objects.filter(
+        images__component=release.component_id, deleted_at__isnull=True
+    ).exclude(pk__in=list(rollouts))
+    lanes = [Lane(r.application, r) for r in rollouts.values()]
+    lanes += [Lane(app, None) for app in tracking.distinct()]
+    return sorted(lanes, key=_progress_key)
+
+
+def _progress_key(lane: Lane) -> tuple:
+    reached = sorted(t for t in lane.times().values() if t)
+    # Most stages first; of two as far along, the one that got there first.
+    return (-len(reached), reached[-1] if reached else None, lane.application.name)
+
+
+def release_stop(release: Release, lanes: list[Lane]) -> str:
+    """Why a release that is out goes no further ("" while it may): a newer release of its
+    component followed before any application picked it up (older releases imported from
+    history), or, built and pushed, no application tracks an image of its component. A failed
+    release is not stopped: its failure is what needs reading."""
+    if release.released_at is None or release.failed_stage or any(lane.rollout for lane in lanes):
+        return ""
+    newer = (
+        Release.objects.filter(
+            component_id=release.component_id, released_at__gt=release.released_at
+        )
+        .exclude(tag="")
+        .order_by("released_at", "pk")
+        .first()
+    )
+    if newer is not None:
+        return f"{newer.tag} followed before any application picked this release up."
+    if not lanes and release.built_at is not None:
+        return (
+            f"No application tracks an image of {release.component.display_name}: "
+            "the pipeline ends at stage 4."
+        )
+    return ""
+
+
+def release_stepper(release: Release, lanes: list[Lane] | None = None) -> list[Step]:
+    """The release's seven stages: 5-7 done only once every application it is headed for
+    reached them (see core.stages.release_steps)."""
+    lanes = release_lanes(release) if lanes is None else lanes
+    failed_stage, reason = release_failure(release)
+    return release_steps(
+        release.own_stage_times(),
+        [lane.times() for lane in lanes],
+        now=timezone.now(),
+        failed_stage=failed_stage,
+        failure_reason=reason,
+        stopped=release_stop(release, lanes),
+    )
 
 
 def stage_stats(releases) -> list[dict]:

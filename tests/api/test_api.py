@@ -128,6 +128,30 @@ def test_release_detail_has_stages_rollouts_and_commits(client, bob):
     assert client.get("/api/releases/999").status_code == 404
 
 
+def test_rollout_stages_count_the_applications_that_reached_them(client, bob):
+    from helpers import PROD, STAGING, synced, three_environments
+
+    for e in three_environments():
+        ingest(e)
+    client.force_login(bob)
+    listed = client.get("/api/releases?state=released").json()["items"]
+    (release,) = [r for r in listed if r["version"] == "0.2.56"]
+    stages = {s["stage"]: s for s in release["stages"]}
+    assert all("reached" not in s or s["reached"] is None for s in release["stages"][:4])
+    assert [(stages[n]["reached"], stages[n]["targets"]) for n in (5, 6, 7)] == [
+        (2, 3),
+        (2, 3),
+        (1, 3),
+    ]
+    assert stages[7]["state"] == "pending"
+    for e in [synced("0.2.56", STAGING, 30), synced("0.2.56", PROD, 40)]:
+        ingest(e)
+    detail = client.get(f"/api/releases/{release['id']}").json()
+    assert [(s["state"], s["reached"], s["targets"]) for s in detail["stages"][4:]] == [
+        ("done", 3, 3)
+    ] * 3
+
+
 def test_applications_events_images_and_rollouts(client, bob):
     for e in journey("0.3.0"):
         ingest(e)

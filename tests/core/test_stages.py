@@ -1,6 +1,13 @@
 from datetime import UTC, datetime, timedelta
 
-from cdportal.core.stages import Stage, StepState, format_duration, furthest_stage, steps
+from cdportal.core.stages import (
+    Stage,
+    StepState,
+    format_duration,
+    furthest_stage,
+    release_steps,
+    steps,
+)
 
 T = datetime(2026, 11, 28, 10, 0, tzinfo=UTC)
 
@@ -79,3 +86,45 @@ def test_a_stage_one_application_reached_and_another_failed_shows_the_failure():
     )
     assert synced.reached_at == times[Stage.SYNCED] and synced.duration == timedelta(minutes=1)
     assert [s.state for s in result[:-1]] == [StepState.DONE] * 6
+
+
+OWN = {
+    Stage.MERGED: minutes(0),
+    Stage.RELEASE_PR: minutes(1),
+    Stage.RELEASED: minutes(2),
+    Stage.BUILT: minutes(3),
+}
+SYNCED_AT = {
+    Stage.DETECTED: minutes(4),
+    Stage.PARAMETER_UPDATED: minutes(5),
+    Stage.SYNCED: minutes(6),
+}
+
+
+def test_a_rollout_stage_is_done_only_when_every_application_reached_it():
+    lanes = [SYNCED_AT, {Stage.DETECTED: minutes(7)}, {}]
+    result = release_steps(OWN, lanes, now=minutes(10))
+    assert [s.state for s in result] == ["done"] * 4 + ["current", "pending", "pending"]
+    assert [(s.reached, s.targets) for s in result[4:]] == [(2, 3), (1, 3), (1, 3)]
+    assert result[4].since == minutes(3)
+    assert all(s.targets is None for s in result[:4])
+
+
+def test_the_last_application_to_arrive_dates_a_done_stage():
+    later = {s: t + timedelta(minutes=10) for s, t in SYNCED_AT.items()}
+    result = release_steps(OWN, [SYNCED_AT, later], now=minutes(30))
+    assert [s.state for s in result] == ["done"] * 7
+    assert result[6].reached_at == minutes(16) and (result[6].reached, result[6].targets) == (2, 2)
+
+
+def test_a_later_stage_reached_counts_the_earlier_ones_for_that_application():
+    # Observed with the new parameter before the updater's log line said it chose the tag.
+    result = release_steps(OWN, [{Stage.PARAMETER_UPDATED: minutes(5)}], now=minutes(8))
+    assert [s.state for s in result[4:]] == ["done", "done", "current"]
+
+
+def test_no_application_is_never_done_and_a_stopped_release_does_not_tick():
+    result = release_steps(OWN, [], now=minutes(99), stopped="No application tracks it")
+    assert [s.state for s in result[4:]] == ["pending"] * 3
+    assert result[4].reason == "No application tracks it" and result[4].duration is None
+    assert (result[6].reached, result[6].targets) == (0, 0)

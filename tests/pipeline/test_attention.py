@@ -88,10 +88,13 @@ def test_an_application_change_re_renders_the_panel_for_open_overviews(db):
 
 
 def test_a_release_built_long_ago_that_no_updater_saw_is_waiting_longer_than_usual(db):
-    from helpers import journey
+    from helpers import PROD, journey, synced
 
     for event in journey()[:5]:  # merged, Release PR, released, built, pushed — then nothing
         ingest(event)
+    # No application tracks the image: the release stops at stage 4, nothing is waiting.
+    assert problems() == []
+    ingest({**synced("0.2.9", PROD, 16), "source_id": "prod-on-0.2.9"})  # tracks it, runs older
     (problem,) = problems()
     assert (problem.severity, problem.what) == (WARN, "waiting for Seen by the updater")
     assert problem.why.endswith("(no history yet)") and problem.url.startswith("/releases/")

@@ -257,3 +257,31 @@ def test_the_api_returns_the_details_too(bob, client):
     assert body["conditions"][0]["type"] == "SyncError"
     assert body["operation"]["retry_count"] == 5
     assert body["sync_history"][0]["id"] >= body["sync_history"][-1]["id"]
+
+
+def test_the_overview_shows_a_release_s_applications_as_lanes_and_who_is_behind(client, bob):
+    from helpers import DEV, PROD, STAGING, three_environments
+
+    for event in three_environments():
+        ingest(event)
+    client.force_login(bob)
+    html = client.get("/").content.decode()
+    assert '<li class="step pending" data-stage="7" data-reached="1" data-targets="3"' in html
+    assert '<span class="count">1/3</span>' in html
+    lanes = html[html.index('<ol class="lanes">') :]
+    assert lanes.index(DEV) < lanes.index(STAGING) < lanes.index(f">{PROD}<")
+    assert f'class="lane done" data-application="argocd/{DEV}"' in lanes
+    assert f'class="lane behind" data-application="argocd/{STAGING}"' in lanes
+    assert "behind: at parameter updated" in lanes
+    assert "behind: not picked up, runs v0.2.55" in lanes
+
+
+def test_a_release_no_application_tracks_says_why_it_stops_at_stage_4(client, bob):
+    for event in journey("0.3.0")[:5]:
+        ingest(event)
+    client.force_login(bob)
+    assert "cto v0.3.0" not in client.get("/").content.decode()  # not in flight
+    release = Release.objects.get()
+    html = client.get(f"/releases/{release.pk}/").content.decode()
+    assert "No application tracks an image of cto: the pipeline ends at stage 4." in html
+    assert 'class="step current"' not in html

@@ -12,7 +12,7 @@ from django.utils.safestring import mark_safe
 from cdportal.core.stages import format_duration, steps
 from cdportal.pipeline import queries
 from cdportal.pipeline.models import Release, Rollout
-from cdportal.pipeline.queries import release_failure
+from cdportal.pipeline.queries import release_lanes, release_stepper
 
 register = template.Library()
 
@@ -45,14 +45,23 @@ TONES = {
 
 
 @register.inclusion_tag("web/_stepper.html")
-def stepper(obj: Release | Rollout, compact: bool = False):
+def stepper(obj: Release | Rollout, compact: bool = False, lanes: bool = False):
+    """A release's seven stages (with `lanes`: below them, each application it is headed for
+    and how far it got there), or one rollout's."""
     if isinstance(obj, Release):
-        failed_stage, reason = release_failure(obj)
-    else:
-        failed_stage, reason = (obj.failed_stage, obj.failure_reason)
+        found = release_lanes(obj)
+        return {
+            "steps": release_stepper(obj, found),
+            "compact": compact,
+            "lanes": found if lanes else [],
+            "release": obj,
+        }
     return {
         "steps": steps(
-            obj.stage_times(), now=timezone.now(), failed_stage=failed_stage, failure_reason=reason
+            obj.stage_times(),
+            now=timezone.now(),
+            failed_stage=obj.failed_stage,
+            failure_reason=obj.failure_reason,
         ),
         "compact": compact,
     }
