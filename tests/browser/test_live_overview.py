@@ -264,3 +264,46 @@ def test_the_api_docs_render_from_the_servers_own_files(page: Page, live_server_
         if not url.startswith(live_server_url.url) and not url.startswith("data:")
     ]
     assert foreign == [], f"requests to other origins: {foreign}"
+
+
+def test_a_release_stays_in_flight_until_every_application_runs_it(
+    page: Page, live_server_url, unique_journey, ingest
+):
+    journey = unique_journey()
+    last = journey.events[-1]  # the application observed Synced and Healthy on the new tag
+    behind = f"{journey.application}-prod"
+    older = {
+        **last,
+        "source_id": f"{last['source_id']}-prod-old",
+        "name": behind,
+        "parameters": {"image.tag": "v0.0.1"},
+        "images": [f"{journey.image}:v0.0.1"],
+    }
+    log_in(page, live_server_url)
+    wait_live(page)
+    ingest(older)
+    for event in journey.events:
+        ingest(event)
+
+    release = page.locator("#releases article.release", has_text=journey.release_title)
+    # Synced in one of two: stage 7 is not done, and prod's updater has yet to pick it up.
+    expect(release.locator('.step[data-stage="7"] .count')).to_have_text("1/2", timeout=TIMEOUT_MS)
+    expect(release.locator('.step[data-stage="7"]')).to_have_class("step pending")
+    expect(release.locator('.step[data-stage="5"]')).to_have_class("step current")
+    expect(release.locator(".lane.done")).to_contain_text(journey.application)
+    expect(release.locator(".lane.behind")).to_contain_text(f"{behind} behind: not picked up")
+
+    ingest(
+        {
+            **older,
+            "source_id": f"{last['source_id']}-prod-new",
+            "parameters": last["parameters"],
+            "images": last["images"],
+            "occurred_at": last["occurred_at"].replace("10:20", "10:30"),
+        }
+    )
+    deployed = page.locator("#releases h3:text-is('Recently deployed') + ul")
+    expect(deployed.get_by_role("link", name=journey.release_title, exact=True)).to_be_visible(
+        timeout=TIMEOUT_MS
+    )
+    expect(release).to_have_count(0)
