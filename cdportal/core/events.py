@@ -11,7 +11,7 @@ database.
 from __future__ import annotations
 
 import re
-from typing import Annotated, Any, Literal
+from typing import Annotated, Any, ClassVar, Literal, get_args
 
 import semver
 from pydantic import (
@@ -165,6 +165,21 @@ class BuildJob(BaseModel):
     steps: list[BuildStep] = []
 
 
+# A finished workflow run's conclusion, as GitHub names it (its REST API and webhooks alike).
+BuildConclusion = Literal[
+    "success",
+    "failure",
+    "cancelled",
+    "timed_out",
+    "skipped",
+    "neutral",
+    "action_required",
+    "startup_failure",
+    "stale",
+]
+BUILD_CONCLUSIONS = frozenset(get_args(BuildConclusion))
+
+
 class BuildRun(_Event):
     """A run of the build workflow that pushes images (stage 4 starts, or fails)."""
 
@@ -174,20 +189,7 @@ class BuildRun(_Event):
     run_id: int = Field(gt=0)
     workflow: Name
     status: Literal["queued", "in_progress", "completed"]
-    conclusion: (
-        Literal[
-            "success",
-            "failure",
-            "cancelled",
-            "timed_out",
-            "skipped",
-            "neutral",
-            "action_required",
-            "startup_failure",
-            "stale",
-        ]
-        | None
-    ) = None
+    conclusion: BuildConclusion | None = None
     head_sha: Annotated[str, StringConstraints(pattern=r"^([0-9a-f]{7,64})?$")] = ""
     version: Version | None = None
     url: Url = ""
@@ -367,6 +369,20 @@ class UpdaterDeploymentObserved(_Event):
     rollout_complete: bool = False
     rollout_message: Text = ""
 
+    # What a snapshot says about the Deployment (all but its name): what ingest copies onto the row.
+    STATE: ClassVar[tuple[str, ...]] = (
+        "image",
+        "version",
+        "replicas_desired",
+        "replicas_updated",
+        "replicas_ready",
+        "replicas_available",
+        "paused",
+        "restarted_at",
+        "rollout_complete",
+        "rollout_message",
+    )
+
     def describe(self) -> str:
         state = "rolled out" if self.rollout_complete else "rolling out"
         return f"Image Updater {self.name} {self.version or '?'}: {self.replicas_ready}/{self.replicas_desired} ready, {state}"
@@ -526,6 +542,8 @@ def version_of_tag(tag: str) -> str | None:
 
 __all__ = [
     "ApplicationObserved",
+    "BUILD_CONCLUSIONS",
+    "BuildConclusion",
     "BuildRun",
     "CommitMerged",
     "Event",

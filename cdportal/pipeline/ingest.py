@@ -808,18 +808,7 @@ def _on_updater_deployment(event: ev.UpdaterDeploymentObserved, changes: Changes
     )
     if not created and row.observed_at > event.occurred_at:
         return _row(event)  # an older snapshot arriving late: recorded, not applied
-    for key in (
-        "image",
-        "version",
-        "replicas_desired",
-        "replicas_updated",
-        "replicas_ready",
-        "replicas_available",
-        "paused",
-        "restarted_at",
-        "rollout_complete",
-        "rollout_message",
-    ):
+    for key in ev.UpdaterDeploymentObserved.STATE:
         setattr(row, key, getattr(event, key))
     row.observed_at = event.occurred_at
     row.save()

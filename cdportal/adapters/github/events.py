@@ -25,7 +25,7 @@ from collections.abc import Collection, Mapping
 from datetime import UTC, datetime
 from typing import Any
 
-from cdportal.core.events import version_of_tag
+from cdportal.core.events import BUILD_CONCLUSIONS, version_of_tag
 
 SOURCE = "github"
 SOURCE_ID_MAX = 200  # PipelineEvent.source_id
@@ -50,19 +50,6 @@ RUN_STATUSES = {
     "in_progress": "in_progress",
     "completed": "completed",
 }
-CONCLUSIONS = frozenset(
-    {
-        "success",
-        "failure",
-        "cancelled",
-        "timed_out",
-        "skipped",
-        "neutral",
-        "action_required",
-        "startup_failure",
-        "stale",
-    }
-)
 DISPATCH_EVENTS = frozenset({"workflow_dispatch", "repository_dispatch"})
 
 
@@ -266,7 +253,7 @@ def from_workflow_run(repo: str, run: dict, *, workflows: Collection[str]) -> li
         return []
     status = RUN_STATUSES.get(run.get("status") or "", "queued")
     conclusion = run.get("conclusion") if status == "completed" else None
-    conclusion = conclusion if conclusion in CONCLUSIONS else None
+    conclusion = conclusion if conclusion in BUILD_CONCLUSIONS else None
     attempt = run.get("run_attempt") or 1
     version, component = _build_version(run)
     return [

@@ -28,7 +28,7 @@ from cdportal.adapters.registry.client import Credentials, RegistryClient
 from cdportal.adapters.registry.errors import RegistryError
 from cdportal.core import pull_secret, updater_deployment
 from cdportal.core.credentials import CredentialReferenceError, parse_credential_reference, shape
-from cdportal.core.events import parse_event
+from cdportal.core.events import UpdaterDeploymentObserved, parse_event
 
 STRATEGIC_MERGE = "application/strategic-merge-patch+json"
 REQUEST_TIMEOUT = 10.0  # seconds per call to the API server
@@ -123,20 +123,7 @@ def deployment_event(deployment: dict, *, observed_at: datetime) -> dict:
     return parse_event(event).model_dump(mode="json")
 
 
-EVENT_FIELDS = (
-    "namespace",
-    "name",
-    "image",
-    "version",
-    "replicas_desired",
-    "replicas_updated",
-    "replicas_ready",
-    "replicas_available",
-    "paused",
-    "restarted_at",
-    "rollout_complete",
-    "rollout_message",
-)
+EVENT_FIELDS = ("namespace", "name", *UpdaterDeploymentObserved.STATE)
 
 
 # --- restart and follow --------------------------------------------------------------------------

@@ -30,6 +30,9 @@ from django.core.management.base import BaseCommand, CommandError
 from cdportal.core.image_list import AppInfo, ConfigError, policies_from_annotations
 from cdportal.core.image_outlook import Outlook, outlook
 from cdportal.core.tag_policy import ImagePolicy, Reason, Selection, TagInfo, parse_tagsortmode
+from cdportal.pipeline.models import Application
+from cdportal.pipeline.policies import policies_for
+from cdportal.pipeline.queries import policy_outlook
 
 BAD_INPUT = 2
 _POLICY_OPTIONS = ("strategy", "constraint", "allow_tags", "ignore_tags")
@@ -137,10 +140,6 @@ class Command(BaseCommand):
 
 def _from_database(options, tagsortmode: str) -> Outlook:
     """The Application's row and the registry's tags as cdportal holds them: the page's answer."""
-    from cdportal.pipeline.models import Application
-    from cdportal.pipeline.policies import policies_for
-    from cdportal.pipeline.queries import policy_outlook
-
     given = [
         f"--{name}"
         for name in ("annotations", *_POLICY_OPTIONS, "current", "current_digest")
