@@ -1,12 +1,14 @@
-"""GET /api/releases and /api/rollouts: releases with their seven stages, and per-application rollouts."""
+"""GET /api/releases and /api/rollouts: releases with their seven stages, and per-application
+rollouts; POST /api/releases/{id}/dispatch-build runs the build for a release already tagged."""
 
 from django.shortcuts import get_object_or_404
-from ninja import Query, Router, Schema
+from ninja import Field, Query, Router, Schema, Status
 from ninja.pagination import paginate
 
-from cdportal.api.inputs import Filter, Id, Moment, Page
-from cdportal.api.schemas import ErrorOut, ReleaseDetailOut, ReleaseOut, RolloutOut
-from cdportal.pipeline import queries
+from cdportal.api.inputs import Filter, Id, Key, Moment, Page
+from cdportal.api.schemas import ActionOut, ErrorOut, ReleaseDetailOut, ReleaseOut, RolloutOut
+from cdportal.pipeline import queries, release_actions
+from cdportal.pipeline.actions import ActionRefused
 from cdportal.pipeline.models import Release, Rollout
 
 router = Router(tags=["releases"])
@@ -47,6 +49,31 @@ def list_releases(request, filters: Query[ReleaseFilter]):
 @router.get("/{release_id}", response={200: ReleaseDetailOut, 404: ErrorOut})
 def get_release(request, release_id: Id):
     return get_object_or_404(queries.releases_queryset(), pk=release_id)
+
+
+class DispatchBuildIn(Schema):
+    idempotency_key: Key = Field("", max_length=100, description="The same key twice is one action")
+
+
+@router.post(
+    "/{release_id}/dispatch-build",
+    response={202: ActionOut, 403: ErrorOut, 404: ErrorOut, 409: ErrorOut},
+    summary="Run the build workflow for the release's existing tag",
+    description=(
+        "The build workflow with version=X.Y.Z, as after a manual tag: for when that dispatch "
+        "failed. Releasers only (403 otherwise); 409 with the reason when the release has no "
+        "tag yet. Every attempt, refused ones included, is in the action log."
+    ),
+)
+def dispatch_build(request, release_id: Id, body: DispatchBuildIn):
+    release = get_object_or_404(Release, pk=release_id)
+    try:
+        action = release_actions.dispatch_build(
+            release=release, by=request.user, idempotency_key=body.idempotency_key
+        )
+    except ActionRefused as e:
+        return Status(e.status, {"detail": str(e)})
+    return Status(202, action)
 
 
 class RolloutFilter(Schema):

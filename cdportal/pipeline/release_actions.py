@@ -150,6 +150,30 @@ def rerun_release_please(*, repository: str, by, idempotency_key: str = "") -> A
     )
 
 
+def dispatch_build(*, release, by, idempotency_key: str = "") -> Action:
+    """Run the build workflow for a release that is already tagged (when the dispatch after the
+    tag failed): the same workflow and version input as after tagging, as its own Action."""
+    repository = release.component.repository.full_name
+
+    def tagged() -> None:
+        if not release.tag or not release.version:
+            raise ActionRefused(
+                f"release {release.version or release.pk} of {repository} has no tag yet: "
+                "create the tag first (it can run the build)",
+                status=409,
+            )
+
+    return _dispatch(
+        repository=repository,
+        workflow=settings.GITHUB_BUILD_WORKFLOW,
+        inputs={"version": release.version},
+        by=by,
+        idempotency_key=idempotency_key,
+        release=release,
+        check=tagged,
+    )
+
+
 def _dispatch(
     *,
     repository: str,
@@ -159,12 +183,15 @@ def _dispatch(
     idempotency_key: str,
     branch: str | None = None,
     tag_action: Action | None = None,
+    release=None,
     check=None,
 ) -> Action:
     run = _Dispatch(repository, workflow, inputs, branch)
     parameters = {"repository": repository, "workflow": workflow, "inputs": inputs, "ref": branch}
     if tag_action is not None:
         parameters["tag_action"] = tag_action.pk
+    if release is not None:
+        parameters["release"] = release.pk
     target = f"{repository}:{workflow}"
 
     def prepare() -> tuple[str, dict]:

@@ -1,5 +1,5 @@
 """The manual release page, for releasers only: a tag (and optionally its build) and a re-run of
-Release Please. Every action is two POSTs: the first states exactly what will happen and carries
+Release Please; and the release page's build dispatch for a tag already made. Every action is two POSTs: the first states exactly what will happen and carries
 a fresh idempotency key, the second does it (a double click is one action)."""
 
 from __future__ import annotations
@@ -163,6 +163,52 @@ def rerun_release_please(request, owner: str, name: str):
     except ActionRefused as e:
         return _page(request, repository, rp_error=str(e), status=e.status, **context)
     return _page(request, repository, rp_step="done", rp_action=action, **context)
+
+
+@require_POST
+@permission_required(PERMISSION, raise_exception=True)
+def review_dispatch_build(request, pk: int):
+    """The release page's "Dispatch the build…": what will run, and a fresh idempotency key."""
+    release = _release(pk)
+    if not release.tag:
+        return _dispatch_page(request, release, error="This release has no tag yet.", status=409)
+    return _dispatch_page(request, release, key=uuid.uuid4().hex)
+
+
+@require_POST
+@permission_required(PERMISSION, raise_exception=True)
+def dispatch_build(request, pk: int):
+    release = _release(pk)
+    form = ConfirmForm(request.POST)
+    if not form.is_valid():
+        error = "The confirmation was incomplete; ask again."
+        return _dispatch_page(request, release, error=error, status=400)
+    try:
+        action = actions.dispatch_build(
+            release=release, by=request.user, idempotency_key=form.cleaned_data["idempotency_key"]
+        )
+    except ActionRefused as e:
+        return _dispatch_page(request, release, error=str(e), status=e.status)
+    return _dispatch_page(request, release, action=action)
+
+
+def _release(pk: int) -> Release:
+    return get_object_or_404(Release.objects.select_related("component__repository"), pk=pk)
+
+
+def _dispatch_page(request, release: Release, *, status: int = 200, **context):
+    return render(
+        request,
+        "web/dispatch_build.html",
+        {
+            "release": release,
+            "repository": release.component.repository.full_name,
+            "build_workflow": settings.GITHUB_BUILD_WORKFLOW,
+            "roles": roles_of(request.user),
+            **context,
+        },
+        status=status,
+    )
 
 
 def _repository(owner: str, name: str) -> Repository:

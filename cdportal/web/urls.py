@@ -10,6 +10,16 @@ app_name = "web"
 urlpatterns = [
     path("", views.overview, name="overview"),
     path("releases/<int:pk>/", views.release, name="release"),
+    path(
+        "releases/<int:pk>/dispatch-build/review/",
+        release_actions.review_dispatch_build,
+        name="release-dispatch-build-review",
+    ),
+    path(
+        "releases/<int:pk>/dispatch-build/",
+        release_actions.dispatch_build,
+        name="release-dispatch-build",
+    ),
     path("applications/<str:namespace>/<str:name>/", views.application, name="application"),
     path(
         "applications/<str:namespace>/<str:name>/<str:verb>/review/",
