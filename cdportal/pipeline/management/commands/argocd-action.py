@@ -13,11 +13,11 @@ from __future__ import annotations
 
 import getpass
 
-from django.core.management.base import BaseCommand, CommandError
+from django.core.management.base import CommandError
 
-from cdportal.pipeline import argo_actions, publish
+from cdportal.pipeline import argo_actions
 from cdportal.pipeline.actions import ActionRefused
-from cdportal.pipeline.management.acting import REFUSED, acting_user
+from cdportal.pipeline.management.acting import REFUSED, ActionCommand, acting_user
 from cdportal.pipeline.models import Action, Application
 
 KINDS = {
@@ -27,14 +27,8 @@ KINDS = {
 }
 
 
-class Command(BaseCommand):
+class Command(ActionCommand):
     help = "Force sync, hard refresh or terminate the operation of an Argo CD Application."
-
-    def execute(self, *args, **options):
-        try:
-            return super().execute(*args, **options)
-        finally:  # the Action's last state reaches open pages before this process exits
-            publish.flush()
 
     def add_arguments(self, parser):
         parser.add_argument("verb", choices=sorted(KINDS))

@@ -11,27 +11,17 @@ from __future__ import annotations
 
 import getpass
 
-from django.core.management.base import BaseCommand, CommandError
+from django.core.management.base import CommandError
 
 from cdportal.adapters.errors import AdapterError
-from cdportal.pipeline import publish, release_actions
+from cdportal.pipeline import release_actions
 from cdportal.pipeline.actions import ActionRefused
-from cdportal.pipeline.management.acting import REFUSED, acting_user
+from cdportal.pipeline.management.acting import REFUSED, ReleaseCommand, acting_user
 from cdportal.pipeline.models import Action, Repository
 
 
-class Command(BaseCommand):
+class Command(ReleaseCommand):
     help = "Create the annotated tag vX.Y.Z on GitHub and optionally run the build workflow."
-
-    def create_parser(self, prog_name, subcommand, **kwargs):
-        # --version names the release here, not Django's version: ours replaces the built-in.
-        return super().create_parser(prog_name, subcommand, conflict_handler="resolve", **kwargs)
-
-    def execute(self, *args, **options):
-        try:
-            return super().execute(*args, **options)
-        finally:  # the Action's last state reaches open pages before this process exits
-            publish.flush()
 
     def add_arguments(self, parser):
         parser.add_argument("--repository", required=True, help="OWNER/NAME")

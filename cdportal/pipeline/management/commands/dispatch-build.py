@@ -11,26 +11,16 @@ from __future__ import annotations
 import getpass
 
 from django.conf import settings
-from django.core.management.base import BaseCommand, CommandError
+from django.core.management.base import CommandError
 
-from cdportal.pipeline import publish, release_actions
+from cdportal.pipeline import release_actions
 from cdportal.pipeline.actions import ActionRefused
-from cdportal.pipeline.management.acting import REFUSED, acting_user
+from cdportal.pipeline.management.acting import REFUSED, ReleaseCommand, acting_user
 from cdportal.pipeline.models import Action, Release
 
 
-class Command(BaseCommand):
+class Command(ReleaseCommand):
     help = "Run the build workflow for a release's existing tag vX.Y.Z."
-
-    def create_parser(self, prog_name, subcommand, **kwargs):
-        # --version names the release here, not Django's version: ours replaces the built-in.
-        return super().create_parser(prog_name, subcommand, conflict_handler="resolve", **kwargs)
-
-    def execute(self, *args, **options):
-        try:
-            return super().execute(*args, **options)
-        finally:  # the Action's last state reaches open pages before this process exits
-            publish.flush()
 
     def add_arguments(self, parser):
         parser.add_argument("--repository", required=True, help="OWNER/NAME")

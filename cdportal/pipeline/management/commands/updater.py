@@ -9,25 +9,19 @@ import json
 import uuid
 
 from django.contrib.auth import get_user_model
-from django.core.management.base import BaseCommand, CommandError
+from django.core.management.base import CommandError
 
 from cdportal.adapters.errors import AdapterError
 from cdportal.adapters.kubernetes import updater
-from cdportal.pipeline import publish, updater_actions
+from cdportal.pipeline import updater_actions
 from cdportal.pipeline.actions import ActionRefused
-from cdportal.pipeline.management.acting import acting_user
+from cdportal.pipeline.management.acting import ActionCommand, acting_user
 
 BAD_INPUT = 2
 
 
-class Command(BaseCommand):
+class Command(ActionCommand):
     help = "The Argo CD Image Updater: status, restart (waits for the rollout), credentials check."
-
-    def execute(self, *args, **options):
-        try:
-            return super().execute(*args, **options)
-        finally:  # the Action's last state reaches open pages before this process exits
-            publish.flush()
 
     def add_arguments(self, parser):
         sub = parser.add_subparsers(dest="verb", required=True)
