@@ -49,6 +49,7 @@ KNOWN: dict[str, str] = {
     "GITHUB_POLL_SECONDS": "Seconds between two polls of a repository (the safety net for missed webhooks). Default 60.",
     "GITHUB_RELEASE_WORKFLOW": "File name of the Release Please workflow. Default release-please.yaml.",
     "GITHUB_BUILD_WORKFLOW": "File name of the workflow that builds and pushes images. Default binaries-release.yaml.",
+    "GITHUB_PAUSE": "true/false. PyGithub's pauses between requests (1 s between writes), as GitHub asks of API clients; false only for a GitHub stand-in. Default true.",
     "GIT_CACHE_DIR": "Where sync-git keeps mirrors of remote repositories and commit caches. Default .cache/git.",
     "REGISTRY_IMAGES": "Comma-separated images scan-registry watches (HOST/NAMESPACE/NAME, no tag), e.g. ghcr.io/5dlabs/controller.",
     "REGISTRY_POLL_SECONDS": "Seconds between two scans of the registry (the safety net for missed notifications). Default 120.",

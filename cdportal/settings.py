@@ -231,8 +231,9 @@ for _name in GITHUB_REPOSITORIES:
 GITHUB_POLL_SECONDS = envint("GITHUB_POLL_SECONDS", 60, minimum=5)
 GITHUB_RELEASE_WORKFLOW = envstr("GITHUB_RELEASE_WORKFLOW", "release-please.yaml")
 GITHUB_BUILD_WORKFLOW = envstr("GITHUB_BUILD_WORKFLOW", "binaries-release.yaml")
-# PyGithub's courtesy pauses between requests (1 s between writes); tests turn them off.
-GITHUB_PAUSE = True
+# PyGithub's courtesy pauses between requests (1 s between writes); tests and the demo's
+# simulated GitHub turn them off.
+GITHUB_PAUSE = envbool("GITHUB_PAUSE", True)
 
 # Container registries (cdportal.adapters.registry*). Credentials are references (env:VAR,
 # pullsecret:NS/NAME, secret:NS/NAME#FIELD), resolved when a registry is first contacted.

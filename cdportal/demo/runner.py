@@ -6,11 +6,15 @@ import logging
 import random
 import threading
 import time
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Iterable, Iterator
 from datetime import UTC, datetime, timedelta
 from typing import TYPE_CHECKING
 
+import semver
+
 from cdportal.adapters.sinks import EventSink
+from cdportal.demo.github import GitHub
+from cdportal.demo.github_feed import GitHubFeed, GitSync
 from cdportal.demo.simulator import Item, Simulator, fake_clock
 
 if TYPE_CHECKING:
@@ -19,6 +23,7 @@ if TYPE_CHECKING:
 log = logging.getLogger(__name__)
 
 HISTORY_RELEASES = 3
+HISTORY_SPAN = timedelta(hours=2)  # how long ago the history starts
 
 
 def drive(
@@ -46,7 +51,7 @@ def seed_history(sim: Simulator, sink: EventSink, *, releases: int = HISTORY_REL
     """Past releases, delivered at once with timestamps from the last hours, so a new
     dashboard has history to show. Their ids are fixed: seeding twice records nothing new."""
     real_clock, real_run_id, failure_rate = sim.clock, sim.run_id, sim.build_failure_rate
-    now, advance = fake_clock(datetime.now(UTC) - timedelta(hours=2))
+    now, advance = fake_clock(datetime.now(UTC) - HISTORY_SPAN)
     sim.clock, sim.run_id, sim.build_failure_rate = now, "seed", 0.0
     # Minutes between stages in the past, as a real team would see them.
     try:
@@ -63,20 +68,51 @@ def simulate(
     seed: int | None = None,
     stop: threading.Event | None = None,
     cluster: Cluster | None = None,
+    github: GitHub | None = None,
 ) -> None:
     """History first (unless an earlier run left some), then release after release. With a
     `cluster` (its updater installed, its controllers started), the present of the Argo CD side
     lives there: its Applications start where the history left them, cdportal's watchers report
-    them to `sink`, and the simulator's Argo CD events become changes to the cluster (ClusterSink)."""
+    them to `sink`, and the simulator's Argo CD events become changes to the cluster (ClusterSink).
+    With a `github` (started, its repository not yet made), the GitHub side lives there: the
+    simulator's GitHub events become changes to it (GitHubFeed), which reach the server as
+    webhooks, and its repository is read into the server after every push (GitSync)."""
     sim = Simulator(rng=random.Random(seed), speed=speed)
+    if github is not None:
+        sink = start_github(github, sink, sim.version if start_version is None else start_version)
     if start_version is None:
         added = seed_history(sim, sink)
         log.info("seeded %d history events", added)
     else:
         sim.version = start_version
         sim.reset_running(f"v{start_version}")
+    if github is not None:
+        github.hooks.drain()
     if cluster is not None:
         cluster.install_applications(sim.running)
         cluster.watch(sink)
         sink = cluster.feeding(sink)
-    drive(sim.run(), sink, stop=stop)
+    drive(_cycles(sim, github), sink, stop=stop)
+
+
+def start_github(github: GitHub, sink: EventSink, version: str) -> GitHubFeed:
+    """The demo repository at `version` (made before the history starts), read into the server
+    after each push; returns the sink that plays the simulator's GitHub half on `github`."""
+    github.repo.create(version, at=datetime.now(UTC) - HISTORY_SPAN - timedelta(minutes=5))
+    github.on_push = GitSync(github.repo.path, sink)
+    github.hooks.call(github.on_push)
+    return GitHubFeed(sink, github)
+
+
+def _cycles(sim: Simulator, github: GitHub | None) -> Iterator[Item]:
+    """The simulator's script; before each release, it learns of tags made by hand (a manual
+    release), so it never proposes a version that is already tagged."""
+    yield from sim.run(cycles=0)
+    while True:
+        if github is not None:
+            sim.version = max(sim.version, github.latest_version() or sim.version, key=_semver)
+        yield from sim.release_cycle()
+
+
+def _semver(version: str) -> semver.Version:
+    return semver.Version.parse(version)

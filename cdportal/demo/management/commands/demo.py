@@ -4,6 +4,11 @@ Runs daphne as a child process and the simulator in this one. The simulator post
 the server's API (the same path any outside source takes), so the server ingests them and
 broadcasts to the browsers — which works with the embedded in-memory channel layer too.
 
+The GitHub side runs as a simulated GitHub in this process (cdportal.demo.github), backed by a
+real git repository in a temporary directory: daphne gets its API URL, a token it accepts and
+the webhook secret, so the releasers' buttons (manual tag, build dispatch, re-run Release Please)
+act on it through PyGithub, and what happens there reaches the server as signed webhooks.
+
 The Argo CD side runs as a simulated cluster in this process (cdportal.demo.cluster): daphne
 gets its kubeconfig, so the application and Image Updater pages act on it, and cdportal's own
 watchers report what happens in it. Without kmock (`pip install cdportal[demo]`) the simulator
@@ -14,11 +19,13 @@ from __future__ import annotations
 
 import os
 import random
+import secrets
 import signal
 import subprocess
 import sys
 import tempfile
 import time
+from pathlib import Path
 
 import httpx
 import semver
@@ -30,7 +37,10 @@ from django.core.management.base import BaseCommand, CommandError
 
 from cdportal.adapters.errors import AdapterError
 from cdportal.api.models import ApiToken
-from cdportal.demo import runner
+from cdportal.demo import runner, workflows
+from cdportal.demo.github import GitHub
+from cdportal.demo.gitrepo import DemoRepository
+from cdportal.demo.hooks import Hooks
 from cdportal.demo.simulator import REPOSITORY, Simulator
 from cdportal.pipeline.models import Release
 from cdportal.pipeline.roles import OPERATOR, RELEASER, SOURCE
@@ -60,23 +70,43 @@ class Command(BaseCommand):
         token = self._accounts()
         url = f"http://{host}:{port}"
         with tempfile.TemporaryDirectory(prefix="cdportal-demo-") as directory:
+            github = self._github(url, directory, speed)
             cluster = self._cluster(speed, seed)
-            server = self._serve(host, port, self._server_env(cluster, directory))
+            server = self._serve(host, port, self._server_env(cluster, github, directory))
             try:
                 self._wait_until_up(url, server)
-                self._banner(url, cluster)
+                self._banner(url, cluster, github)
                 sink = HttpSink(url, token)
                 runner.simulate(
-                    sink, start_version=_latest_version(), speed=speed, seed=seed, cluster=cluster
+                    sink,
+                    start_version=_latest_version(),
+                    speed=speed,
+                    seed=seed,
+                    cluster=cluster,
+                    github=github,
                 )
             except KeyboardInterrupt:
                 self.stdout.write("\nStopping.")
             except AdapterError as e:
                 raise CommandError(f"the simulator stopped: {e}") from None
             finally:
+                github.close()
+                github.hooks.close()
                 _stop(server)
                 if cluster is not None:
                     cluster.close()
+
+    def _github(self, url: str, directory: str, speed: float) -> GitHub:
+        """The simulated GitHub, serving; its repository is made when the simulation starts."""
+        hooks = Hooks(url, secrets.token_hex(16))
+        github = GitHub(
+            DemoRepository(Path(directory) / "cto"),
+            hooks,
+            token=f"ghp_demo{secrets.token_hex(16)}",
+            speed=speed,
+        )
+        github.start()
+        return github
 
     def _cluster(self, speed: float, seed: int | None):
         """The simulated Argo CD cluster, or None when kmock (the demo extra) is not installed."""
@@ -95,9 +125,21 @@ class Command(BaseCommand):
         cluster.start()
         return cluster
 
-    def _server_env(self, cluster, directory: str) -> dict[str, str]:
-        """The web process's environment: with a cluster, its kubeconfig and namespaces."""
+    def _server_env(self, cluster, github: GitHub, directory: str) -> dict[str, str]:
+        """The web process's environment: the simulated GitHub's API, token and webhook secret;
+        with a cluster, its kubeconfig and namespaces."""
         env = dict(os.environ)
+        for name in ("GITHUB_TOKEN_FILE", "GITHUB_WEBHOOK_SECRET_FILE"):
+            env.pop(name, None)
+        env.update(
+            GITHUB_API_URL=github.url,
+            GITHUB_TOKEN=github.token,
+            GITHUB_WEBHOOK_SECRET=github.hooks.secret,
+            GITHUB_REPOSITORIES=REPOSITORY,
+            GITHUB_RELEASE_WORKFLOW=workflows.RELEASE_PLEASE.file,
+            GITHUB_BUILD_WORKFLOW=workflows.BUILD.file,
+            GITHUB_PAUSE="false",
+        )
         if cluster is not None:
             # The kubeconfig names its own context; the updater is found by its pods, as in a cluster.
             for name in ("KUBE_CONTEXT", "UPDATER_DEPLOYMENT"):
@@ -151,10 +193,13 @@ class Command(BaseCommand):
             time.sleep(0.2)
         raise CommandError(f"daphne did not answer on {url} within {timeout:.0f}s")
 
-    def _banner(self, url: str, cluster) -> None:
+    def _banner(self, url: str, cluster, github: GitHub) -> None:
         self.stdout.write(self.style.SUCCESS(f"\n  cdportal demo is live on {url}/"))
         self.stdout.write(
             f"  Log in as {DEMO_USER} / {DEMO_PASSWORD} (operator + releaser). Ctrl-C stops."
+        )
+        self.stdout.write(
+            f"  Simulated GitHub: {github.url} ({REPOSITORY}, git repository {github.repo.path})."
         )
         if cluster is not None:
             self.stdout.write(
