@@ -92,7 +92,7 @@ class GitHub:
         self.releases: list[Release] = []  # newest first
         self.runs: dict[int, Run] = {}
         self.pushed_at = clock()
-        self.on_push: Callable[[], None] | None = None  # run in the delivery thread after a push
+        self.on_push: Callable[[], None] | None = None  # called after each push
         self._next_pr = FIRST_PR
         self._next_run = FIRST_DISPATCHED_RUN
         self._timers: list[threading.Timer] = []
@@ -350,7 +350,7 @@ class GitHub:
         self.pushed_at = at
         self.hooks.send("push", self.shapes.push(ref, before, after, commits, pushed_at=at))
         if self.on_push is not None:
-            self.hooks.call(self.on_push)
+            self.on_push()
 
     def _tag_created(self, tag: str, obj: str, commit: str, at: datetime) -> None:
         """GitHub reports a new tag twice: `create` (no commit) and a `push` of the tag ref."""
@@ -361,7 +361,7 @@ class GitHub:
             "push", self.shapes.push(f"refs/tags/{tag}", ZERO, obj, [head], pushed_at=at)
         )
         if self.on_push is not None:
-            self.hooks.call(self.on_push)
+            self.on_push()
 
     def _pull_request(self, action: str, pr: PullRequest, at: datetime) -> None:
         payload = self.shapes.envelope(

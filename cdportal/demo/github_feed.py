@@ -15,6 +15,7 @@ releases, commits and plan through the server's sink; each event is sent once.
 from __future__ import annotations
 
 import logging
+import threading
 from collections.abc import Mapping
 from datetime import datetime
 from typing import Any
@@ -26,6 +27,7 @@ from cdportal.core.conventional import Repo
 from cdportal.demo import workflows
 from cdportal.demo.github import GitHub
 from cdportal.demo.github_shapes import FULL_NAME, NAME, OWNER
+from cdportal.demo.hooks import Hooks
 
 log = logging.getLogger(__name__)
 
@@ -108,17 +110,27 @@ class GitHubFeed:
 
 class GitSync:
     """The demo repository's releases, commits and plan, recorded through `sink` (what
-    `sync-git --repo PATH --github 5dlabs/cto` records), sending each event once."""
+    `sync-git --repo PATH --github 5dlabs/cto` records), sending each event once.
 
-    def __init__(self, path, sink: EventSink):
+    Called after each push; the reading runs in the webhook thread, after the push's webhooks.
+    Pushes that come while a reading waits there are covered by it (one reading, not one each)."""
+
+    def __init__(self, path, sink: EventSink, hooks: Hooks):
         git = GitRepository(path)
         self.source = GitSource(
             git, repository=FULL_NAME, github=Repo(OWNER, NAME), cache=CommitCache(git)
         )
-        self.sink = sink
+        self.sink, self.hooks = sink, hooks
         self.sent: set[str] = set()
+        self.waiting = threading.Event()
 
     def __call__(self) -> None:
+        if not self.waiting.is_set():
+            self.waiting.set()
+            self.hooks.call(self.read)
+
+    def read(self) -> None:
+        self.waiting.clear()  # a push from now on needs another reading
         report = sync(self.source, _Once(self.sink, self.sent))
         log.debug("demo repository: %s", report)
 

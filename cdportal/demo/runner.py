@@ -99,8 +99,8 @@ def start_github(github: GitHub, sink: EventSink, version: str) -> GitHubFeed:
     """The demo repository at `version` (made before the history starts), read into the server
     after each push; returns the sink that plays the simulator's GitHub half on `github`."""
     github.repo.create(version, at=datetime.now(UTC) - HISTORY_SPAN - timedelta(minutes=5))
-    github.on_push = GitSync(github.repo.path, sink)
-    github.hooks.call(github.on_push)
+    github.on_push = GitSync(github.repo.path, sink, github.hooks)
+    github.on_push()
     return GitHubFeed(sink, github)
 
 
