@@ -3,7 +3,7 @@ thread, to the server's `/api/webhooks/github`.
 
 Each delivery is a POST of the JSON payload with `X-GitHub-Event`, a fresh `X-GitHub-Delivery`
 id and `X-Hub-Signature-256: sha256=<HMAC-SHA256 of the body with the webhook secret>`
-(docs/github-webhooks.md). One thread keeps them in the order the changes happened, and lets
+(docs/github.md). One thread keeps them in the order the changes happened, and lets
 whatever changed the state answer first: a request from cdportal (a dispatch) is answered
 before the webhook it causes reaches cdportal, as on GitHub. The same thread runs the other
 follow-ups queued with `call` (the demo re-reads the repository after a push), in order.
@@ -46,6 +46,7 @@ class Hooks:
         self.client = httpx.Client(timeout=timeout)
         self.delivered: list[Delivery] = []
         self._queue: queue.Queue[Callable[[], None] | None] = queue.Queue()
+        self._closing = threading.Event()
         self._thread = threading.Thread(target=self._work, name="github-webhooks", daemon=True)
         self._thread.start()
 
@@ -58,18 +59,22 @@ class Hooks:
         self._queue.put(work)
 
     def drain(self, timeout: float = 30) -> bool:
-        """Wait until everything queued so far is done (tests)."""
+        """Wait until everything queued so far is done; False after `timeout` seconds."""
         done = threading.Event()
         self._queue.put(done.set)
         return done.wait(timeout)
 
     def close(self) -> None:
+        """Stop: what is still queued is dropped (the server is going away with the demo)."""
+        self._closing.set()
         self._queue.put(None)
-        self._thread.join(5)
+        self._thread.join(15)  # at most the delivery under way
         self.client.close()
 
     def _work(self) -> None:
         while (work := self._queue.get()) is not None:
+            if self._closing.is_set():
+                continue
             try:
                 work()
             except Exception:

@@ -87,7 +87,7 @@ def simulate(
         sim.version = start_version
         sim.reset_running(f"v{start_version}")
     if github is not None:
-        github.hooks.drain()
+        github.hooks.drain(timeout=120)  # the history is in before the cluster starts
     if cluster is not None:
         cluster.install_applications(sim.running)
         cluster.watch(sink)
