@@ -170,7 +170,7 @@ class GitHub:
             entry = pr.body if pr is not None else f"## {version}"
             before = self.repo.head()
             sha = self.repo.release(
-                version, _entry(entry), title=f"chore: release {version} (#{number})", at=at
+                version, entry, title=f"chore: release {version} (#{number})", at=at
             )
             if pr is not None:
                 pr.state, pr.merged_at, pr.closed_at, pr.updated_at = "closed", at, at, at
@@ -622,11 +622,3 @@ def _int(value, default: int) -> int:
 
 def _iso(when: datetime) -> str:
     return when.strftime("%Y-%m-%dT%H:%M:%SZ")
-
-
-def _entry(body: str) -> str:
-    """The changelog section of a Release PR's body: what follows its header line."""
-    lines = body.strip().splitlines()
-    if lines and lines[0].startswith(":") or (lines and lines[0].startswith("🚀")):
-        lines = lines[1:]
-    return "\n".join(lines).strip() or body

@@ -30,14 +30,27 @@ def demo(tmp_path):
     env = {**os.environ, "DEBUG": "true", "DATABASE_URL": f"sqlite:///{tmp_path / 'demo.sqlite3'}"}
     for name in ("REDIS_URL", "KUBECONFIG", "KUBE_CONTEXT"):
         env.pop(name, None)
-    process = subprocess.Popen(
-        [sys.executable, "manage.py", "demo", "--port", str(port), "--speed", "4", "--seed", "5"],
-        cwd=ROOT,
-        env=env,
-        stdout=subprocess.PIPE,
-        stderr=subprocess.STDOUT,
-        text=True,
-    )
+    # To a file, not a pipe: nobody reads a pipe while the demo runs, and a full one would stop
+    # daphne at its next access-log line.
+    output = tmp_path / "demo.log"
+    with output.open("w") as log:
+        process = subprocess.Popen(
+            [
+                sys.executable,
+                "manage.py",
+                "demo",
+                "--port",
+                str(port),
+                "--speed",
+                "4",
+                "--seed",
+                "5",
+            ],
+            cwd=ROOT,
+            env=env,
+            stdout=log,
+            stderr=subprocess.STDOUT,
+        )
     base = f"http://127.0.0.1:{port}"
 
     def up():
@@ -49,15 +62,20 @@ def demo(tmp_path):
     try:
         # migrate on a fresh database comes first: 20 s and more on a busy 2-core machine
         wait_for(up, timeout=90, interval=0.2)
-        assert process.poll() is None, process.stdout.read()
+        assert process.poll() is None, output.read_text()
         yield base
     finally:
         process.send_signal(signal.SIGINT)  # what Ctrl-C does: daphne and the cluster stop too
         try:
-            process.wait(15)
+            process.wait(30)
         except subprocess.TimeoutExpired:
             process.kill()
             process.wait()
+            pytest.fail(f"the demo did not stop on SIGINT:\n{output.read_text()[-3000:]}")
+    # It stopped by itself and took its temporary directory (the git repository) with it.
+    assert process.returncode == 0, output.read_text()[-3000:]
+    repository = re.search(r"git repository (\S+)\)", output.read_text())
+    assert repository and not Path(repository[1]).exists()
 
 
 def logged_in(base: str) -> httpx.Client:

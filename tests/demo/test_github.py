@@ -15,6 +15,7 @@ import pytest
 from helpers import wait_for
 
 from cdportal.adapters.github import writes
+from cdportal.adapters.github.client import client
 from cdportal.adapters.github.errors import RefExists, Unauthorized, UnexpectedInputs
 from cdportal.adapters.github.repo import GitHubRepo
 from cdportal.demo.github import GitHub
@@ -198,12 +199,13 @@ def test_the_release_cycle_leaves_git_as_release_please_leaves_it(github):
 
 
 def test_lists_are_paged_with_githubs_link_header(github):
-    for n in range(5):
-        github.repo.tag(f"v0.1.{n}", "old", github.repo.head(), at=START)
+    for n in range(35):
+        github.repo.create_ref(f"refs/tags/v0.1.{n}", github.repo.head())
     headers = {"Authorization": f"token {TOKEN}"}
-    first = httpx.get(f"{github.url}/repos/{REPO}/tags?per_page=4", headers=headers)
-    assert len(first.json()) == 4
-    assert first.links["next"]["url"].endswith("page=2")
+    first = httpx.get(f"{github.url}/repos/{REPO}/tags?per_page=30", headers=headers)
+    assert len(first.json()) == 30
+    assert first.links["next"]["url"] == f"{github.url}/repos/{REPO}/tags?per_page=30&page=2"
     second = httpx.get(first.links["next"]["url"], headers=headers)
-    assert len(second.json()) == 2
-    assert len(GitHubRepo(REPO).tags()) == 6  # PyGithub follows the links
+    assert len(second.json()) == 6 and "next" not in second.links
+    # PyGithub (30 a page by default) follows the Link header to the second page.
+    assert len(list(client(pause=False).get_repo(REPO).get_tags())) == 36
