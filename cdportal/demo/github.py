@@ -80,13 +80,8 @@ class GitHub:
         speed: float = 1.0,
         clock: Callable[[], datetime] = _now,
     ):
-        self.repo, self.hooks, self.token, self.speed, self.clock = (
-            repo,
-            hooks,
-            token,
-            speed,
-            clock,
-        )
+        self.repo, self.hooks, self.token = repo, hooks, token
+        self.speed, self.clock = speed, clock
         self.lock = repo.lock
         self.pulls: dict[int, PullRequest] = {}
         self.releases: list[Release] = []  # newest first
@@ -568,10 +563,14 @@ class _Handler(BaseHTTPRequestHandler):
                 raise GitHubError(400, "Problems parsing JSON") from None
             status, answer = self.github.write(method, path, body if isinstance(body, dict) else {})
             self._json(status, answer)
+        except GitError as e:  # what git refused (a tag name it cannot hold): GitHub's 422
+            log.info("github stand-in: %s", e)
+            self._error(422, "Invalid request")
         except GitHubError as e:
-            self._json(
-                e.status, {"message": str(e), "documentation_url": DOCS, "status": str(e.status)}
-            )
+            self._error(e.status, str(e))
+
+    def _error(self, status: int, message: str) -> None:
+        self._json(status, {"message": message, "documentation_url": DOCS, "status": str(status)})
 
     def _page(self, path: str, query: dict, data: object) -> None:
         """One page of a list (or of a `{"total_count", "<items>": [...]}` body), with GitHub's

@@ -16,7 +16,7 @@ from helpers import wait_for
 
 from cdportal.adapters.github import writes
 from cdportal.adapters.github.client import client
-from cdportal.adapters.github.errors import RefExists, Unauthorized, UnexpectedInputs
+from cdportal.adapters.github.errors import Invalid, RefExists, Unauthorized, UnexpectedInputs
 from cdportal.adapters.github.repo import GitHubRepo
 from cdportal.demo.github import GitHub
 from cdportal.demo.gitrepo import DemoRepository
@@ -209,3 +209,9 @@ def test_lists_are_paged_with_githubs_link_header(github):
     assert len(second.json()) == 6 and "next" not in second.links
     # PyGithub (30 a page by default) follows the Link header to the second page.
     assert len(list(client(pause=False).get_repo(REPO).get_tags())) == 36
+
+
+def test_a_tag_name_git_cannot_hold_is_refused_with_422(github):
+    head = writes.default_head(REPO)
+    with pytest.raises(Invalid):
+        writes.create_annotated_tag(REPO, "v1..0", "bad", head.sha)
