@@ -118,6 +118,11 @@ class ReleasePullRequest(_Event):
     state: Literal["open", "merged", "closed"]
     url: Url = ""
     changelog: Text = ""
+    # Its labels as GitHub shows them: Release Please marks a Release PR `autorelease: pending`
+    # until it has tagged the release, then `autorelease: tagged` (docs/explain.md).
+    labels: Annotated[
+        list[Annotated[str, StringConstraints(max_length=100)]], Field(max_length=50)
+    ] = []
 
     def describe(self) -> str:
         return f"Release PR #{self.number} {self.state}: {self.title}"
@@ -396,6 +401,32 @@ def _small_json(value: dict) -> dict:
     return value
 
 
+class UpdaterLogError(_Part):
+    """One error the Image Updater logged in its last cycle (credentials masked)."""
+
+    time: Annotated[str, StringConstraints(max_length=64)] = ""
+    application: Short = ""
+    image: Short = ""
+    message: Text = ""
+
+
+class UpdaterLogRead(_Event):
+    """What the Image Updater's log says about its checks: its interval (the `starting` line),
+    when its last cycle ended (`Processing results: …`) and the errors that cycle logged."""
+
+    kind: Literal["updater_log"] = "updater_log"
+    namespace: K8sName
+    name: K8sName  # its Deployment
+    pod: Annotated[str, StringConstraints(max_length=253)] = ""
+    interval_seconds: Annotated[int, Field(ge=0)] | None = None
+    last_cycle_at: AwareDatetime | None = None
+    errors: Annotated[list[UpdaterLogError], Field(max_length=50)] = []
+
+    def describe(self) -> str:
+        when = self.last_cycle_at.isoformat() if self.last_cycle_at else "no cycle yet"
+        return f"Image Updater log: last check {when}, {len(self.errors)} error(s)"
+
+
 class ImageUpdaterObserved(_Event):
     """An `ImageUpdater` custom resource (argocd-image-updater v1.x): which Applications it
     selects and how their images are updated. Its `spec` is kept verbatim and read by the policy
@@ -479,6 +510,7 @@ Event = Annotated[
     | ApplicationObserved
     | UpdaterDeploymentObserved
     | ImageUpdaterObserved
+    | UpdaterLogRead
     | ReleasePlanned,
     Field(discriminator="kind"),
 ]
@@ -493,6 +525,7 @@ EVENT_KINDS = (
     "application",
     "updater_deployment",
     "updater_config",
+    "updater_log",
     "release_plan",
 )
 
@@ -557,6 +590,7 @@ __all__ = [
     "ReleasePullRequest",
     "UpdaterDetected",
     "UpdaterDeploymentObserved",
+    "UpdaterLogRead",
     "event_from_json",
     "parse_event",
     "split_image_reference",

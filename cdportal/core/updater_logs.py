@@ -17,6 +17,7 @@ from __future__ import annotations
 import json
 import re
 from dataclasses import dataclass, field
+from datetime import datetime
 
 ERROR_LEVELS = frozenset({"error", "fatal", "panic"})
 _LEVEL_ALIASES = {
@@ -182,3 +183,57 @@ def _plain_level(text: str) -> str:
     if m.group("klog"):
         return _LEVEL_ALIASES[m.group("klog").lower()]
     return _LEVEL_ALIASES.get(m.group("level").lower(), "")
+
+
+# --- what a log says about the updater's checks ---------------------------------------------
+
+CYCLE_START = "Starting image update cycle"
+CYCLE_END = "Processing results"
+_GO_DURATION = re.compile(r"(?P<n>\d+(?:\.\d+)?)(?P<unit>h|ms|m|s)")
+_UNIT_SECONDS = {"h": 3600.0, "m": 60.0, "s": 1.0, "ms": 0.001}
+
+
+@dataclass(frozen=True)
+class Cycles:
+    """From a log tail: the check interval (the `starting` line's `interval=`), when the last
+    complete cycle ended (its `Processing results` line) and the errors logged in that cycle."""
+
+    interval_seconds: int | None = None
+    last_cycle_at: datetime | None = None
+    errors: tuple[LogLine, ...] = ()
+
+
+def go_duration_seconds(value: str) -> int | None:
+    """Go's time.Duration text ('2m0s', '15s', '1h30m') in whole seconds; None when it is not one."""
+    value = (value or "").strip()
+    if not value or _GO_DURATION.sub("", value):
+        return None
+    total = sum(float(m["n"]) * _UNIT_SECONDS[m["unit"]] for m in _GO_DURATION.finditer(value))
+    return int(total)
+
+
+def log_time(line: LogLine) -> datetime | None:
+    try:
+        when = datetime.fromisoformat(line.time.replace("Z", "+00:00"))
+    except ValueError:
+        return None
+    return when if when.tzinfo is not None else None
+
+
+def cycles(lines) -> Cycles:
+    """What `lines` (oldest first, raw or parsed) say about the updater's checks."""
+    interval, last_end, errors, current = None, None, (), []
+    for raw in lines:
+        line = parse_line(raw) if isinstance(raw, str) else raw
+        if "interval" in line.fields and line.message.lower() == "starting":
+            interval = go_duration_seconds(line.fields["interval"]) or interval
+        if line.message.startswith(CYCLE_START):
+            current = []
+        elif line.message.startswith(CYCLE_END):
+            when = log_time(line)
+            if when is not None:
+                last_end, errors = when, tuple(current)
+            current = []
+        elif line.error:
+            current.append(line)
+    return Cycles(interval, last_end, errors)

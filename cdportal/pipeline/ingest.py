@@ -375,10 +375,24 @@ def _on_release_pr(event: ev.ReleasePullRequest, changes: Changes) -> PipelineEv
     release.pr_title = event.title
     release.pr_url = event.url or release.pr_url
     release.pr_state = event.state
+    if event.labels:
+        release.pr_labels = _pr_labels(release.pr_labels, event.labels)
     if event.state in ("open", "merged"):
         release.pr_opened_at = _earliest(release.pr_opened_at, event.occurred_at)
     _touch(release, event, changes)
     return _row(event, repository=repo, release=release)
+
+
+TAGGED_LABEL = "autorelease: tagged"
+
+
+def _pr_labels(stored: list, seen: list[str]) -> list[str]:
+    """The labels a Release PR shows now. Release Please moves a PR from `autorelease: pending`
+    to `autorelease: tagged`, never back: a late observation of the old label (a poll page, a
+    redelivered webhook) does not undo the move."""
+    if TAGGED_LABEL in (stored or []) and TAGGED_LABEL not in seen:
+        return list(stored)
+    return sorted(set(seen))
 
 
 def _on_release(event: ev.ReleasePublished, changes: Changes) -> PipelineEvent:
@@ -645,6 +659,9 @@ def _on_application(event: ev.ApplicationObserved, changes: Changes) -> Pipeline
     app.operation_message = event.operation_message
     app.revision = event.revision
     app.last_synced_at = event.last_synced_at or app.last_synced_at
+    if event.auto_sync is not None:
+        app.auto_sync = event.auto_sync
+    app.reconciled_at = event.reconciled_at or app.reconciled_at
     app.conditions = [c.model_dump(mode="json") for c in event.conditions]
     app.operation = event.operation.model_dump(mode="json") if event.operation else None
     app.sync_history = [h.model_dump(mode="json") for h in event.history]
@@ -818,6 +835,23 @@ def _on_updater_deployment(event: ev.UpdaterDeploymentObserved, changes: Changes
     return _row(event)
 
 
+def _on_updater_log(event: ev.UpdaterLogRead, changes: Changes) -> PipelineEvent:
+    """What the updater's log says about its checks, kept on its Deployment's row (a newer
+    cycle's report replaces an older one; the interval stays when a log tail no longer holds
+    the `starting` line)."""
+    row, _ = UpdaterDeployment.objects.get_or_create(namespace=event.namespace, name=event.name)
+    if event.interval_seconds is not None:
+        row.interval_seconds = event.interval_seconds
+    if event.last_cycle_at is not None and (
+        row.last_cycle_at is None or event.last_cycle_at >= row.last_cycle_at
+    ):
+        row.last_cycle_at = event.last_cycle_at
+        row.cycle_errors = [e.model_dump(mode="json") for e in event.errors]
+    row.save()
+    changes.updaters.add(row.pk)
+    return _row(event)
+
+
 HANDLERS = {
     "commit": _on_commit,
     "release_pr": _on_release_pr,
@@ -829,5 +863,6 @@ HANDLERS = {
     "application": _on_application,
     "updater_deployment": _on_updater_deployment,
     "updater_config": _on_updater_config,
+    "updater_log": _on_updater_log,
     "release_plan": _on_release_plan,
 }

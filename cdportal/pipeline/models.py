@@ -79,6 +79,8 @@ class Release(models.Model):
     pr_title = models.CharField(max_length=300, blank=True)
     pr_url = models.URLField(blank=True)
     pr_state = models.CharField(max_length=10, blank=True)
+    # The Release PR's labels as last seen (`autorelease: pending` until Release Please tags it).
+    pr_labels = models.JSONField(default=list, blank=True)
     url = models.URLField(blank=True, help_text="The GitHub release")
     sha = models.CharField(max_length=64, blank=True, help_text="The commit the tag points at")
     changelog = models.TextField(blank=True, help_text="Markdown, as Release Please wrote it")
@@ -245,6 +247,10 @@ class Application(models.Model):
     operation_message = models.TextField(blank=True)
     revision = models.CharField(max_length=100, blank=True)
     last_synced_at = models.DateTimeField(null=True, blank=True)
+    # spec.syncPolicy.automated (None: the source did not say) and status.reconciledAt (the
+    # controller's last comparison with git: its next one is about a reconciliation period later).
+    auto_sync = models.BooleanField(null=True, blank=True)
+    reconciled_at = models.DateTimeField(null=True, blank=True)
     # As the watcher last saw them (core.events.ApplicationObserved): status.conditions, the
     # operationState's details, status.history newest first.
     labels = models.JSONField(default=dict, blank=True)
@@ -286,6 +292,11 @@ class UpdaterDeployment(models.Model):
     rollout_complete = models.BooleanField(default=False)
     rollout_message = models.TextField(blank=True)
     observed_at = models.DateTimeField(default=timezone.now)
+    # From its log (core.events.UpdaterLogRead): the check interval, when the last cycle ended,
+    # and the errors that cycle logged.
+    interval_seconds = models.PositiveIntegerField(null=True, blank=True)
+    last_cycle_at = models.DateTimeField(null=True, blank=True)
+    cycle_errors = models.JSONField(default=list, blank=True)
 
     class Meta:
         constraints = [
@@ -424,6 +435,7 @@ class Action(models.Model):
         CHECK_CREDENTIALS = "check_credentials", "Check registry credentials"
         CREATE_TAG = "create_tag", "Create tag"
         DISPATCH_WORKFLOW = "dispatch_workflow", "Dispatch workflow"
+        RELABEL_RELEASE_PR = "relabel_release_pr", "Relabel Release PR"
 
     class Status(models.TextChoices):
         RUNNING = "running", "Running"

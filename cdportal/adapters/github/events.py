@@ -127,7 +127,8 @@ def from_pull_request(repo: str, pr: dict) -> list[dict]:
     """Release Please's Release PR → a `release_pr` event for the version its title proposes.
 
     The id holds number, state and version: the proposal moving to another version, or the PR
-    being merged, is a new fact; the same proposal seen again (labeled, synchronize, a poll) is not.
+    being merged, is a new fact, and so is a merged PR relabelled `autorelease: tagged`; the same
+    proposal seen again (synchronize, a poll) is not.
     A grouped PR ("chore: release main") names no version and gives nothing.
     """
     if not _is_release_pr(pr):
@@ -137,17 +138,26 @@ def from_pull_request(repo: str, pr: dict) -> list[dict]:
     if version is None:
         return []
     number = pr["number"]
+    labels = sorted(
+        {
+            str(label.get("name"))[:100]
+            for label in pr.get("labels") or []
+            if isinstance(label, dict) and label.get("name")
+        }
+    )[:50]
     if pr.get("merged") or pr.get("merged_at"):  # the REST list has merged_at, not merged
         state, when = "merged", pr.get("merged_at") or pr.get("closed_at")
     elif pr.get("state") == "closed":
         state, when = "closed", pr.get("closed_at")
     else:
         state, when = "open", pr.get("created_at")
+    # Release Please relabelling a merged PR `autorelease: tagged` is a new fact too.
+    tagged = "/tagged" if state == "merged" and "autorelease: tagged" in labels else ""
     return [
         {
             "kind": "release_pr",
             "source": SOURCE,
-            "source_id": _fit(f"{repo}/pull/{number}/{state}/{version}"),
+            "source_id": _fit(f"{repo}/pull/{number}/{state}/{version}{tagged}"),
             "occurred_at": _when(when or pr.get("updated_at")),
             "repository": repo,
             "component": _pr_component(pr, title),
@@ -157,6 +167,7 @@ def from_pull_request(repo: str, pr: dict) -> list[dict]:
             "state": state,
             "url": _url(pr.get("html_url")),
             "changelog": (pr.get("body") or "")[:20_000],
+            "labels": labels,
         }
     ]
 
