@@ -55,6 +55,11 @@
       var since = Date.parse(el.getAttribute("data-since"));
       if (!isNaN(since)) el.textContent = format((now - since) / 1000);
     });
+    document.querySelectorAll("[data-until]").forEach(function (el) {
+      var until = Date.parse(el.getAttribute("data-until"));
+      if (isNaN(until)) return;
+      el.textContent = until > now ? "in " + format((until - now) / 1000) : "any moment";
+    });
   }
   setInterval(tick, 1000);
 
@@ -70,5 +75,19 @@
     } else {
       area.select(); document.execCommand("copy"); done();
     }
+  });
+  // Forms pushed over the live socket were rendered without a request, so without a CSRF
+  // token: take the page's (body hx-headers) when one of them is submitted.
+  document.addEventListener("submit", function (evt) {
+    var form = evt.target;
+    if (!form.matches || !form.matches("form[data-csrf]")) return;
+    if (form.querySelector("input[name=csrfmiddlewaretoken]")) return;
+    var headers = {};
+    try { headers = JSON.parse(document.body.getAttribute("hx-headers") || "{}"); } catch (e) { return; }
+    var input = document.createElement("input");
+    input.type = "hidden";
+    input.name = "csrfmiddlewaretoken";
+    input.value = headers["X-CSRFToken"] || "";
+    form.appendChild(input);
   });
 })();

@@ -1,4 +1,4 @@
-"""GET /api/applications: Argo CD Applications, one by namespace/name, and what its policy would update to."""
+"""GET /api/applications: Argo CD Applications, one by namespace/name, what its policy would update to, and the version truth table."""
 
 from django.shortcuts import get_object_or_404
 from ninja import Query, Router, Schema
@@ -6,6 +6,7 @@ from ninja.pagination import paginate
 
 from cdportal.api.inputs import Filter, Page, Segment
 from cdportal.api.schemas import ApplicationOut, ErrorOut
+from cdportal.pipeline import versions
 from cdportal.pipeline.models import Application
 from cdportal.pipeline.queries import image_outlook
 
@@ -34,6 +35,33 @@ def list_applications(request, filters: Query[ApplicationFilter]):
     if filters.image:
         apps = apps.filter(images__name=filters.image.lower())
     return apps
+
+
+class VersionRowOut(Schema):
+    application: str  # namespace/name
+    image: str  # registry/repository ("" when the application follows none: `error` says why)
+    latest_release: str | None  # the newest release's tag of the component building the image
+    latest_release_id: int | None
+    policy_tag: str | None  # the tag the Image Updater's policy would take now
+    parameter: str  # the Helm parameter the updater writes (image.tag)
+    written: str | None  # its value: the override the updater wrote
+    running: str | None  # what runs (status.summary.images)
+    drift: list[str]  # policy_behind_release, override_behind_policy, running_behind_override
+    error: str
+
+
+@router.get(
+    "/versions",
+    response=list[VersionRowOut],
+    summary="The version truth table",
+    description=(
+        "Per application and followed image, side by side: the latest release, the tag the "
+        "policy would take, the Helm override the Image Updater wrote and what runs, with the "
+        "drift between them (each flag: a column behind the one before it)."
+    ),
+)
+def version_table(request):
+    return [row.to_json() for row in versions.rows()]
 
 
 @router.get("/{namespace}/{name}", response={200: ApplicationOut, 404: ErrorOut})

@@ -55,6 +55,17 @@ def _text(max_length: int):
 Filter = Annotated[str, AfterValidator(refuse_control_characters), _text(300)]
 # A path segment: a namespace, an application, an owner, a repository.
 Segment = Annotated[str, AfterValidator(refuse_control_characters), _text(253)]
+# An Argo CD Application as NAMESPACE/NAME (two Kubernetes names).
+K8S_NAME = r"[a-z0-9]([-a-z0-9.]{0,251}[a-z0-9])?"
+AppKey = Annotated[
+    str,
+    AfterValidator(refuse_control_characters),
+    Field(
+        max_length=507,
+        pattern=rf"^{K8S_NAME}/{K8S_NAME}$",
+        description="NAMESPACE/NAME of an Argo CD Application",
+    ),
+]
 # A short string in a body (idempotency keys, revisions, versions).
 Key = Annotated[str, AfterValidator(refuse_control_characters), _text(200)]
 

@@ -1,15 +1,25 @@
 """GET /api/releases and /api/rollouts: releases with their seven stages, and per-application
-rollouts; POST /api/releases/{id}/dispatch-build runs the build for a release already tagged."""
+rollouts; GET /api/releases/{id}/explain says why a release is not live in an application;
+POST /api/releases/{id}/dispatch-build runs the build for a release already tagged and
+/relabel-release-pr marks its merged Release PR `autorelease: tagged`."""
 
 from django.shortcuts import get_object_or_404
 from ninja import Field, Query, Router, Schema, Status
 from ninja.pagination import paginate
 
-from cdportal.api.inputs import Filter, Id, Key, Moment, Page
-from cdportal.api.schemas import ActionOut, ErrorOut, ReleaseDetailOut, ReleaseOut, RolloutOut
+from cdportal.api.inputs import AppKey, Filter, Id, Key, Moment, Page
+from cdportal.api.schemas import (
+    ActionOut,
+    ErrorOut,
+    ExplainOut,
+    ReleaseDetailOut,
+    ReleaseOut,
+    RolloutOut,
+)
+from cdportal.pipeline import explain as explainer
 from cdportal.pipeline import queries, release_actions
 from cdportal.pipeline.actions import ActionRefused
-from cdportal.pipeline.models import Release, Rollout
+from cdportal.pipeline.models import Application, Release, Rollout
 
 router = Router(tags=["releases"])
 rollouts = Router(tags=["rollouts"])
@@ -51,6 +61,31 @@ def get_release(request, release_id: Id):
     return get_object_or_404(queries.releases_queryset(), pk=release_id)
 
 
+@router.get(
+    "/{release_id}/explain",
+    response={200: ExplainOut, 404: ErrorOut},
+    summary="Why isn't this release live in an application?",
+    description=(
+        "The seven stages walked in order for one application (`application=NAMESPACE/NAME`), "
+        "stopping at the first check that does not pass: `verdict` live, on_its_way or blocked; "
+        "`stage`/`code` are the first non-passing check's (docs/explain.md lists the codes); "
+        "`eta`: when a timer moves it on (the Image Updater's next check, Argo CD's next "
+        "refresh), else null. 404 for an unknown release or application."
+    ),
+)
+def explain(request, release_id: Id, application: AppKey):
+    release = Release.objects.select_related("component__repository").filter(pk=release_id).first()
+    if release is None:
+        return Status(404, {"detail": f"no release {release_id}"})
+    namespace, _, name = application.partition("/")
+    app = Application.objects.filter(
+        namespace=namespace, name=name, deleted_at__isnull=True
+    ).first()
+    if app is None:
+        return Status(404, {"detail": f"no application {application}"})
+    return explainer.explain(release, app).to_json()
+
+
 class DispatchBuildIn(Schema):
     idempotency_key: Key = Field("", max_length=100, description="The same key twice is one action")
 
@@ -69,6 +104,29 @@ def dispatch_build(request, release_id: Id, body: DispatchBuildIn):
     release = get_object_or_404(Release, pk=release_id)
     try:
         action = release_actions.dispatch_build(
+            release=release, by=request.user, idempotency_key=body.idempotency_key
+        )
+    except ActionRefused as e:
+        return Status(e.status, {"detail": str(e)})
+    return Status(202, action)
+
+
+@router.post(
+    "/{release_id}/relabel-release-pr",
+    response={202: ActionOut, 403: ErrorOut, 404: ErrorOut, 409: ErrorOut},
+    summary="Mark the release's merged Release PR `autorelease: tagged`",
+    description=(
+        "While a merged Release PR stays labelled `autorelease: pending`, Release Please opens "
+        "no new one. Releasers only (403 otherwise); 409 with the reason unless the PR is merged, "
+        "still pending and its release tagged. Every attempt is in the action log."
+    ),
+)
+def relabel_release_pr(request, release_id: Id, body: DispatchBuildIn):
+    release = get_object_or_404(
+        Release.objects.select_related("component__repository"), pk=release_id
+    )
+    try:
+        action = release_actions.relabel_release_pr(
             release=release, by=request.user, idempotency_key=body.idempotency_key
         )
     except ActionRefused as e:

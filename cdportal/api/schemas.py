@@ -176,3 +176,23 @@ class ActionOut(Schema):
     message: str
     started_at: datetime
     finished_at: datetime | None
+
+
+class CheckOut(Schema):
+    stage: int
+    code: str
+    status: str  # pass, fail, waiting, unknown
+    message: str
+    evidence: list[str]
+
+
+class ExplainOut(Schema):
+    """Why the release is (not) live in one application: the first check that did not pass."""
+
+    verdict: str  # live, on_its_way, blocked
+    stage: int
+    code: str
+    message: str
+    fix: str
+    eta: datetime | None
+    checks: list[CheckOut]

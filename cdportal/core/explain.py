@@ -434,7 +434,9 @@ def _released(s: Snapshot) -> list[Check]:
             stage,
             "release_pr_label_pending",
             FAIL,
-            f"Release PR #{pr.number} was merged {_ago(s, pr.merged_at)} ago but no tag v{s.version} "
+            f"Release PR #{pr.number} was merged"
+            + (f" {_ago(s, pr.merged_at)} ago" if pr.merged_at else "")
+            + f" but no tag v{s.version} "
             f"exists: Release Please has not created the release, and the PR stays `{PENDING_LABEL}`",
             _pr_evidence(pr),
             fix="Re-run Release Please on the default branch (it tags merged Release PRs), or tag "

@@ -33,7 +33,8 @@ from django.db import close_old_connections, connections
 from django.db.models import Q
 from django.template.loader import render_to_string
 
-from cdportal.pipeline import queries
+from cdportal.pipeline import explain as explainer
+from cdportal.pipeline import queries, versions
 from cdportal.pipeline.attention import problems
 from cdportal.pipeline.changes import Changes
 from cdportal.pipeline.models import Action, Application, Component, UpdaterDeployment
@@ -44,6 +45,7 @@ log = logging.getLogger(__name__)
 OVERVIEW = "overview"
 UPDATER = "updater"  # the Image Updater page
 ACTIONS = "actions"  # the action log page
+VERSIONS = "versions"  # the version truth table
 MESSAGE_TYPE = "live.fragments"  # handled by LiveConsumer.live_fragments
 
 
@@ -176,11 +178,12 @@ def render_fragments(changes: Changes) -> Fragments:
         fragments[OVERVIEW][partial] = _partial("web/overview.html", partial, context)
 
     for release in queries.releases_queryset().filter(pk__in=changes.releases):
-        context = queries.release_context(release)
-        for part in ("header", "builds", "rollouts", "commits", "events"):
+        context = {**queries.release_context(release), **explainer.panel_context(release)}
+        for part in ("header", "builds", "explain", "rollouts", "commits", "events"):
             fragments[release_group(release.pk)][f"release-{release.pk}-{part}"] = _partial(
                 "web/release.html", f"release-{part}", context
             )
+    _render_explanations(fragments, changes)
     for component in Component.objects.select_related("repository").filter(
         pk__in=changes.components
     ):
@@ -188,18 +191,43 @@ def render_fragments(changes: Changes) -> Fragments:
             "web/component.html", "component-plan", {"component": component}
         )
     for app in Application.objects.filter(pk__in=changes.applications):
-        context = queries.application_context(app)
-        for part in ("status", "policy", "history", "events"):
+        context = {**queries.application_context(app), "version_rows": versions.rows([app])}
+        for part in ("status", "versions", "policy", "history", "events"):
             fragments[application_group(app.pk)][f"app-{app.pk}-{part}"] = _partial(
                 "web/application.html", f"app-{part}", context
             )
     if changes.actions:
         _render_actions(fragments, changes.actions)
+    if changes.applications or changes.releases or changes.images:
+        fragments[VERSIONS]["versions-table"] = _partial(
+            "web/versions.html", "versions-table", {"version_rows": versions.rows()}
+        )
     for row in UpdaterDeployment.objects.filter(pk__in=changes.updaters):
         fragments[UPDATER]["updater-status"] = _partial(
             "web/updater.html", "updater-status", updater_context(row)
         )
     return dict(fragments)
+
+
+def _render_explanations(fragments: Fragments, changes: Changes) -> None:
+    """The "Why isn't vX live?" panels of releases in flight that an application change or the
+    Image Updater's (its Deployment, its log) may move, though no release row changed."""
+    if changes.updaters:
+        releases = [r for r in queries.releases_in_flight() if r.pk not in changes.releases]
+    elif changes.applications:
+        releases = [
+            r
+            for r in explainer.releases_tracked_by(changes.applications)
+            if r.pk not in changes.releases
+        ]
+    else:
+        return
+    for release in releases:
+        fragments[release_group(release.pk)][f"release-{release.pk}-explain"] = _partial(
+            "web/release.html",
+            "release-explain",
+            {"release": release, **explainer.panel_context(release)},
+        )
 
 
 def _render_actions(fragments: Fragments, pks: set[int]) -> None:

@@ -58,6 +58,8 @@ class LiveConsumer(AsyncWebsocketConsumer):
             return [broadcast.UPDATER]
         if self.scope.get("path", "").startswith("/ws/live/actions/"):
             return [broadcast.ACTIONS]
+        if self.scope.get("path", "").startswith("/ws/live/versions/"):
+            return [broadcast.VERSIONS]
         return [broadcast.OVERVIEW]
 
     async def disconnect(self, code):

@@ -13,4 +13,5 @@ websocket_urlpatterns = [
     path("ws/updater/logs/", UpdaterLogConsumer.as_asgi(), name="updater-logs"),
     path("ws/live/updater/", LiveConsumer.as_asgi(), name="updater"),
     path("ws/live/actions/", LiveConsumer.as_asgi(), name="actions"),
+    path("ws/live/versions/", LiveConsumer.as_asgi(), name="versions"),
 ]

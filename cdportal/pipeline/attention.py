@@ -17,12 +17,11 @@ from django.utils import timezone
 from cdportal.core import durations
 from cdportal.core.stages import Stage, format_duration
 from cdportal.pipeline.models import Application, ImageUpdaterConfig, UpdaterDeployment
-from cdportal.pipeline.queries import release_failure, releases_in_flight, shipped, stage_stats
+from cdportal.pipeline.queries import release_failure, releases_in_flight, usual_durations
 
 BAD, WARN = "bad", "warn"
 FAILED_OPERATIONS = ("Failed", "Error")
 BAD_HEALTH = ("Degraded", "Missing")
-RECENT_RELEASES = 50  # what "usual" is measured on
 
 
 @dataclass(frozen=True)
@@ -225,9 +224,7 @@ def _stalls(release, usual, now, url: str) -> list[Problem]:
 
 
 def _usual_durations() -> dict:
-    """Each stage's 90th percentile over the last RECENT_RELEASES shipped releases."""
-    rows = stage_stats(shipped()[:RECENT_RELEASES])
-    return durations.usual_durations(row["stat"] for row in rows)
+    return usual_durations()
 
 
 def _updaters() -> list[Problem]:

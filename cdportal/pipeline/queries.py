@@ -12,6 +12,7 @@ from datetime import timedelta
 from django.db.models import Count, Max, Prefetch, QuerySet
 from django.utils import timezone
 
+from cdportal.core import durations
 from cdportal.core.durations import stats
 from cdportal.core.image_outlook import Outlook, outlook, repository_name
 from cdportal.core.stages import ROLLOUT_STAGES, Stage, Step, furthest_stage, release_steps
@@ -221,6 +222,18 @@ def stage_stats(releases) -> list[dict]:
         )
         table.append({"stat": stat, "release": by_pk.get(release_pk), "application": application})
     return table
+
+
+# How many shipped releases "usual" stage durations are measured on.
+RECENT_RELEASES = 50
+
+
+def usual_durations() -> dict:
+    """Each stage's 90th percentile over the last RECENT_RELEASES shipped releases: how long a
+    stage usually takes (Needs attention, the explainer)."""
+    return durations.usual_durations(
+        row["stat"] for row in stage_stats(shipped()[:RECENT_RELEASES])
+    )
 
 
 def actions(*, kind: str = "", status: str = "", by: str = "", target: str = "", since=None):

@@ -1,5 +1,5 @@
 """Releasers' actions on GitHub: a manual tag (the seed's "Manual Release"), the build it can
-start, and a re-run of Release Please. Each goes through `perform` (permission, Action row before
+start, a re-run of Release Please, and relabelling a merged Release PR `autorelease: tagged`. Each goes through `perform` (permission, Action row before
 the call, GitHub's answer after, one action per idempotency key); the calls themselves are
 ``cdportal.adapters.github.writes``, and GitHub's refusals arrive typed
 (``cdportal.adapters.github.errors``), so they are worded here by type, never by their text.
@@ -172,6 +172,89 @@ def dispatch_build(*, release, by, idempotency_key: str = "") -> Action:
         release=release,
         check=tagged,
     )
+
+
+PENDING_LABEL, TAGGED_LABEL = "autorelease: pending", "autorelease: tagged"
+
+
+def relabel_release_pr(*, release, by, idempotency_key: str = "") -> Action:
+    """Move a merged Release PR whose release is tagged from `autorelease: pending` to
+    `autorelease: tagged`: while a merged Release PR stays pending, Release Please opens no
+    new one (docs/explain.md). Refused (409) unless the PR is merged, still pending as last
+    seen, and its release has its tag — relabelling an untagged one would make Release Please
+    skip creating that release."""
+    repository = release.component.repository.full_name
+    number = release.pr_number
+    target = f"{repository}#{number or '?'}"
+    parameters = {
+        "repository": repository,
+        "pull_request": number,
+        "release": release.pk,
+        "remove": PENDING_LABEL,
+        "add": TAGGED_LABEL,
+    }
+
+    def prepare() -> tuple[str, dict]:
+        labels = release.pr_labels or []
+        if not number or release.pr_state != "merged":
+            raise ActionRefused(
+                f"release {release.version or release.pk} of {repository} has no merged Release PR",
+                status=409,
+            )
+        if not release.tag:
+            raise ActionRefused(
+                f"Release PR #{number} has no tag yet: create the release first (re-run Release "
+                "Please or tag it by hand); relabelled now, Release Please would never tag it",
+                status=409,
+            )
+        if TAGGED_LABEL in labels or PENDING_LABEL not in labels:
+            raise ActionRefused(
+                f"Release PR #{number} is not labelled {PENDING_LABEL!r} (labels: "
+                f"{', '.join(labels) or 'none'})",
+                status=409,
+            )
+        return target, parameters
+
+    def call() -> str:
+        github.relabel_pull_request(repository, number, remove=PENDING_LABEL, add=TAGGED_LABEL)
+        _observe_relabel(release, repository, number)
+        return f"Release PR #{number} of {repository} is now labelled {TAGGED_LABEL!r}"
+
+    return perform(
+        kind=Action.Kind.RELABEL_RELEASE_PR,
+        target=target,
+        by=by,
+        permission=PERMISSION,
+        parameters=parameters,
+        prepare=prepare,
+        call=call,
+        idempotency_key=idempotency_key,
+    )
+
+
+def _observe_relabel(release, repository: str, number: int) -> None:
+    """Record the new label now, under the id the GitHub normalizer gives a merged, tagged
+    Release PR, so the webhook or poll that follows is a duplicate."""
+    labels = sorted({*(release.pr_labels or []), TAGGED_LABEL} - {PENDING_LABEL})
+    try:
+        ingest(
+            {
+                "kind": "release_pr",
+                "source": "github",
+                "source_id": f"{repository}/pull/{number}/merged/{release.version}/tagged",
+                "occurred_at": timezone.now(),
+                "repository": repository,
+                "component": release.component.name,
+                "number": number,
+                "title": release.pr_title or f"chore: release {release.version}",
+                "version": release.version,
+                "state": "merged",
+                "url": release.pr_url,
+                "labels": labels,
+            }
+        )
+    except Exception:  # the label is on GitHub either way; the webhook or the poller catches up
+        log.exception("recording the relabel of %s#%s failed", repository, number)
 
 
 def _dispatch(

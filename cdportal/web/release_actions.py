@@ -192,6 +192,46 @@ def dispatch_build(request, pk: int):
     return _dispatch_page(request, release, action=action)
 
 
+@require_POST
+@permission_required(PERMISSION, raise_exception=True)
+def review_relabel(request, pk: int):
+    """The explainer's "Relabel #N `autorelease: tagged`…": what will change, and a fresh key."""
+    return _relabel_page(request, _release(pk), key=uuid.uuid4().hex)
+
+
+@require_POST
+@permission_required(PERMISSION, raise_exception=True)
+def relabel(request, pk: int):
+    release = _release(pk)
+    form = ConfirmForm(request.POST)
+    if not form.is_valid():
+        error = "The confirmation was incomplete; ask again."
+        return _relabel_page(request, release, error=error, status=400)
+    try:
+        action = actions.relabel_release_pr(
+            release=release, by=request.user, idempotency_key=form.cleaned_data["idempotency_key"]
+        )
+    except ActionRefused as e:
+        return _relabel_page(request, release, error=str(e), status=e.status)
+    return _relabel_page(request, release, action=action)
+
+
+def _relabel_page(request, release: Release, *, status: int = 200, **context):
+    return render(
+        request,
+        "web/relabel_release_pr.html",
+        {
+            "release": release,
+            "repository": release.component.repository.full_name,
+            "pending_label": actions.PENDING_LABEL,
+            "tagged_label": actions.TAGGED_LABEL,
+            "roles": roles_of(request.user),
+            **context,
+        },
+        status=status,
+    )
+
+
 def _release(pk: int) -> Release:
     return get_object_or_404(Release.objects.select_related("component__repository"), pk=pk)
 

@@ -20,6 +20,13 @@ urlpatterns = [
         release_actions.dispatch_build,
         name="release-dispatch-build",
     ),
+    path(
+        "releases/<int:pk>/relabel/review/",
+        release_actions.review_relabel,
+        name="release-relabel-review",
+    ),
+    path("releases/<int:pk>/relabel/", release_actions.relabel, name="release-relabel"),
+    path("applications/versions/", views.versions_page, name="versions"),
     path("applications/<str:namespace>/<str:name>/", views.application, name="application"),
     path(
         "applications/<str:namespace>/<str:name>/<str:verb>/review/",

@@ -12,7 +12,8 @@ from django.http import Http404, HttpResponse, JsonResponse
 from django.shortcuts import get_object_or_404, render
 from django.views.decorators.http import require_GET
 
-from cdportal.pipeline import queries
+from cdportal.pipeline import explain as explainer
+from cdportal.pipeline import queries, versions
 from cdportal.pipeline.attention import problems
 from cdportal.pipeline.models import Application, Component, Release
 from cdportal.pipeline.roles import roles_of
@@ -35,13 +36,21 @@ def release(request, pk: int):
         obj = queries.release(pk)
     except Release.DoesNotExist:
         raise Http404("No such release") from None
-    return _page(request, "web/release.html", queries.release_context(obj))
+    context = {**queries.release_context(obj), **explainer.panel_context(obj)}
+    return _page(request, "web/release.html", context)
 
 
 @require_GET
 def application(request, namespace: str, name: str):
     app = get_object_or_404(Application, namespace=namespace, name=name)
-    return _page(request, "web/application.html", queries.application_context(app))
+    context = {**queries.application_context(app), "version_rows": versions.rows([app])}
+    return _page(request, "web/application.html", context)
+
+
+@require_GET
+def versions_page(request):
+    """The version truth table for every application: drift at a glance."""
+    return _page(request, "web/versions.html", {"version_rows": versions.rows()})
 
 
 @require_GET

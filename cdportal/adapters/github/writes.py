@@ -1,5 +1,5 @@
 """What a manual release asks of GitHub: the default branch's head, a commit's full sha, an
-annotated tag, a workflow run. Each is one call (or the pair GitHub needs); failures leave as the
+annotated tag, a workflow run, a Release PR's label. Each is one call (or the pair GitHub needs); failures leave as the
 typed errors of ``cdportal.adapters.github.errors``.
 
 The seed's manual release, done through GitHub's API instead of a clone:
@@ -7,7 +7,9 @@ The seed's manual release, done through GitHub's API instead of a clone:
     git tag -a v0.3.0 -m "Release v0.3.0" && git push origin v0.3.0
     gh workflow run binaries-release.yaml -f version=0.3.0
 
-References: https://docs.github.com/en/rest/git/tags#create-a-tag-object (an annotated tag is a
+References: https://docs.github.com/en/rest/issues/labels#add-labels-to-an-issue and
+#remove-a-label-from-an-issue (a pull request's labels are its issue's),
+https://docs.github.com/en/rest/git/tags#create-a-tag-object (an annotated tag is a
 tag object *and* a ref pointing at it), https://docs.github.com/en/rest/git/refs#create-a-reference,
 https://docs.github.com/en/rest/actions/workflows#create-a-workflow-dispatch-event (204).
 """
@@ -23,7 +25,7 @@ from django.conf import settings
 from github import GithubException
 
 from cdportal.adapters.github.client import client
-from cdportal.adapters.github.errors import GitHubError, failure, unreachable
+from cdportal.adapters.github.errors import GitHubError, NotFound, failure, unreachable
 
 
 class Head(NamedTuple):
@@ -65,6 +67,20 @@ def dispatch_workflow(repository: str, workflow: str, *, ref: str, inputs: dict)
         accepted = _repo(repository).get_workflow(workflow).create_dispatch(ref, inputs, throw=True)
     if accepted is not True:  # throw=False answers False for any refusal; guard the default
         raise GitHubError(f"GitHub did not accept running {workflow} in {repository}")
+
+
+def relabel_pull_request(repository: str, number: int, *, remove: str, add: str) -> None:
+    """Add label `add` to a pull request, then take `remove` off — as Release Please itself
+    moves a Release PR from `autorelease: pending` to `autorelease: tagged` (add first: the PR
+    never shows neither). A label already gone is not an error."""
+    issue = _repo(repository).get_issue(number)
+    with _answer(f"labelling pull request #{number} of {repository} {add!r}"):
+        issue.add_to_labels(add)
+    try:
+        with _answer(f"removing label {remove!r} from pull request #{number} of {repository}"):
+            issue.remove_from_labels(remove)
+    except NotFound:
+        pass
 
 
 def _repo(repository: str):

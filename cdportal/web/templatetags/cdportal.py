@@ -41,6 +41,14 @@ TONES = {
     "Unknown": "idle",
     "SyncFailed": "bad",
     "Terminating": "busy",
+    # the explainer's verdicts and check statuses
+    "live": "ok",
+    "on_its_way": "busy",
+    "blocked": "bad",
+    "pass": "ok",
+    "fail": "bad",
+    "waiting": "busy",
+    "unknown": "idle",
 }
 
 
@@ -65,6 +73,26 @@ def stepper(obj: Release | Rollout, compact: bool = False, lanes: bool = False):
         ),
         "compact": compact,
     }
+
+
+VERDICTS = {"live": "live", "on_its_way": "on its way", "blocked": "blocked"}
+
+
+DRIFT = {
+    "policy_behind_release": "policy behind the latest release",
+    "override_behind_policy": "override not written yet",
+    "running_behind_override": "not running the override",
+}
+
+
+@register.filter
+def drift_label(flag: str) -> str:
+    return DRIFT.get(flag, flag)
+
+
+@register.filter
+def verdict_label(verdict: str) -> str:
+    return VERDICTS.get(verdict, verdict)
 
 
 @register.filter

@@ -9,14 +9,17 @@ namespace could not be listed.
 
 Alongside: the `ImageUpdater` resources of v1.x (which images each Application follows), the
 Image Updater's `ImagesUpdated` Events (stage 5) in the same namespaces, its own
-Deployment in UPDATER_NAMESPACE (status, version, restarts' rollouts), and every REAP_INTERVAL
-seconds the restarts nobody finished (see pipeline.updater_actions.reap_overdue_restarts).
+Deployment in UPDATER_NAMESPACE (status, version, restarts' rollouts), every LOG_INTERVAL
+seconds what its pods' logs say about its checks (interval, last cycle, that cycle's errors:
+``updater_log`` events), and every REAP_INTERVAL seconds the restarts nobody finished (see
+pipeline.updater_actions.reap_overdue_restarts).
 """
 
 from __future__ import annotations
 
 import logging
 import threading
+from datetime import UTC, datetime
 
 from django.conf import settings
 from django.core.management.base import BaseCommand, CommandError
@@ -24,6 +27,7 @@ from django.db import connection
 
 from cdportal.adapters.errors import AdapterError
 from cdportal.adapters.kubernetes import client as kube
+from cdportal.adapters.kubernetes.logs import log_events
 from cdportal.adapters.kubernetes.watchers import (
     ApplicationWatcher,
     Gone,
@@ -37,6 +41,7 @@ from cdportal.pipeline.sinks import LocalSink
 
 BAD_INPUT = 2
 REAP_INTERVAL = 30.0
+LOG_INTERVAL = 30.0
 
 
 class Command(BaseCommand):
@@ -73,7 +78,7 @@ class Command(BaseCommand):
             # Each list or watch connection is a batch: push its changes to the browsers now.
             each.on_batch = publish.flush
         if once:
-            self._once(namespaces, configs, watcher, updates, deployment)
+            self._once(api_client, namespaces, configs, watcher, updates, deployment)
             return
         if isolation := publish.isolation():
             self.stderr.write(f"warning: {isolation}")
@@ -91,6 +96,12 @@ class Command(BaseCommand):
             threading.Thread(
                 target=self._reap, args=(api_client, stop), name="restart-reaper", daemon=True
             ),
+            threading.Thread(
+                target=self._read_logs,
+                args=(api_client, deployment, stop),
+                name="updater-log-reader",
+                daemon=True,
+            ),
         ]
         for thread in helpers:
             thread.start()
@@ -101,7 +112,7 @@ class Command(BaseCommand):
             for each in watchers:
                 each.stop_streams()
 
-    def _once(self, namespaces, configs, watcher, updates, deployment) -> None:
+    def _once(self, api_client, namespaces, configs, watcher, updates, deployment) -> None:
         failed = []
         for ns in namespaces:
             try:
@@ -130,9 +141,38 @@ class Command(BaseCommand):
             )
         except (AdapterError, Gone) as e:
             self.stdout.write(f"{updater_ns}: Image Updater: {e}")
+        read = self._log_round(api_client, deployment)
+        if read:
+            self.stdout.write(f"{updater_ns}: Image Updater log read from {read} pod(s)")
         publish.flush()
         if failed:
             raise CommandError(f"listing failed in {', '.join(failed)}", returncode=1)
+
+    def _read_logs(self, api_client, deployment, stop: threading.Event) -> None:
+        while not stop.wait(LOG_INTERVAL):
+            self._log_round(api_client, deployment)
+            publish.flush()
+
+    def _log_round(self, api_client, deployment) -> int:
+        """Record what the updater pods' logs say about its checks; how many pods told."""
+        if not deployment.name:
+            return 0
+        sink = LocalSink()
+        try:
+            events = log_events(
+                api_client,
+                deployment.namespaces[0],
+                deployment.name,
+                observed_at=datetime.now(UTC),
+            )
+            for event in events:
+                sink.emit(event)
+            return len(events)
+        except Exception:  # the watchers go on; the next round reads again
+            logging.getLogger(__name__).exception("reading the Image Updater's log failed")
+            return 0
+        finally:
+            connection.close()
 
     def _reap(self, api_client, stop: threading.Event) -> None:
         while not stop.wait(REAP_INTERVAL):
