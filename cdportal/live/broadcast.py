@@ -33,8 +33,8 @@ from django.db import close_old_connections, connections
 from django.db.models import Q
 from django.template.loader import render_to_string
 
+from cdportal.pipeline import automation, queries, versions
 from cdportal.pipeline import explain as explainer
-from cdportal.pipeline import queries, versions
 from cdportal.pipeline.attention import problems
 from cdportal.pipeline.changes import Changes
 from cdportal.pipeline.models import Action, Application, Component, UpdaterDeployment
@@ -174,6 +174,8 @@ def render_fragments(changes: Changes) -> Fragments:
         overview["events"] = {"events": queries.recent_events()}
     if changes.applications or changes.releases or changes.updaters:
         overview["attention"] = {"problems": problems()}
+    if changes.releases or changes.components:
+        overview["automation"] = {"automation": automation.health()}
     for partial, context in overview.items():
         fragments[OVERVIEW][partial] = _partial("web/overview.html", partial, context)
 

@@ -12,8 +12,8 @@ from django.http import Http404, HttpResponse, JsonResponse
 from django.shortcuts import get_object_or_404, render
 from django.views.decorators.http import require_GET
 
+from cdportal.pipeline import automation, queries, versions
 from cdportal.pipeline import explain as explainer
-from cdportal.pipeline import queries, versions
 from cdportal.pipeline.attention import problems
 from cdportal.pipeline.models import Application, Component, Release
 from cdportal.pipeline.roles import roles_of
@@ -26,7 +26,12 @@ def _page(request, template: str, context: dict, *, status: int = 200):
 
 @require_GET
 def overview(request):
-    context = {**queries.overview_context(), "problems": problems(), **queries.sources_context()}
+    context = {
+        **queries.overview_context(),
+        "problems": problems(),
+        "automation": automation.health(),
+        **queries.sources_context(),
+    }
     return _page(request, "web/overview.html", context)
 
 
