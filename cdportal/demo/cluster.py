@@ -33,6 +33,7 @@ from cdportal.adapters.kubernetes.watchers import (
     ImageUpdaterWatcher,
     UpdaterDeploymentWatcher,
     UpdaterEventWatcher,
+    UpdaterLogReader,
 )
 from cdportal.adapters.sinks import EventSink
 from cdportal.demo import manifests
@@ -120,7 +121,7 @@ class Cluster:
     def watch(self, sink: EventSink, *, request_timeout: float | None = None) -> None:
         """cdportal's watchers on this cluster, in threads, delivering to `sink` (the server's
         POST /api/events in the demo): ImageUpdater resources, Applications, ImagesUpdated Events,
-        the updater's Deployment."""
+        the updater's Deployment, and what the updater's log says about its checks."""
         options = {
             "sink": sink,
             "backoff_initial": 0.2,
@@ -135,6 +136,9 @@ class Cluster:
         ]
         for watcher in self.watchers:
             self._thread(watcher.run, self.stop, name=f"watch-{type(watcher).__name__}")
+        # What the updater's log says about its checks: the explainer's ETA and its errors.
+        reader = UpdaterLogReader(self.api_client, self.watchers[-1], sink=sink, interval=5.0)
+        self._thread(reader.run, self.stop, name="read-updater-log")
 
     def feeding(self, sink: EventSink) -> ClusterSink:
         """`sink`, with the simulator's Argo CD events turned into changes to this cluster."""

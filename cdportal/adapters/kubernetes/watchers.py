@@ -42,6 +42,7 @@ from cdportal.adapters.kubernetes.argocd import (
     images_updated_events,
 )
 from cdportal.adapters.kubernetes.errors import api_error
+from cdportal.adapters.kubernetes.logs import log_events
 from cdportal.adapters.sinks import EventSink
 from cdportal.core.events import InvalidEvent
 
@@ -430,3 +431,44 @@ class ImageUpdaterWatcher(ApplicationWatcher):
         except AdapterError:
             pass  # the loop below retries with backoff
         super()._run_namespace(namespace, stop)
+
+
+class UpdaterLogReader:
+    """Every `interval` seconds, what the Image Updater pods' logs say about its checks — its
+    interval, when its last cycle ended, that cycle's errors — as ``updater_log`` events
+    (cdportal.adapters.kubernetes.logs.log_events). The Deployment is the one `deployment` (its
+    watcher) follows; nothing is read before that watcher found it."""
+
+    def __init__(
+        self,
+        api_client: client.ApiClient,
+        deployment: UpdaterDeploymentWatcher,
+        *,
+        sink,
+        interval: float = 30.0,
+    ):
+        self.api_client = api_client
+        self.deployment = deployment
+        self.sink = sink
+        self.interval = interval
+
+    def read(self) -> int:
+        """One round; how many pods' logs told something."""
+        if not self.deployment.name:
+            return 0
+        events = log_events(
+            self.api_client,
+            self.deployment.namespaces[0],
+            self.deployment.name,
+            observed_at=datetime.now(UTC),
+        )
+        for event in events:
+            self.sink.emit(event)
+        return len(events)
+
+    def run(self, stop: threading.Event) -> None:
+        while not stop.wait(self.interval):
+            try:
+                self.read()
+            except Exception:  # the next round reads again
+                log.exception("reading the Image Updater's log failed")

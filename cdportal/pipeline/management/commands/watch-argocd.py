@@ -19,7 +19,6 @@ from __future__ import annotations
 
 import logging
 import threading
-from datetime import UTC, datetime
 
 from django.conf import settings
 from django.core.management.base import BaseCommand, CommandError
@@ -27,7 +26,6 @@ from django.db import connection
 
 from cdportal.adapters.errors import AdapterError
 from cdportal.adapters.kubernetes import client as kube
-from cdportal.adapters.kubernetes.logs import log_events
 from cdportal.adapters.kubernetes.watchers import (
     ApplicationWatcher,
     Gone,
@@ -35,6 +33,7 @@ from cdportal.adapters.kubernetes.watchers import (
     NotInstalled,
     UpdaterDeploymentWatcher,
     UpdaterEventWatcher,
+    UpdaterLogReader,
 )
 from cdportal.pipeline import publish, updater_actions
 from cdportal.pipeline.sinks import LocalSink
@@ -155,19 +154,8 @@ class Command(BaseCommand):
 
     def _log_round(self, api_client, deployment) -> int:
         """Record what the updater pods' logs say about its checks; how many pods told."""
-        if not deployment.name:
-            return 0
-        sink = LocalSink()
         try:
-            events = log_events(
-                api_client,
-                deployment.namespaces[0],
-                deployment.name,
-                observed_at=datetime.now(UTC),
-            )
-            for event in events:
-                sink.emit(event)
-            return len(events)
+            return UpdaterLogReader(api_client, deployment, sink=LocalSink()).read()
         except Exception:  # the watchers go on; the next round reads again
             logging.getLogger(__name__).exception("reading the Image Updater's log failed")
             return 0
