@@ -16,6 +16,9 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 
+import semver
+
+from cdportal.core.events import version_of_tag
 from cdportal.core.stages import Stage, format_duration
 
 LIVE, ON_ITS_WAY, BLOCKED = "live", "on_its_way", "blocked"
@@ -279,6 +282,15 @@ def _reached(s: Snapshot, stage: Stage) -> bool:
 
 def _runs(s: Snapshot) -> bool:
     return bool(s.app and s.tag and s.app.running_tag == s.tag)
+
+
+def _newer_runs(s: Snapshot) -> str:
+    """The tag the application runs when it is a newer version than the release's ("" if not)."""
+    running = s.app.running_tag if s.app else ""
+    mine, theirs = version_of_tag(s.tag or ""), version_of_tag(running)
+    if not (mine and theirs):
+        return ""
+    return running if semver.Version.parse(theirs) > semver.Version.parse(mine) else ""
 
 
 def _ago(s: Snapshot, since: datetime | None) -> str:
@@ -561,6 +573,19 @@ def _registry(s: Snapshot) -> Check:
 
 def _detected(s: Snapshot) -> list[Check]:
     stage = Stage.DETECTED
+    newer = _newer_runs(s)
+    if newer and not s.times.get(Stage.SYNCED):
+        return [
+            Check(
+                stage,
+                "tag_rejected_by_policy",
+                FAIL,
+                f"{_app(s)} already runs the newer {newer}: the Image Updater takes the newest "
+                f"tag its policy allows, so it will not go back to {s.tag}",
+                (f"runs {newer}",),
+                fix=f"Nothing to do unless {s.tag} is wanted: roll back by pinning the tag",
+            )
+        ]
     if _reached(s, Stage.DETECTED) or (s.app and s.app.parameter == s.tag and s.tag):
         return [Check(stage, "updater_waiting", PASS, f"The Image Updater chose {s.tag}", ())]
     p, u = s.policy, s.updater
@@ -695,6 +720,17 @@ def _synced(s: Snapshot) -> list[Check]:
     if app is None:
         return [Check(stage, "syncing", UNKNOWN, "cdportal has not observed the application")]
     conditions = tuple(f"{t}: {m}" for t, m in app.conditions if m)
+    newer = _newer_runs(s)
+    if newer and s.times.get(Stage.SYNCED):
+        return [
+            Check(
+                stage,
+                "live",
+                PASS,
+                f"{s.tag} ran in {app.key}; the newer {newer} has replaced it since",
+                (f"runs {newer}",),
+            )
+        ]
     window = _window(app)
     if window:
         return [

@@ -51,15 +51,22 @@ class Panel:
     explanation: core.Explanation
 
 
-def explain(release: Release, app: Application, *, ask_registry: bool = True) -> core.Explanation:
-    return core.explain(snapshot(release, app, ask_registry=ask_registry))
+def explain(
+    release: Release, app: Application, *, ask_registry: bool = True, usual=None
+) -> core.Explanation:
+    return core.explain(snapshot(release, app, ask_registry=ask_registry, usual=usual))
 
 
 def panels(release: Release, *, ask_registry: bool = True) -> list[Panel]:
     """The release page's panels: one per application the release is headed for."""
+    lanes = release_lanes(release)
+    usual = usual_durations() if lanes else {}
     return [
-        Panel(lane.application, explain(release, lane.application, ask_registry=ask_registry))
-        for lane in release_lanes(release)
+        Panel(
+            lane.application,
+            explain(release, lane.application, ask_registry=ask_registry, usual=usual),
+        )
+        for lane in lanes
     ]
 
 
@@ -82,7 +89,9 @@ def releases_tracked_by(app_pks) -> list[Release]:
     )
 
 
-def snapshot(release: Release, app: Application, *, ask_registry: bool = True) -> core.Snapshot:
+def snapshot(
+    release: Release, app: Application, *, ask_registry: bool = True, usual=None
+) -> core.Snapshot:
     now = timezone.now()
     rollout = Rollout.objects.filter(release=release, application=app).first()
     times = dict(release.own_stage_times())
@@ -115,7 +124,7 @@ def snapshot(release: Release, app: Application, *, ask_registry: bool = True) -
         policy=_policy_answer(release, app, found, policy, registry, updater),
         updater=updater,
         app=state,
-        usual=usual_durations(),
+        usual=usual_durations() if usual is None else usual,
     )
 
 

@@ -323,3 +323,17 @@ def test_a_log_tail_gives_the_interval_the_last_cycle_and_its_errors():
 )
 def test_go_durations(text, seconds):
     assert go_duration_seconds(text) == seconds
+
+
+def test_a_release_a_newer_one_replaced_before_it_ran_is_not_waited_for():
+    snapshot = released(app=replace(APP, running_tag="v0.4.0", parameter="v0.4.0"))
+    found = explain(snapshot)
+    assert (found.verdict, int(found.stage), found.code) == ("blocked", 5, "tag_rejected_by_policy")
+    assert "newer v0.4.0" in found.message
+
+
+def test_a_release_that_ran_and_was_replaced_counts_as_live():
+    times = {**written().times, Stage.SYNCED: ago(5)}
+    snapshot = released(times=times, app=replace(APP, running_tag="v0.4.0", parameter="v0.4.0"))
+    found = explain(snapshot)
+    assert (found.verdict, found.code) == ("live", "live") and "replaced" in found.message
