@@ -149,8 +149,11 @@ class Command(BaseCommand):
 
     def _read_logs(self, api_client, deployment, stop: threading.Event) -> None:
         while not stop.wait(LOG_INTERVAL):
-            self._log_round(api_client, deployment)
-            publish.flush()
+            try:
+                self._log_round(api_client, deployment)
+                publish.flush()
+            finally:
+                connection.close()  # this thread's own connection
 
     def _log_round(self, api_client, deployment) -> int:
         """Record what the updater pods' logs say about its checks; how many pods told."""
@@ -159,8 +162,6 @@ class Command(BaseCommand):
         except Exception:  # the watchers go on; the next round reads again
             logging.getLogger(__name__).exception("reading the Image Updater's log failed")
             return 0
-        finally:
-            connection.close()
 
     def _reap(self, api_client, stop: threading.Event) -> None:
         while not stop.wait(REAP_INTERVAL):
