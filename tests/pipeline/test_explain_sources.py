@@ -1,0 +1,112 @@
+"""More of the explainer's situations with their signal read from the source's server: the
+build (GitHub stand-in, read by the poller) and the Image Updater's Deployment (Kubernetes
+emulator, read by its watcher)."""
+
+from __future__ import annotations
+
+from datetime import timedelta
+
+import pytest
+import yaml
+from django.utils import timezone
+from github_stub import example, stand_in
+from helpers import REPO
+from kube_stub import FIXTURES
+from test_explain import application, explained, released, says
+
+from cdportal.adapters.github.poller import poll
+from cdportal.adapters.kubernetes.watchers import UpdaterDeploymentWatcher
+from cdportal.pipeline.ingest import ingest
+from cdportal.pipeline.models import Release
+from cdportal.pipeline.sinks import LocalSink
+from cdportal.pipeline.sources import PollStates
+
+pytestmark = pytest.mark.django_db
+
+RUN_ID = 30433642
+
+
+@pytest.fixture
+def github(settings):
+    with stand_in() as stub:
+        settings.GITHUB_API_URL = stub.url
+        settings.GITHUB_TOKEN = "ghs_test"
+        settings.GITHUB_PAUSE = False
+        settings.GITHUB_REPOSITORIES = [REPO]
+        settings.GITHUB_BUILD_WORKFLOW = "binaries-release.yaml"
+        yield stub
+
+
+def serve_release_and_build(stub, *, status: str, conclusion: str | None = None) -> None:
+    release = {
+        **example("releases")[0],
+        "tag_name": "v0.3.0",
+        "name": "v0.3.0",
+        "draft": False,
+        "prerelease": False,
+        "published_at": "2026-11-28T10:10:00Z",
+    }
+    body = example("workflow-runs")
+    run = body["workflow_runs"][0]
+    run.update(
+        id=RUN_ID,
+        name="binaries-release",
+        path=".github/workflows/binaries-release.yaml@main",
+        status=status,
+        conclusion=conclusion,
+        head_branch="v0.3.0",
+        updated_at="2026-11-28T10:15:00Z",
+    )
+    stub.repository(REPO, releases=[release], pulls=[], tags=[], commits=[], runs=body)
+    jobs = example("jobs")
+    job = jobs["jobs"][0]
+    job.update(run_id=RUN_ID, status=status, conclusion=conclusion)
+    if conclusion == "failure":
+        job["steps"][-1].update(status="completed", conclusion="failure")
+    stub.serve(f"/repos/{REPO}/actions/runs/{RUN_ID}/jobs", jobs)
+
+
+def polled(stub) -> Release:
+    ingest(application("app", 0))
+    poll(REPO, sink=LocalSink(), store=PollStates())
+    return Release.objects.get(version="0.3.0")
+
+
+def test_a_build_running_on_github(bob, github):
+    serve_release_and_build(github, status="in_progress")
+    release = polled(github)
+    says(explained(release, bob), "on_its_way", 4, "build_running", f"#{RUN_ID}", "in progress")
+
+
+def test_a_build_that_failed_on_github_names_its_job_and_step(bob, github):
+    serve_release_and_build(github, status="in_progress")
+    release = polled(github)
+    # Seen under way, then finished: the poller takes one last look at its jobs.
+    serve_release_and_build(github, status="completed", conclusion="failure")
+    poll(REPO, sink=LocalSink(), store=PollStates(), now=timezone.now() + timedelta(minutes=10))
+    body = explained(release, bob)
+    job = example("jobs")["jobs"][0]
+    says(body, "blocked", 4, "build_failed", f"#{RUN_ID}", f"job '{job['name']}'")
+    assert f"step '{job['steps'][-1]['name']}'" in body["message"]
+
+
+def test_a_release_on_github_without_a_build(bob, github):
+    serve_release_and_build(github, status="in_progress")
+    github.serve(
+        f"/repos/{REPO}/actions/workflows/binaries-release.yaml/runs",
+        {"total_count": 0, "workflow_runs": []},
+    )
+    release = polled(github)
+    says(explained(release, bob), "blocked", 4, "no_build", "GITHUB_TOKEN")
+
+
+def test_an_updater_deployment_without_a_ready_pod(bob, argocd_cluster):
+    deployment = yaml.safe_load((FIXTURES / "image-updater-deployment-v0.yaml").read_text())
+    deployment["status"].update(readyReplicas=0, availableReplicas=0, unavailableReplicas=1)
+    argocd_cluster.seed_object("apps/v1/deployments", deployment)
+    release = released()
+    name = deployment["metadata"]["name"]
+    UpdaterDeploymentWatcher(
+        argocd_cluster.api_client, "argocd", name=name, sink=LocalSink(), request_timeout=0.5
+    ).list("argocd")
+    says(explained(release, bob), "blocked", 5, "updater_not_running", "0/1 pods ready", name)
