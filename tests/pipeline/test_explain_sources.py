@@ -12,7 +12,7 @@ from django.utils import timezone
 from github_stub import example, stand_in
 from helpers import REPO
 from kube_stub import FIXTURES
-from test_explain import application, explained, released, says
+from test_explain_situations import application, explained, released, says
 
 from cdportal.adapters.github.poller import poll
 from cdportal.adapters.kubernetes.watchers import UpdaterDeploymentWatcher
