@@ -381,7 +381,8 @@ def _updater(image: str, app: Application, found) -> core.UpdaterState:
     )
     interval = row.interval_seconds if row and row.interval_seconds else None
     return core.UpdaterState(
-        seen=row is not None and bool(row.image or row.replicas_desired),
+        # A row made by an `updater_log` event alone says nothing about the pods.
+        seen=row is not None and bool(row.image),
         name=row.key if row else "",
         replicas_desired=row.replicas_desired if row else 1,
         replicas_ready=row.replicas_ready if row else 0,

@@ -1,13 +1,16 @@
 """More of the explainer's situations with their signal read from the source's server: the
-build (GitHub stand-in, read by the poller) and the Image Updater's Deployment (Kubernetes
-emulator, read by its watcher)."""
+build (GitHub stand-in, read by the poller), the Image Updater's Deployment (Kubernetes
+emulator, read by its watcher) and the commits Release Please skips (a real git repository,
+read by the release engine's sync-git)."""
 
 from __future__ import annotations
 
 from datetime import timedelta
+from io import StringIO
 
 import pytest
 import yaml
+from django.core.management import call_command
 from django.utils import timezone
 from github_stub import example, stand_in
 from helpers import REPO
@@ -110,3 +113,17 @@ def test_an_updater_deployment_without_a_ready_pod(bob, argocd_cluster):
         argocd_cluster.api_client, "argocd", name=name, sink=LocalSink(), request_timeout=0.5
     ).list("argocd")
     says(explained(release, bob), "blocked", 5, "updater_not_running", "0/1 pods ready", name)
+
+
+def test_commits_release_please_skips_read_from_a_real_git_repository(bob, work):
+    """The release engine (sync-git) reads the repository: after v0.1.0 only a commit that is not
+    conventional, so Release Please would open no Release PR; the explainer names it."""
+    work.commit("feat: first feature", {"README.md": "hello\n"})
+    work.run("tag", "v0.1.0")
+    work.commit("update the readme", {"README.md": "hello again\n"})
+    call_command("sync-git", "--repo", str(work.path), "--repository", REPO, stdout=StringIO())
+    ingest(application("app", 0))
+    pending = Release.objects.get(released_at__isnull=True)
+    body = explained(pending, bob)
+    says(body, "blocked", 1, "commits_skipped", "Release Please skips")
+    assert any("update the readme" in item for item in body["checks"][0]["evidence"])
