@@ -394,9 +394,14 @@ def kube_release(kube, **status) -> Release:
     """v1.5.0 released, built and written into argocd/controller (fixture 01) in the emulator,
     whose status is then what `status` says; the watcher records it."""
     obj = copy.deepcopy(load("01"))
+    tag = status.pop("tag", "v1.5.0")
     for parameter in obj["spec"]["source"]["helm"]["parameters"]:
         if parameter["name"] == "image.tag":
-            parameter["value"] = "v1.5.0"
+            parameter["value"] = tag
+    if "allow_tags" in status:
+        obj["metadata"]["annotations"]["argocd-image-updater.argoproj.io/controller.allow-tags"] = (
+            status.pop("allow_tags")
+        )
     if status.pop("auto_sync", True) is False:
         obj["spec"]["syncPolicy"].pop("automated")
     obj["status"]["sync"]["status"] = status.pop("sync", "OutOfSync")

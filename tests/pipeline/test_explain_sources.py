@@ -127,3 +127,43 @@ def test_commits_release_please_skips_read_from_a_real_git_repository(bob, work)
     body = explained(pending, bob)
     says(body, "blocked", 1, "commits_skipped", "Release Please skips")
     assert any("update the readme" in item for item in body["checks"][0]["evidence"])
+
+
+def test_no_release_pr_for_commits_github_holds(bob, github):
+    """The default branch has a releasable commit (read by the poller) and GitHub shows no
+    Release PR for it, long after."""
+    commit = example("pull-commits")[0]
+    commit["commit"]["message"] = "fix: all the bugs"
+    github.repository(REPO, releases=[], pulls=[], tags=[], commits=[commit])
+    ingest(application("app", 0))
+    poll(REPO, sink=LocalSink(), store=PollStates())
+    pending = Release.objects.get(released_at__isnull=True)
+    says(explained(pending, bob), "blocked", 2, "no_release_pr", "No Release PR")
+
+
+def test_annotations_the_v1_updater_in_the_cluster_ignores(bob, argocd_cluster):
+    """The Image Updater's Deployment (v1.x, read by its watcher) ignores the application's
+    annotations: no ImageUpdater resource selects it with useAnnotations."""
+    deployment = yaml.safe_load((FIXTURES / "image-updater-deployment.yaml").read_text())
+    argocd_cluster.seed_object("apps/v1/deployments", deployment)
+    release = released()
+    name = deployment["metadata"]["name"]
+    UpdaterDeploymentWatcher(
+        argocd_cluster.api_client, "argocd", name=name, sink=LocalSink(), request_timeout=0.5
+    ).list("argocd")
+    says(explained(release, bob), "blocked", 5, "updater_not_configured", "useAnnotations")
+
+
+def test_a_tag_the_policy_in_the_clusters_annotations_rejects(bob, argocd_cluster):
+    """argocd/controller (read by the Application watcher) allows only v1.4.x tags."""
+    from test_explain_situations import KUBE_APP, kube_release
+
+    release = kube_release(
+        argocd_cluster,
+        sync="Synced",
+        tag="v1.4.2",
+        allow_tags=r"regexp:^v1\.4\.[0-9]+$",
+    )
+    body = explained(release, bob, KUBE_APP)
+    says(body, "blocked", 5, "tag_rejected_by_policy", "v1.5.0")
+    assert any("allow-tags" in item for item in body["checks"][-1]["evidence"])
