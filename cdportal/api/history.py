@@ -101,10 +101,17 @@ def get_component(request, component_id: Id):
     return get_object_or_404(Component.objects.select_related("repository"), pk=component_id)
 
 
+def _scope(filters: HistoryFilter) -> dict:
+    return {
+        "component": filters.component,
+        "since": filters.since,
+        "until": filters.until,
+        "type": filters.type,
+    }
+
+
 def _shipped(filters: HistoryFilter):
-    return queries.shipped(
-        component=filters.component, since=filters.since, until=filters.until, type=filters.type
-    )
+    return queries.shipped(**_scope(filters))
 
 
 @router.get("/history", response=list[ShippedOut])
@@ -130,7 +137,7 @@ def stage_durations(request, filters: Query[HistoryFilter]):
     """How long each stage took over the released versions the filters select: median, 90th
     percentile and the slowest (stages 2-4 once per release, 5-7 and the lead time per application)."""
     rows = []
-    for row in queries.stage_stats(_shipped(filters)):
+    for row in queries.stage_stats(**_scope(filters)):
         data = row["stat"].to_json()
         rows.append(
             {

@@ -56,34 +56,71 @@ def stage_durations(times: Times) -> dict[Stage, timedelta]:
     return durations
 
 
+# The key of the lead time among a rollout's samples (stages are 1-7).
+LEAD = 0
+LEAD_LABEL = "Lead time: commit merged → synced and healthy"
+
+
+def release_samples(times: Times) -> dict[Stage, timedelta]:
+    """What one release contributes to the statistics: its own stages' durations (2-4)."""
+    return {s: d for s, d in stage_durations(times).items() if s not in ROLLOUT_STAGES}
+
+
+def rollout_samples(times: Times) -> dict[int, timedelta]:
+    """What one rollout contributes (`times`: the release's merged with the rollout's): the
+    rollout stages' durations (5-7) and, under LEAD, commit merged → synced and healthy."""
+    found: dict[int, timedelta] = {
+        s: d for s, d in stage_durations(times).items() if s in ROLLOUT_STAGES
+    }
+    start, end = times.get(Stage.MERGED), times.get(Stage.SYNCED)
+    if start is not None and end is not None and end >= start:
+        found[LEAD] = end - start
+    return found
+
+
 def stats(
     releases: Iterable[tuple[Hashable, Times]], rollouts: Iterable[tuple[Hashable, Times]]
 ) -> list[Stat]:
     """Per stage 2–7, then the lead time. `releases`: (key, the release's times); `rollouts`:
     (key, the release's times merged with one application's rollout times)."""
-    samples: dict[Stage, list[tuple[timedelta, Hashable]]] = {
+    samples: dict[int, list[tuple[timedelta, Hashable]]] = {
         stage: [] for stage in Stage if stage != Stage.MERGED
     }
-    lead: list[tuple[timedelta, Hashable]] = []
+    samples[LEAD] = []
     for key, times in releases:
-        for stage, duration in stage_durations(times).items():
-            if stage not in ROLLOUT_STAGES:
-                samples[stage].append((duration, key))
+        for stage, duration in release_samples(times).items():
+            samples[stage].append((duration, key))
     for key, times in rollouts:
-        for stage, duration in stage_durations(times).items():
-            if stage in ROLLOUT_STAGES:
-                samples[stage].append((duration, key))
-        start, end = times.get(Stage.MERGED), times.get(Stage.SYNCED)
-        if start is not None and end is not None and end >= start:
-            lead.append((end - start, key))
-    rows = [_stat(stage.label, samples[stage]) for stage in samples]
-    return [*rows, _stat("Lead time: commit merged → synced and healthy", lead)]
+        for stage, duration in rollout_samples(times).items():
+            samples[stage].append((duration, key))
+    return [stat_of(stage, sorted_samples(samples[stage])) for stage in STAT_ORDER]
 
 
-def _stat(name: str, values: list[tuple[timedelta, Hashable]]) -> Stat:
-    if not values:
+# The rows of the statistics, in the order they are shown.
+STAT_ORDER = (*(stage for stage in Stage if stage != Stage.MERGED), LEAD)
+
+
+def stat_label(stage: int) -> str:
+    return LEAD_LABEL if stage == LEAD else Stage(stage).label
+
+
+def sorted_samples(values: list[tuple[timedelta, Hashable]]) -> list[tuple[timedelta, Hashable]]:
+    return sorted(values, key=lambda v: v[0])
+
+
+def stat_of(stage: int, ordered: list[tuple[timedelta, Hashable]]) -> Stat:
+    """A row from one stage's samples, sorted by duration."""
+    return _stat(stat_label(stage), ordered)
+
+
+def percentile_rank(count: int, p: float) -> int:
+    """The 1-based nearest rank of the p-th percentile among `count` sorted values."""
+    return max(1, math.ceil(p / 100 * count))
+
+
+def _stat(name: str, ordered: list[tuple[timedelta, Hashable]]) -> Stat:
+    if not ordered:
         return Stat(name, 0, None, None, None, None)
-    ordered = sorted(values, key=lambda v: v[0])
     durations = [d for d, _ in ordered]
     slowest, key = ordered[-1]
     return Stat(
@@ -93,8 +130,7 @@ def _stat(name: str, values: list[tuple[timedelta, Hashable]]) -> Stat:
 
 def percentile(ordered: list[timedelta], p: float) -> timedelta:
     """Nearest-rank percentile of a sorted, non-empty list (the median of two is the first)."""
-    rank = max(1, math.ceil(p / 100 * len(ordered)))
-    return ordered[rank - 1]
+    return ordered[percentile_rank(len(ordered), p) - 1]
 
 
 # Stages machines complete (CI, the Image Updater, Argo CD): waiting long there means stuck.
@@ -146,9 +182,15 @@ def usual_durations(rows: Iterable[Stat]) -> dict[Stage, timedelta]:
 
 __all__ = [
     "AUTOMATED_STAGES",
+    "LEAD",
+    "STAT_ORDER",
     "Stall",
     "Stat",
     "percentile",
+    "percentile_rank",
+    "release_samples",
+    "rollout_samples",
+    "stat_label",
     "stage_durations",
     "stalled",
     "stats",

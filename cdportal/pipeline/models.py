@@ -8,6 +8,7 @@ from django.db import IntegrityError, models, transaction
 from django.db.models import Q
 from django.utils import timezone
 
+from cdportal.core import durations
 from cdportal.core.stages import RELEASE_STAGES, ROLLOUT_STAGES, Stage
 from cdportal.pipeline import publish
 from cdportal.pipeline.changes import Changes
@@ -129,6 +130,11 @@ class Release(models.Model):
         """Stages 1-4, the release's own (5-7 count every application it is headed for:
         ``pipeline.queries.release_stepper``)."""
         return {stage: getattr(self, stage.field) for stage in RELEASE_STAGES}
+
+    def save(self, *args, **kwargs):
+        super().save(*args, **kwargs)
+        if _touches(kwargs.get("update_fields"), SAMPLED_RELEASE_FIELDS):
+            StageSample.refresh(self)
 
 
 class Commit(models.Model):
@@ -384,9 +390,103 @@ class Rollout(models.Model):
         times.update({stage: getattr(self, stage.field) for stage in ROLLOUT_STAGES})
         return times
 
+    def save(self, *args, **kwargs):
+        super().save(*args, **kwargs)
+        if _touches(kwargs.get("update_fields"), SAMPLED_ROLLOUT_FIELDS):
+            StageSample.refresh(self.release, rollouts=[self])
+
     @property
     def complete(self) -> bool:
         return self.synced_at is not None
+
+
+# The times a release's (or a rollout's) stage durations are measured from.
+SAMPLED_RELEASE_FIELDS = frozenset({"released_at", *(stage.field for stage in RELEASE_STAGES)})
+SAMPLED_ROLLOUT_FIELDS = frozenset(stage.field for stage in ROLLOUT_STAGES)
+
+
+def _touches(update_fields, fields: frozenset[str]) -> bool:
+    return update_fields is None or not fields.isdisjoint(update_fields)
+
+
+class StageSample(models.Model):
+    """One measured duration: a release's own stage (2-4), or one application's rollout stage
+    (5-7) or lead time (stage 0, ``core.durations.LEAD``). The history's stage statistics are
+    aggregate queries over these rows (``pipeline.queries.stage_stats``), so they cost the same
+    at ten releases as at a hundred thousand. Kept in step by ``Release.save()`` and
+    ``Rollout.save()``: whenever the times change, the rows of that release (or rollout) are
+    measured again with ``core.durations``, the one definition of a stage's duration.
+
+    `released_at` and `component` are copies of the release's, so the history's filters select
+    samples without a join."""
+
+    release = models.ForeignKey(Release, on_delete=models.CASCADE, related_name="stage_samples")
+    rollout = models.ForeignKey(
+        Rollout, on_delete=models.CASCADE, null=True, blank=True, related_name="stage_samples"
+    )
+    component = models.ForeignKey(Component, on_delete=models.CASCADE, related_name="+")
+    released_at = models.DateTimeField(null=True, blank=True)
+    stage = models.PositiveSmallIntegerField()
+    micros = models.BigIntegerField(help_text="The duration, in microseconds")
+
+    class Meta:
+        indexes = [
+            models.Index(fields=["stage", "micros"]),
+            models.Index(fields=["component", "stage", "micros"]),
+        ]
+
+    @classmethod
+    def refresh(cls, release: Release, *, rollouts: list[Rollout] | None = None) -> None:
+        """Measure `release` again: its own stages and every rollout's, or only `rollouts`'
+        when given (a rollout's times changed, the release's did not)."""
+        if rollouts is None:
+            cls.objects.filter(release=release).delete()
+            rows = cls.measure(release, list(release.rollouts.all()), own=True)
+        else:
+            cls.objects.filter(rollout__in=rollouts).delete()
+            rows = cls.measure(release, rollouts, own=False)
+        cls.objects.bulk_create(rows)
+
+    @classmethod
+    def measure(cls, release: Release, rollouts: list[Rollout], *, own: bool) -> list[StageSample]:
+        """The rows for `release` (its own stages when `own`) and for `rollouts` of it."""
+        times = release.own_stage_times()
+        found = (
+            [(None, stage, d) for stage, d in durations.release_samples(times).items()]
+            if own
+            else []
+        )
+        for rollout in rollouts:
+            merged = {**times, **{stage: getattr(rollout, stage.field) for stage in ROLLOUT_STAGES}}
+            found += [(rollout, stage, d) for stage, d in durations.rollout_samples(merged).items()]
+        return [
+            cls(
+                release=release,
+                rollout=rollout,
+                component_id=release.component_id,
+                released_at=release.released_at,
+                stage=int(stage),
+                micros=_micros(duration),
+            )
+            for rollout, stage, duration in found
+        ]
+
+    @classmethod
+    def rebuild(cls) -> int:
+        """Measure every release again (after a bulk import that bypassed save())."""
+        cls.objects.all().delete()
+        rows: list[StageSample] = []
+        for release in Release.objects.prefetch_related("rollouts").iterator(chunk_size=2000):
+            rows += cls.measure(release, list(release.rollouts.all()), own=True)
+            if len(rows) >= 5000:
+                cls.objects.bulk_create(rows)
+                rows = []
+        cls.objects.bulk_create(rows)
+        return cls.objects.count()
+
+
+def _micros(duration) -> int:
+    return (duration.days * 86_400 + duration.seconds) * 1_000_000 + duration.microseconds
 
 
 class PipelineEvent(models.Model):

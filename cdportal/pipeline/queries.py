@@ -13,18 +13,20 @@ from django.db.models import Count, Max, Prefetch, QuerySet
 from django.utils import timezone
 
 from cdportal.core import durations
-from cdportal.core.durations import stats
+from cdportal.core.durations import STAT_ORDER, Stat, percentile_rank, stat_label
 from cdportal.core.image_outlook import Outlook, outlook, repository_name
 from cdportal.core.stages import ROLLOUT_STAGES, Stage, Step, furthest_stage, release_steps
 from cdportal.core.tag_policy import ImagePolicy, TagInfo
 from cdportal.pipeline.models import (
     Action,
     Application,
+    Commit,
     ImageTag,
     PipelineEvent,
     PollState,
     Release,
     Rollout,
+    StageSample,
     WebhookDelivery,
 )
 from cdportal.pipeline.policies import policies_for
@@ -199,28 +201,60 @@ def release_stepper(release: Release, lanes: list[Lane] | None = None) -> list[S
     )
 
 
-def stage_stats(releases) -> list[dict]:
-    """How long each stage took over `releases` (a shipped() queryset): median, p90 and the
-    slowest, with the release it was — core.durations does the counting."""
-    rows = list(
-        releases.prefetch_related(
-            Prefetch("rollouts", queryset=Rollout.objects.select_related("application"))
+def stage_stats(
+    *,
+    component: int | None = None,
+    since=None,
+    until=None,
+    type: str | None = None,
+    last: int | None = None,
+) -> list[dict]:
+    """How long each stage took over the released versions `shipped()` selects with the same
+    filters (or over the `last` N of them): median, p90 and the slowest, with the release it
+    was. Aggregate queries over StageSample, a constant number whatever the history's size:
+    one count per stage, then each percentile's row read by its rank."""
+    samples = StageSample.objects.filter(released_at__isnull=False)
+    if component:
+        samples = samples.filter(component_id=component)
+    if since:
+        samples = samples.filter(released_at__date__gte=since)
+    if until:
+        samples = samples.filter(released_at__date__lte=until)
+    if type:
+        samples = samples.filter(release__in=Commit.objects.filter(type=type).values("release"))
+    if last is not None:
+        newest = shipped().values_list("pk", flat=True)[:last]
+        samples = samples.filter(release__in=list(newest))
+    counts = dict(samples.values_list("stage").annotate(n=Count("pk")).order_by())
+    if sum(counts.values()) <= SAMPLES_READ_WHOLE:
+        found = _stage_figures_read(samples)
+    else:
+        found = {
+            stage: _stage_figures_ranked(samples.filter(stage=stage), counts.get(stage, 0))
+            for stage in STAT_ORDER
+        }
+    slowest = {
+        release.pk: release
+        for release in Release.objects.select_related("component__repository").filter(
+            pk__in=[row["release"] for row in found.values() if row]
         )
-    )
-    by_pk = {release.pk: release for release in rows}
-    release_samples = [(release.pk, release.own_stage_times()) for release in rows]
-    rollout_samples = [
-        ((release.pk, rollout.application.name), rollout.stage_times())
-        for release in rows
-        for rollout in release.rollouts.all()
-    ]
+    }
     table = []
-    for stat in stats(release_samples, rollout_samples):
-        key = stat.slowest_key
-        release_pk, application = (
-            (key if isinstance(key, tuple) else (key, None)) if key is not None else (None, None)
+    for stage in STAT_ORDER:
+        row = found.get(stage)
+        if row is None:
+            stat = Stat(stat_label(stage), 0, None, None, None, None)
+            table.append({"stat": stat, "release": None, "application": None})
+            continue
+        key = row["release"] if stage in _OWN_STAGES else (row["release"], row["application"])
+        stat = Stat(stat_label(stage), row["count"], row["median"], row["p90"], row["slowest"], key)
+        table.append(
+            {
+                "stat": stat,
+                "release": slowest.get(row["release"]),
+                "application": row["application"],
+            }
         )
-        table.append({"stat": stat, "release": by_pk.get(release_pk), "application": application})
     return table
 
 
@@ -231,9 +265,69 @@ RECENT_RELEASES = 50
 def usual_durations() -> dict:
     """Each stage's 90th percentile over the last RECENT_RELEASES shipped releases: how long a
     stage usually takes (Needs attention, the explainer)."""
-    return durations.usual_durations(
-        row["stat"] for row in stage_stats(shipped()[:RECENT_RELEASES])
+    return durations.usual_durations(row["stat"] for row in stage_stats(last=RECENT_RELEASES))
+
+
+# Up to this many samples are read in one query and ranked here (the usual durations of the
+# last 50 releases: 2 queries); beyond it each percentile is read at its rank by the database.
+SAMPLES_READ_WHOLE = 5000
+# Among equal durations the slowest is the oldest release's, as a stable sort of the
+# newest-first history leaves it last; ranks break ties the same way.
+_SLOWEST_LAST = ("micros", "-released_at", "-release_id", "-pk")
+
+
+_OWN_STAGES = frozenset(int(stage) for stage in Stage if stage not in ROLLOUT_STAGES)
+
+
+def _stage_figures_ranked(samples, count: int) -> dict | None:
+    """One stage's figures read by rank: the durations at the median's and the p90's nearest
+    rank, and the slowest sample."""
+    if not count:
+        return None
+    ranked = samples.order_by(*_SLOWEST_LAST).values_list("micros", flat=True)
+    top = samples.order_by(*_reverse(_SLOWEST_LAST)).values(
+        "micros", "release_id", "rollout__application__name"
+    )[0]
+    return _figures(
+        count,
+        ranked[percentile_rank(count, 50) - 1],
+        ranked[percentile_rank(count, 90) - 1],
+        top,
     )
+
+
+def _stage_figures_read(samples) -> dict[int, dict]:
+    """Every stage's figures from one read of all the samples (a small history)."""
+    by_stage: dict[int, list[dict]] = {}
+    rows = samples.order_by("stage", *_SLOWEST_LAST).values(
+        "stage", "micros", "release_id", "rollout__application__name"
+    )
+    for row in rows:
+        by_stage.setdefault(row["stage"], []).append(row)
+    return {
+        stage: _figures(
+            len(ordered),
+            ordered[percentile_rank(len(ordered), 50) - 1]["micros"],
+            ordered[percentile_rank(len(ordered), 90) - 1]["micros"],
+            ordered[-1],
+        )
+        for stage, ordered in by_stage.items()
+    }
+
+
+def _figures(count: int, median: int, p90: int, top: dict) -> dict:
+    return {
+        "count": count,
+        "median": timedelta(microseconds=median),
+        "p90": timedelta(microseconds=p90),
+        "slowest": timedelta(microseconds=top["micros"]),
+        "release": top["release_id"],
+        "application": top["rollout__application__name"],
+    }
+
+
+def _reverse(ordering: tuple[str, ...]) -> tuple[str, ...]:
+    return tuple(field[1:] if field.startswith("-") else f"-{field}" for field in ordering)
 
 
 def actions(*, kind: str = "", status: str = "", by: str = "", target: str = "", since=None):

@@ -74,13 +74,17 @@ def _history(request):
             " ".join(e for errors in form.errors.values() for e in errors),
         )
     filters = form.cleaned_data if form.is_bound else {}
-    releases = queries.shipped(
-        component=filters.get("component") and filters["component"].pk,
-        since=filters.get("since"),
-        until=filters.get("until"),
-        type=filters.get("type") or None,
-    )
-    return form, releases, ""
+    return form, queries.shipped(**_scope(filters)), ""
+
+
+def _scope(filters: dict) -> dict:
+    """The history filter's cleaned values as `queries.shipped()` and `stage_stats()` take them."""
+    return {
+        "component": filters.get("component") and filters["component"].pk,
+        "since": filters.get("since"),
+        "until": filters.get("until"),
+        "type": filters.get("type") or None,
+    }
 
 
 @require_GET
@@ -96,7 +100,9 @@ def history(request):
         {
             "releases": shown,
             "pickers": _pickers(shown),
-            "durations": queries.stage_stats(releases) if not errors else [],
+            "durations": queries.stage_stats(**_scope(form.cleaned_data if form.is_bound else {}))
+            if not errors
+            else [],
             "components": Component.objects.select_related("repository"),
             "filters": filters,
             "type_commits": bool(filters.get("type")),
