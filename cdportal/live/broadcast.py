@@ -167,7 +167,7 @@ def render_fragments(changes: Changes) -> Fragments:
             "deployed": queries.recently_deployed(),
         }
     if changes.applications:
-        overview["applications"] = {"applications": queries.applications()}
+        overview["applications"] = queries.fleet()
     if changes.images:
         overview["tags"] = {"tags": queries.newest_tags()}
     if changes.events:

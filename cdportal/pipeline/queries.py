@@ -9,7 +9,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import timedelta
 
-from django.db.models import Count, Max, Prefetch, QuerySet
+from django.db.models import Case, Count, IntegerField, Max, Prefetch, Q, QuerySet, When
 from django.utils import timezone
 
 from cdportal.core import durations
@@ -83,12 +83,54 @@ def release(pk: int) -> Release:
     return releases_queryset().get(pk=pk)
 
 
-def applications() -> list[Application]:
-    return list(
-        Application.objects.filter(deleted_at__isnull=True)
-        .prefetch_related("images")
+# The overview lists at most this many applications, those that need a look first; the
+# applications page pages through all of them.
+OVERVIEW_APPLICATIONS = 50
+APPLICATIONS_PAGE = 100
+# What the overview's application table shows of each row (not its JSON columns).
+ROW_FIELDS = (
+    "namespace",
+    "name",
+    "project",
+    "current_tag",
+    "sync_status",
+    "health_status",
+    "health_message",
+    "operation_phase",
+    "observed_at",
+)
+# Synced, Healthy and no failed operation: nothing to read about it on the overview.
+SETTLED = Q(sync_status="Synced", health_status="Healthy") & ~Q(
+    operation_phase__in=("Failed", "Error")
+)
+
+
+def applications(**filters) -> QuerySet[Application]:
+    """The applications that exist now (`filters` as for QuerySet.filter), by namespace and name."""
+    return (
+        Application.objects.filter(deleted_at__isnull=True, **filters)
+        .only(*ROW_FIELDS)
         .order_by("namespace", "name")
     )
+
+
+def fleet() -> dict:
+    """The overview's applications panel, summarised by the database: counts by sync and health
+    status, and the first OVERVIEW_APPLICATIONS applications, those not settled first."""
+    live = Application.objects.filter(deleted_at__isnull=True)
+    counts = live.aggregate(
+        total=Count("pk"),
+        settled=Count("pk", filter=SETTLED),
+        out_of_sync=Count("pk", filter=Q(sync_status="OutOfSync")),
+        degraded=Count("pk", filter=Q(health_status__in=("Degraded", "Missing"))),
+        progressing=Count("pk", filter=Q(health_status="Progressing")),
+    )
+    shown = list(
+        applications()
+        .annotate(settled=Case(When(SETTLED, then=1), default=0, output_field=IntegerField()))
+        .order_by("settled", "namespace", "name")[:OVERVIEW_APPLICATIONS]
+    )
+    return {"applications": shown, "fleet": counts}
 
 
 def newest_tags(limit: int = NEWEST_TAGS) -> list[ImageTag]:
@@ -355,7 +397,7 @@ def overview_context() -> dict:
     return {
         "releases": releases_in_flight(),
         "deployed": recently_deployed(),
-        "applications": applications(),
+        **fleet(),
         "tags": newest_tags(),
         "events": recent_events(),
     }

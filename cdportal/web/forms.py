@@ -43,3 +43,25 @@ class ActionFilter(forms.Form):
     by = forms.CharField(max_length=150, required=False)
     target = forms.CharField(max_length=300, required=False)
     since = forms.DateField(required=False)
+
+
+STATUS = r"^[A-Za-z]{1,20}$"
+
+
+class ApplicationFilter(forms.Form):
+    """The applications page's filters: a name fragment and exact namespace and statuses."""
+
+    q = forms.CharField(max_length=253, required=False, strip=True)
+    namespace = forms.CharField(max_length=253, required=False, strip=True)
+    sync = forms.RegexField(regex=STATUS, required=False)
+    health = forms.RegexField(regex=STATUS, required=False)
+
+    def lookups(self) -> dict:
+        data = self.cleaned_data
+        given = {
+            "name__icontains": data.get("q"),
+            "namespace": data.get("namespace"),
+            "sync_status": data.get("sync"),
+            "health_status": data.get("health"),
+        }
+        return {lookup: value for lookup, value in given.items() if value}

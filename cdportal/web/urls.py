@@ -27,6 +27,7 @@ urlpatterns = [
     ),
     path("releases/<int:pk>/relabel/", release_actions.relabel, name="release-relabel"),
     path("applications/versions/", views.versions_page, name="versions"),
+    path("applications/", views.applications, name="applications"),
     path("applications/<str:namespace>/<str:name>/", views.application, name="application"),
     path(
         "applications/<str:namespace>/<str:name>/<str:verb>/review/",

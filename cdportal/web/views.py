@@ -7,6 +7,7 @@ from collections import Counter
 from django.conf import settings
 from django.contrib.auth.decorators import login_not_required
 from django.contrib.auth.forms import AuthenticationForm
+from django.core.paginator import Paginator
 from django.db import connection
 from django.http import Http404, HttpResponse, JsonResponse
 from django.shortcuts import get_object_or_404, render
@@ -17,7 +18,7 @@ from cdportal.pipeline import explain as explainer
 from cdportal.pipeline.attention import problems
 from cdportal.pipeline.models import Application, Component, Release
 from cdportal.pipeline.roles import roles_of
-from cdportal.web.forms import ActionFilter, DiffForm, HistoryFilter
+from cdportal.web.forms import ActionFilter, ApplicationFilter, DiffForm, HistoryFilter
 
 
 def _page(request, template: str, context: dict, *, status: int = 200):
@@ -43,6 +44,27 @@ def release(request, pk: int):
         raise Http404("No such release") from None
     context = {**queries.release_context(obj), **explainer.panel_context(obj)}
     return _page(request, "web/release.html", context)
+
+
+@require_GET
+def applications(request):
+    """Every application that exists now, a page at a time, with filters."""
+    form = ApplicationFilter(request.GET or None)
+    if form.is_bound and not form.is_valid():
+        errors = " ".join(e for errs in form.errors.values() for e in errs)
+        found = queries.applications().none()
+    else:
+        errors = ""
+        found = queries.applications(**(form.lookups() if form.is_bound else {}))
+    page = Paginator(found, queries.APPLICATIONS_PAGE).get_page(request.GET.get("page"))
+    query = request.GET.copy()
+    query.pop("page", None)
+    return _page(
+        request,
+        "web/applications.html",
+        {"form": form, "page": page, "errors": errors, "query": query.urlencode()},
+        status=400 if errors else 200,
+    )
 
 
 @require_GET
