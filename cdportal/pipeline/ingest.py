@@ -652,6 +652,10 @@ def _on_application(event: ev.ApplicationObserved, changes: Changes) -> Pipeline
     app.labels = dict(event.labels)
     app.parameters = dict(event.parameters)
     app.live_images = list(event.images)
+    if app.sync_since is None or app.sync_status != event.sync_status:
+        app.sync_since = event.occurred_at
+    if app.health_since is None or app.health_status != event.health_status:
+        app.health_since = event.occurred_at
     app.sync_status = event.sync_status
     app.health_status = event.health_status
     app.health_message = event.health_message

@@ -248,6 +248,10 @@ class Application(models.Model):
     current_tag = models.CharField(max_length=128, blank=True)
     sync_status = models.CharField(max_length=20, default="Unknown")
     health_status = models.CharField(max_length=20, default="Unknown")
+    # When the application entered its current sync and health status (the first observation
+    # of the current run of it): Needs attention reads these instead of the event log.
+    sync_since = models.DateTimeField(null=True, blank=True)
+    health_since = models.DateTimeField(null=True, blank=True)
     health_message = models.TextField(blank=True)
     operation_phase = models.CharField(max_length=20, blank=True)
     operation_message = models.TextField(blank=True)

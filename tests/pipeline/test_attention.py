@@ -219,3 +219,28 @@ def test_the_overview_and_the_api_leave_a_normal_rollout_out(argocd_cluster, bob
         "auto-sync is off" in html
         and ">controller<" not in html.split('id="attention"')[1].split("</section>")[0]
     )
+
+
+def test_the_panel_takes_the_same_queries_however_large_the_fleet(db):
+    """Settled applications are not read at all, and when each of the others entered its state
+    is a column, not a read of its event log: 3 or 30 OutOfSync applications and 3 or 300
+    settled ones take the same queries."""
+    from django.db import connection
+    from django.test.utils import CaptureQueriesContext
+
+    def fleet(stem: str, count: int, prefix: str) -> None:
+        for n in range(count):
+            obj = load(stem)
+            name = f"{prefix}-{n}"
+            obj["metadata"] = {**obj["metadata"], "name": name, "uid": name}
+            ingest(application_event(obj))
+
+    fleet("01", 3, "settled-a")
+    fleet("05", 3, "behind-a")  # OutOfSync, auto-sync off: listed at once
+    with CaptureQueriesContext(connection) as small:
+        assert len(problems()) == 3
+    fleet("01", 300, "settled-b")
+    fleet("05", 27, "behind-b")
+    with CaptureQueriesContext(connection) as large:
+        assert len(problems()) == 30
+    assert len(large) == len(small)
