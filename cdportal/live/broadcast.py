@@ -161,11 +161,10 @@ def end_session(session_key: str | None) -> None:
 def render_fragments(changes: Changes) -> Fragments:
     fragments: Fragments = defaultdict(dict)
     overview = {}
+    in_flight = None
     if changes.releases:
-        overview["releases"] = {
-            "releases": queries.releases_in_flight(),
-            "deployed": queries.recently_deployed(),
-        }
+        in_flight = queries.releases_in_flight()
+        overview["releases"] = {"releases": in_flight, "deployed": queries.recently_deployed()}
     if changes.applications:
         overview["applications"] = queries.fleet()
     if changes.images:
@@ -173,7 +172,7 @@ def render_fragments(changes: Changes) -> Fragments:
     if changes.events:
         overview["events"] = {"events": queries.recent_events()}
     if changes.applications or changes.releases or changes.updaters:
-        overview["attention"] = {"problems": problems()}
+        overview["attention"] = {"problems": problems(in_flight)}
     if changes.releases or changes.components:
         overview["automation"] = {"automation": automation.health()}
     for partial, context in overview.items():

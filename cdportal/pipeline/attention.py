@@ -45,9 +45,12 @@ class Problem:
         }
 
 
-def problems() -> list[Problem]:
-    """Broken first, then not converging; each group newest first."""
-    found = [*_applications(), *_releases(), *_updaters()]
+def problems(in_flight: list | None = None) -> list[Problem]:
+    """Broken first, then not converging; each group newest first. `in_flight`: the releases in
+    flight when the caller has read them already (the overview has)."""
+    if in_flight is None:
+        in_flight = releases_in_flight()
+    found = [*_applications(), *_releases(in_flight), *_updaters()]
     newest_first = sorted(found, key=lambda p: p.since.timestamp() if p.since else 0, reverse=True)
     return sorted(newest_first, key=lambda p: p.severity != BAD)
 
@@ -150,9 +153,9 @@ def _grace() -> timedelta:
     return timedelta(seconds=settings.ATTENTION_GRACE_SECONDS)
 
 
-def _releases() -> list[Problem]:
+def _releases(in_flight: list) -> list[Problem]:
     found, usual, now = [], None, timezone.now()
-    for release in releases_in_flight():
+    for release in in_flight:
         url = reverse("web:release", args=[release.pk])
         stage, reason = release_failure(release)
         if stage is not None:

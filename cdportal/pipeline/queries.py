@@ -9,7 +9,19 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import timedelta
 
-from django.db.models import Case, Count, IntegerField, Max, Prefetch, Q, QuerySet, When
+from django.db.models import (
+    Case,
+    Count,
+    IntegerField,
+    Max,
+    OuterRef,
+    Prefetch,
+    Q,
+    QuerySet,
+    Subquery,
+    When,
+)
+from django.db.models.functions import Coalesce
 from django.utils import timezone
 
 from cdportal.core import durations
@@ -52,8 +64,19 @@ def releases_queryset() -> QuerySet[Release]:
                 .order_by("application__name"),
             )
         )
-        .annotate(commit_count=Count("commits"))
+        # A count per row shown, not a GROUP BY over every release the filter matches before
+        # the LIMIT (530 ms over 66,578 deployed releases to show 5).
+        .annotate(commit_count=Coalesce(Subquery(_commit_count), 0))
     )
+
+
+_commit_count = (
+    Commit.objects.filter(release=OuterRef("pk"))
+    .order_by()
+    .values("release")
+    .annotate(n=Count("pk"))
+    .values("n")
+)
 
 
 def releases_in_flight(limit: int = IN_FLIGHT_LIMIT) -> list[Release]:
@@ -185,7 +208,15 @@ class Lane:
 def release_lanes(release: Release) -> list[Lane]:
     """Every application the release is headed for: each one that tracks an image of its
     component (as `ingest` counts them for "deployed"), and each one it reached, deleted
-    ones left out. Furthest along first, so a release reads dev → staging → prod."""
+    ones left out. Furthest along first, so a release reads dev → staging → prod.
+    Kept on the release object: the overview, Needs attention and the stepper all ask."""
+    lanes = getattr(release, "_lanes", None)
+    if lanes is None:
+        lanes = release._lanes = _lanes(release)
+    return lanes
+
+
+def _lanes(release: Release) -> list[Lane]:
     rollouts = {
         r.application_id: r for r in release.rollouts.all() if r.application.deleted_at is None
     }

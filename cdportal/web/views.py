@@ -27,12 +27,12 @@ def _page(request, template: str, context: dict, *, status: int = 200):
 
 @require_GET
 def overview(request):
-    context = {
-        **queries.overview_context(),
-        "problems": problems(),
-        "automation": automation.health(),
+    context = queries.overview_context()
+    context.update(
+        problems=problems(context["releases"]),
+        automation=automation.health(),
         **queries.sources_context(),
-    }
+    )
     return _page(request, "web/overview.html", context)
 
 
