@@ -105,7 +105,11 @@ class Release(models.Model):
                 name="release_unique_version",
             ),
         ]
-        indexes = [models.Index(fields=["state", "-updated_at"])]
+        indexes = [
+            models.Index(fields=["state", "-updated_at"]),
+            # The history, newest released first (shipped()).
+            models.Index(fields=["-released_at", "-id"], name="release_newest_released"),
+        ]
 
     def __str__(self) -> str:
         return f"{self.component} {self.tag or self.version or '(next)'}"
@@ -421,8 +425,9 @@ class StageSample(models.Model):
     ``Rollout.save()``: whenever the times change, the rows of that release (or rollout) are
     measured again with ``core.durations``, the one definition of a stage's duration.
 
-    `released_at` and `component` are copies of the release's, so the history's filters select
-    samples without a join."""
+    Only released versions have samples (what the history measures), and `released_at` and
+    `component` are copies of the release's, so the history's filters select samples without a
+    join and the unfiltered statistics read the (stage, micros) index alone."""
 
     release = models.ForeignKey(Release, on_delete=models.CASCADE, related_name="stage_samples")
     rollout = models.ForeignKey(
@@ -453,7 +458,10 @@ class StageSample(models.Model):
 
     @classmethod
     def measure(cls, release: Release, rollouts: list[Rollout], *, own: bool) -> list[StageSample]:
-        """The rows for `release` (its own stages when `own`) and for `rollouts` of it."""
+        """The rows for `release` (its own stages when `own`) and for `rollouts` of it: none
+        until it is released, since the statistics are over released versions only."""
+        if release.released_at is None:
+            return []
         times = release.own_stage_times()
         found = (
             [(None, stage, d) for stage, d in durations.release_samples(times).items()]
@@ -480,7 +488,8 @@ class StageSample(models.Model):
         """Measure every release again (after a bulk import that bypassed save())."""
         cls.objects.all().delete()
         rows: list[StageSample] = []
-        for release in Release.objects.prefetch_related("rollouts").iterator(chunk_size=2000):
+        released = Release.objects.filter(released_at__isnull=False)
+        for release in released.prefetch_related("rollouts").iterator(chunk_size=2000):
             rows += cls.measure(release, list(release.rollouts.all()), own=True)
             if len(rows) >= 5000:
                 cls.objects.bulk_create(rows)

@@ -286,7 +286,7 @@ def stage_stats(
     filters (or over the `last` N of them): median, p90 and the slowest, with the release it
     was. Aggregate queries over StageSample, a constant number whatever the history's size:
     one count per stage, then each percentile's row read by its rank."""
-    samples = StageSample.objects.filter(released_at__isnull=False)
+    samples = StageSample.objects.all()  # released versions only (StageSample.measure)
     if component:
         samples = samples.filter(component_id=component)
     if since:

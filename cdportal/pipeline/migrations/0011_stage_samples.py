@@ -12,7 +12,8 @@ def measure_history(apps, schema_editor):
     Release = apps.get_model("pipeline", "Release")
     StageSample = apps.get_model("pipeline", "StageSample")
     rows = []
-    for release in Release.objects.prefetch_related("rollouts").iterator(chunk_size=2000):
+    released = Release.objects.filter(released_at__isnull=False)
+    for release in released.prefetch_related("rollouts").iterator(chunk_size=2000):
         times = {stage: getattr(release, stage.field) for stage in RELEASE_STAGES}
         found = [(None, s, d) for s, d in durations.release_samples(times).items()]
         for rollout in release.rollouts.all():
