@@ -110,6 +110,8 @@ def release(pk: int) -> Release:
 # applications page pages through all of them.
 OVERVIEW_APPLICATIONS = 50
 APPLICATIONS_PAGE = 100
+# The history page shows this many releases (changelogs rendered) a page.
+HISTORY_PAGE = 50
 # What the overview's application table shows of each row (not its JSON columns).
 ROW_FIELDS = (
     "namespace",
@@ -353,14 +355,18 @@ _OWN_STAGES = frozenset(int(stage) for stage in Stage if stage not in ROLLOUT_ST
 
 
 def _stage_figures_ranked(samples, count: int) -> dict | None:
-    """One stage's figures read by rank: the durations at the median's and the p90's nearest
-    rank, and the slowest sample."""
+    """One stage's figures read by rank, each query served by the (stage, micros) index: the
+    durations at the median's and the p90's nearest rank, then the slowest duration and, among
+    the samples that took that long, the one a stable sort leaves last."""
     if not count:
         return None
-    ranked = samples.order_by(*_SLOWEST_LAST).values_list("micros", flat=True)
-    top = samples.order_by(*_reverse(_SLOWEST_LAST)).values(
-        "micros", "release_id", "rollout__application__name"
-    )[0]
+    ranked = samples.order_by("micros").values_list("micros", flat=True)
+    slowest = samples.order_by("-micros").values_list("micros", flat=True)[0]
+    top = (
+        samples.filter(micros=slowest)
+        .order_by(*_reverse(_SLOWEST_LAST))
+        .values("micros", "release_id", "rollout__application__name")[0]
+    )
     return _figures(
         count,
         ranked[percentile_rank(count, 50) - 1],

@@ -57,14 +57,19 @@ def applications(request):
         errors = ""
         found = queries.applications(**(form.lookups() if form.is_bound else {}))
     page = Paginator(found, queries.APPLICATIONS_PAGE).get_page(request.GET.get("page"))
-    query = request.GET.copy()
-    query.pop("page", None)
     return _page(
         request,
         "web/applications.html",
-        {"form": form, "page": page, "errors": errors, "query": query.urlencode()},
+        {"form": form, "page": page, "errors": errors, "query": _without_page(request)},
         status=400 if errors else 200,
     )
+
+
+def _without_page(request) -> str:
+    """The page's query string but its page number: what the other pages' links start from."""
+    query = request.GET.copy()
+    query.pop("page", None)
+    return query.urlencode()
 
 
 @require_GET
@@ -115,11 +120,16 @@ def history(request):
     filters = {**(form.cleaned_data if form.is_bound and not errors else {})}
     if filters.get("component"):
         filters["component"] = filters["component"].pk
-    shown = list(releases.prefetch_related("commits")[:200])
+    page = Paginator(releases.prefetch_related("commits"), queries.HISTORY_PAGE).get_page(
+        request.GET.get("page")
+    )
+    shown = list(page)
     return _page(
         request,
         "web/history.html",
         {
+            "page": page,
+            "query": _without_page(request),
             "releases": shown,
             "pickers": _pickers(shown),
             "durations": queries.stage_stats(**_scope(form.cleaned_data if form.is_bound else {}))

@@ -181,3 +181,21 @@ def test_the_api_documents_where_releases_shipped(client, bob):
     schemas = client.get("/api/openapi.json").json()["components"]["schemas"]
     assert {"shipped", "shipped_to", "not_shipped_why"} <= set(schemas["ShippedOut"]["properties"])
     assert {"component", "not_shipped"} <= set(schemas["DiffOut"]["properties"])
+
+
+def test_the_history_pages_and_its_durations_cover_every_page(
+    client, bob, three_releases, monkeypatch
+):
+    from cdportal.pipeline import queries
+
+    monkeypatch.setattr(queries, "HISTORY_PAGE", 2)
+    client.force_login(bob)
+    entry = {v: f'id="release-{r.pk}-changelog"' for v, r in three_releases.items()}
+    first = client.get("/history/").content.decode()
+    assert entry["0.3.2"] in first and entry["0.3.1"] in first and entry["0.3.0"] not in first
+    assert "page 1 of 2" in first and 'href="?page=2"' in first
+    assert "every release this filter selects (3)" in first
+    features = client.get("/history/?type=feat").content.decode()
+    assert "page 1 of" not in features  # two feature releases: one page
+    last = client.get("/history/?page=2").content.decode()
+    assert entry["0.3.0"] in last and entry["0.3.2"] not in last and "← previous" in last

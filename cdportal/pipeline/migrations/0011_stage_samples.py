@@ -83,10 +83,13 @@ class Migration(migrations.Migration):
             ],
             options={
                 "indexes": [
-                    models.Index(fields=["stage", "micros"], name="pipeline_st_stage_5ced25_idx"),
+                    models.Index(
+                        fields=["stage", "micros", "released_at", "release"],
+                        name="stagesample_rank",
+                    ),
                     models.Index(
                         fields=["component", "stage", "micros"],
-                        name="pipeline_st_compone_b114b9_idx",
+                        name="stagesample_component",
                     ),
                 ],
             },
