@@ -50,13 +50,26 @@ def problems(in_flight: list | None = None) -> list[Problem]:
     flight when the caller has read them already (the overview has)."""
     if in_flight is None:
         in_flight = releases_in_flight()
-    found = [*_applications(), *_releases(in_flight), *_updaters()]
+    usual = _Usual()
+    found = [*_applications(usual), *_releases(in_flight, usual), *_updaters()]
     newest_first = sorted(found, key=lambda p: p.since.timestamp() if p.since else 0, reverse=True)
     return sorted(newest_first, key=lambda p: p.severity != BAD)
 
 
-def _applications() -> list[Problem]:
-    found, settling = [], _Settling(timezone.now())
+class _Usual:
+    """The usual stage durations, read once per problems() and only if a rule asks."""
+
+    def __init__(self):
+        self._durations: dict | None = None
+
+    def __call__(self) -> dict:
+        if self._durations is None:
+            self._durations = _usual_durations()
+        return self._durations
+
+
+def _applications(usual: _Usual) -> list[Problem]:
+    found, settling = [], _Settling(timezone.now(), usual)
     # Only rows the rules below can flag: a settled application with no condition has no
     # problem, and at ten thousand applications nearly all are settled.
     quiet = SETTLED & Q(conditions=[])
@@ -106,15 +119,13 @@ class _Settling:
     percentile over recent releases; ATTENTION_GRACE_SECONDS while there is no history) — or,
     for OutOfSync, at once when auto-sync is off, since then nothing will sync it."""
 
-    def __init__(self, now: datetime):
+    def __init__(self, now: datetime, durations: _Usual):
         self.now = now
-        self._usual: timedelta | None | bool = False  # False: not read yet
+        self.durations = durations
 
     @property
     def usual(self) -> timedelta | None:
-        if self._usual is False:
-            self._usual = _usual_durations().get(Stage.SYNCED)
-        return self._usual
+        return self.durations().get(Stage.SYNCED)
 
     def out_of_sync(self, app: Application, url: str) -> list[Problem]:
         since = app.sync_since or app.observed_at
@@ -153,8 +164,8 @@ def _grace() -> timedelta:
     return timedelta(seconds=settings.ATTENTION_GRACE_SECONDS)
 
 
-def _releases(in_flight: list) -> list[Problem]:
-    found, usual, now = [], None, timezone.now()
+def _releases(in_flight: list, usual: _Usual) -> list[Problem]:
+    found, now = [], timezone.now()
     for release in in_flight:
         url = reverse("web:release", args=[release.pk])
         stage, reason = release_failure(release)
@@ -165,9 +176,7 @@ def _releases(in_flight: list) -> list[Problem]:
                 )
             )
             continue
-        if usual is None:
-            usual = _usual_durations()
-        found += _stalls(release, usual, now, url)
+        found += _stalls(release, usual(), now, url)
     return found
 
 

@@ -60,6 +60,7 @@ def releases_queryset() -> QuerySet[Release]:
                 "rollouts",
                 # A deleted application is no longer one of a release's targets.
                 queryset=Rollout.objects.select_related("application")
+                .defer(*(f"application__{name}" for name in APPLICATION_DOCUMENTS))
                 .filter(application__deleted_at__isnull=True)
                 .order_by("application__name"),
             )
@@ -123,6 +124,16 @@ ROW_FIELDS = (
     "health_message",
     "operation_phase",
     "observed_at",
+)
+# An application's JSON columns: what lists of releases and lanes never show.
+APPLICATION_DOCUMENTS = (
+    "image_policy",
+    "parameters",
+    "live_images",
+    "labels",
+    "conditions",
+    "operation",
+    "sync_history",
 )
 # Synced, Healthy and no failed operation: nothing to read about it on the overview.
 SETTLED = Q(sync_status="Synced", health_status="Healthy") & ~Q(
@@ -222,9 +233,11 @@ def _lanes(release: Release) -> list[Lane]:
     rollouts = {
         r.application_id: r for r in release.rollouts.all() if r.application.deleted_at is None
     }
-    tracking = Application.objects.filter(
-        images__component=release.component_id, deleted_at__isnull=True
-    ).exclude(pk__in=list(rollouts))
+    tracking = (
+        Application.objects.filter(images__component=release.component_id, deleted_at__isnull=True)
+        .exclude(pk__in=list(rollouts))
+        .only(*ROW_FIELDS, "deleted_at")
+    )
     lanes = [Lane(r.application, r) for r in rollouts.values()]
     lanes += [Lane(app, None) for app in tracking.distinct()]
     return sorted(lanes, key=_progress_key)
