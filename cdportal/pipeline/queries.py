@@ -12,6 +12,7 @@ from datetime import timedelta
 from django.db.models import (
     Case,
     Count,
+    Exists,
     IntegerField,
     Max,
     OuterRef,
@@ -80,11 +81,31 @@ _commit_count = (
 )
 
 
+# release_stop()'s first rule said in SQL, so the database leaves out what it would skip: a
+# release out, not failed, that no (existing) application picked up, with a newer tagged
+# release of its component. A history imported from GitHub is mostly that: without this the
+# overview would read it all, a release at a time, to find the few in flight.
+_FOLLOWED_UNPICKED = (
+    Q(released_at__isnull=False, failed_stage__isnull=True)
+    & Exists(
+        Release.objects.filter(
+            component_id=OuterRef("component_id"), released_at__gt=OuterRef("released_at")
+        ).exclude(tag="")
+    )
+    & ~Exists(
+        Rollout.objects.filter(release_id=OuterRef("pk"), application__deleted_at__isnull=True)
+    )
+)
+
+
 def releases_in_flight(limit: int = IN_FLIGHT_LIMIT) -> list[Release]:
     """Releases on their way, newest first: not those that stop at stage 4 (no application
     tracks their image, or a newer release took over before any picked them up)."""
     candidates = (
-        releases_queryset().filter(state__in=Release.IN_FLIGHT).order_by("-updated_at", "-pk")
+        releases_queryset()
+        .filter(state__in=Release.IN_FLIGHT)
+        .exclude(_FOLLOWED_UNPICKED)
+        .order_by("-updated_at", "-pk")
     )
     found: list[Release] = []
     for release in candidates.iterator(chunk_size=limit * 2):

@@ -73,3 +73,24 @@ def test_a_release_imported_from_history_stops_at_stage_4_once_a_newer_one_follo
     reason = by_stage(old)[Stage.DETECTED].reason
     assert "v0.2.56 followed before any application picked this release up" in reason
     assert old not in queries.releases_in_flight()
+
+
+def test_an_imported_history_costs_the_overview_nothing_however_long(db):
+    """Releases imported from history that no application picked up and a newer one followed
+    are left out by the database: the same queries for 3 or 60 of them."""
+    from django.db import connection
+    from django.test.utils import CaptureQueriesContext
+
+    def history(first: int, count: int) -> None:
+        for n in range(first, first + count):
+            for event in journey(f"0.1.{n}", start=n)[:3]:  # commits, Release PR, release
+                ingest(event)
+
+    history(0, 3)
+    with CaptureQueriesContext(connection) as few:
+        shown = queries.releases_in_flight()
+    history(3, 57)
+    with CaptureQueriesContext(connection) as many:
+        more = queries.releases_in_flight()
+    assert len(many) == len(few)
+    assert [r.version for r in more] == ["0.1.59"] and [r.version for r in shown] == ["0.1.2"]
