@@ -30,9 +30,31 @@ router = ProtocolTypeRouter(
     }
 )
 
+from cdportal.api import deliveries  # noqa: E402
+
+
+def _with_delivery_worker(app):
+    """Start this process's webhook delivery worker with the first request it serves (not at
+    import: tests import this module without serving); it first takes what is waiting."""
+    started = False
+
+    async def application(scope, receive, send):
+        nonlocal started
+        if not started and scope["type"] == "http":
+            started = True
+            deliveries.start()
+        return await app(scope, receive, send)
+
+    return application if settings.WEBHOOK_WORKER_IN_WEB else app
+
+
 # The client's address first (everything after, the login throttle included, sees the real one),
 # then the body limit, before anything reads the body.
-application = TrustedProxies(
-    BodyLimit(router, default=settings.MAX_REQUEST_BYTES, per_path=settings.REQUEST_BODY_LIMITS),
-    settings.TRUSTED_PROXIES,
+application = _with_delivery_worker(
+    TrustedProxies(
+        BodyLimit(
+            router, default=settings.MAX_REQUEST_BYTES, per_path=settings.REQUEST_BODY_LIMITS
+        ),
+        settings.TRUSTED_PROXIES,
+    )
 )

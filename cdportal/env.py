@@ -63,6 +63,7 @@ KNOWN: dict[str, str] = {
     "UPDATER_ROLLOUT_TIMEOUT": "Seconds a restart waits for the new pod to be ready. Default 300.",
     "ATTENTION_GRACE_SECONDS": "Seconds an OutOfSync or Progressing application with auto-sync on is left out of Needs attention while there is no history of its usual sync time. Default 180.",
     "ARGOCD_NAMESPACES": "Comma-separated namespaces watch-argocd watches for Applications. Default argocd.",
+    "WEBHOOK_WORKER_IN_WEB": "true/false: each web process processes stored webhook deliveries in a background thread; false when process-deliveries workers run. Default true.",
     "REGISTRY_PUBLIC_HOST": "Host name images of the notifying registry are known by (e.g. registry.example.com). Default: the host the push was sent to.",
 }
 

@@ -253,6 +253,10 @@ if "/" in REGISTRY_PUBLIC_HOST:
         f"REGISTRY_PUBLIC_HOST must be HOST[:PORT], got {REGISTRY_PUBLIC_HOST!r}"
     )
 
+# Webhook deliveries are processed after their answer (cdportal/api/deliveries.py): by a worker
+# thread in each web process unless turned off here for dedicated `process-deliveries` workers.
+WEBHOOK_WORKER_IN_WEB = envbool("WEBHOOK_WORKER_IN_WEB", True)
+
 # Kubernetes / Argo CD (cdportal.adapters.kubernetes, `manage.py watch-argocd`).
 KUBECONFIG = envstr("KUBECONFIG", "")
 KUBE_CONTEXT = envstr("KUBE_CONTEXT", "")

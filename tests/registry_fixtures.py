@@ -674,8 +674,13 @@ def unique():
 @pytest.fixture
 def webhook_url(live_server, transactional_db):
     """cdportal's registry webhook, served by pytest-django's live server (a thread in this
-    process, on the test database: tests see what it records)."""
+    process, on the test database: tests see what it records), with the delivery worker a web
+    process runs (cdportal/api/deliveries.py) processing what it stores."""
+    from cdportal.api import deliveries
+
+    deliveries.start()
     yield f"http://127.0.0.1:{live_server.thread.port}/api/webhooks/registry"
+    deliveries.stop()
     # What the view ingested is rendered for the live pages in a worker thread: let it finish
     # and close its connection, so PostgreSQL can drop the test database at the end.
     from cdportal.live import broadcast

@@ -23,23 +23,22 @@ The envelope carries no created time. The view asks the registry for it (the man
 config blob, by digest, with the scanner's credentials) with a short timeout and no retries; when
 that fails the push is recorded without one rather than late.
 
+The view only checks and stores (one insert) and answers; a delivery worker
+(cdportal/api/deliveries.py) processes the stored envelope after the answer, created-time
+lookups included, and the delivery row (admin: Webhook deliveries) says how it ended.
+
 Answers: 503 no token configured; 401 missing or wrong token (nothing stored); 415 another
 content type; 400 a body that is not an envelope; 200 pulls and duplicates (the same event id
-again); 202 stored, including envelopes that recorded nothing and events that were not valid
-(a 4xx would make the registry redeliver forever and hold every later event behind it). 500
-only when recording fails (the database): the registry redelivers, and a failed delivery is
-processed again.
+again); 202 stored: `received` (processed next), or at once `failed` for events that are not
+valid and `ignored` for envelopes that record nothing (a 4xx would make the registry redeliver
+forever and hold every later event behind it). 500 only when storing fails (the database): the
+registry redelivers, and a failed delivery is processed again.
 
 A payload the database cannot hold — a NUL or a lone surrogate in any string, both valid JSON
 escapes — is stored with those characters replaced by U+FFFD, marked failed with where they were,
 and answered 202 like any other invalid event: the registry only ever sent it because a pusher
 named something that way, and redelivering it forever (what a 400 or a 500 gets) would hold every
 later push behind it. Nothing of it is ingested.
-
-An envelope of more than ``deliveries.INLINE_EVENTS`` events is stored and answered 202
-`received` at once, then processed in the background (cdportal/api/deliveries.py): ingesting
-2,000 pushes one by one took 46 s, far past the registry's endpoint timeout, so it redelivered
-the same envelope forever. The delivery row (admin: Webhook deliveries) says how it ended.
 """
 
 from __future__ import annotations
@@ -66,7 +65,7 @@ from cdportal.adapters.registry.client import (
 from cdportal.adapters.registry.errors import RegistryError
 from cdportal.adapters.registry.scanner import delete_event, push_event
 from cdportal.api import deliveries
-from cdportal.core.events import InvalidEvent
+from cdportal.core.events import InvalidEvent, parse_event
 from cdportal.core.text import first_unstorable, storable
 from cdportal.pipeline.ingest import ingest
 from cdportal.pipeline.models import WebhookDelivery
@@ -116,25 +115,51 @@ def registry(request: HttpRequest) -> JsonResponse:
     if all(action == "pull" for action in actions):
         return JsonResponse({"detail": f"ignored: {len(events)} pull events"}, status=200)
     delivery_id = _delivery_id(events, body)
-    delivery = _receive(delivery_id, actions, payload)
-    if delivery is None:
-        return JsonResponse({"duplicate": True, "delivery": delivery_id}, status=200)
     if unstorable:
-        _finish(
-            delivery,
+        verdict = (
             WebhookDelivery.Status.FAILED,
             f"not processed: {unstorable} is a character the database cannot store "
             "(a NUL or a lone surrogate)",
-            0,
         )
-    elif len(events) > deliveries.INLINE_EVENTS:
-        deliveries.later(_process_stored, delivery.pk)
-        delivery.detail = f"{len(events)} events: processed after this answer"
-    elif not _process(delivery, events):
-        return _answer(
-            500, "recording the delivery's events failed; the registry will redeliver it"
-        )
+    else:
+        verdict = _check(events)
+    delivery = _receive(delivery_id, actions, payload, *verdict)
+    if delivery is None:
+        return JsonResponse({"duplicate": True, "delivery": delivery_id}, status=200)
+    if delivery.status == WebhookDelivery.Status.RECEIVED:
+        deliveries.wake()
+    elif delivery.status == WebhookDelivery.Status.FAILED:
+        log.warning("registry delivery %s failed: %s", delivery.delivery_id, delivery.detail)
     return _outcome(delivery)
+
+
+def _check(events: list[dict]) -> tuple[str, str]:
+    """What can be told before processing, without calling out: the status to store the
+    envelope with and why."""
+    Status = WebhookDelivery.Status
+    pushes, notes, problems = 0, [], []
+    for item in events:
+        try:
+            data, note = _push(item, lookup=False)
+            if data is not None:
+                parse_event(data)
+        except (KeyError, TypeError, ValueError, AttributeError) as e:
+            problems.append(
+                f"event {item.get('id', '?')}: unexpected shape ({type(e).__name__}: {e})"
+            )
+            continue
+        except InvalidEvent as e:
+            problems.append(f"{data['source_id']}: {e}")
+            continue
+        if data is None:
+            notes.append(note)
+        else:
+            pushes += 1
+    if problems:
+        return Status.FAILED, "; ".join(problems + notes)
+    if not pushes:
+        return Status.IGNORED, "; ".join(dict.fromkeys(notes)) or "no events"
+    return Status.RECEIVED, "queued"
 
 
 def _authorized(header: str, token: str) -> bool:
@@ -152,21 +177,30 @@ def _delivery_id(events: list[dict], body: bytes) -> str:
     return "sha256:" + hashlib.sha256(body).hexdigest()
 
 
-def _receive(delivery_id: str, actions: list[str], payload: dict) -> WebhookDelivery | None:
+def _receive(
+    delivery_id: str, actions: list[str], payload: dict, status: str, detail: str
+) -> WebhookDelivery | None:
     event = ",".join(dict.fromkeys(a or "?" for a in actions)) or "empty"
-    return WebhookDelivery.receive(SOURCE, delivery_id, event=event, action="", payload=payload)
+    target = (payload["events"][0].get("target") if payload["events"] else None) or {}
+    repository = target.get("repository") if isinstance(target, dict) else None
+    return WebhookDelivery.receive(
+        SOURCE,
+        delivery_id,
+        event=event,
+        action="",
+        payload=payload,
+        queue=f"{SOURCE}:{repository if isinstance(repository, str) else ''}",
+        status=status,
+        detail=detail,
+    )
 
 
-def _process_stored(delivery_pk: int) -> None:
-    delivery = WebhookDelivery.objects.get(pk=delivery_pk)
-    _process(delivery, delivery.payload["events"])
-
-
-def _process(delivery: WebhookDelivery, events: list[dict]) -> bool:
-    """Ingest the envelope's pushes and record the outcome; False when recording failed."""
+def process(delivery: WebhookDelivery) -> None:
+    """Ingest the stored envelope's pushes and deletes and record the outcome (a delivery
+    worker, in the transaction that claimed it: an exception rolls all of it back)."""
     Status = WebhookDelivery.Status
     recorded, pushes, notes, problems = 0, 0, [], []
-    for item in events:
+    for item in delivery.payload["events"]:
         try:
             data, note = _push(item)
         except (KeyError, TypeError, ValueError, AttributeError) as e:
@@ -181,23 +215,9 @@ def _process(delivery: WebhookDelivery, events: list[dict]) -> bool:
         if note:
             notes.append(note)
         try:
-            result = ingest(data)  # its own transaction
+            recorded += ingest(data).created  # a savepoint in the delivery's transaction
         except InvalidEvent as e:
             problems.append(f"{data['source_id']}: {e}")
-            continue
-        except Exception:
-            log.exception(
-                "registry delivery %s: ingesting %s failed", delivery.delivery_id, data["source_id"]
-            )
-            _finish(
-                delivery,
-                Status.FAILED,
-                f"recording {data['source_id']} failed after "
-                f"{recorded} new events; see the server log",
-                recorded,
-            )
-            return False
-        recorded += result.created
     if problems:
         _finish(delivery, Status.FAILED, "; ".join(problems + notes), recorded)
     elif pushes:
@@ -209,7 +229,6 @@ def _process(delivery: WebhookDelivery, events: list[dict]) -> bool:
         _finish(delivery, Status.INGESTED, "; ".join([detail, *notes]), recorded)
     else:
         _finish(delivery, Status.IGNORED, "; ".join(dict.fromkeys(notes)) or "no events", 0)
-    return True
 
 
 def _outcome(delivery: WebhookDelivery) -> JsonResponse:
@@ -224,8 +243,9 @@ def _outcome(delivery: WebhookDelivery) -> JsonResponse:
     )
 
 
-def _push(event: dict) -> tuple[dict | None, str]:
-    """An image_push event for a tagged manifest push, or None and why not."""
+def _push(event: dict, *, lookup: bool = True) -> tuple[dict | None, str]:
+    """An image_push event for a tagged manifest push, or None and why not. `lookup`: ask the
+    registry for the image's created time."""
     action = event.get("action")
     target = event.get("target") or {}
     if action == "delete":
@@ -238,7 +258,7 @@ def _push(event: dict) -> tuple[dict | None, str]:
     repository, digest = target["repository"], target["digest"]
     host = _host(event)
     occurred = parse_timestamp(event.get("timestamp")) or timezone.now()
-    created, note = _created(host.lower(), repository, digest)
+    created, note = _created(host.lower(), repository, digest) if lookup else (None, "")
     data = push_event(
         image=f"{host}/{repository}",
         tag=tag,

@@ -4,28 +4,28 @@ Reference: https://docs.github.com/en/webhooks/using-webhooks/validating-webhook
 https://docs.github.com/en/webhooks/webhook-events-and-payloads#delivery-headers.
 
 A delivery is verified (HMAC-SHA256 of the raw body with GITHUB_WEBHOOK_SECRET, compared in
-constant time), stored as a WebhookDelivery before anything else happens, turned into pipeline
-events by ``cdportal.adapters.github.events`` and ingested one by one through the one ingestion
-path; the delivery then records what came of it. The same delivery id twice is answered
-`{"duplicate": true}` and changes nothing — unless the first attempt failed: GitHub's
-"Redeliver" keeps the delivery id, so a failed delivery is processed again.
+constant time), checked (headers, a JSON object, events that parse) and stored as a
+WebhookDelivery with one insert; then it is answered. A delivery worker
+(cdportal/api/deliveries.py) processes it after the answer: turned into pipeline events by
+``cdportal.adapters.github.events``, ingested through the one ingestion path, and the delivery
+records what came of it. The same delivery id twice is answered `{"duplicate": true}` and
+changes nothing — unless the first attempt failed: GitHub's "Redeliver" keeps the delivery id,
+so a failed delivery is processed again.
 
 Answers: 503 no secret configured; 401 missing or wrong signature; 400 missing headers or a
-body that is not a JSON object; 200 ping and duplicates; 202 everything stored, including
-deliveries that recorded nothing (ignored) and those whose payload could not be turned into
-valid events (failed: GitHub does not retry a 4xx, and the payload is kept for a redelivery after
-a fix). 500 only when recording itself fails (the database), so GitHub shows the delivery red.
-Nothing here calls out; the secret and the signature are never logged.
+body that is not a JSON object; 200 ping and duplicates; 202 everything stored: `received`
+(processed next), or at once `ignored` (nothing the pipeline tracks) or `failed` (a payload
+that cannot be turned into valid events: GitHub does not retry a 4xx, and the payload is kept
+for a redelivery after a fix). 500 only when storing fails (the database), so GitHub shows the
+delivery red. Nothing here calls out; the secret and the signature are never logged. A
+`workflow_job` is always `received`: whether it is a build's job depends on the runs recorded
+when it is processed.
 
 A payload the database cannot hold — a NUL or a lone surrogate in any string, valid JSON escapes
 both — was a 500 with nothing stored, and every redelivery failed the same way. It is now stored
 with those characters replaced by U+FFFD, failed with where they were, and answered 202 like any
 other payload that makes no valid events: GitHub does not retry a 2xx or a 4xx on its own, and a
 2xx keeps the delivery green in its list while the reason is in ours. Nothing of it is ingested.
-
-A delivery that makes more than ``deliveries.INLINE_EVENTS`` events (a push of many commits) is
-answered 202 `received` once stored and processed after the answer
-(cdportal/api/deliveries.py): GitHub gives up after 10 s.
 """
 
 from __future__ import annotations
@@ -34,7 +34,6 @@ import hashlib
 import hmac
 import json
 import logging
-from functools import partial
 
 from django.conf import settings
 from django.contrib.auth.decorators import login_not_required
@@ -46,7 +45,7 @@ from django.views.decorators.http import require_POST
 from cdportal.adapters.github.events import from_webhook
 from cdportal.api import deliveries
 from cdportal.api.inputs import CONTROL
-from cdportal.core.events import InvalidEvent
+from cdportal.core.events import InvalidEvent, parse_event
 from cdportal.core.text import first_unstorable, storable
 from cdportal.pipeline.ingest import ingest
 from cdportal.pipeline.models import BuildRun, WebhookDelivery
@@ -100,22 +99,51 @@ def github(request: HttpRequest) -> JsonResponse:
     unstorable = first_unstorable(payload)
     if unstorable:
         payload = storable(payload)
-    delivery = _receive(delivery_id, event, payload)
-    if delivery is None:
-        return JsonResponse({"duplicate": True, "delivery": delivery_id}, status=200)
-    if unstorable:
-        _finish(
-            delivery,
+        verdict = (
             WebhookDelivery.Status.FAILED,
             f"not processed: {unstorable} is a character the database cannot store "
             "(a NUL or a lone surrogate)",
-            0,
         )
-        return _outcome(delivery)
-    if event == "ping":
-        _finish(delivery, WebhookDelivery.Status.IGNORED, "ping", 0)
+    elif event == "ping":
+        verdict = (WebhookDelivery.Status.IGNORED, "ping")
+    else:
+        verdict = _check(event, payload)
+    delivery = _receive(delivery_id, event, payload, *verdict)
+    if delivery is None:
+        return JsonResponse({"duplicate": True, "delivery": delivery_id}, status=200)
+    if event == "ping" and not unstorable:
         return JsonResponse({"detail": "pong", "delivery": delivery_id}, status=200)
-    return _process(delivery, event, payload)
+    if delivery.status == WebhookDelivery.Status.RECEIVED:
+        deliveries.wake()
+    elif delivery.status == WebhookDelivery.Status.FAILED:
+        _log_failed(delivery)
+    return _outcome(delivery)
+
+
+def _check(event: str, payload: dict) -> tuple[str, str]:
+    """What can be told before processing, without the database: the status to store the
+    delivery with and why."""
+    Status = WebhookDelivery.Status
+    if event == "workflow_job":  # a build's job or not: known from the runs recorded by then
+        return Status.RECEIVED, "queued"
+    try:
+        events = from_webhook(event, payload, build_workflows=_build_workflows())
+    except (KeyError, TypeError, ValueError, AttributeError) as e:
+        # A payload without the fields its event documents: keep it, say so, don't make GitHub retry.
+        return Status.FAILED, f"unexpected {event} payload: {type(e).__name__}: {e}"
+    if not events:
+        action = payload.get("action")
+        action = f".{action}" if isinstance(action, str) and action else ""
+        return Status.IGNORED, f"{event}{action}: nothing the pipeline tracks"
+    problems = []
+    for data in events:
+        try:
+            parse_event(data)
+        except InvalidEvent as e:
+            problems.append(f"{data.get('kind')} {data.get('source_id')}: {e}")
+    if problems:
+        return Status.FAILED, "invalid events: " + "; ".join(problems)
+    return Status.RECEIVED, f"{len(events)} events: queued" if len(events) > 1 else "queued"
 
 
 def _signed(body: bytes, header: str, secret: str) -> bool:
@@ -125,13 +153,29 @@ def _signed(body: bytes, header: str, secret: str) -> bool:
     return hmac.compare_digest(expected, header[len(SIGNATURE_PREFIX) :].strip())
 
 
-def _receive(delivery_id: str, event: str, payload: dict) -> WebhookDelivery | None:
+def _receive(
+    delivery_id: str, event: str, payload: dict, status: str, detail: str
+) -> WebhookDelivery | None:
     action = payload.get("action") if isinstance(payload.get("action"), str) else ""
-    return WebhookDelivery.receive(SOURCE, delivery_id, event=event, action=action, payload=payload)
+    repository = payload.get("repository")
+    name = repository.get("full_name") if isinstance(repository, dict) else None
+    return WebhookDelivery.receive(
+        SOURCE,
+        delivery_id,
+        event=event,
+        action=action,
+        payload=payload,
+        queue=f"{SOURCE}:{name if isinstance(name, str) else ''}",
+        status=status,
+        detail=detail,
+    )
 
 
-def _process(delivery: WebhookDelivery, event: str, payload: dict) -> JsonResponse:
+def process(delivery: WebhookDelivery) -> None:
+    """Turn a stored delivery into events and ingest them (a delivery worker, in the
+    transaction that claimed it: an exception rolls all of it back)."""
     Status = WebhookDelivery.Status
+    event, payload = delivery.event, delivery.payload
     try:
         events = from_webhook(
             event,
@@ -140,52 +184,18 @@ def _process(delivery: WebhookDelivery, event: str, payload: dict) -> JsonRespon
             known_runs=_known_runs(event, payload),
         )
     except (KeyError, TypeError, ValueError, AttributeError) as e:
-        # A payload without the fields its event documents: keep it, say so, don't make GitHub retry.
         _finish(delivery, Status.FAILED, f"unexpected {event} payload: {type(e).__name__}: {e}", 0)
-        return _outcome(delivery)
+        return
     if not events:
         action = f".{delivery.action}" if delivery.action else ""
         _finish(delivery, Status.IGNORED, f"{event}{action}: nothing the pipeline tracks", 0)
-        return _outcome(delivery)
-    if len(events) > deliveries.INLINE_EVENTS:
-        deliveries.later(partial(_ingest_stored, event=event, events=events), delivery.pk)
-        delivery.detail = f"{len(events)} events: processed after this answer"
-        return _outcome(delivery)
-    if not _ingest(delivery, event, events):
-        return _answer(500, "recording the delivery's events failed; it can be redelivered")
-    return _outcome(delivery)
-
-
-def _ingest_stored(delivery_pk: int, *, event: str, events: list[dict]) -> None:
-    _ingest(WebhookDelivery.objects.get(pk=delivery_pk), event, events)
-
-
-def _ingest(delivery: WebhookDelivery, event: str, events: list[dict]) -> bool:
-    """Ingest the delivery's events and record the outcome; False when recording failed."""
-    Status = WebhookDelivery.Status
+        return
     recorded, problems = 0, []
     for data in events:
         try:
-            result = ingest(data)  # its own transaction
+            recorded += ingest(data).created  # a savepoint in the delivery's transaction
         except InvalidEvent as e:
             problems.append(f"{data.get('kind')} {data.get('source_id')}: {e}")
-            continue
-        except Exception:
-            log.exception(
-                "GitHub delivery %s (%s): ingesting %s failed",
-                delivery.delivery_id,
-                event,
-                data.get("source_id"),
-            )
-            _finish(
-                delivery,
-                Status.FAILED,
-                f"recording {data.get('source_id')} failed "
-                f"after {recorded} new events; see the server log",
-                recorded,
-            )
-            return False
-        recorded += result.created
     if problems:
         _finish(delivery, Status.FAILED, "invalid events: " + "; ".join(problems), recorded)
     else:
@@ -195,7 +205,6 @@ def _ingest(delivery: WebhookDelivery, event: str, events: list[dict]) -> bool:
             else ("recorded" if recorded else "already recorded")
         )
         _finish(delivery, Status.INGESTED, detail, recorded)
-    return True
 
 
 def _build_workflows() -> list[str]:
@@ -220,9 +229,13 @@ def _finish(delivery: WebhookDelivery, status: str, detail: str, recorded: int) 
     delivery.status, delivery.detail, delivery.events_recorded = status, detail[:5000], recorded
     delivery.save(update_fields=["status", "detail", "events_recorded"])
     if status == WebhookDelivery.Status.FAILED:
-        log.warning(
-            "GitHub delivery %s (%s) failed: %s", delivery.delivery_id, delivery.event, detail
-        )
+        _log_failed(delivery)
+
+
+def _log_failed(delivery: WebhookDelivery) -> None:
+    log.warning(
+        "GitHub delivery %s (%s) failed: %s", delivery.delivery_id, delivery.event, delivery.detail
+    )
 
 
 def _outcome(delivery: WebhookDelivery) -> JsonResponse:

@@ -4,7 +4,7 @@
 from __future__ import annotations
 
 from django.conf import settings
-from django.db import IntegrityError, models, transaction
+from django.db import IntegrityError, connection, models, transaction
 from django.db.models import Q
 from django.utils import timezone
 
@@ -626,7 +626,8 @@ class Action(models.Model):
 
 
 class WebhookDelivery(models.Model):
-    """A webhook delivery as received: stored before the 2xx answer, so none is ever lost."""
+    """A webhook delivery as received: stored before the 2xx answer, so none is ever lost, and
+    processed after it by a delivery worker (cdportal/api/deliveries.py), in order per `queue`."""
 
     class Status(models.TextChoices):
         RECEIVED = "received", "Received"
@@ -638,6 +639,9 @@ class WebhookDelivery(models.Model):
     delivery_id = models.CharField(max_length=100)
     event = models.CharField(max_length=64)
     action = models.CharField(max_length=64, blank=True)
+    # Deliveries with the same queue (a source's repository) are processed one after another,
+    # oldest first; different queues may be processed side by side.
+    queue = models.CharField(max_length=300, blank=True)
     received_at = models.DateTimeField(default=timezone.now)
     payload = models.JSONField()
     status = models.CharField(max_length=10, choices=Status.choices, default=Status.RECEIVED)
@@ -649,6 +653,14 @@ class WebhookDelivery(models.Model):
         constraints = [
             models.UniqueConstraint(fields=["source", "delivery_id"], name="delivery_unique_id"),
         ]
+        indexes = [
+            # The workers' queue: only what is still to be processed.
+            models.Index(
+                fields=["queue", "id"],
+                name="delivery_pending",
+                condition=models.Q(status="received"),
+            ),
+        ]
         verbose_name_plural = "webhook deliveries"
 
     def __str__(self) -> str:
@@ -656,23 +668,40 @@ class WebhookDelivery(models.Model):
 
     @classmethod
     def receive(
-        cls, source: str, delivery_id: str, *, event: str, action: str, payload
+        cls,
+        source: str,
+        delivery_id: str,
+        *,
+        event: str,
+        action: str,
+        payload,
+        queue: str = "",
+        status: str = Status.RECEIVED,
+        detail: str = "",
     ) -> WebhookDelivery | None:
-        """Store a delivery and commit it before anything else happens (no transaction encloses
-        a webhook request). None when it was received before and did not fail: a replay. A
-        failed delivery is claimed again by its redelivery; of two concurrent ones, one wins."""
-        fields = {"event": event[:64], "action": action[:64], "payload": payload}
-        stored = cls.objects.filter(source=source, delivery_id=delivery_id)
-        if stored.exists():
-            failed = stored.filter(status=cls.Status.FAILED)
-            if failed.update(status=cls.Status.RECEIVED, detail="redelivered", **fields):
-                return stored.get()
-            return None
+        """Store a delivery with one INSERT, committed at once (no transaction encloses a webhook
+        request). None when it was received before and did not fail: a replay. A failed delivery
+        is claimed again by its redelivery; of two concurrent ones, one wins."""
+        fields = {
+            "event": event[:64],
+            "action": action[:64],
+            "payload": payload,
+            "queue": queue[:300],
+            "status": status,
+            "detail": detail[:5000],
+        }
         try:
-            with transaction.atomic():
-                return cls.objects.create(source=source, delivery_id=delivery_id, **fields)
-        except IntegrityError:  # the same delivery, arriving concurrently, was stored first
-            return None
+            if connection.in_atomic_block:  # tests: keep the enclosing transaction usable
+                with transaction.atomic():
+                    return cls.objects.create(source=source, delivery_id=delivery_id, **fields)
+            return cls.objects.create(source=source, delivery_id=delivery_id, **fields)
+        except IntegrityError:  # stored before (a replay or a redelivery), or concurrently
+            pass
+        stored = cls.objects.filter(source=source, delivery_id=delivery_id)
+        fields["detail"] = fields["detail"] or "redelivered"
+        if stored.filter(status=cls.Status.FAILED).update(**fields):
+            return stored.get()
+        return None
 
 
 class PollState(models.Model):
