@@ -1,5 +1,6 @@
 """cdportal's one settings file: the environment is read here, once (see cdportal/env.py)."""
 
+import sys
 from datetime import timedelta
 from pathlib import Path
 
@@ -38,8 +39,12 @@ for origin in CSRF_TRUSTED_ORIGINS:
             f"CSRF_TRUSTED_ORIGINS entries need a scheme (https://{origin}), got {origin!r}"
         )
 
+# daphne's app only replaces `runserver` with daphne's (its import installs Twisted's reactor,
+# a third of a second): other commands, the tests and `daphne cdportal.asgi:application`
+# itself do without it.
+SERVING = sys.argv[1:2] == ["runserver"]
 INSTALLED_APPS = [
-    "daphne",
+    *(["daphne"] if SERVING else []),
     "django.contrib.admin",
     "django.contrib.auth",
     "django.contrib.contenttypes",

@@ -2,100 +2,32 @@
 
 Prints, per package, what Release Please would do now for the repository at PATH. Exit status
 0 on success, 2 on bad input (the error on stderr). Reads nothing from and writes nothing to
-cdportal's database.
+cdportal's database. manage.py runs it without Django (cdportal/pipeline/release_plan_cli.py);
+this command is the same for call_command and `manage.py help`.
 """
 
 from __future__ import annotations
 
-import json
-from datetime import UTC, date, datetime
-
 from django.core.management.base import BaseCommand, CommandError
 
 from cdportal.adapters.errors import AdapterError
-from cdportal.adapters.git.release_source import parse_github, snapshot
-from cdportal.adapters.git.repository import GitRepository
-from cdportal.core.plan import PackagePlan, ReleasePlan, plan
 from cdportal.core.release_config import ConfigError
+from cdportal.pipeline import release_plan_cli
 
-BAD_INPUT = 2
+BAD_INPUT = release_plan_cli.BAD_INPUT
 
 
 class Command(BaseCommand):
-    help = "Predict the Release PR, version, tag and changelog Release Please would produce now."
+    help = release_plan_cli.HELP
     # A tool for scripts and CI: it needs no database, no SECRET_KEY, no server settings.
     requires_system_checks = []
 
     def add_arguments(self, parser):
-        parser.add_argument(
-            "--repo", required=True, help="Path to a git repository (work tree or bare)"
-        )
-        parser.add_argument("--json", action="store_true", help="One JSON object instead of text")
-        parser.add_argument("--date", help="Changelog date, YYYY-MM-DD (default: today, UTC)")
-        parser.add_argument(
-            "--github", help="OWNER/REPO for changelog links (default: the origin remote)"
-        )
+        release_plan_cli.add_arguments(parser)
 
     def handle(self, *args, repo, json: bool, date: str | None, github: str | None, **options):
         try:
-            day = _parse_date(date)
-            github_repo = parse_github(github) if github else None
-            snap = snapshot(GitRepository(repo), github=github_repo, unreleased_only=True)
-            result = plan(snap.config, snap.history, repo=snap.repo, date=day)
+            out = release_plan_cli.render(repo=repo, as_json=json, day=date, github=github)
         except (ValueError, ConfigError, AdapterError) as e:
             raise CommandError(str(e), returncode=BAD_INPUT) from None
-        if json:
-            self.stdout.write(_json_dumps(result.to_json()))
-        else:
-            self.stdout.write(_text(result))
-
-
-def _parse_date(value: str | None) -> date:
-    if value is None:
-        return datetime.now(UTC).date()
-    try:
-        return date.fromisoformat(value)
-    except ValueError:
-        raise ValueError(f"--date must be YYYY-MM-DD, got {value!r}") from None
-
-
-def _json_dumps(data: dict) -> str:
-    return json.dumps(data, indent=2, ensure_ascii=False)
-
-
-def _text(result: ReleasePlan) -> str:
-    blocks = [_package_text(p) for p in result.packages]
-    if result.pr_title:
-        blocks.append(f"Grouped Release PR: {result.pr_title}  (branch {result.branch})")
-    return "\n\n".join(blocks) + "\n"
-
-
-def _package_text(p: PackagePlan) -> str:
-    name = p.component or p.path
-    lines = [f"{name} ({p.path}, {p.release_type})"]
-    current = (
-        f"{p.current_version} (tag {p.previous_tag})"
-        if p.current_version
-        else "none (first release)"
-    )
-    lines.append(f"  current version: {current}")
-    if p.next_version:
-        lines.append(f"  next version:    {p.next_version} → tag {p.tag}")
-        lines.append(f"  Release PR:      {p.pr_title}  (branch {p.branch})")
-    else:
-        lines.append("  next version:    none — Release Please would not open a Release PR")
-    for warning in p.warnings:
-        lines.append(f"  warning: {warning}")
-    lines.append(f"  commits ({len(p.commits)}):")
-    for c in p.commits:
-        scope = f"({c.scope})" if c.scope else ""
-        bang = "!" if c.breaking else ""
-        lines.append(f"    {c.sha[:7]} {c.type}{scope}{bang}: {c.subject}  [{c.why}]")
-    if p.ignored:
-        lines.append(f"  ignored ({len(p.ignored)}):")
-        for s in p.ignored:
-            lines.append(f"    {s.sha[:7]} {s.subject}  — {s.reason}")
-    if p.changelog:
-        lines.append("  changelog:")
-        lines.extend(f"    {line}" if line else "" for line in p.changelog.splitlines())
-    return "\n".join(lines)
+        self.stdout.write(out, ending="")
