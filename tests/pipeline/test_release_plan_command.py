@@ -216,3 +216,43 @@ def test_an_unusable_release_as_exits_2(work):
     result = release_plan(work.path, "--github", "o/r")
     assert result.returncode == 2
     assert result.stderr.strip()
+
+
+def test_it_starts_without_django_or_the_server_stack(fivedlabs):
+    """A CI step asking for the plan loads git and the release engine, not the web stack."""
+    result = subprocess.run(
+        [
+            sys.executable,
+            "-X",
+            "importtime",
+            "manage.py",
+            "release-plan",
+            "--repo",
+            str(fivedlabs.path),
+            "--json",
+            "--date",
+            DATE,
+        ],
+        cwd=ROOT,
+        capture_output=True,
+        text=True,
+        timeout=60,
+    )
+    assert result.returncode == 0, result.stderr
+    imported = {line.split("|")[-1].strip() for line in result.stderr.splitlines() if "|" in line}
+    assert not {
+        m for m in imported if m.split(".")[0] in {"django", "daphne", "twisted", "channels"}
+    }
+    assert json.loads(result.stdout)["components"]
+
+
+def test_call_command_gives_what_the_shell_gets(fivedlabs):
+    from io import StringIO
+
+    import django
+    from django.core.management import call_command
+
+    django.setup()
+    out = StringIO()
+    call_command("release-plan", repo=str(fivedlabs.path), json=True, date=DATE, stdout=out)
+    assert out.getvalue() == release_plan(fivedlabs.path, "--json", "--date", DATE).stdout
