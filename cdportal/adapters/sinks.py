@@ -9,10 +9,14 @@ browsers' websockets.
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from typing import Any, Protocol
 
 
 class EventSink(Protocol):
     def emit(self, event: Mapping[str, Any]) -> bool:
         """Deliver one event; True when it was new, False when already recorded."""
+
+    def emit_many(self, events: Sequence[Mapping[str, Any]]) -> list[bool]:
+        """Deliver events in order, as `emit` one by one would (a sink may write them in one
+        transaction); for each, whether it was new."""

@@ -36,6 +36,9 @@ second, and parsing and the duplicate check stay outside the lock
 from __future__ import annotations
 
 import re
+import threading
+from collections.abc import Iterable
+from contextlib import contextmanager
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
@@ -70,7 +73,7 @@ from cdportal.pipeline.models import (
 from cdportal.pipeline.policies import policies_for, tracked_from_resource
 from cdportal.pipeline.updater_actions import settle_restarts
 
-__all__ = ["IngestResult", "InvalidEvent", "ingest"]
+__all__ = ["IngestResult", "InvalidEvent", "ingest", "ingest_many"]
 
 FAILED_CONCLUSIONS = {"failure", "cancelled", "timed_out", "startup_failure", "action_required"}
 STATUS_ORDER = {"queued": 0, "in_progress": 1, "completed": 2}
@@ -88,23 +91,81 @@ def ingest(data: Any, *, broadcast: bool = True) -> IngestResult:
     existing = _recorded(event)
     if existing is not None and not _pushed_again(event):
         return IngestResult(existing, False, Changes())
-    with transaction.atomic():
+    with transaction.atomic(), _memo():
         _one_writer_at_a_time()
-        # Two writers may race on the same observation (a webhook and the poller): the second
-        # one to get the lock finds it recorded.
-        existing = _recorded(event)
-        again = existing is not None and _pushed_again(event)
-        if existing is not None and not again:
-            return IngestResult(existing, False, Changes())
-        changes = Changes()
-        row = HANDLERS[event.kind](event, changes)
-        if again:
-            row.source_id = _again_id(event)
-        row.save(force_insert=True)
-        changes.events.append(row.pk)
-        if broadcast:
-            publish.after_commit(changes)
+        result = _record(event)
+        if broadcast and result.created:
+            publish.after_commit(result.changes)
+    return result
+
+
+def ingest_many(items: Iterable[Any], *, broadcast: bool = True) -> list[IngestResult]:
+    """Ingest events in order in ONE transaction (one lock, one commit, one publish): the rows
+    are those `ingest` leaves for the same events one by one. For bulk sources (a history
+    import); a batch waits for nothing else, so keep batches to a few hundred events.
+
+    An invalid event raises InvalidEvent after the events before it are recorded, as one by one."""
+    events, invalid = [], None
+    for data in items:
+        try:
+            events.append(parse_event(data))
+        except InvalidEvent as e:
+            invalid = e
+            break
+    results: list[IngestResult] = []
+    if events:
+        with transaction.atomic(), _memo():
+            _one_writer_at_a_time()
+            changes = Changes()
+            for event in events:
+                result = _record(event)
+                results.append(result)
+                changes.merge(result.changes)
+            if broadcast and changes:
+                publish.after_commit(changes)
+    if invalid is not None:
+        raise invalid
+    return results
+
+
+def _record(event) -> IngestResult:
+    """Record one parsed event: inside the ingest transaction, with the lock held."""
+    # Two writers may race on the same observation (a webhook and the poller): the second
+    # one to get the lock finds it recorded.
+    existing = _recorded(event)
+    again = existing is not None and _pushed_again(event)
+    if existing is not None and not again:
+        return IngestResult(existing, False, Changes())
+    changes = Changes()
+    row = HANDLERS[event.kind](event, changes)
+    if again:
+        row.source_id = _again_id(event)
+    row.save(force_insert=True)
+    changes.events.append(row.pk)
     return IngestResult(row, True, changes)
+
+
+# Repositories and components, once read or made in an ingest transaction, for the rest of it
+# (rows of both are never deleted): a batch of a release's commits asks for each once.
+_memos = threading.local()
+
+
+@contextmanager
+def _memo():
+    _memos.value = {}
+    try:
+        yield
+    finally:
+        _memos.value = None
+
+
+def _memoized(key: tuple, make):
+    memo = getattr(_memos, "value", None)
+    if memo is None:
+        return make()
+    if key not in memo:
+        memo[key] = make()
+    return memo[key]
 
 
 # Any constant: the key of the advisory lock every ingest transaction takes on PostgreSQL.
@@ -157,15 +218,19 @@ def _row(event, **links) -> PipelineEvent:
 
 
 def _repository(full_name: str) -> Repository:
-    repo, _ = Repository.objects.get_or_create(
-        full_name=full_name, defaults={"url": f"https://github.com/{full_name}"}
+    return _memoized(
+        ("repository", full_name),
+        lambda: Repository.objects.get_or_create(
+            full_name=full_name, defaults={"url": f"https://github.com/{full_name}"}
+        )[0],
     )
-    return repo
 
 
 def _component(repo: Repository, name: str) -> Component:
-    component, _ = Component.objects.get_or_create(repository=repo, name=name)
-    return component
+    return _memoized(
+        ("component", repo.pk, name),
+        lambda: Component.objects.get_or_create(repository=repo, name=name)[0],
+    )
 
 
 def _next_release(component: Component) -> Release:

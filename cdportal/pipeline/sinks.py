@@ -7,19 +7,23 @@ server that holds the browsers' websockets, so the event is ingested, and broadc
 from __future__ import annotations
 
 import time
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from typing import Any
 
 import httpx
 
 from cdportal.adapters.errors import AdapterError
 from cdportal.core.events import InvalidEvent
-from cdportal.pipeline.ingest import ingest
+from cdportal.pipeline.ingest import ingest, ingest_many
 
 
 class LocalSink:
     def emit(self, event: Mapping[str, Any]) -> bool:
         return ingest(dict(event)).created
+
+    def emit_many(self, events: Sequence[Mapping[str, Any]]) -> list[bool]:
+        """A batch in one transaction (cdportal.pipeline.ingest.ingest_many)."""
+        return [result.created for result in ingest_many(dict(e) for e in events)]
 
 
 class HttpSink:
@@ -45,6 +49,9 @@ class HttpSink:
                 continue
             return self._result(response)
         raise AssertionError("unreachable")
+
+    def emit_many(self, events: Sequence[Mapping[str, Any]]) -> list[bool]:
+        return [self.emit(event) for event in events]
 
     def _result(self, response: httpx.Response) -> bool:
         if response.status_code in (200, 201):

@@ -13,6 +13,7 @@ from collections import Counter
 from collections.abc import Iterator
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime
+from itertools import islice
 
 from cdportal.adapters.git.release_source import Snapshot, snapshot
 from cdportal.adapters.git.repository import CommitCache, GitRepository
@@ -156,13 +157,20 @@ class SyncReport:
         return f"read {self.commits_read} commits from git; recorded {new} ({self.seen} events considered)"
 
 
+# Events handed to the sink at once: one transaction each with LocalSink. A history import of
+# 5,650 events took 175 s one transaction at a time (benchmarks/history_import.py).
+BATCH = 500
+
+
 def sync(source: GitSource, sink, *, today: date | None = None) -> SyncReport:
-    """Deliver the source's events to a sink (LocalSink or HttpSink)."""
+    """Deliver the source's events to a sink (LocalSink or HttpSink), in batches of BATCH."""
     before = source.cache.commits_read
     report = SyncReport()
-    for event in source.events(today=today):
-        report.seen += 1
-        if sink.emit(event):
-            report.recorded[event["kind"]] += 1
+    events = source.events(today=today)
+    while batch := list(islice(events, BATCH)):
+        report.seen += len(batch)
+        for event, new in zip(batch, sink.emit_many(batch), strict=True):
+            if new:
+                report.recorded[event["kind"]] += 1
     report.commits_read = source.cache.commits_read - before
     return report
