@@ -67,6 +67,8 @@ from cdportal.adapters.registry.scanner import delete_event, push_event
 from cdportal.api import deliveries
 from cdportal.core.events import InvalidEvent, parse_event
 from cdportal.core.text import first_unstorable, storable
+from cdportal.pipeline import publish
+from cdportal.pipeline.changes import Changes
 from cdportal.pipeline.ingest import ingest
 from cdportal.pipeline.models import WebhookDelivery
 
@@ -199,7 +201,7 @@ def process(delivery: WebhookDelivery) -> None:
     """Ingest the stored envelope's pushes and deletes and record the outcome (a delivery
     worker, in the transaction that claimed it: an exception rolls all of it back)."""
     Status = WebhookDelivery.Status
-    recorded, pushes, notes, problems = 0, 0, [], []
+    recorded, pushes, notes, problems, changes = 0, 0, [], [], Changes()
     for item in delivery.payload["events"]:
         try:
             data, note = _push(item)
@@ -215,9 +217,13 @@ def process(delivery: WebhookDelivery) -> None:
         if note:
             notes.append(note)
         try:
-            recorded += ingest(data).created  # a savepoint in the delivery's transaction
+            result = ingest(data, broadcast=False)  # a savepoint in the delivery's transaction
+            recorded += result.created
+            changes.merge(result.changes)
         except InvalidEvent as e:
             problems.append(f"{data['source_id']}: {e}")
+    if changes:  # one update of the live pages for the whole envelope
+        publish.after_commit(changes)
     if problems:
         _finish(delivery, Status.FAILED, "; ".join(problems + notes), recorded)
     elif pushes:

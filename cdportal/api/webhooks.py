@@ -47,6 +47,8 @@ from cdportal.api import deliveries
 from cdportal.api.inputs import CONTROL
 from cdportal.core.events import InvalidEvent, parse_event
 from cdportal.core.text import first_unstorable, storable
+from cdportal.pipeline import publish
+from cdportal.pipeline.changes import Changes
 from cdportal.pipeline.ingest import ingest
 from cdportal.pipeline.models import BuildRun, WebhookDelivery
 
@@ -190,12 +192,16 @@ def process(delivery: WebhookDelivery) -> None:
         action = f".{delivery.action}" if delivery.action else ""
         _finish(delivery, Status.IGNORED, f"{event}{action}: nothing the pipeline tracks", 0)
         return
-    recorded, problems = 0, []
+    recorded, problems, changes = 0, [], Changes()
     for data in events:
         try:
-            recorded += ingest(data).created  # a savepoint in the delivery's transaction
+            result = ingest(data, broadcast=False)  # a savepoint in the delivery's transaction
+            recorded += result.created
+            changes.merge(result.changes)
         except InvalidEvent as e:
             problems.append(f"{data.get('kind')} {data.get('source_id')}: {e}")
+    if changes:  # one update of the live pages for the whole delivery
+        publish.after_commit(changes)
     if problems:
         _finish(delivery, Status.FAILED, "invalid events: " + "; ".join(problems), recorded)
     else:
