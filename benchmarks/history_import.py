@@ -83,6 +83,8 @@ def main() -> int:
             [
                 *manage,
                 "shell",
+                "-v",
+                "0",
                 "-c",
                 "from cdportal.pipeline.models import Commit, PipelineEvent, Release;"
                 "print(PipelineEvent.objects.count(), Commit.objects.count(),"
@@ -93,7 +95,7 @@ def main() -> int:
             check=True,
             capture_output=True,
             text=True,
-        ).stdout.split()
+        ).stdout.split()[-3:]
     print(f"sync-git of {args.repo} into {url.split(':')[0]} ({args.root}):")
     print(f"  {wall:7.1f} s  {result.stdout.strip()}")
     print(f"  rows: {counts[0]} events, {counts[1]} commits, {counts[2]} releases")

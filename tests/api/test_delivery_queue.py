@@ -77,7 +77,7 @@ def push(repository: str, n: int, commits: int = 1) -> dict:
     return payload
 
 
-def deliver(client: Client, payload: dict, event: str = "push"):
+def deliver(client: Client, payload: dict, event: str = "push", delivery: str | None = None):
     body = json.dumps(payload).encode()
     return client.post(
         "/api/webhooks/github",
@@ -85,7 +85,7 @@ def deliver(client: Client, payload: dict, event: str = "push"):
         content_type="application/json",
         headers={
             "X-GitHub-Event": event,
-            "X-GitHub-Delivery": str(uuid.uuid4()),
+            "X-GitHub-Delivery": delivery or str(uuid.uuid4()),
             "X-Hub-Signature-256": "sha256="
             + hmac.new(SECRET.encode(), body, hashlib.sha256).hexdigest(),
         },
@@ -118,6 +118,10 @@ def test_a_delivery_is_answered_after_one_insert_and_processed_later():
     assert (response.status_code, response.json()["status"]) == (202, "received")
     assert [q["sql"].split()[0] for q in queries.captured_queries] == ["INSERT"]
     assert not PipelineEvent.objects.exists()
+
+    # The same delivery again (no test transaction here: the INSERT's conflict, in autocommit).
+    again = deliver(client, push("octo/one", 1, commits=3), delivery=response.json()["delivery"])
+    assert (again.status_code, again.json()["duplicate"]) == (200, True)
 
     assert deliveries.process_pending() == 1
 
