@@ -117,10 +117,12 @@ def ingest_many(items: Iterable[Any], *, broadcast: bool = True) -> list[IngestR
         with transaction.atomic(), _memo():
             _one_writer_at_a_time()
             changes = Changes()
+            known = _recorded_many(events)  # one query for the batch, not one per event
             for event in events:
-                result = _record(event)
+                result = _record(event, known)
                 results.append(result)
                 changes.merge(result.changes)
+                known.setdefault((event.source, event.source_id), result.event)
             if broadcast and changes:
                 publish.after_commit(changes)
     if invalid is not None:
@@ -128,11 +130,12 @@ def ingest_many(items: Iterable[Any], *, broadcast: bool = True) -> list[IngestR
     return results
 
 
-def _record(event) -> IngestResult:
-    """Record one parsed event: inside the ingest transaction, with the lock held."""
+def _record(event, known: dict | None = None) -> IngestResult:
+    """Record one parsed event: inside the ingest transaction, with the lock held. `known`:
+    the events of (source, source_id) recorded so far, read under the lock."""
     # Two writers may race on the same observation (a webhook and the poller): the second
     # one to get the lock finds it recorded.
-    existing = _recorded(event)
+    existing = _recorded(event) if known is None else known.get((event.source, event.source_id))
     again = existing is not None and _pushed_again(event)
     if existing is not None and not again:
         return IngestResult(existing, False, Changes())
@@ -177,6 +180,15 @@ def _one_writer_at_a_time() -> None:
     if connection.vendor == "postgresql":
         with connection.cursor() as cursor:
             cursor.execute("SELECT pg_advisory_xact_lock(%s)", [INGEST_LOCK])
+
+
+def _recorded_many(events) -> dict[tuple[str, str], PipelineEvent]:
+    wanted = {(e.source, e.source_id) for e in events}
+    rows = PipelineEvent.objects.filter(
+        source__in={source for source, _ in wanted},
+        source_id__in={source_id for _, source_id in wanted},
+    )
+    return {(r.source, r.source_id): r for r in rows if (r.source, r.source_id) in wanted}
 
 
 def _recorded(event) -> PipelineEvent | None:
