@@ -118,6 +118,7 @@ def ingest_many(items: Iterable[Any], *, broadcast: bool = True) -> list[IngestR
             _one_writer_at_a_time()
             changes = Changes()
             known = _recorded_many(events)  # one query for the batch, not one per event
+            _read_commits([e for e in events if e.kind == "commit"])
             for event in events:
                 result = _record(event, known)
                 results.append(result)
@@ -160,6 +161,36 @@ def _memo():
         yield
     finally:
         _memos.value = None
+
+
+def _read_commits(events) -> None:
+    """Which of a batch's commits are recorded, and in which release: one query, kept in the
+    transaction's memo for `_known_commit` (commits are never deleted)."""
+    memo = getattr(_memos, "value", None)
+    if memo is None or not events:
+        return
+    asked = {(e.repository, e.sha) for e in events}
+    rows = Commit.objects.filter(
+        repository__full_name__in={name for name, _ in asked}, sha__in={sha for _, sha in asked}
+    ).values_list("repository__full_name", "sha", "release_id")
+    memo["commits asked"] = asked
+    memo["commits"] = {(name, sha): release for name, sha, release in rows}
+
+
+def _known_commit(repo: Repository, sha: str) -> tuple[bool, int | None]:
+    """Whether the commit is recorded, and its release's id."""
+    memo = getattr(_memos, "value", None)
+    key = (repo.full_name, sha)
+    if memo is not None and key in memo.get("commits asked", ()):
+        return key in memo["commits"], memo["commits"].get(key)
+    commit = Commit.objects.filter(repository=repo, sha=sha).only("release_id").first()
+    return commit is not None, commit.release_id if commit else None
+
+
+def _remember_commit(repo: Repository, sha: str, release_id: int | None) -> None:
+    memo = getattr(_memos, "value", None)
+    if memo is not None and "commits" in memo:
+        memo["commits"][(repo.full_name, sha)] = release_id
 
 
 def _memoized(key: tuple, make):
@@ -397,15 +428,15 @@ def _supersede_older(release: Release, changes: Changes) -> None:
 def _on_commit(event: ev.CommitMerged, changes: Changes) -> PipelineEvent:
     repo = _repository(event.repository)
     component = _component(repo, event.component)
-    commit = Commit.objects.filter(repository=repo, sha=event.sha).first()
-    if commit is None:
+    recorded, release_id = _known_commit(repo, event.sha)
+    if not recorded:
         release = (
             _release_of(component, event.release_version)
             if event.release_version
             else _next_release(component)
         )
         kind, scope, breaking = _conventional(event.sha, event.message)
-        commit = Commit.objects.create(
+        Commit.objects.create(
             repository=repo,
             component=component,
             release=release,
@@ -418,9 +449,11 @@ def _on_commit(event: ev.CommitMerged, changes: Changes) -> PipelineEvent:
             url=event.url,
             committed_at=event.occurred_at,
         )
+        _remember_commit(repo, event.sha, release.pk)
         release.merged_at = _earliest(release.merged_at, event.occurred_at)
         _touch(release, event, changes)
-    return _row(event, repository=repo, release=commit.release)
+        release_id = release.pk
+    return _row(event, repository=repo, release_id=release_id)
 
 
 def _conventional(sha: str, message: str) -> tuple[str, str, bool]:
