@@ -250,15 +250,16 @@ def test_a_worker_killed_half_way_loses_nothing(postgres):
             if worker.poll() is None:
                 worker.kill()
         blocker.rollback()
+
+        def gone() -> bool:
+            # pg_stat_activity is read once per transaction: a new one for each look.
+            blocker.rollback()
+            return not blocker.execute(
+                "SELECT 1 FROM pg_stat_activity WHERE pid = %s", [backend]
+            ).fetchone()
+
         # The dead worker's server process ends once its lock wait does: its locks go with it.
-        wait_for(
-            lambda: (
-                not blocker.execute(
-                    "SELECT 1 FROM pg_stat_activity WHERE pid = %s", [backend]
-                ).fetchone()
-            ),
-            timeout=30,
-        )
+        wait_for(gone, timeout=30)
         blocker.rollback()
 
     delivery = WebhookDelivery.objects.get()
