@@ -18,6 +18,7 @@ from cdportal.adapters.github import writes
 from cdportal.adapters.github.client import client
 from cdportal.adapters.github.errors import Invalid, RefExists, Unauthorized, UnexpectedInputs
 from cdportal.adapters.github.repo import GitHubRepo
+from cdportal.api import deliveries as delivery_queue
 from cdportal.demo.github import GitHub
 from cdportal.demo.gitrepo import DemoRepository
 from cdportal.demo.hooks import Hooks
@@ -94,6 +95,7 @@ def deliver_to_cdportal(client, receiver: Receiver) -> list[WebhookDelivery]:
             headers={k: v for k, v in headers.items() if k.lower().startswith("x-")},
         )
         assert answer.status_code == 202, answer.content
+    delivery_queue.process_pending()  # acknowledged after one insert, processed behind
     return list(WebhookDelivery.objects.order_by("pk"))
 
 
