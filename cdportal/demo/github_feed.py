@@ -16,7 +16,7 @@ from __future__ import annotations
 
 import logging
 import threading
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from datetime import datetime
 from typing import Any
 
@@ -136,15 +136,21 @@ class GitSync:
 
 
 class _Once:
+    """A sink that passes on each event once per demo run (a rescan lists them all again)."""
+
     def __init__(self, sink: EventSink, sent: set[str]):
         self.sink, self.sent = sink, sent
 
     def emit(self, event: Mapping[str, Any]) -> bool:
-        if event["source_id"] in self.sent:
-            return False
-        new = self.sink.emit(event)
-        self.sent.add(event["source_id"])
-        return new
+        return self.emit_many([event])[0]
+
+    def emit_many(self, events: Sequence[Mapping[str, Any]]) -> list[bool]:
+        fresh = [e for e in events if e["source_id"] not in self.sent]
+        recorded = dict(
+            zip((e["source_id"] for e in fresh), self.sink.emit_many(fresh), strict=True)
+        )
+        self.sent.update(recorded)
+        return [recorded.get(e["source_id"], False) for e in events]
 
 
 def _time(value: str | datetime) -> datetime:

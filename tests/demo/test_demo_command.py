@@ -166,9 +166,13 @@ def test_the_demo_s_github_buttons_work_against_its_simulated_github(demo):
     assert answer.status_code == 202, answer.text
     assert ended(answer.json()[0])["status"] == "succeeded"
 
-    # The next release is predicted from the demo repository's history.
-    page = browser.get(f"/repositories/{REPOSITORY}/tag/").text
-    assert "No prediction yet" not in page
+    # The next release is predicted from the demo repository's history (webhooks are
+    # processed behind their acknowledgement: the prediction follows within moments).
+    def predicted() -> str | None:
+        page = browser.get(f"/repositories/{REPOSITORY}/tag/").text
+        return None if "No prediction yet" in page else page
+
+    page = wait_for(predicted, timeout=30, interval=0.5)
     component = re.search(r'href="/components/(\d+)/">next release</a>', page)
     assert component, "the manual release page links the component's next release"
     plan = browser.get(f"/components/{component[1]}/").text
