@@ -29,6 +29,10 @@ KNOWN: dict[str, str] = {
     "CSRF_TRUSTED_ORIGINS": "Comma-separated origins (https://cd.example.com) allowed to POST and open websockets.",
     "DATABASE_URL": "postgres://user:pass@host:5432/db or sqlite:///path. Default: SQLite in the checkout.",
     "REDIS_URL": "redis://host:6379/0 for the Channels layer (channels-redis). Default: in-memory layer (one process).",
+    "REDIS_MAX_CONNECTIONS": "Most Redis connections one process opens for the Channels layer; more callers wait for one. Default 50.",
+    "DATABASE_POOL_MIN_SIZE": "PostgreSQL connections one process keeps open in its pool. Default 2.",
+    "DATABASE_POOL_MAX_SIZE": "Most PostgreSQL connections one process opens; more requests wait for one. Default 10.",
+    "DATABASE_POOL_TIMEOUT": "Seconds a request waits for a pooled PostgreSQL connection before it fails. Default 10.",
     "TIME_ZONE": "IANA zone used to display times. Default UTC.",
     "LOG_LEVEL": "DEBUG, INFO, WARNING or ERROR. Default INFO.",
     "LIVE_COALESCE_MS": "Window in which a browser's live updates are merged into one push. Default 150.",
@@ -193,6 +197,8 @@ def env_registry_credentials(name: str, environ: Mapping[str, str] = os.environ)
 
 
 def env_database(name: str, default: str, environ: Mapping[str, str] = os.environ) -> dict:
+    """Django's DATABASES entry. PostgreSQL goes through psycopg's connection pool, sized by
+    DATABASE_POOL_MIN_SIZE / _MAX_SIZE / _TIMEOUT (docs/operations.md)."""
     import dj_database_url
 
     url = envsecret(name, environ) or default
@@ -224,7 +230,25 @@ def env_database(name: str, default: str, environ: Mapping[str, str] = os.enviro
         }
     elif not config.get("NAME"):
         raise ImproperlyConfigured(f"{name} names no database (…/DBNAME at the end)")
+    else:
+        config["OPTIONS"] = {**config.get("OPTIONS", {}), "pool": env_database_pool(environ)}
+        # A pooled connection goes back to the pool at the end of each request (Django closes
+        # it), instead of staying with the thread that used it; the pool checks it on checkout.
+        config["CONN_MAX_AGE"] = 0
+        config["CONN_HEALTH_CHECKS"] = False
     return config
+
+
+def env_database_pool(environ: Mapping[str, str] = os.environ) -> dict:
+    """psycopg_pool.ConnectionPool's sizes, per process and database alias."""
+    min_size = envint("DATABASE_POOL_MIN_SIZE", 2, environ=environ)
+    max_size = envint("DATABASE_POOL_MAX_SIZE", 10, minimum=1, environ=environ)
+    if min_size > max_size:
+        raise ImproperlyConfigured(
+            f"DATABASE_POOL_MIN_SIZE ({min_size}) is larger than DATABASE_POOL_MAX_SIZE ({max_size})"
+        )
+    timeout = envint("DATABASE_POOL_TIMEOUT", 10, minimum=1, environ=environ)
+    return {"min_size": min_size, "max_size": max_size, "timeout": timeout}
 
 
 def env_channel_layer(name: str, environ: Mapping[str, str] = os.environ) -> dict:
@@ -237,16 +261,35 @@ def env_channel_layer(name: str, environ: Mapping[str, str] = os.environ) -> dic
     if parts.scheme != "unix" and not parts.hostname:
         raise ImproperlyConfigured(f"{name} names no host")
     return {
-        "BACKEND": "channels_redis.core.RedisChannelLayer",
-        # No socket read timeout: redis-py 8 defaults to 5 s, as long as channels_redis's blocking
-        # BZPOPMIN, so every idle websocket consumer died every ~5 s and lost what was sent while
-        # it reconnected (django/channels_redis#422).
+        # channels-redis with a bounded pool whose callers wait (cdportal/live/layers.py).
+        "BACKEND": "cdportal.live.layers.RedisChannelLayer",
         "CONFIG": {
-            "hosts": [{"address": url, "socket_timeout": None}],
+            "hosts": [
+                {
+                    "address": url,
+                    # No socket read timeout: redis-py 8 defaults to 5 s, as long as
+                    # channels_redis's blocking BZPOPMIN, so every idle websocket consumer died
+                    # every ~5 s and lost what was sent while it reconnected
+                    # (django/channels_redis#422).
+                    "socket_timeout": None,
+                    "max_connections": envint(
+                        "REDIS_MAX_CONNECTIONS", 50, minimum=2, environ=environ
+                    ),
+                    "timeout": REDIS_POOL_WAIT_SECONDS,
+                }
+            ],
             "capacity": 1500,
             "expiry": 30,
+            # A live consumer re-joins its groups every SESSION_RECHECK_SECONDS (60,
+            # cdportal/live/consumers.py) and leaves them on disconnect; a channel whose process
+            # died without leaving is dropped from its groups after this long.
+            "group_expiry": 300,
         },
     }
+
+
+# How long a channel-layer call waits for a free Redis connection before it fails.
+REDIS_POOL_WAIT_SECONDS = 20
 
 
 SECRET_KEY_MISSING = (

@@ -119,8 +119,9 @@ LOGIN_URL = "web:login"
 LOGIN_REDIRECT_URL = "web:overview"
 LOGOUT_REDIRECT_URL = "web:login"
 
-# Database sessions: the live socket reads the row to notice logouts and expiry.
-SESSION_ENGINE = "django.contrib.sessions.backends.db"
+# Database sessions: the live socket reads the row to notice logouts and expiry. Django's
+# database store, remembering the loaded row's expiry for the live socket's connect.
+SESSION_ENGINE = "cdportal.live.sessions"
 SESSION_COOKIE_AGE = envint("SESSION_COOKIE_AGE", 14 * 24 * 3600, minimum=60)
 SESSION_COOKIE_SAMESITE = CSRF_COOKIE_SAMESITE = "Lax"
 X_FRAME_OPTIONS = "DENY"

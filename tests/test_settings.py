@@ -96,15 +96,47 @@ def test_database_and_channel_layer_urls():
         "cdportal",
         "db",
     )
+    # pooled: a request hands its connection back instead of its thread keeping one
+    assert pg["OPTIONS"]["pool"] == {"min_size": 2, "max_size": 10, "timeout": 10}
+    assert pg["CONN_MAX_AGE"] == 0
+    sized = env.env_database(
+        "DATABASE_URL",
+        "",
+        {
+            "DATABASE_URL": "postgres://db/x",
+            "DATABASE_POOL_MAX_SIZE": "4",
+            "DATABASE_POOL_MIN_SIZE": "1",
+        },
+    )
+    assert sized["OPTIONS"]["pool"]["max_size"] == 4
     lite = env.env_database("DATABASE_URL", "sqlite:////tmp/x.sqlite3", {})
     assert lite["OPTIONS"]["transaction_mode"] == "IMMEDIATE"
     assert env.env_channel_layer("REDIS_URL", {})["BACKEND"].endswith("InMemoryChannelLayer")
     redis = env.env_channel_layer("REDIS_URL", {"REDIS_URL": "redis://127.0.0.1:6379/0"})
-    assert redis["BACKEND"] == "channels_redis.core.RedisChannelLayer"
-    # an idle consumer blocks on Redis longer than redis-py's default read timeout
+    assert redis["BACKEND"] == "cdportal.live.layers.RedisChannelLayer"
+    # an idle consumer blocks on Redis longer than redis-py's default read timeout; the pool
+    # is bounded and its callers wait for a connection
     assert redis["CONFIG"]["hosts"] == [
-        {"address": "redis://127.0.0.1:6379/0", "socket_timeout": None}
+        {
+            "address": "redis://127.0.0.1:6379/0",
+            "socket_timeout": None,
+            "max_connections": 50,
+            "timeout": env.REDIS_POOL_WAIT_SECONDS,
+        }
     ]
+
+
+def test_a_pool_smaller_than_its_minimum_is_refused():
+    with pytest.raises(ImproperlyConfigured, match="DATABASE_POOL_MIN_SIZE"):
+        env.env_database(
+            "DATABASE_URL",
+            "",
+            {
+                "DATABASE_URL": "postgres://db/x",
+                "DATABASE_POOL_MAX_SIZE": "2",
+                "DATABASE_POOL_MIN_SIZE": "3",
+            },
+        )
 
 
 def test_unrelated_variables_are_not_typos():

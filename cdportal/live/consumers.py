@@ -3,9 +3,12 @@
 from __future__ import annotations
 
 import asyncio
+import logging
 import time
 
+from channels.consumer import get_handler_name
 from channels.db import database_sync_to_async
+from channels.exceptions import StopConsumer
 from channels.generic.websocket import AsyncWebsocketConsumer
 from django.conf import settings
 from django.contrib.sessions.models import Session
@@ -13,6 +16,7 @@ from django.utils import timezone
 
 from cdportal.live import broadcast
 
+log = logging.getLogger(__name__)
 # A close code outside the ones the htmx ws extension retries (1006, 1011, 1012, 1013): the
 # client stops reconnecting and tells the person to log in again.
 SESSION_EXPIRED = 4401
@@ -25,24 +29,58 @@ CONNECTED = (
 
 
 class LiveConsumer(AsyncWebsocketConsumer):
+    """Its tasks (the coalescing flush, the session watch) never outlive the socket: they are
+    cancelled on disconnect, and again when the consumer ends for any other reason."""
+
+    def __init__(self, *args, **kwargs):
+        super().__init__(*args, **kwargs)
+        self.groups_joined: list[str] = []
+        self.pending: dict[str, str] = {}
+        self.flush_task: asyncio.Task | None = None
+        self.session_task: asyncio.Task | None = None
+        self.sent_at = 0.0
+        self.ended = False
+
+    async def __call__(self, scope, receive, send):
+        try:
+            await super().__call__(scope, receive, send)
+        finally:
+            self._stop_tasks()
+
+    async def dispatch(self, message):
+        # AsyncConsumer.dispatch first awaits aclose_old_connections() for every message: a hop
+        # to the one sync thread per message and per socket, so one broadcast to a thousand
+        # tabs queued a thousand hops behind each other. These handlers reach the database
+        # only through database_sync_to_async, which closes stale connections itself before
+        # and after (channels/db.py); everything else they do stays on the event loop.
+        handler = getattr(self, get_handler_name(message), None)
+        if handler is None:
+            raise ValueError(f"No handler for message type {message['type']}")
+        await handler(message)
+
+    async def websocket_disconnect(self, message):
+        # The base class does the same minus its aclose_old_connections() hop (see dispatch).
+        await self.disconnect(message.get("code"))
+        raise StopConsumer()
+
     async def connect(self):
         # Accept, then close with our own code: a refused handshake looks like a network
         # failure (1006) to the browser, which would retry forever.
         broadcast.serving_on(asyncio.get_running_loop())
         await self.accept()
-        expires_in = await self._session_expires_in()
+        expires_in = self._loaded_session_expires_in()
         if expires_in is None:
             await self.close(code=SESSION_EXPIRED)
             return
-        self.groups_joined = [
+        groups = [
             *self._page_groups(),
             broadcast.session_group(self.scope["session"].session_key),
         ]
-        for group in self.groups_joined:
+        for group in groups:
+            self.groups_joined.append(group)  # before the call: disconnect leaves it either way
             await self.channel_layer.group_add(group, self.channel_name)
-        self.pending: dict[str, str] = {}
-        self.flush_task: asyncio.Task | None = None
-        self.sent_at = 0.0
+        if self.ended:  # the tab went away while we were joining
+            return
         self.session_task = asyncio.create_task(self._watch_session(expires_in))
         await self.send(text_data=CONNECTED)
 
@@ -63,12 +101,23 @@ class LiveConsumer(AsyncWebsocketConsumer):
         return [broadcast.OVERVIEW]
 
     async def disconnect(self, code):
-        for group in getattr(self, "groups_joined", []):
-            await self.channel_layer.group_discard(group, self.channel_name)
-        for name in ("flush_task", "session_task"):
-            task = getattr(self, name, None)
+        # Tasks first: leaving a group can fail (Redis away), and must not keep them running.
+        self._stop_tasks()
+        for group in self.groups_joined:
+            try:
+                await self.channel_layer.group_discard(group, self.channel_name)
+            except Exception:
+                # The membership then lapses on its own (the layer's group expiry).
+                log.warning("could not leave live group %s", group, exc_info=True)
+        self.groups_joined = []
+
+    def _stop_tasks(self) -> None:
+        self.ended = True
+        for task in (self.flush_task, self.session_task):
             if task is not None:
                 task.cancel()
+        self.flush_task = self.session_task = None
+        self.pending = {}
 
     async def receive(self, text_data=None, bytes_data=None):
         """The page sends nothing we act on (htmx may send form values); ignore it."""
@@ -77,6 +126,8 @@ class LiveConsumer(AsyncWebsocketConsumer):
         # Coalesce: a fragment replaces any copy of itself still waiting, so a burst of events
         # for one release reaches the browser as one swap. The first update after a quiet spell
         # goes out at once; later ones wait for the rest of the window.
+        if self.ended:
+            return
         self.pending.update(message["fragments"])
         if self.flush_task is None:
             window = settings.LIVE_COALESCE_MS / 1000
@@ -88,10 +139,11 @@ class LiveConsumer(AsyncWebsocketConsumer):
         await self.close(code=SESSION_EXPIRED)
 
     async def _flush_after(self, seconds: float):
-        await asyncio.sleep(seconds)
+        if seconds > 0:
+            await asyncio.sleep(seconds)
         self.flush_task = None
         html, self.pending = "".join(self.pending.values()), {}
-        if html:
+        if html and not self.ended:
             self.sent_at = time.monotonic()
             await self.send(text_data=html)
 
@@ -107,6 +159,19 @@ class LiveConsumer(AsyncWebsocketConsumer):
             for group in self.groups_joined:
                 await self.channel_layer.group_add(group, self.channel_name)
             expires_in = max(remaining, 1)
+
+    def _loaded_session_expires_in(self) -> float | None:
+        """At connect: the expiry of the session row the auth middleware just loaded
+        (cdportal/live/sessions.py), without reading it again."""
+        user = self.scope.get("user")
+        session = self.scope.get("session")
+        if user is None or not user.is_authenticated or session is None:
+            return None
+        expires = getattr(session, "expires_at", None)
+        if expires is None:
+            return None
+        left = (expires - timezone.now()).total_seconds()
+        return left if left > 0 else None
 
     async def _session_expires_in(self) -> float | None:
         """Seconds left in this socket's login session, or None when there is none."""
