@@ -11,11 +11,12 @@ from __future__ import annotations
 
 import difflib
 import os
+import re
 import tempfile
 from collections.abc import Mapping
 from ipaddress import IPv4Network, IPv6Network, ip_network
 from pathlib import Path
-from urllib.parse import urlsplit
+from urllib.parse import parse_qs, urlsplit
 
 from django.core.exceptions import ImproperlyConfigured
 
@@ -29,7 +30,7 @@ KNOWN: dict[str, str] = {
     "CSRF_TRUSTED_ORIGINS": "Comma-separated origins (https://cd.example.com) allowed to POST and open websockets.",
     "DATABASE_URL": "postgres://user:pass@host:5432/db or sqlite:///path. Default: SQLite in the checkout.",
     "REDIS_URL": "redis://host:6379/0 for the Channels layer (channels-redis). Default: in-memory layer (one process).",
-    "REDIS_MAX_CONNECTIONS": "Most Redis connections one process opens for the Channels layer; more callers wait for one. Default 50.",
+    "REDIS_MAX_CONNECTIONS": "Most Redis connections one process opens for the Channels layer (it uses two per event loop). Default 8.",
     "DATABASE_POOL_MIN_SIZE": "PostgreSQL connections one process keeps open in its pool. Default 2.",
     "DATABASE_POOL_MAX_SIZE": "Most PostgreSQL connections one process opens; more requests wait for one. Default 10.",
     "DATABASE_POOL_TIMEOUT": "Seconds a request waits for a pooled PostgreSQL connection before it fails. Default 10.",
@@ -260,36 +261,31 @@ def env_channel_layer(name: str, environ: Mapping[str, str] = os.environ) -> dic
         raise ImproperlyConfigured(f"{name} must start with redis://, rediss:// or unix://")
     if parts.scheme != "unix" and not parts.hostname:
         raise ImproperlyConfigured(f"{name} names no host")
+    database = parse_qs(parts.query).get("db", [""])[0]
+    if parts.scheme != "unix":
+        database = parts.path.strip("/") or database
+    database = re.sub(r"[^0-9A-Za-z]", "-", database) or "0"
     return {
-        # channels-redis with a bounded pool whose callers wait (cdportal/live/layers.py).
+        # channels-redis's pub/sub layer: one publish per group message, fanned out in memory
+        # by each process holding members (cdportal/live/layers.py).
         "BACKEND": "cdportal.live.layers.RedisChannelLayer",
         "CONFIG": {
             "hosts": [
                 {
                     "address": url,
-                    # No socket read timeout: redis-py 8 defaults to 5 s, as long as
-                    # channels_redis's blocking BZPOPMIN, so every idle websocket consumer died
-                    # every ~5 s and lost what was sent while it reconnected
-                    # (django/channels_redis#422).
+                    # No socket read timeout: redis-py 8 defaults to 5 s, and a subscription
+                    # idles for as long as no page changes (django/channels_redis#422).
                     "socket_timeout": None,
                     "max_connections": envint(
-                        "REDIS_MAX_CONNECTIONS", 50, minimum=2, environ=environ
+                        "REDIS_MAX_CONNECTIONS", 8, minimum=2, environ=environ
                     ),
-                    "timeout": REDIS_POOL_WAIT_SECONDS,
                 }
             ],
-            "capacity": 1500,
-            "expiry": 30,
-            # A live consumer re-joins its groups every SESSION_RECHECK_SECONDS (60,
-            # cdportal/live/consumers.py) and leaves them on disconnect; a channel whose process
-            # died without leaving is dropped from its groups after this long.
-            "group_expiry": 300,
+            # Pub/sub channels are not per Redis database: the database number in the prefix
+            # keeps two deployments (or test runs) sharing a server from hearing each other.
+            "prefix": f"cdportal.db{database}.",
         },
     }
-
-
-# How long a channel-layer call waits for a free Redis connection before it fails.
-REDIS_POOL_WAIT_SECONDS = 20
 
 
 SECRET_KEY_MISSING = (

@@ -39,6 +39,21 @@
     if (el && !document.querySelector("[ws-connect]")) el.hidden = true;
   });
 
+  // A list that gets only its newest rows pushed (hx-swap-oob="afterbegin:…", the overview's
+  // event log) drops the older copy of a row sent again and keeps the length the page renders
+  // it with (data-keep): what a reload would show.
+  document.addEventListener("htmx:oobAfterSwap", function (evt) {
+    var list = evt.detail && evt.detail.target;
+    var keep = list && list.getAttribute ? parseInt(list.getAttribute("data-keep"), 10) : NaN;
+    if (isNaN(keep)) return;
+    var seen = {};
+    Array.prototype.slice.call(list.children).forEach(function (li) {
+      if (li.classList.contains("empty") || (li.id && seen[li.id])) li.remove();
+      else if (li.id) seen[li.id] = true;
+    });
+    while (list.children.length > keep) list.removeChild(list.lastElementChild);
+  });
+
   // Elapsed time of the stage in progress, counted in the browser: no polling.
   function format(seconds) {
     seconds = Math.max(0, Math.floor(seconds));

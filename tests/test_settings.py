@@ -114,16 +114,13 @@ def test_database_and_channel_layer_urls():
     assert env.env_channel_layer("REDIS_URL", {})["BACKEND"].endswith("InMemoryChannelLayer")
     redis = env.env_channel_layer("REDIS_URL", {"REDIS_URL": "redis://127.0.0.1:6379/0"})
     assert redis["BACKEND"] == "cdportal.live.layers.RedisChannelLayer"
-    # an idle consumer blocks on Redis longer than redis-py's default read timeout; the pool
-    # is bounded and its callers wait for a connection
+    # an idle subscription waits on Redis longer than redis-py's default read timeout
     assert redis["CONFIG"]["hosts"] == [
-        {
-            "address": "redis://127.0.0.1:6379/0",
-            "socket_timeout": None,
-            "max_connections": 50,
-            "timeout": env.REDIS_POOL_WAIT_SECONDS,
-        }
+        {"address": "redis://127.0.0.1:6379/0", "socket_timeout": None, "max_connections": 8}
     ]
+    # pub/sub channels span Redis databases: the database number keeps deployments apart
+    assert redis["CONFIG"]["prefix"] == "cdportal.db0."
+    assert env.env_channel_layer("R", {"R": "redis://h/5"})["CONFIG"]["prefix"] == "cdportal.db5."
 
 
 def test_a_pool_smaller_than_its_minimum_is_refused():

@@ -94,11 +94,57 @@ def publish_now(changes: Changes) -> None:
     """Render and send, waiting for both. Never raises: the events are already committed, and a
     broken channel layer must not break ingestion; open pages catch up on their next update."""
     try:
-        fragments = _renderer.submit(_render_batch, changes).result()
-        if fragments:
-            async_to_sync(send_fragments)(fragments)
+        async_to_sync(_publish)(changes, _in_thread)
     except Exception:
         log.exception("live broadcast failed")
+
+
+async def _publish(changes: Changes, render) -> None:
+    """Render what the groups with listeners show, and send it to them."""
+    groups = await listening(audience(changes))
+    if not groups:
+        return
+    fragments = await render(_render_batch, changes, groups)
+    if fragments:
+        await send_fragments(fragments)
+
+
+async def _in_thread(fn, *args):
+    return await asyncio.wrap_future(_renderer.submit(fn, *args))
+
+
+def audience(changes: Changes) -> set[str]:
+    """The groups whose pages show something `changes` touched. (An action's application page
+    is found while rendering: render_fragments renders it without asking.)"""
+    groups = {release_group(pk) for pk in changes.releases}
+    groups |= {component_group(pk) for pk in changes.components}
+    groups |= {application_group(pk) for pk in changes.applications}
+    if (
+        changes.releases
+        or changes.applications
+        or changes.images
+        or changes.events
+        or changes.updaters  # "Needs attention"
+    ):
+        groups.add(OVERVIEW)
+    if changes.updaters:
+        groups.add(UPDATER)
+    if changes.actions:
+        groups.add(ACTIONS)
+    return groups
+
+
+async def listening(groups: set[str]) -> set[str]:
+    """The groups someone listens to now, in any process: nothing is rendered for the others.
+    Redis' pub/sub layer asks Redis (cdportal/live/layers.py); the in-memory layer's groups are
+    this process's; another layer is taken to have listeners everywhere."""
+    layer = get_channel_layer()
+    if hasattr(layer, "groups_with_members"):
+        return await layer.groups_with_members(groups)
+    members = getattr(layer, "groups", None)
+    if isinstance(members, dict):
+        return {g for g in groups if members.get(g)}
+    return groups
 
 
 ISOLATED = (
@@ -127,9 +173,9 @@ def close_connections() -> None:
     _renderer.submit(connections.close_all).result()
 
 
-def _render_batch(changes: Changes) -> Fragments:
+def _render_batch(changes: Changes, groups: set[str] | None = None) -> Fragments:
     try:
-        return render_fragments(changes)
+        return render_fragments(changes, groups)
     finally:
         close_old_connections()
 
@@ -158,8 +204,50 @@ def end_session(session_key: str | None) -> None:
         log.exception("could not close the live sockets of an ended session")
 
 
-def render_fragments(changes: Changes) -> Fragments:
+def render_fragments(changes: Changes, groups: set[str] | None = None) -> Fragments:
+    """The fragments `changes` alter, for `groups` (None: every group)."""
     fragments: Fragments = defaultdict(dict)
+
+    def wanted(group: str) -> bool:
+        return groups is None or group in groups
+
+    if wanted(OVERVIEW):
+        _render_overview(fragments[OVERVIEW], changes)
+    releases = [pk for pk in changes.releases if wanted(release_group(pk))]
+    for release in queries.releases_queryset().filter(pk__in=releases):
+        context = {**queries.release_context(release), **explainer.panel_context(release)}
+        for part in ("header", "builds", "explain", "rollouts", "commits", "events"):
+            fragments[release_group(release.pk)][f"release-{release.pk}-{part}"] = _partial(
+                "web/release.html", f"release-{part}", context
+            )
+    _render_explanations(fragments, changes, wanted)
+    components = [pk for pk in changes.components if wanted(component_group(pk))]
+    for component in Component.objects.select_related("repository").filter(pk__in=components):
+        fragments[component_group(component.pk)][f"component-{component.pk}-plan"] = _partial(
+            "web/component.html", "component-plan", {"component": component}
+        )
+    applications = [pk for pk in changes.applications if wanted(application_group(pk))]
+    for app in Application.objects.filter(pk__in=applications):
+        context = {**queries.application_context(app), "version_rows": versions.rows([app])}
+        for part in ("status", "versions", "policy", "history", "events"):
+            fragments[application_group(app.pk)][f"app-{app.pk}-{part}"] = _partial(
+                "web/application.html", f"app-{part}", context
+            )
+    if changes.actions:
+        _render_actions(fragments, changes.actions, wanted)
+    if wanted(VERSIONS) and (changes.applications or changes.releases or changes.images):
+        fragments[VERSIONS]["versions-table"] = _partial(
+            "web/versions.html", "versions-table", {"version_rows": versions.rows()}
+        )
+    if wanted(UPDATER):
+        for row in UpdaterDeployment.objects.filter(pk__in=changes.updaters):
+            fragments[UPDATER]["updater-status"] = _partial(
+                "web/updater.html", "updater-status", updater_context(row)
+            )
+    return {group: by_id for group, by_id in fragments.items() if by_id}
+
+
+def _render_overview(fragments: dict[str, str], changes: Changes) -> None:
     overview = {}
     in_flight = None
     if changes.releases:
@@ -169,48 +257,34 @@ def render_fragments(changes: Changes) -> Fragments:
         overview["applications"] = queries.fleet()
     if changes.images:
         overview["tags"] = {"tags": queries.newest_tags()}
-    if changes.events:
-        overview["events"] = {"events": queries.recent_events()}
     if changes.applications or changes.releases or changes.updaters:
         overview["attention"] = {"problems": problems(in_flight)}
     if changes.releases or changes.components:
         overview["automation"] = {"automation": automation.health()}
     for partial, context in overview.items():
-        fragments[OVERVIEW][partial] = _partial("web/overview.html", partial, context)
-
-    for release in queries.releases_queryset().filter(pk__in=changes.releases):
-        context = {**queries.release_context(release), **explainer.panel_context(release)}
-        for part in ("header", "builds", "explain", "rollouts", "commits", "events"):
-            fragments[release_group(release.pk)][f"release-{release.pk}-{part}"] = _partial(
-                "web/release.html", f"release-{part}", context
-            )
-    _render_explanations(fragments, changes)
-    for component in Component.objects.select_related("repository").filter(
-        pk__in=changes.components
-    ):
-        fragments[component_group(component.pk)][f"component-{component.pk}-plan"] = _partial(
-            "web/component.html", "component-plan", {"component": component}
-        )
-    for app in Application.objects.filter(pk__in=changes.applications):
-        context = {**queries.application_context(app), "version_rows": versions.rows([app])}
-        for part in ("status", "versions", "policy", "history", "events"):
-            fragments[application_group(app.pk)][f"app-{app.pk}-{part}"] = _partial(
-                "web/application.html", f"app-{part}", context
-            )
-    if changes.actions:
-        _render_actions(fragments, changes.actions)
-    if changes.applications or changes.releases or changes.images:
-        fragments[VERSIONS]["versions-table"] = _partial(
-            "web/versions.html", "versions-table", {"version_rows": versions.rows()}
-        )
-    for row in UpdaterDeployment.objects.filter(pk__in=changes.updaters):
-        fragments[UPDATER]["updater-status"] = _partial(
-            "web/updater.html", "updater-status", updater_context(row)
-        )
-    return dict(fragments)
+        fragments[partial] = _partial("web/overview.html", partial, context)
+    if changes.events:
+        _render_new_events(fragments, changes.events)
 
 
-def _render_explanations(fragments: Fragments, changes: Changes) -> None:
+def _render_new_events(fragments: dict[str, str], pks: list[int]) -> None:
+    """The overview's event log, newest first. Only its top travels: the rows down to the
+    lowest of the changed ones, put on top of the list in the browser, which drops the older
+    copies of those rows and keeps the list's length (static/cdportal.js). Normally that is just
+    the new rows; when another event got in between (ingested meanwhile, or by another process)
+    it is sent again with them, in its place. Changed events too old to be listed send nothing."""
+    events = queries.recent_events()
+    changed = set(pks)
+    listed = [i for i, e in enumerate(events) if e.pk in changed]
+    if not listed:
+        return
+    top = events[: listed[-1] + 1]
+    # Keyed by the newest row: a later top of the same list replaces it in a consumer's
+    # coalescing window, others add up (consumers.py).
+    fragments[f"event-{top[0].pk}+"] = _partial("web/overview.html", "new-events", {"events": top})
+
+
+def _render_explanations(fragments: Fragments, changes: Changes, wanted) -> None:
     """The "Why isn't vX live?" panels of releases in flight that an application change or the
     Image Updater's (its Deployment, its log) may move, though no release row changed."""
     if changes.updaters:
@@ -224,6 +298,8 @@ def _render_explanations(fragments: Fragments, changes: Changes) -> None:
     else:
         return
     for release in releases:
+        if not wanted(release_group(release.pk)):
+            continue
         fragments[release_group(release.pk)][f"release-{release.pk}-explain"] = _partial(
             "web/release.html",
             "release-explain",
@@ -231,12 +307,13 @@ def _render_explanations(fragments: Fragments, changes: Changes) -> None:
         )
 
 
-def _render_actions(fragments: Fragments, pks: set[int]) -> None:
+def _render_actions(fragments: Fragments, pks: set[int], wanted) -> None:
     """The action log page (unfiltered), and the on-call card of the applications acted on."""
-    newest = list(queries.actions()[: queries.ACTION_LOG_LIMIT])
-    fragments[ACTIONS]["action-log"] = _partial(
-        "web/actions.html", "action-table", {"actions": newest}
-    )
+    if wanted(ACTIONS):
+        newest = list(queries.actions()[: queries.ACTION_LOG_LIMIT])
+        fragments[ACTIONS]["action-log"] = _partial(
+            "web/actions.html", "action-table", {"actions": newest}
+        )
     targets = set(Action.objects.filter(pk__in=pks).values_list("target", flat=True))
     acted_on = [Q(namespace=ns, name=name) for ns, _, name in (t.partition("/") for t in targets)]
     for app in Application.objects.filter(reduce(operator.or_, acted_on, Q(pk__in=[]))):
@@ -274,12 +351,8 @@ class _LoopPublisher:
         while self._pending is not None:
             batch, self._pending = self._pending, None
             try:
-                # Its own thread: rendering must not queue behind the sync views.
-                fragments = await asyncio.get_running_loop().run_in_executor(
-                    _renderer, _render_batch, batch
-                )
-                if fragments:
-                    await send_fragments(fragments)
+                # Rendering in its own thread: it must not queue behind the sync views.
+                await _publish(batch, _in_thread)
             except Exception:
                 log.exception("live broadcast failed")
 

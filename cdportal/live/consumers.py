@@ -45,7 +45,10 @@ class LiveConsumer(AsyncWebsocketConsumer):
         try:
             await super().__call__(scope, receive, send)
         finally:
+            # Ended without a disconnect message (the server cancelled it): clean up here.
             self._stop_tasks()
+            if self.groups_joined:
+                await self._leave_groups()
 
     async def dispatch(self, message):
         # AsyncConsumer.dispatch first awaits aclose_old_connections() for every message: a hop
@@ -103,13 +106,17 @@ class LiveConsumer(AsyncWebsocketConsumer):
     async def disconnect(self, code):
         # Tasks first: leaving a group can fail (Redis away), and must not keep them running.
         self._stop_tasks()
-        for group in self.groups_joined:
+        await self._leave_groups()
+
+    async def _leave_groups(self) -> None:
+        groups, self.groups_joined = self.groups_joined, []
+        for group in groups:
             try:
                 await self.channel_layer.group_discard(group, self.channel_name)
             except Exception:
-                # The membership then lapses on its own (the layer's group expiry).
+                # Redis' pub/sub layer keeps members in this process: an entry whose channel
+                # is gone gets nothing and goes with the process; the in-memory layer expires it.
                 log.warning("could not leave live group %s", group, exc_info=True)
-        self.groups_joined = []
 
     def _stop_tasks(self) -> None:
         self.ended = True
@@ -149,7 +156,8 @@ class LiveConsumer(AsyncWebsocketConsumer):
 
     async def _watch_session(self, expires_in: float):
         """Close at expiry or once the session row is gone (logged out elsewhere, deleted by
-        an admin); meanwhile renew the group memberships, which channels-redis expires."""
+        an admin); meanwhile renew the group memberships, which the in-memory layer expires
+        after a day (for Redis' pub/sub layer a renewal is a no-op in this process)."""
         while True:
             await asyncio.sleep(min(expires_in, SESSION_RECHECK_SECONDS))
             remaining = await self._session_expires_in()

@@ -471,6 +471,7 @@ def overview_context() -> dict:
         **fleet(),
         "tags": newest_tags(),
         "events": recent_events(),
+        "events_keep": RECENT_EVENTS,  # the live page keeps its event log this long
     }
 
 

@@ -1,13 +1,16 @@
 """The live websocket: who may connect, what arrives, and how bursts are merged."""
 
+import re
+
 import pytest
 from channels.db import database_sync_to_async
 from channels.testing import WebsocketCommunicator
 from django.test import Client
-from helpers import journey
+from helpers import journey, wait_for_async
 
 from cdportal.asgi import application
 from cdportal.live.consumers import SESSION_EXPIRED
+from cdportal.pipeline import queries
 from cdportal.pipeline.ingest import ingest
 
 pytestmark = pytest.mark.django_db(transaction=True)
@@ -65,12 +68,60 @@ async def test_an_ingested_event_arrives_as_out_of_band_fragments(session_cookie
     ws = socket(cookie=session_cookie)
     await ws.connect()
     await ws.receive_from(timeout=2)
-    await database_sync_to_async(ingest)(journey()[0])
+    result = await database_sync_to_async(ingest)(journey()[0])
     html = await ws.receive_from(timeout=3)
-    assert 'id="events" class="card wide" hx-swap-oob="true"' in html
+    # the event log gets the new row alone, on top; the releases card as a whole
+    assert '<ol hx-swap-oob="afterbegin:#events > ol.events">' in html
+    assert f'id="event-{result.event.pk}"' in html and 'id="events"' not in html
     assert 'id="releases"' in html
     assert "add task retry logic" in html
     await ws.disconnect()
+
+
+def event_log(frames: list[str], shown: list[int] | None = None) -> list[int]:
+    """The overview's event log (ids, top first) after a browser swapped these frames in as
+    htmx and static/cdportal.js do."""
+    shown = list(shown or [])
+    pattern = re.compile(
+        r'<section id="events".*?</section>|<ol hx-swap-oob="afterbegin:#events > ol.events">.*?</ol>',
+        re.S,
+    )
+    for frame in frames:
+        for block in pattern.findall(frame):
+            rows = [int(pk) for pk in re.findall(r'id="event-(\d+)"', block)]
+            if block.startswith("<section"):
+                shown = rows
+            else:
+                shown = rows + [pk for pk in shown if pk not in rows]
+    return shown[: queries.RECENT_EVENTS]
+
+
+async def test_an_event_published_late_is_put_in_its_place(session_cookie):
+    from cdportal.live import broadcast
+    from cdportal.pipeline.changes import Changes
+
+    first, second = [await database_sync_to_async(ingest)(e) for e in journey()[:2]]
+    ws = socket(cookie=session_cookie)
+    await ws.connect()
+    await ws.receive_from(timeout=2)
+    # as if the first event's broadcast came after the second's (another process)
+    await database_sync_to_async(broadcast.publish_now)(Changes(events=[first.event.pk]))
+    html = await ws.receive_from(timeout=3)
+    assert event_log([html], [second.event.pk]) == [second.event.pk, first.event.pk]
+
+
+async def test_nothing_is_rendered_for_a_page_nobody_has_open(session_cookie):
+    from cdportal.live import broadcast
+    from cdportal.pipeline.changes import Changes
+
+    ws = socket(cookie=session_cookie)  # the overview only
+    await ws.connect()
+    await ws.receive_from(timeout=2)
+    changes = Changes(releases={1, 2}, events=[1])
+    assert await broadcast.listening(broadcast.audience(changes)) == {broadcast.OVERVIEW}
+    await ws.disconnect()
+    await wait_for_async(lambda: True)
+    assert await broadcast.listening(broadcast.audience(changes)) == set()
 
 
 async def test_the_release_page_gets_its_own_fragments(session_cookie):
@@ -92,15 +143,19 @@ async def test_a_burst_is_coalesced_into_few_frames(session_cookie, settings):
     await ws.connect()
     await ws.receive_from(timeout=2)
     events = journey("0.3.0")
+    pks = []
     for event in events:
-        await database_sync_to_async(ingest)(event)
+        pks.append((await database_sync_to_async(ingest)(event)).event.pk)
     frames = []
     while not await ws.receive_nothing(timeout=1):
         frames.append(await ws.receive_from())
     assert 1 <= len(frames) < len(events)
     # Each fragment appears once per frame, and the last frame shows the final state.
-    assert all(frame.count('id="events"') == 1 for frame in frames)
+    assert all(frame.count('id="releases"') <= 1 for frame in frames)
     assert "cto-controller: Synced/Healthy" in frames[-1]
+    # No event lost though only new rows travel: the browser's log is the page's.
+    page = await database_sync_to_async(queries.recent_events)()
+    assert event_log(frames) == [e.pk for e in page] == sorted(pks, reverse=True)
     await ws.disconnect()
 
 
