@@ -103,7 +103,7 @@ async def deliver(args, clients, tracker, send, count: int = 0) -> dict:
     """Send `count` (args.events) events at args.rate per second; wait; collect the figures."""
     frames_before = [c.frames for c in clients]
     bytes_before = [c.bytes for c in clients]
-    numbers, t0s, failed = [], {}, 0
+    numbers, t0s, failed, calls = [], {}, 0, []
     start = time.perf_counter()
     for i in range(count or args.events):
         await asyncio.sleep(max(0.0, start + i / args.rate - time.perf_counter()))
@@ -113,16 +113,25 @@ async def deliver(args, clients, tracker, send, count: int = 0) -> dict:
         t0s[n] = time.perf_counter()
         if not await send(n):
             failed += 1
+        calls.append(time.perf_counter() - t0s[n])
     deadline = time.perf_counter() + args.timeout
     while time.perf_counter() < deadline:
         if all(tracker.waiters[n].remaining <= 0 for n in numbers):
             break
         await asyncio.sleep(0.02)
     pairs = [c.seen[n] - t0s[n] for c in clients for n in numbers if n in c.seen]
+    # The first tab to get an event: the fixed cost (ingest, render, publish) before fan-out.
+    first = [
+        min(c.seen[n] for c in clients if n in c.seen) - t0s[n]
+        for n in numbers
+        if any(n in c.seen for c in clients)
+    ]
     frames = sum(c.frames - b for c, b in zip(clients, frames_before))
     sent = sum(c.bytes - b for c, b in zip(clients, bytes_before))
     return {
         "pairs": pairs,
+        "first": first,
+        "calls": calls,
         "lost": len(clients) * len(numbers) - len(pairs),
         "failed": failed,
         "dropped": sum(1 for c in clients if c.ended.is_set()),
@@ -136,7 +145,9 @@ def report(label: str, n: int, result: dict, cpu: str) -> None:
     frames = max(result["frames"], 1)
     print(
         f"  {label:8} p50 {ll.ms(ll.percentile(pairs, 50))} ms  p99 {ll.ms(ll.percentile(pairs, 99))} ms"
-        f"  max {ll.ms(max(pairs) if pairs else float('nan'))} ms   lost {result['lost']}"
+        f"  max {ll.ms(max(pairs) if pairs else float('nan'))} ms  (first tab p50"
+        f" {ll.ms(ll.percentile(result['first'], 50)).strip()} ms, send call p50"
+        f" {ll.ms(ll.percentile(result['calls'], 50)).strip()} ms)   lost {result['lost']}"
         f"  dropped {result['dropped']}  failed sends {result['failed']}"
     )
     print(
@@ -209,6 +220,26 @@ async def wait_port(port: int, proc: subprocess.Popen, timeout: float = 30) -> N
             return
         await asyncio.sleep(0.1)
     raise ll.SetupError(f"nothing listens on {port} after {timeout:g}s")
+
+
+def overview_group(url: str) -> str:
+    """The overview group in Redis: members of channels-redis' sorted set (its default layer),
+    and processes subscribed to it (its pub/sub layer, cdportal/live/layers.py)."""
+    import redis
+
+    r = redis.Redis.from_url(url, socket_timeout=5)
+    try:
+        members = r.zcard("asgi:group:overview")
+        prefix = f"cdportal.db{ll.redis_db(url)}."
+        ((_, subscribed),) = r.pubsub_numsub(f"{prefix}__group__overview")
+        connections = sum(1 for c in r.client_list() if int(c["db"]) == ll.redis_db(url)) - 1
+        return (
+            f"{members} members, {subscribed} subscribed processes, {connections} Redis connections"
+        )
+    except Exception as e:
+        return f"n/a ({e})"
+    finally:
+        r.close()
 
 
 def pg_connections(url: str) -> int | None:
@@ -290,7 +321,7 @@ async def measure_cdportal(args, n: int, env: dict, workdir: Path, password: str
             cpu = ll.CpuMeter(daphne.pid)
             result = await deliver(args, clients, tracker, send)
         report("cdportal", n, result, cpu.report())
-        group = ll.group_size(args.redis)
+        group = overview_group(args.redis)
         pg_open = pg_connections(args.database_url)
         t = time.perf_counter()
         await close_tabs(clients)
@@ -302,13 +333,13 @@ async def measure_cdportal(args, n: int, env: dict, workdir: Path, password: str
             if "Error" in line or "Traceback" in line
         ]  # fmt: skip
         print(
-            f"           with {n} tabs open: overview group {group} members, PostgreSQL"
+            f"           with {n} tabs open: overview group {group}, PostgreSQL"
             f" connections {pg_open}"
         )
         print(
             f"           {QUIET_SECONDS:g}s after closing all {n} tabs at once"
             f" ({time.perf_counter() - t - QUIET_SECONDS:.1f}s): overview group"
-            f" {ll.group_size(args.redis)} members, PostgreSQL connections"
+            f" {overview_group(args.redis)}, PostgreSQL connections"
             f" {pg_connections(args.database_url)}, daphne log error lines {len(errors)}"
             f"{' e.g. ' + errors[0][:160] if errors else ''}; idle {idle.report()}"
         )

@@ -138,8 +138,11 @@ class LiveConsumer(AsyncWebsocketConsumer):
         self.pending.update(message["fragments"])
         if self.flush_task is None:
             window = settings.LIVE_COALESCE_MS / 1000
-            wait = max(0.0, self.sent_at + window - time.monotonic())
-            self.flush_task = asyncio.create_task(self._flush_after(wait))
+            wait = self.sent_at + window - time.monotonic()
+            if wait <= 0:  # at once, without a task per tab per update
+                await self._flush_after(0)
+            else:
+                self.flush_task = asyncio.create_task(self._flush_after(wait))
 
     async def session_ended(self, message):
         """The person logged out (cdportal.live.broadcast.end_session)."""
