@@ -54,6 +54,35 @@
     while (list.children.length > keep) list.removeChild(list.lastElementChild);
   });
 
+  // The overview's releases: changed cards arrive appended to the list, then the count with the
+  // list's order (data-order). Put the cards in that order, keep the newest copy of each, drop
+  // the ones no longer listed; a listed card this page never got means it missed an update:
+  // fetch the card whole.
+  document.addEventListener("htmx:oobAfterSwap", function (evt) {
+    var target = evt.detail && evt.detail.target;
+    if (!target || target.id !== "releases-count") return;
+    var count = document.getElementById("releases-count");
+    var list = document.getElementById("release-list");
+    if (!count || !list) return;
+    var order = (count.getAttribute("data-order") || "").split(" ").filter(Boolean);
+    var cards = {};
+    Array.prototype.slice.call(list.children).forEach(function (el) {
+      if (el.id && cards[el.id]) cards[el.id].remove();
+      if (el.id) cards[el.id] = el;
+      else el.remove(); // "Nothing in flight"
+    });
+    var missing = false;
+    order.forEach(function (id) {
+      if (cards[id]) list.appendChild(cards[id]);
+      else missing = true;
+      delete cards[id];
+    });
+    Object.keys(cards).forEach(function (id) { cards[id].remove(); });
+    if (missing) {
+      htmx.ajax("GET", window.location.pathname, { target: "#releases", select: "#releases", swap: "outerHTML" });
+    }
+  });
+
   // Elapsed time of the stage in progress, counted in the browser: no polling.
   function format(seconds) {
     seconds = Math.max(0, Math.floor(seconds));

@@ -252,7 +252,11 @@ def _render_overview(fragments: dict[str, str], changes: Changes) -> None:
     in_flight = None
     if changes.releases:
         in_flight = queries.releases_in_flight()
-        overview["releases"] = {"releases": in_flight, "deployed": queries.recently_deployed()}
+        deployed = queries.recently_deployed()
+        if in_flight:
+            _render_changed_releases(fragments, changes.releases, in_flight, deployed)
+        else:
+            overview["releases"] = {"releases": in_flight, "deployed": deployed}
     if changes.applications:
         overview["applications"] = queries.fleet()
     if changes.images:
@@ -265,6 +269,22 @@ def _render_overview(fragments: dict[str, str], changes: Changes) -> None:
         fragments[partial] = _partial("web/overview.html", partial, context)
     if changes.events:
         _render_new_events(fragments, changes.events)
+
+
+def _render_changed_releases(fragments, pks: set[int], releases: list, deployed: list) -> None:
+    """The overview's releases card: the changed releases' cards, added to the list, then the
+    count carrying the list's order; the browser puts the cards in that order, dropping older
+    copies and the releases no longer listed (static/cdportal.js). Should a listed card be
+    missing there (listed without having changed), the browser fetches the card whole."""
+    changed = [r for r in releases if r.pk in pks]
+    if changed:
+        fragments["release-cards-" + "-".join(str(r.pk) for r in changed)] = _partial(
+            "web/overview.html", "changed-release-cards", {"releases": changed}
+        )
+    parts = {"releases": releases, "deployed": deployed, "part_oob": True}
+    # Added last: consumers send a fragment they got again after the others (consumers.py).
+    fragments["releases-count"] = _partial("web/overview.html", "releases-count", parts)
+    fragments["recently-deployed"] = _partial("web/overview.html", "recently-deployed", parts)
 
 
 def _render_new_events(fragments: dict[str, str], pks: list[int]) -> None:

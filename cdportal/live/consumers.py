@@ -135,7 +135,11 @@ class LiveConsumer(AsyncWebsocketConsumer):
         # goes out at once; later ones wait for the rest of the window.
         if self.ended:
             return
-        self.pending.update(message["fragments"])
+        for key, html in message["fragments"].items():
+            # Newest last: a fragment sent again follows those it may depend on (the order of
+            # the overview's releases follows their cards, broadcast.py).
+            self.pending.pop(key, None)
+            self.pending[key] = html
         if self.flush_task is None:
             window = settings.LIVE_COALESCE_MS / 1000
             wait = self.sent_at + window - time.monotonic()

@@ -307,3 +307,49 @@ def test_a_release_stays_in_flight_until_every_application_runs_it(
         timeout=TIMEOUT_MS
     )
     expect(release).to_have_count(0)
+
+
+def test_the_event_log_grows_by_rows_and_stays_what_a_reload_shows(
+    page: Page, live_server_url, unique_journey, ingest
+):
+    """Only new rows travel; the browser keeps the log as long as the page renders it, without
+    duplicates, in the page's order."""
+    journey = unique_journey()
+    commit = journey.events[0]
+    log_in(page, live_server_url)
+    wait_live(page)
+    rows = page.locator("#events ol.events > li")
+    keep = int(page.locator("#events ol.events").get_attribute("data-keep"))
+    answers = []
+    for n in range(keep + 3):
+        event = {**commit, "source_id": f"{commit['source_id']}-{n}", "sha": f"{n:040x}"}
+        answers.append(ingest(event))
+    expect(rows.first).to_have_id(f"event-{answers[-1]['id']}", timeout=TIMEOUT_MS)
+    expect(rows).to_have_count(keep)
+    live = rows.evaluate_all("items => items.map(li => li.id)")
+    assert len(set(live)) == keep
+    page.reload()
+    expect(rows).to_have_count(keep)
+    assert rows.evaluate_all("items => items.map(li => li.id)") == live
+
+
+def test_changed_release_cards_take_their_place_as_a_reload_shows_them(
+    page: Page, live_server_url, unique_journey, ingest
+):
+    """Only the changed releases' cards travel, with the list's order."""
+    first, second = unique_journey(), unique_journey()
+    log_in(page, live_server_url)
+    wait_live(page)
+    ingest(first.events[0])
+    ingest(second.events[0])
+    cards = page.locator("#release-list > article.release")
+    expect(cards.first).to_contain_text(second.repository, timeout=TIMEOUT_MS)
+    ingest(first.events[1])  # the first one's release PR: its card changes
+    listed = page.locator("#release-list")
+    expect(listed).to_contain_text(f"{first.version} (proposed)", timeout=TIMEOUT_MS)
+    live = cards.evaluate_all("items => items.map(a => a.id)")
+    assert len(set(live)) == len(live)
+    page.reload()
+    expect(listed).to_contain_text(f"{first.version} (proposed)")
+    assert cards.evaluate_all("items => items.map(a => a.id)") == live
+    expect(page.locator("#releases-count")).to_have_text(str(len(live)))

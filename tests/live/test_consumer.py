@@ -70,10 +70,14 @@ async def test_an_ingested_event_arrives_as_out_of_band_fragments(session_cookie
     await ws.receive_from(timeout=2)
     result = await database_sync_to_async(ingest)(journey()[0])
     html = await ws.receive_from(timeout=3)
-    # the event log gets the new row alone, on top; the releases card as a whole
+    # the event log gets the new row alone, on top; the releases card the changed release's
+    # card, then the list's order (what the browser arranges the cards by)
     assert '<ol hx-swap-oob="afterbegin:#events > ol.events">' in html
     assert f'id="event-{result.event.pk}"' in html and 'id="events"' not in html
-    assert 'id="releases"' in html
+    release = result.event.release_id
+    assert '<div hx-swap-oob="beforeend:#release-list">' in html and 'id="releases"' not in html
+    assert html.index(f'id="release-card-{release}"') < html.index('id="releases-count"')
+    assert f'data-order="release-card-{release} "' in html
     assert "add task retry logic" in html
     await ws.disconnect()
 
