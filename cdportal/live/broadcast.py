@@ -8,10 +8,11 @@ loop, elsewhere to a background thread. Either way the changes that arrive while
 under way are merged and rendered once, from the database as it is then — so a burst of a hundred
 events for one release costs one render, and the ingest call waits for neither rendering nor
 fan-out. (The event loop matters: the in-memory channel layer only wakes consumers from the loop
-they run on.) Each
+they run on.) Only the groups someone listens to are rendered for (`listening`). Each
 fragment is rendered once, from the same partial and context the page uses, and every group gets
 one message holding all of its fragments; each consumer then merges what arrives within its
-coalescing window (see consumers). Fragments are viewer-neutral: nothing depends on who looks.
+coalescing window (see consumers). The overview's event log and release list get only what
+changed (docs/operations.md). Fragments are viewer-neutral: nothing depends on who looks.
 """
 
 from __future__ import annotations
