@@ -17,6 +17,7 @@ from django.utils import timezone
 from cdportal.live import broadcast
 
 log = logging.getLogger(__name__)
+
 # A close code outside the ones the htmx ws extension retries (1006, 1011, 1012, 1013): the
 # client stops reconnecting and tells the person to log in again.
 SESSION_EXPIRED = 4401
@@ -72,6 +73,8 @@ class LiveConsumer(AsyncWebsocketConsumer):
         broadcast.serving_on(asyncio.get_running_loop())
         await self.accept()
         expires_in = self._loaded_session_expires_in()
+        if expires_in is None:  # none, expired, or a session store that does not tell
+            expires_in = await self._session_expires_in()
         if expires_in is None:
             await self.close(code=SESSION_EXPIRED)
             return
@@ -82,8 +85,6 @@ class LiveConsumer(AsyncWebsocketConsumer):
         for group in groups:
             self.groups_joined.append(group)  # before the call: disconnect leaves it either way
             await self.channel_layer.group_add(group, self.channel_name)
-        if self.ended:  # the tab went away while we were joining
-            return
         self.session_task = asyncio.create_task(self._watch_session(expires_in))
         await self.send(text_data=CONNECTED)
 
