@@ -300,9 +300,12 @@ def _render_new_events(fragments: dict[str, str], pks: list[int]) -> None:
     if not listed:
         return
     top = events[: listed[-1] + 1]
-    # Keyed by the newest row: a later top of the same list replaces it in a consumer's
-    # coalescing window, others add up (consumers.py).
-    fragments[f"event-{top[0].pk}+"] = _partial("web/overview.html", "new-events", {"events": top})
+    # Keyed by the rows it holds: in a consumer's coalescing window (consumers.py) only the
+    # same rows replace it; a top that ends elsewhere (the new rows alone, after a top that
+    # reached down to a late one) travels too.
+    fragments[f"events-{top[0].pk}-{top[-1].pk}"] = _partial(
+        "web/overview.html", "new-events", {"events": top}
+    )
 
 
 def _render_explanations(fragments: Fragments, changes: Changes, wanted) -> None:

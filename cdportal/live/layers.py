@@ -26,6 +26,18 @@ from channels_redis.pubsub import RedisPubSubChannelLayer
 
 
 class RedisChannelLayer(RedisPubSubChannelLayer):
+    _last_raw: bytes | None = None
+    _last_message: dict | None = None
+
+    def deserialize(self, message):
+        """A group message reaches every member in this process as the same bytes object
+        (channels_redis.pubsub hands each member's queue the one it received): decode it once,
+        not once per tab. The members share the decoded dict; no consumer changes a message."""
+        if message is not self._last_raw:
+            self._last_message = super().deserialize(message)
+            self._last_raw = message
+        return self._last_message
+
     async def groups_with_members(self, groups: Iterable[str]) -> set[str]:
         """The groups some process has a member in now: Redis counts a group channel's
         subscribers (PUBSUB NUMSUB), one per process with members."""

@@ -114,6 +114,25 @@ async def test_an_event_published_late_is_put_in_its_place(session_cookie):
     assert event_log([html], [second.event.pk]) == [second.event.pk, first.event.pk]
 
 
+async def test_a_late_event_survives_the_coalescing_window(session_cookie, settings):
+    """The late event's top (second, first) and then the second's own top (second) reach one
+    consumer within its window: the second must not replace the first."""
+    from cdportal.live import broadcast
+    from cdportal.pipeline.changes import Changes
+
+    settings.LIVE_COALESCE_MS = 2000
+    first, second = [await database_sync_to_async(ingest)(e) for e in journey()[:2]]
+    ws = socket(cookie=session_cookie)
+    await ws.connect()
+    await ws.receive_from(timeout=2)
+    await database_sync_to_async(broadcast.publish_now)(Changes(releases={0}))  # opens a window
+    await ws.receive_from(timeout=3)
+    for late in (first, second):
+        await database_sync_to_async(broadcast.publish_now)(Changes(events=[late.event.pk]))
+    html = await ws.receive_from(timeout=5)  # one frame: the window's
+    assert event_log([html]) == [second.event.pk, first.event.pk]
+
+
 async def test_nothing_is_rendered_for_a_page_nobody_has_open(session_cookie):
     from cdportal.live import broadcast
     from cdportal.pipeline.changes import Changes
