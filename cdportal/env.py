@@ -69,6 +69,7 @@ KNOWN: dict[str, str] = {
     "ATTENTION_GRACE_SECONDS": "Seconds an OutOfSync or Progressing application with auto-sync on is left out of Needs attention while there is no history of its usual sync time. Default 180.",
     "ARGOCD_NAMESPACES": "Comma-separated namespaces watch-argocd watches for Applications. Default argocd.",
     "WEBHOOK_WORKER_IN_WEB": "true/false: each web process processes stored webhook deliveries in a background thread; false when process-deliveries workers run. Default true.",
+    "DEMO_BREAK_FILE": "Set by `manage.py demo` for its web server: the file its /demo/ break control writes. Unset: /demo/ answers 404.",
     "REGISTRY_PUBLIC_HOST": "Host name images of the notifying registry are known by (e.g. registry.example.com). Default: the host the push was sent to.",
 }
 

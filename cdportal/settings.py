@@ -274,3 +274,5 @@ ATTENTION_GRACE_SECONDS = envint("ATTENTION_GRACE_SECONDS", 180, minimum=0)
 UPDATER_NAMESPACE = envstr("UPDATER_NAMESPACE", "")
 UPDATER_DEPLOYMENT = envstr("UPDATER_DEPLOYMENT", "")
 UPDATER_ROLLOUT_TIMEOUT = envint("UPDATER_ROLLOUT_TIMEOUT", 300, minimum=10)
+# `manage.py demo` only: the file its break control writes (cdportal.demo.breaks); set, /demo/ is served.
+DEMO_BREAK_FILE = envstr("DEMO_BREAK_FILE", "")

@@ -24,5 +24,6 @@ urlpatterns = [
         "api/webhooks/registry", registry_webhook.registry, name="registry-webhook"
     ),  # bearer token
     path("api/", _api_urls()),
+    path("demo/", include("cdportal.demo.urls")),  # 404 unless `manage.py demo` serves
     path("", include("cdportal.web.urls")),
 ]

@@ -36,9 +36,12 @@ from cdportal.adapters.kubernetes.watchers import (
     UpdaterLogReader,
 )
 from cdportal.adapters.sinks import EventSink
-from cdportal.demo import manifests
+from cdportal.core.image_list import IMAGE_LIST
+from cdportal.demo import breaks, manifests
 from cdportal.demo.controller import ArgoController
 from cdportal.demo.kube import Kube
+from cdportal.demo.manifests import UPDATER_DEPLOYMENT
+from cdportal.demo.simulator import POLICY
 from cdportal.demo.updater import ImageUpdater
 
 log = logging.getLogger(__name__)
@@ -86,6 +89,7 @@ class Cluster:
         self.running: threading.Thread | None = None  # the controllers' passes
         self.threads: list[threading.Thread] = []
         self.watchers: list[ApplicationWatcher] = []
+        self.broken = ""  # the break in force here (cdportal.demo.breaks)
 
     def install(self, tags: Mapping[str, str]) -> None:
         """The updater and its secret, and the Applications at their running tags."""
@@ -99,6 +103,46 @@ class Cluster:
     def install_applications(self, tags: Mapping[str, str]) -> None:
         """The Applications, Synced and Healthy at their running tags."""
         self.controller.install(dict(tags))
+
+    def set_break(self, code: str, *, running: str) -> None:
+        """Break what `code` names in the cluster (cdportal.demo.breaks), after undoing the
+        break before it; `running`: the version the applications run now (a pinned policy keeps
+        them there). A GitHub-side code or "" only undoes."""
+        if code == self.broken:
+            return
+        self._apply(self.broken, heal=True, running=running)
+        self.broken = code
+        self._apply(code, heal=False, running=running)
+
+    def _apply(self, code: str, *, heal: bool, running: str) -> None:
+        target = breaks.TARGET
+        if code == "auto_sync_off":
+            automated = {"prune": True, "selfHeal": True} if heal else None
+            self._patch_application(target, {"spec": {"syncPolicy": {"automated": automated}}})
+        elif code == "tag_rejected_by_policy":
+            listed = POLICY[IMAGE_LIST] if heal else f"{POLICY[IMAGE_LIST]}:<={running}"
+            self._patch_application(target, {"metadata": {"annotations": {IMAGE_LIST: listed}}})
+        elif code == "updater_not_running":
+            self.updater.apps.patch_namespaced_deployment(
+                UPDATER_DEPLOYMENT, NAMESPACE, {"spec": {"replicas": 1 if heal else 0}}
+            )
+        elif code == "updater_registry_auth":
+            self.updater.denied = not heal
+        elif code == "sync_failed":
+            (self.controller.failing.discard if heal else self.controller.failing.add)(target)
+        elif code == "degraded":
+            (self.controller.degrading.discard if heal else self.controller.degrading.add)(target)
+
+    def _patch_application(self, name: str, change: dict) -> None:
+        self.controller.api.patch_namespaced_custom_object(
+            "argoproj.io",
+            "v1alpha1",
+            NAMESPACE,
+            "applications",
+            name,
+            change,
+            _content_type="application/merge-patch+json",
+        )
 
     def step(self) -> None:
         """One pass of each controller (what the thread repeats; tests call it themselves)."""

@@ -57,6 +57,9 @@ class ArgoController:
         self.react_seconds, self.sync_seconds = react_seconds, sync_seconds
         self.degraded_rate = degraded_rate
         self._seen: dict[tuple[str, str], datetime] = {}  # (app, what) -> first seen by a pass
+        # Broken on purpose (cdportal.demo.breaks): their syncs fail, or their rollouts degrade.
+        self.failing: set[str] = set()
+        self.degrading: set[str] = set()
 
     def install(self, tags: dict[str, str]) -> None:
         """Create the Applications, each Synced and Healthy at its tag."""
@@ -209,6 +212,8 @@ class ArgoController:
         )
         name, tag = app["metadata"]["name"], image_tag(synced)
         rolled = tag != image_tag(_deployed_source(app))
+        if rolled and name in self.failing:
+            return self._failed(app, now, synced)
         history = list(status.get("history") or [])
         number = max((entry.get("id", 0) for entry in history), default=0) + 1
         history.append(
@@ -220,7 +225,10 @@ class ArgoController:
                 (state.get("operation") or {}).get("initiatedBy") or {},
             )
         )
-        degraded = rolled and name.endswith("-dev") and self.rng.random() < self.degraded_rate
+        degraded = rolled and (
+            name in self.degrading
+            or (name.endswith("-dev") and self.rng.random() < self.degraded_rate)
+        )
         health = (
             {"status": "Degraded", "message": PROGRESS_DEADLINE}
             if degraded
@@ -252,6 +260,37 @@ class ArgoController:
                         "destination": app["spec"]["destination"],
                     },
                 },
+            },
+        }
+
+    def _failed(self, app: dict, now: datetime, synced: dict) -> dict:
+        """The apply was refused: Failed with the resource's reason, nothing new runs, no history
+        entry (Argo CD appends one only for a successful sync), still OutOfSync."""
+        tag = image_tag(_deployed_source(app))
+        reason = (
+            'Deployment.apps "controller" is invalid: spec.template.spec.containers[0].image: '
+            "Invalid value: admission webhook denied the request"
+        )
+        resources = manifests.synced_resources(app["metadata"]["name"], image_tag(synced))
+        for resource in resources:
+            if resource.get("kind") == "Deployment":
+                resource.update(status="SyncFailed", message=reason)
+        return {
+            "operation": None,
+            "status": {
+                "operationState": {
+                    **app["status"]["operationState"],
+                    "phase": "Failed",
+                    "message": f"one or more objects failed to apply, reason: {reason}",
+                    "finishedAt": stamp(now),
+                    "syncResult": {
+                        "revision": GITOPS_REVISION,
+                        "source": synced,
+                        "resources": resources,
+                    },
+                },
+                "health": {"status": "Healthy", "lastTransitionTime": stamp(now)},
+                "summary": {"images": [f"{IMAGE}:{tag}"]},
             },
         }
 

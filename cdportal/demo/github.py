@@ -175,15 +175,20 @@ class GitHub:
                 self._pull_request("closed", pr, at)
         return sha
 
-    def publish(self, version: str, body: str, *, at: datetime | None = None) -> str:
+    def publish(
+        self, version: str, body: str, *, at: datetime | None = None, commit: str | None = None
+    ) -> str:
         """Release Please tags the release commit v`version` (unless someone already did) and
-        publishes the GitHub release; returns the tagged commit."""
+        publishes the GitHub release; returns the tagged commit. `commit`: the Release PR's
+        merge commit, when others landed after it (the head otherwise)."""
         at = at or self.clock()
         tag = f"v{version}"
         with self.lock:
-            commit = self.repo.resolve(f"refs/tags/{tag}")
-            if commit is None:
-                commit = self.repo.head()
+            tagged = self.repo.resolve(f"refs/tags/{tag}")
+            if tagged is not None:
+                commit = tagged
+            else:
+                commit = commit or self.repo.head()
                 obj = self.repo.tag(tag, f"Release {tag}", commit, at=at)
                 self._tag_created(tag, obj, commit, at)
             release = Release(self._release_id(), tag, commit, body, at)

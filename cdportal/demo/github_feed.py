@@ -51,7 +51,10 @@ class GitHubFeed:
         elif kind == "release":
             version = event["version"]
             self.release_commits[version] = self.github.publish(
-                version, self._notes(version, event["changelog"]), at=at
+                version,
+                self._notes(version, event["changelog"]),
+                at=at,
+                commit=self.release_commits.get(version),
             )
             self.shas[event["sha"]] = self.release_commits[version]
         elif kind == "build":

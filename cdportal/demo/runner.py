@@ -13,6 +13,7 @@ from typing import TYPE_CHECKING
 import semver
 
 from cdportal.adapters.sinks import EventSink
+from cdportal.demo.breaks import Switch
 from cdportal.demo.github import GitHub
 from cdportal.demo.github_feed import GitHubFeed, GitSync
 from cdportal.demo.simulator import Item, Simulator, fake_clock
@@ -69,6 +70,7 @@ def simulate(
     stop: threading.Event | None = None,
     cluster: Cluster | None = None,
     github: GitHub | None = None,
+    switch: Switch | None = None,
 ) -> None:
     """History first (unless an earlier run left some), then release after release. With a
     `cluster` (its updater installed, its controllers started), the present of the Argo CD side
@@ -76,7 +78,8 @@ def simulate(
     them to `sink`, and the simulator's Argo CD events become changes to the cluster (ClusterSink).
     With a `github` (started, its repository not yet made), the GitHub side lives there: the
     simulator's GitHub events become changes to it (GitHubFeed), which reach the server as
-    webhooks, and its repository is read into the server after every push (GitSync)."""
+    webhooks, and its repository is read into the server after every push (GitSync). With a
+    `switch`, each release breaks the stage it names (cdportal.demo.breaks)."""
     sim = Simulator(rng=random.Random(seed), speed=speed)
     if github is not None:
         sink = start_github(github, sink, sim.version if start_version is None else start_version)
@@ -92,7 +95,7 @@ def simulate(
         cluster.install_applications(sim.running)
         cluster.watch(sink)
         sink = cluster.feeding(sink)
-    drive(_cycles(sim, github), sink, stop=stop)
+    drive(_cycles(sim, github, switch, cluster), sink, stop=stop)
 
 
 def start_github(github: GitHub, sink: EventSink, version: str) -> GitHubFeed:
@@ -104,14 +107,26 @@ def start_github(github: GitHub, sink: EventSink, version: str) -> GitHubFeed:
     return GitHubFeed(sink, github)
 
 
-def _cycles(sim: Simulator, github: GitHub | None) -> Iterator[Item]:
+def _cycles(
+    sim: Simulator,
+    github: GitHub | None,
+    switch: Switch | None = None,
+    cluster: Cluster | None = None,
+) -> Iterator[Item]:
     """The simulator's script; before each release, it learns of tags made by hand (a manual
-    release), so it never proposes a version that is already tagged."""
+    release), so it never proposes a version that is already tagged, and reads the break in
+    force (cdportal.demo.breaks): the cluster's are set in the cluster, the GitHub half's are
+    played by the simulator."""
     yield from sim.run(cycles=0)
     while True:
         if github is not None:
             sim.version = max(sim.version, github.latest_version() or sim.version, key=_semver)
-        yield from sim.release_cycle()
+        broken = switch.current() if switch is not None else ""
+        if broken:
+            log.warning("the demo breaks %s for this release", broken)
+        if cluster is not None:
+            cluster.set_break(broken, running=sim.version)
+        yield from sim.release_cycle(broken)
 
 
 def _semver(version: str) -> semver.Version:

@@ -51,6 +51,8 @@ COMMITS = [
     "ci: cache cargo registry in binaries-release",
     "update readme",  # not conventional: Release Please skips it
 ]
+# What lands when the demo breaks stage 1 (cdportal.demo.breaks): nothing Release Please takes.
+SKIPPED = ("update readme", "wip", "Tweak the reconciler loop", "address review comments")
 AUTHORS = ("kaseonedge", "jonathonfritz", "ana-dev", "pm-bot")
 # The reference project's changelog-sections (release-please-config.json): chore, docs and ci
 # are visible, so they release a patch on their own.
@@ -87,6 +89,7 @@ class Simulator:
         self._serial = 0
         self._pr_number = 4400
         self._open_pr: int | None = None
+        self._untagged: tuple[str, list[Commit]] | None = None  # a merged Release PR left pending
         self._build_number = 19_000_000_000
         self._running: dict[str, str] = {app: f"v{self.version}" for app in APPLICATIONS}
 
@@ -109,8 +112,26 @@ class Simulator:
             yield from self.release_cycle()
             done += 1
 
-    def release_cycle(self) -> Iterator[Item]:
+    def release_cycle(self, broken: str = "") -> Iterator[Item]:
+        """One release, from the first commit to every application; `broken`: the stage to
+        break on the way (cdportal.demo.breaks; the GitHub half's breaks are played here)."""
+        if self._untagged is not None and broken != "release_pr_label_pending":
+            # Release Please's next run tags the merged Release PR it left pending.
+            version, commits = self._untagged
+            self._untagged = None
+            yield from self._ship(version, commits, broken)
+            return
         commits: list[Commit] = []  # newest first, as git lists them
+        if broken == "commits_skipped":
+            for message in SKIPPED[: self.rng.randint(2, len(SKIPPED))]:
+                yield self._pause(1.5, 3.5)
+                yield self._commit(message)
+            return  # Release Please proposes nothing: no Release PR, no release
+        if self._untagged is not None:  # still broken: Release Please opens no new Release PR
+            for _ in range(2):
+                yield self._pause(1.5, 3.5)
+                yield self._commit(self.rng.choice(COMMITS))
+            return
         proposed = None
         for _ in range(self.rng.randint(2, 4)):
             yield self._pause(1.5, 3.5)
@@ -130,6 +151,13 @@ class Simulator:
         version = self._proposal(commits)
         yield self._pause(1.5, 2.5)
         yield self._release_pr(version, "merged", commits)
+        if broken == "release_pr_label_pending":
+            self._untagged = (version, commits)
+            return  # Release Please does not tag it: the PR stays `autorelease: pending`
+        yield from self._ship(version, commits, broken)
+
+    def _ship(self, version: str, commits: list[Commit], broken: str) -> Iterator[Item]:
+        """The release published, built, pushed and rolled out (unless `broken` says otherwise)."""
         tag, sha = f"v{version}", self._sha(version)
         yield self._event(
             "release",
@@ -141,6 +169,8 @@ class Simulator:
             changelog=self._changelog(version, commits),
         )
         self.version = version
+        if broken == "no_build":
+            return  # created with GITHUB_TOKEN: its events start no workflow
 
         run_id = self._next_build()
         yield self._pause(0.5, 1)
@@ -148,10 +178,12 @@ class Simulator:
         yield self._pause(1, 2)
         yield self._build(run_id, version, sha, "in_progress")
         yield self._pause(3, 5)
-        if self.rng.random() < self.build_failure_rate:
+        if broken == "build_failed" or (not broken and self.rng.random() < self.build_failure_rate):
             yield self._build(run_id, version, sha, "completed", "failure")
             return  # the next cycle's fix supersedes this release
         yield self._build(run_id, version, sha, "completed", "success")
+        if broken == "tag_not_in_registry":
+            return  # the build pushed nothing
         yield self._pause(0.5, 1)
         digest = "sha256:" + hashlib.sha256(f"{self.run_id}{tag}".encode()).hexdigest()
         yield self._event("image_push", image=IMAGE, tag=tag, digest=digest)

@@ -29,6 +29,8 @@ from datetime import UTC, datetime, timedelta
 from kubernetes import client
 from kubernetes.client.exceptions import ApiException
 
+from cdportal.core import masterminds
+from cdportal.core.image_list import IMAGE_LIST
 from cdportal.demo import manifests
 from cdportal.demo.kube import Kube
 from cdportal.demo.manifests import IMAGE, UPDATER_CR, UPDATER_DEPLOYMENT, image_tag, stamp
@@ -62,6 +64,7 @@ class ImageUpdater:
         self.custom = client.CustomObjectsApi(api_client)
         self.cycle_seconds, self.ready_seconds = cycle_seconds, ready_seconds
         self.pod: str | None = None  # the ready pod, whose container writes the log
+        self.denied = False  # the registry refuses its credentials (cdportal.demo.breaks)
         self._starting: dict[str, datetime] = {}  # pod -> when its container began to start
         self.next_cycle: datetime | None = None
 
@@ -116,6 +119,9 @@ class ImageUpdater:
             if any(_owned_by(p, rs) for rs in replicasets)
         ]
         new = [p for p in pods if _owned_by(p, current)]
+        if deployment["spec"].get("replicas", 1) == 0:  # scaled to 0: every pod goes
+            self._scale_to_zero(deployment, current, pods, pod_hash, now)
+            return
         if not new:
             self._new_pod(current, now)
             return
@@ -166,6 +172,15 @@ class ImageUpdater:
             self.namespace,
             {"status": manifests.pod_pending_status(pod, now)},
         )
+
+    def _scale_to_zero(
+        self, deployment: dict, current: dict, pods: list[dict], pod_hash: str, now: datetime
+    ) -> None:
+        for pod in pods:
+            self.core.delete_namespaced_pod(pod["metadata"]["name"], self.namespace)
+            self._starting.pop(pod["metadata"]["name"], None)
+        self.pod, self.next_cycle = None, None  # its container stopped: no checks, no log
+        self._report(deployment, current, [], pod_hash, now)
 
     def _scale_down(self, pods: list[dict], current: dict, replicasets: list[dict]) -> list[dict]:
         """Delete the old ReplicaSets' pods (their containers stop; their logs end). Returns the
@@ -304,6 +319,8 @@ class ImageUpdater:
             f"Starting image update cycle, considering {len(apps)} application(s) for update",
             **self._cr(),
         )
+        if self.denied:
+            return self._denied(now, apps)
         for app in apps:
             tag = image_tag(app["spec"]["source"])
             live = ((app.get("status") or {}).get("summary") or {}).get("images") or []
@@ -320,8 +337,11 @@ class ImageUpdater:
 
     def write_back(self, application: str, new_tag: str) -> bool:
         """The updater found `new_tag` for `application`: argocd write-back, then the Event.
-        False when the spec already has it."""
+        False when the spec already has it, or the updater cannot (it is not running, the
+        registry refuses it, the application's policy rejects the tag)."""
         now = self.clock()
+        if self.pod is None:
+            return False  # not running: nobody checks the registry
         apps = self._items(
             lambda ns, **kw: self.custom.list_namespaced_custom_object(
                 GROUP, VERSION, ns, PLURAL, **kw
@@ -333,12 +353,18 @@ class ImageUpdater:
             f"Starting image update cycle, considering {len(apps)} application(s) for update",
             **self._cr(),
         )
+        if self.denied:
+            self._denied(now, apps)
+            return False
         for _ in range(5):  # retry on conflict, as the updater's UpdateSpec does
             app = self.custom.get_namespaced_custom_object(
                 GROUP, VERSION, self.namespace, PLURAL, application
             )
             old_tag = image_tag(app["spec"]["source"])
             fields = self._image(app, old_tag)
+            if not _allowed(app, new_tag):  # its constraint keeps it where it is
+                self._results(now, len(apps), updated=0)
+                return False
             if old_tag == new_tag:
                 self._log(now, "info", f"New image {IMAGE}:{new_tag} already set in spec", **fields)
                 self._results(now, len(apps), updated=0)
@@ -401,6 +427,19 @@ class ImageUpdater:
         self._results(now, len(apps), updated=1)
         return True
 
+    def _denied(self, now: datetime, apps: list[dict]) -> None:
+        """The registry answers 401 to its tag list, for every application (as in
+        tests/fixtures/argocd/image-updater-logs.txt), and the cycle ends with the errors."""
+        for app in apps:
+            self._log(
+                now,
+                "error",
+                f'Could not get tags from registry: Get "https://{REGISTRY}/v2/'
+                f'{IMAGE.split("/", 1)[1]}/tags/list": unauthorized',
+                **self._image(app, image_tag(app["spec"]["source"])),
+            )
+        self._results(now, len(apps), updated=0, errors=len(apps))
+
     def _results(self, now: datetime, apps: int, *, updated: int, errors: int = 0) -> None:
         self._log(
             now,
@@ -456,6 +495,18 @@ class ImageUpdater:
     def _get(fn, *args) -> dict:
         """Plain JSON, as the API server sends it (the model objects would rename the fields)."""
         return json.loads(fn(*args, _preload_content=False).data)
+
+
+def _allowed(app: dict, tag: str) -> bool:
+    """The version constraint of the application's image-list (`alias=image:constraint`)
+    admits `tag`; no constraint admits every version."""
+    listed = (app["metadata"].get("annotations") or {}).get(IMAGE_LIST, "")
+    _, _, reference = listed.partition("=")
+    constraint = reference.removeprefix(IMAGE).removeprefix(":")
+    version = masterminds.try_version(tag)
+    if not constraint or version is None:
+        return True
+    return masterminds.parse_constraint(constraint).check(version)
 
 
 def _owned_by(obj: dict, owner: dict) -> bool:

@@ -9,6 +9,10 @@ real git repository in a temporary directory: daphne gets its API URL, a token i
 the webhook secret, so the releasers' buttons (manual tag, build dispatch, re-run Release Please)
 act on it through PyGithub, and what happens there reaches the server as signed webhooks.
 
+`--break CODE` (or the control on /demo/) breaks one stage from the next release on, through
+these simulated parts, so the release page's "why isn't it live" panel names it
+(cdportal.demo.breaks); daphne gets the file the break is kept in (DEMO_BREAK_FILE).
+
 The Argo CD side runs as a simulated cluster in this process (cdportal.demo.cluster): daphne
 gets its kubeconfig, so the application and Image Updater pages act on it, and cdportal's own
 watchers report what happens in it. Without kmock (`pip install cdportal[demo]`) the simulator
@@ -37,7 +41,7 @@ from django.core.management.base import BaseCommand, CommandError
 
 from cdportal.adapters.errors import AdapterError
 from cdportal.api.models import ApiToken
-from cdportal.demo import runner, workflows
+from cdportal.demo import breaks, runner, workflows
 from cdportal.demo.github import GitHub
 from cdportal.demo.gitrepo import DemoRepository
 from cdportal.demo.hooks import Hooks
@@ -62,8 +66,17 @@ class Command(BaseCommand):
         parser.add_argument(
             "--seed", type=int, default=None, help="Random seed for a repeatable run"
         )
+        parser.add_argument(
+            "--break",
+            dest="broken",
+            default="",
+            choices=sorted(breaks.BREAKS),
+            metavar="CODE",
+            help="Break this stage from the next release on, until healed on the demo page "
+            f"(/demo/); one of: {', '.join(breaks.BREAKS)}",
+        )
 
-    def handle(self, *args, host, port, speed, seed, **options):
+    def handle(self, *args, host, port, speed, seed, broken="", **options):
         if speed <= 0:
             raise CommandError("--speed must be greater than 0")
         call_command("migrate", interactive=False, verbosity=0)
@@ -72,7 +85,11 @@ class Command(BaseCommand):
         with tempfile.TemporaryDirectory(prefix="cdportal-demo-") as directory:
             github = self._github(url, directory, speed)
             cluster = self._cluster(speed, seed)
-            server = self._serve(host, port, self._server_env(cluster, github, directory))
+            switch = breaks.Switch(Path(directory) / breaks.FILE_NAME)
+            switch.set(broken)
+            env = self._server_env(cluster, github, directory)
+            env["DEMO_BREAK_FILE"] = str(switch.path)
+            server = self._serve(host, port, env)
             try:
                 self._wait_until_up(url, server)
                 self._banner(url, cluster, github)
@@ -84,6 +101,7 @@ class Command(BaseCommand):
                     seed=seed,
                     cluster=cluster,
                     github=github,
+                    switch=switch,
                 )
             except KeyboardInterrupt:
                 self.stdout.write("\nStopping.")
@@ -198,6 +216,7 @@ class Command(BaseCommand):
         self.stdout.write(
             f"  Log in as {DEMO_USER} / {DEMO_PASSWORD} (operator + releaser). Ctrl-C stops."
         )
+        self.stdout.write(f"  Break a stage on purpose (and heal it) on {url}/demo/.")
         self.stdout.write(
             f"  Simulated GitHub: {github.url} ({REPOSITORY}, git repository {github.repo.path})."
         )
