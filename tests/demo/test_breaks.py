@@ -14,7 +14,9 @@ from datetime import UTC, datetime, timedelta
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 
 import pytest
+from django.contrib.auth.models import User
 from django.test import Client
+from django.urls import reverse
 from helpers import wait_for
 
 from cdportal.api.models import ApiToken
@@ -24,7 +26,7 @@ from cdportal.demo.github import GitHub
 from cdportal.demo.gitrepo import DemoRepository
 from cdportal.demo.hooks import Hooks
 from cdportal.demo.simulator import REPOSITORY, Simulator, fake_clock
-from cdportal.pipeline.models import Release
+from cdportal.pipeline.models import Application, Release
 from cdportal.pipeline.sinks import LocalSink
 
 pytestmark = pytest.mark.django_db
@@ -145,6 +147,15 @@ def demo(tmp_path, settings):
     inbox.close()
 
 
+def on_the_page(release: Release, code: str) -> bool:
+    """The release page's "why isn't it live" panel for the first application names `code`."""
+    browser = Client()
+    browser.force_login(User.objects.get(username="bob"))
+    page = browser.get(reverse("web:release", args=[release.pk])).content.decode()
+    app = Application.objects.get(namespace="argocd", name=breaks.TARGET)
+    return f'id="release-{release.pk}-explain-{app.pk}" data-code="{code}"' in page
+
+
 def explained(release: Release, who) -> dict:
     token = ApiToken.issue(user=who, name="tests")[1]
     response = Client().get(
@@ -199,7 +210,7 @@ def test_each_break_is_named_by_the_explainer_and_healing_brings_a_release_live(
                 return None
             body = explained(release, bob)
             seen[code] = (body["verdict"], body["stage"], body["code"], body["message"])
-            return body if body["code"] == code else None
+            return body if body["code"] == code and on_the_page(release, code) else None
 
         try:
             wait_for(answer, timeout=20, interval=0.3)
