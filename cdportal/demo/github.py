@@ -40,6 +40,7 @@ from cdportal.demo.github_shapes import (
     FULL_NAME,
     NAME,
     OWNER,
+    RELEASE_PR_LABEL,
     RELEASED_LABEL,
     PullRequest,
     Release,
@@ -194,8 +195,14 @@ class GitHub:
             release = Release(self._release_id(), tag, commit, body, at)
             self.releases.insert(0, release)
             for pr in self.pulls.values():
-                if pr.merge_commit_sha == commit:
-                    pr.labels = [RELEASED_LABEL]
+                if pr.merge_commit_sha == commit and RELEASED_LABEL not in pr.labels:
+                    # As Release Please does: add `tagged`, then remove `pending`; GitHub
+                    # reports each label change.
+                    pr.labels = [*pr.labels, RELEASED_LABEL]
+                    self._pull_request("labeled", pr, at, label=RELEASED_LABEL)
+                    if RELEASE_PR_LABEL in pr.labels:
+                        pr.labels = [x for x in pr.labels if x != RELEASE_PR_LABEL]
+                        self._pull_request("unlabeled", pr, at, label=RELEASE_PR_LABEL)
             self.hooks.send(
                 "release",
                 self.shapes.envelope("published", at=at, release=self.shapes.release(release)),
@@ -363,9 +370,12 @@ class GitHub:
         if self.on_push is not None:
             self.on_push()
 
-    def _pull_request(self, action: str, pr: PullRequest, at: datetime) -> None:
+    def _pull_request(
+        self, action: str, pr: PullRequest, at: datetime, *, label: str | None = None
+    ) -> None:
+        fields = {"label": self.shapes.label(label)} if label else {}
         payload = self.shapes.envelope(
-            action, at=at, number=pr.number, pull_request=self.shapes.pull(pr)
+            action, at=at, number=pr.number, pull_request=self.shapes.pull(pr), **fields
         )
         self.hooks.send("pull_request", payload)
 

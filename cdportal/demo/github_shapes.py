@@ -212,9 +212,7 @@ class Shapes:
             "title": pr.title,
             "user": user("release-please[bot]"),
             "body": pr.body,
-            "labels": [
-                {"id": abs(hash(n)) % 10**8, "name": n, "color": "ededed"} for n in pr.labels
-            ],
+            "labels": [self.label(n) for n in pr.labels],
             **when,
             "merged": pr.merged_at is not None,
             "merge_commit_sha": pr.merge_commit_sha,
@@ -253,6 +251,9 @@ class Shapes:
             "run_attempt": 1,
             "pull_requests": [],
         }
+
+    def label(self, name: str) -> dict:
+        return {"id": abs(hash(name)) % 10**8, "name": name, "color": "ededed"}
 
     def job(self, run: Run) -> dict:
         started = run.started_at
