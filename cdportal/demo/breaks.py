@@ -22,6 +22,8 @@ from pathlib import Path
 BREAKS: dict[str, str] = {
     "commits_skipped": "Only commits that are not conventional land: Release Please skips them "
     "and opens no Release PR",
+    "no_release_pr": "A feature and a fix land, but the Release Please workflow does not run: "
+    "no Release PR",
     "release_pr_label_pending": "The Release PR is merged but Release Please does not tag it: "
     "it stays labelled `autorelease: pending` (the next healthy cycle tags it)",
     "no_build": "The release is published as with GITHUB_TOKEN: no build run starts for its tag",
@@ -30,6 +32,8 @@ BREAKS: dict[str, str] = {
     "its pushes are image_push events, so cdportal cannot tell 'missing' from 'not asked')",
     "tag_rejected_by_policy": "The first application's image policy is pinned to the running "
     "version (semver constraint <=X.Y.Z): the updater rejects the new tag",
+    "updater_not_configured": "The ImageUpdater resource no longer selects the first "
+    "application: its annotations are ignored and nothing updates it",
     "updater_not_running": "The Image Updater's Deployment is scaled to 0: no pod runs",
     "updater_registry_auth": "The Image Updater's registry credentials are refused: it logs 401 "
     "unauthorized for the image every cycle and writes nothing back",
@@ -40,6 +44,7 @@ BREAKS: dict[str, str] = {
 GITHUB_BREAKS = frozenset(
     {
         "commits_skipped",
+        "no_release_pr",
         "release_pr_label_pending",
         "no_build",
         "build_failed",

@@ -40,8 +40,8 @@ from cdportal.core.image_list import IMAGE_LIST
 from cdportal.demo import breaks, manifests
 from cdportal.demo.controller import ArgoController
 from cdportal.demo.kube import Kube
-from cdportal.demo.manifests import UPDATER_DEPLOYMENT
-from cdportal.demo.simulator import POLICY
+from cdportal.demo.manifests import UPDATER_CR, UPDATER_DEPLOYMENT
+from cdportal.demo.simulator import APPLICATIONS, POLICY
 from cdportal.demo.updater import ImageUpdater
 
 log = logging.getLogger(__name__)
@@ -122,6 +122,18 @@ class Cluster:
         elif code == "tag_rejected_by_policy":
             listed = POLICY[IMAGE_LIST] if heal else f"{POLICY[IMAGE_LIST]}:<={running}"
             self._patch_application(target, {"metadata": {"annotations": {IMAGE_LIST: listed}}})
+        elif code == "updater_not_configured":
+            names = ["cto-controller*"] if heal else [a for a in APPLICATIONS if a != target]
+            refs = [{"namePattern": name, "useAnnotations": True} for name in names]
+            self.controller.api.patch_namespaced_custom_object(
+                "argocd-image-updater.argoproj.io",
+                "v1alpha1",
+                NAMESPACE,
+                "imageupdaters",
+                UPDATER_CR,
+                {"spec": {"applicationRefs": refs}},
+                _content_type="application/merge-patch+json",
+            )
         elif code == "updater_not_running":
             self.updater.apps.patch_namespaced_deployment(
                 UPDATER_DEPLOYMENT, NAMESPACE, {"spec": {"replicas": 1 if heal else 0}}

@@ -127,6 +127,11 @@ class Simulator:
                 yield self._pause(1.5, 3.5)
                 yield self._commit(message)
             return  # Release Please proposes nothing: no Release PR, no release
+        if broken == "no_release_pr":
+            for message in COMMITS[:2]:  # a feature and a fix, but Release Please does not run
+                yield self._pause(1.5, 3.5)
+                yield self._commit(message)
+            return
         if self._untagged is not None:  # still broken: Release Please opens no new Release PR
             for _ in range(2):
                 yield self._pause(1.5, 3.5)

@@ -30,6 +30,7 @@ from kubernetes import client
 from kubernetes.client.exceptions import ApiException
 
 from cdportal.core import masterminds
+from cdportal.core.go_glob import glob_match
 from cdportal.core.image_list import IMAGE_LIST
 from cdportal.demo import manifests
 from cdportal.demo.kube import Kube
@@ -362,7 +363,8 @@ class ImageUpdater:
             )
             old_tag = image_tag(app["spec"]["source"])
             fields = self._image(app, old_tag)
-            if not _allowed(app, new_tag):  # its constraint keeps it where it is
+            if not (self._selects(application) and _allowed(app, new_tag)):
+                # not one of its ImageUpdater's applications, or its constraint keeps it
                 self._results(now, len(apps), updated=0)
                 return False
             if old_tag == new_tag:
@@ -426,6 +428,19 @@ class ImageUpdater:
         )
         self._results(now, len(apps), updated=1)
         return True
+
+    def _selects(self, application: str) -> bool:
+        """Its ImageUpdater resource's applicationRefs name `application` (a namePattern glob)."""
+        resource = self._get(
+            self.custom.get_namespaced_custom_object,
+            "argocd-image-updater.argoproj.io",
+            "v1alpha1",
+            self.namespace,
+            "imageupdaters",
+            UPDATER_CR,
+        )
+        refs = (resource.get("spec") or {}).get("applicationRefs") or []
+        return any(glob_match(ref.get("namePattern", ""), application) for ref in refs)
 
     def _denied(self, now: datetime, apps: list[dict]) -> None:
         """The registry answers 401 to its tag list, for every application (as in

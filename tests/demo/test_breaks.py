@@ -172,11 +172,13 @@ def explained(release: Release, who) -> dict:
 # registry cdportal could ask for the manifest, so it cannot tell a missing tag from an unasked one.
 EXPECTED = {
     "commits_skipped": ("blocked", 1, "Release Please skips"),
+    "no_release_pr": ("blocked", 2, "No Release PR"),
     "release_pr_label_pending": ("blocked", 3, "autorelease: pending"),
     "no_build": ("blocked", 4, "GITHUB_TOKEN"),
     "build_failed": ("blocked", 4, "step 'Push ghcr.io/5dlabs/controller'"),
     "tag_not_in_registry": ("on_its_way", 4, "Could not ask the registry"),
     "tag_rejected_by_policy": ("blocked", 5, "outside the constraint"),
+    "updater_not_configured": ("blocked", 5, "useAnnotations: true"),
     "updater_not_running": ("blocked", 5, "0/0 pods ready"),
     "updater_registry_auth": ("blocked", 5, "read:packages"),
     "auto_sync_off": ("blocked", 7, "auto-sync is off"),
@@ -203,7 +205,7 @@ def test_each_break_is_named_by_the_explainer_and_healing_brings_a_release_live(
             demo.inbox.deliver()
             release = (
                 Release.objects.filter(released_at__isnull=True).order_by("-pk").first()
-                if code == "commits_skipped"
+                if code in ("commits_skipped", "no_release_pr")
                 else Release.objects.filter(version=version).first()
             )
             if release is None:
