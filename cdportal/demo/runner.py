@@ -13,7 +13,7 @@ from typing import TYPE_CHECKING
 import semver
 
 from cdportal.adapters.sinks import EventSink
-from cdportal.demo.breaks import Switch
+from cdportal.demo.breaks import CLUSTER_BREAKS, Switch
 from cdportal.demo.github import GitHub
 from cdportal.demo.github_feed import GitHubFeed, GitSync
 from cdportal.demo.simulator import Item, Simulator, fake_clock
@@ -122,7 +122,9 @@ def _cycles(
         if github is not None:
             sim.version = max(sim.version, github.latest_version() or sim.version, key=_semver)
         broken = switch.current() if switch is not None else ""
-        if broken:
+        if broken in CLUSTER_BREAKS and cluster is None:
+            log.warning("no simulated cluster: the demo cannot break %s", broken)
+        elif broken:
             log.warning("the demo breaks %s for this release", broken)
         if cluster is not None:
             cluster.set_break(broken, running=sim.version)
