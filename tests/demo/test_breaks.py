@@ -19,6 +19,7 @@ from django.test import Client
 from django.urls import reverse
 from helpers import wait_for
 
+from cdportal.api import deliveries as delivery_queue
 from cdportal.api.models import ApiToken
 from cdportal.demo import breaks, runner
 from cdportal.demo.cluster import Cluster
@@ -64,6 +65,9 @@ class Inbox:
         self.items.append(("event", dict(event)))
         return True
 
+    def emit_many(self, events) -> list[bool]:
+        return [self.emit(event) for event in events]
+
     def deliver(self) -> None:
         while self.items:
             item = self.items.popleft()
@@ -78,6 +82,7 @@ class Inbox:
                 headers={k: v for k, v in headers.items() if k.lower().startswith("x-")},
             )
             assert answer.status_code == 202, answer.content
+            delivery_queue.process_pending()  # processed behind the acknowledgement
 
     def close(self):
         self.server.shutdown()
