@@ -16,7 +16,7 @@ from kube_stub import load
 
 from cdportal.adapters.github.poller import poll
 from cdportal.adapters.kubernetes.logs import log_events
-from cdportal.adapters.kubernetes.watchers import ApplicationWatcher
+from cdportal.adapters.kubernetes.watchers import ApplicationWatcher, UpdaterEventWatcher
 from cdportal.api.models import ApiToken
 from cdportal.pipeline import explain as explainer
 from cdportal.pipeline.ingest import ingest
@@ -382,6 +382,45 @@ def test_a_choice_the_updater_did_not_write(bob):
             to_tag="v0.3.0",
         )
     )
+    says(explained(release, bob), "blocked", 6, "parameter_not_written", "still says v0.2.9")
+
+
+def test_a_choice_the_updater_did_not_write_read_from_its_kubernetes_event(bob, argocd_cluster):
+    """The same situation from a real server: the updater's ImagesUpdated Event in the
+    Kubernetes API, listed by cdportal's watcher, while the Application still says v0.2.9."""
+    release = released()
+    prefix = "argocd-image-updater.image-0"
+    argocd_cluster.seed_object(
+        "v1/events",
+        {
+            "apiVersion": "v1",
+            "kind": "Event",
+            "metadata": {
+                "name": "cto-controller.17a2b3c4d5e6f708",
+                "namespace": "argocd",
+                "resourceVersion": "1",
+                "annotations": {
+                    f"{prefix}/full-image-name": IMAGE,
+                    f"{prefix}/image-name": IMAGE.rsplit("/", 1)[1],
+                    f"{prefix}/old-tag": "v0.2.9",
+                    f"{prefix}/new-tag": "v0.3.0",
+                },
+            },
+            "involvedObject": {
+                "kind": "Application",
+                "namespace": "argocd",
+                "name": "cto-controller",
+            },
+            "reason": "ImagesUpdated",
+            "message": "Successfully updated application 'cto-controller'",
+            "lastTimestamp": at(17),
+            "count": 1,
+        },
+    )
+    watcher = UpdaterEventWatcher(
+        argocd_cluster.api_client, ["argocd"], sink=LocalSink(), request_timeout=1.0
+    )
+    assert watcher.step("argocd") == 1
     says(explained(release, bob), "blocked", 6, "parameter_not_written", "still says v0.2.9")
 
 
