@@ -93,7 +93,8 @@ def stats(
     for key, times in rollouts:
         for stage, duration in rollout_samples(times).items():
             samples[stage].append((duration, key))
-    return [stat_of(stage, sorted_samples(samples[stage])) for stage in STAT_ORDER]
+    ordered = {stage: sorted(values, key=lambda v: v[0]) for stage, values in samples.items()}
+    return [_stat(stat_label(stage), ordered[stage]) for stage in STAT_ORDER]
 
 
 # The rows of the statistics, in the order they are shown.
@@ -102,15 +103,6 @@ STAT_ORDER = (*(stage for stage in Stage if stage != Stage.MERGED), LEAD)
 
 def stat_label(stage: int) -> str:
     return LEAD_LABEL if stage == LEAD else Stage(stage).label
-
-
-def sorted_samples(values: list[tuple[timedelta, Hashable]]) -> list[tuple[timedelta, Hashable]]:
-    return sorted(values, key=lambda v: v[0])
-
-
-def stat_of(stage: int, ordered: list[tuple[timedelta, Hashable]]) -> Stat:
-    """A row from one stage's samples, sorted by duration."""
-    return _stat(stat_label(stage), ordered)
 
 
 def percentile_rank(count: int, p: float) -> int:

@@ -64,7 +64,7 @@ class _Usual:
 
     def __call__(self) -> dict:
         if self._durations is None:
-            self._durations = _usual_durations()
+            self._durations = usual_durations()
         return self._durations
 
 
@@ -210,10 +210,6 @@ def _stalls(release, usual, now, url: str) -> list[Problem]:
             )
         )
     return found
-
-
-def _usual_durations() -> dict:
-    return usual_durations()
 
 
 def _updaters() -> list[Problem]:
